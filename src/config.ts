@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/** The repository root (src/.. or dist/..), so relative defaults do not depend on the caller's cwd. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const path = z
+  .string()
+  .min(1)
+  .transform((p) => resolve(PROJECT_ROOT, p));
+const url = z.url({ message: 'expected a URL such as https://example.com' });
+
+/**
+ * Every environment variable the product reads, with its default next to it. `.env.example` documents each one.
+ * Nothing outside this file reads process.env.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: url.optional(),
+  PORTRAIT_DATA_DIR: path.default('.data'),
+  PORTRAIT_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _')
+    .default('portrait'),
+
+  PORTRAIT_MODELS_DIR: path.optional(),
+  PORTRAIT_MODELS_CACHE: path.default('models/cache'),
+  PORTRAIT_MODEL_MIRROR: url.optional(),
+  PORTRAIT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
+  PORTRAIT_ORT_THREADS: int(1, 256).default(2),
+  PORTRAIT_IDENTITY_MODEL: z.string().min(1).optional(),
+
+  PORTRAIT_ENGINE: z.enum(['compositor', 'crop', 'diffusion']).default('compositor'),
+  PORTRAIT_DIFFUSION_PACK: path.optional(),
+  PORTRAIT_OUTPUT_SIZE: int(64, 2048).default(1024),
+  PORTRAIT_OUTPUT_FORMAT: z.enum(['webp', 'png']).default('webp'),
+
+  PORTRAIT_MAX_INPUT_BYTES: int(1024, 200 * 1024 * 1024).default(20 * 1024 * 1024),
+  PORTRAIT_MAX_INPUT_PIXELS: int(4096, 268_000_000).default(40_000_000),
+  PORTRAIT_BLOB_TTL_SECONDS: int(60, 30 * 24 * 3600).default(24 * 3600),
+
+  PORTRAIT_WORKER_CONCURRENCY: int(1, 64).default(1),
+  PORTRAIT_JOB_ATTEMPTS: int(1, 20).default(3),
+  PORTRAIT_JOB_TIMEOUT_SECONDS: int(5, 24 * 3600).default(600),
+  PORTRAIT_USER_IN_FLIGHT: int(1, 100).default(2),
+  PORTRAIT_SCOPE_QUEUE_CAP: int(1, 100_000).default(50),
+
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d+$/, 'expected the numeric application id').optional(),
+  DISCORD_GUILD_IDS: list.default([]),
+  DISCORD_ALLOWED_CHANNELS: list.default([]),
+  DISCORD_CDN_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  DISCORD_API_URL: url.optional(),
+
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  SLACK_PORT: int(1, 65535).default(3000),
+  SLACK_API_URL: url.default('https://slack.com/api/'),
+  SLACK_FILE_HOSTS: list.default(['files.slack.com']),
+  SLACK_ALLOWED_CHANNELS: list.default([]),
+
+  HEALTH_PORT: int(0, 65535).optional(),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses an environment (process.env by default). Throws a ConfigError naming every bad variable. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Empty strings in .env files mean "unset", as they do for most tools.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration (see .env.example):\n${lines.join('\n')}`);
+  }
+  return Object.freeze(result.data);
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration: `.env` (when present) under the real environment, parsed once and frozen. */
+export function getConfig(): Config {
+  if (!cached) {
+    const envFile = resolve(process.cwd(), '.env');
+    if (existsSync(envFile)) loadDotenv({ path: envFile, quiet: true });
+    cached = parseConfig(process.env);
+  }
+  return cached;
+}
+
+/** The secrets in a config, so logs can redact them (and tests can scan for them). */
+export function secretsOf(config: Config): string[] {
+  return [config.DISCORD_TOKEN, config.SLACK_BOT_TOKEN, config.SLACK_SIGNING_SECRET, config.SLACK_APP_TOKEN].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+}

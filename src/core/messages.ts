@@ -1,0 +1,72 @@
+import type { ErrorCode, ErrorDetails, ErrorPayload } from '../errors.js';
+
+/**
+ * One friendly sentence per error code, with what to do next. Shared by every adapter and the CLI; adapters only
+ * escape and format it for their platform. `d` holds the error's details (selfie number, limits, suggestions).
+ */
+type Sentence = (d: ErrorDetails) => string;
+
+const which = (d: ErrorDetails): string => (typeof d['selfie'] === 'number' ? `selfie ${d['selfie']}` : 'your selfie');
+const got = (d: ErrorDetails): string => (d['got'] ? ` (got ${String(d['got'])})` : '');
+const suggestion = (d: ErrorDetails): string => (d['suggestion'] ? ` Did you mean '${String(d['suggestion'])}'?` : '');
+
+const SENTENCES: Record<ErrorCode, Sentence> = {
+  'input.empty': (d) => `${cap(which(d))} is an empty file. Attach the photo again.`,
+  'input.too_large': (d) =>
+    `${cap(which(d))} is too large${got(d)}. Send a photo under ${String(d['limit'] ?? 'the size limit')}.`,
+  'input.too_many_pixels': (d) =>
+    `${cap(which(d))} has too many pixels${got(d)}. Send a photo of at most ${String(d['limit'] ?? '40 megapixels')}.`,
+  'input.too_small': (d) =>
+    `${cap(which(d))} is too small${got(d)}. Send a photo at least ${String(d['limit'] ?? '64x64')} pixels.`,
+  'input.unsupported_format': (d) => `I can't read ${which(d)}${got(d)}. Send a JPEG, PNG, WebP, AVIF or GIF photo.`,
+  'input.heic_unsupported': (d) =>
+    `${cap(which(d))} is a HEIC photo, which I can't read. Export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible) and send it again.`,
+  'input.corrupt': (d) => `${cap(which(d))} looks damaged or cut off. Send the original photo again.`,
+  'input.not_image': (d) => `${cap(which(d))} is not an image${got(d)}. Send a JPEG, PNG, WebP, AVIF or GIF photo.`,
+  'download.host_not_allowed': (d) =>
+    `I can only fetch ${which(d)} from this chat's own file storage. Upload the photo directly instead of linking it.`,
+  'download.failed': (d) => `I couldn't download ${which(d)}. Try uploading it again in a minute.`,
+  'download.too_large': (d) =>
+    `${cap(which(d))} is too large to download${got(d)}. Send a photo under ${String(d['limit'] ?? 'the size limit')}.`,
+  'face.none': (d) =>
+    `I couldn't find a face in ${which(d)}: use a well-lit photo where your face fills at least a fifth of the frame.`,
+  'face.too_small': (d) =>
+    `The face in ${which(d)} is too small for a good portrait. Use a closer photo where your face fills at least a fifth of the frame.`,
+  'request.no_selfie': () => 'Attach at least one selfie (a photo of your face) to make a portrait.',
+  'request.too_many_selfies': (d) => `Send at most ${String(d['limit'] ?? 4)} selfies at once.`,
+  'request.bad_pose': (d) =>
+    `I don't know the pose '${String(d['got'] ?? '')}'.${suggestion(d)} Try front, three-quarter left, profile right, look up, or yaw=20 pitch=-10.`,
+  'request.pose_out_of_range': (d) =>
+    `That pose turns the head further than the ${String(d['engine'] ?? 'current')} engine can draw well (at most ${String(d['limit'] ?? '30')} degrees). Pick a smaller turn, or ask the admin for the diffusion engine.`,
+  'request.bad_lighting': (d) =>
+    `I don't know the lighting '${String(d['got'] ?? '')}'.${suggestion(d)} Try studio, rembrandt, golden hour, or "key from left, warm".`,
+  'request.bad_option': (d) =>
+    `${String(d['option'] ?? 'An option')} is not valid: ${String(d['expected'] ?? 'check the help')}.`,
+  'request.engine_unavailable': (d) =>
+    `The ${String(d['engine'] ?? 'requested')} engine isn't set up on this bot. Leave the engine out to use the default.`,
+  'quota.user_in_flight': (d) =>
+    `You already have ${String(d['limit'] ?? 2)} portraits in progress. Wait for one to finish, or cancel one with /portrait-status.`,
+  'quota.queue_full': () => 'The portrait queue for this community is full right now. Try again in a few minutes.',
+  'quota.rate_limited': (d) =>
+    `You're making portraits faster than this bot allows. Try again in ${String(d['retryAfter'] ?? 'a minute')}.`,
+  'access.not_allowed': () => "Portraits aren't enabled in this channel. Ask an admin which channel to use.",
+  'job.cancelled': () => 'This portrait was cancelled.',
+  'job.timeout': () => 'This portrait took too long and was stopped. Try again, perhaps with fewer variations.',
+  'job.expired': () => 'This request expired before it could run. Send it again.',
+  'service.restarting': () => 'The portrait bot is restarting. Try again in a minute.',
+  'service.unavailable': () => "The portrait service can't reach its queue right now. Try again in a few minutes.",
+  'internal.error': () => 'Something went wrong on my side while making your portrait.',
+  'model.missing': () => 'The portrait bot is missing a model file. The admin has been told.',
+  'model.checksum': () => 'The portrait bot has a damaged model file. The admin has been told.',
+  'model.invalid': () => 'The portrait bot has a model it cannot use. The admin has been told.',
+};
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The sentence for an error; internal errors end with their reference id so support can find the log line. */
+export function describeError(err: Pick<ErrorPayload, 'code' | 'details' | 'refId'>): string {
+  const sentence = SENTENCES[err.code](err.details);
+  return err.refId ? `${sentence} (reference ${err.refId})` : sentence;
+}

@@ -1,0 +1,31 @@
+import { type Logger, pino } from 'pino';
+import type { Config } from './config.js';
+import { secretsOf } from './config.js';
+
+export type { Logger } from 'pino';
+
+/**
+ * Structured JSON logs on stderr (stdout stays for CLI output). Configured secrets are replaced wherever they
+ * appear in a message or field, so a token pasted into an error text still never reaches the log.
+ */
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'> & Partial<Config>, name = 'portrait'): Logger {
+  const secrets = secretsOf(config as Config);
+  return pino(
+    {
+      name,
+      level: config.LOG_LEVEL,
+      redact: { paths: ['*.token', '*.authorization', '*.headers.authorization', 'token'], censor: '[redacted]' },
+      hooks: { streamWrite: (line) => scrub(line, secrets) },
+    },
+    pino.destination({ fd: 2, sync: false }),
+  );
+}
+
+export function scrub(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const s of secrets) if (s.length >= 6) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/** A logger that drops everything: for tests and for library code used without one. */
+export const silentLogger: Logger = pino({ level: 'silent' });

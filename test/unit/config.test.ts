@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, parseConfig } from '../../src/config.js';
+
+test('defaults apply when nothing is set', () => {
+  const c = parseConfig({});
+  assert.equal(c.PORTRAIT_ENGINE, 'compositor');
+  assert.equal(c.PORTRAIT_OUTPUT_SIZE, 1024);
+  assert.equal(c.REDIS_URL, undefined);
+  assert.ok(Object.isFrozen(c));
+});
+
+test('a bad value names the variable and what is expected', () => {
+  assert.throws(
+    () => parseConfig({ PORTRAIT_OUTPUT_SIZE: 'big', REDIS_URL: 'not a url' }),
+    (e: unknown) =>
+      e instanceof ConfigError && /PORTRAIT_OUTPUT_SIZE/.test(e.message) && /REDIS_URL: expected a URL/.test(e.message),
+  );
+});
+
+test('empty strings count as unset and lists are split', () => {
+  const c = parseConfig({ REDIS_URL: '', DISCORD_GUILD_IDS: '1, 2,,3' });
+  assert.equal(c.REDIS_URL, undefined);
+  assert.deepEqual(c.DISCORD_GUILD_IDS, ['1', '2', '3']);
+});
