@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { downloadBytes, downloadImage, isAllowedUrl, sniffImage } from '../../../src/bots/common/download.js';
+import { PortraitError } from '../../../src/errors.js';
+
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
+const ftyp = (major: string, ...compat: string[]): Uint8Array => {
+  const size = 16 + 4 * compat.length;
+  const b = Buffer.alloc(size + 8);
+  b.writeUInt32BE(size, 0);
+  b.write(`ftyp${major}`, 4, 'latin1');
+  compat.forEach((c, i) => {
+    b.write(c, 16 + 4 * i, 'latin1');
+  });
+  return new Uint8Array(b);
+};
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<PortraitError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof PortraitError, `expected a PortraitError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return err;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+describe('sniffImage', () => {
+  const table: Array<[string, Uint8Array, string]> = [
+    ['png', PNG, 'png'],
+    ['jpeg', JPEG, 'jpeg'],
+    ['gif', new TextEncoder().encode('GIF89a....'), 'gif'],
+    ['webp', new TextEncoder().encode('RIFF\x10\0\0\0WEBPVP8 '), 'webp'],
+    ['avif', ftyp('avif', 'mif1', 'miaf'), 'avif'],
+    ['avif by compatible brand', ftyp('mif1', 'avif'), 'avif'],
+    ['heic', ftyp('heic', 'mif1', 'heic'), 'heic'],
+    ['mp4', ftyp('isom', 'mp41'), 'not_image'],
+    ['html login page', new TextEncoder().encode('\n  <!DOCTYPE html><html><head>'), 'not_image'],
+    ['pdf', new TextEncoder().encode('%PDF-1.7'), 'not_image'],
+    ['bmp', new TextEncoder().encode('BM\0\0\0\0'), 'unsupported_image'],
+    ['empty', new Uint8Array(0), 'empty'],
+    ['text', new TextEncoder().encode('hello world'), 'not_image'],
+  ];
+  for (const [name, bytes, expected] of table) {
+    it(name, () => {
+      const r = sniffImage(bytes);
+      assert.equal(r.ok ? r.kind : r.reason, expected);
+    });
+  }
+  it('names a web page so the sentence says what arrived', () => {
+    const r = sniffImage(new TextEncoder().encode('<html><head><title>Sign in</title>'));
+    assert.deepEqual(r, { ok: false, reason: 'not_image', got: 'a web page' });
+  });
+});
+
+describe('isAllowedUrl', () => {
+  const hosts = ['cdn.discordapp.com', '127.0.0.1'];
+  const table: Array<[string, boolean]> = [
+    ['https://cdn.discordapp.com/attachments/1/2/a.png?ex=1', true],
+    ['https://CDN.discordapp.com/a.png', true],
+    ['http://cdn.discordapp.com/a.png', false],
+    ['https://cdn.discordapp.com.evil.example/a.png', false],
+    ['https://evil.example/cdn.discordapp.com/a.png', false],
+    ['https://user:pw@cdn.discordapp.com/a.png', false],
+    ['http://127.0.0.1:9999/a.png', true],
+    ['file:///etc/passwd', false],
+    ['not a url', false],
+  ];
+  for (const [url, ok] of table) it(`${url} -> ${ok}`, () => assert.equal(isAllowedUrl(url, hosts), ok));
+});
+
+describe('downloadImage over loopback HTTP', () => {
+  let server: Server;
+  let base: string;
+  const seenAuth: Array<[string, string | undefined]> = [];
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+    '/ok.png': (_q, r) => r.writeHead(200, { 'content-type': 'image/png' }).end(PNG),
+    '/lying-type.jpg': (_q, r) => r.writeHead(200, { 'content-type': 'image/jpeg' }).end('%PDF-1.4 not a photo'),
+    '/login': (_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html>Sign in'),
+    '/big-declared': (_q, r) => r.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5000)),
+    '/big-chunked': (_q, r) => {
+      // No Content-Length: the cap must hold while streaming, so send far more than the cap.
+      r.writeHead(200, { 'content-type': 'image/png' });
+      const chunk = Buffer.alloc(1024, 1);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 1000 && r.write(chunk)) sent++;
+        if (sent < 1000) r.once('drain', pump);
+        else r.end();
+      };
+      r.on('error', () => {});
+      pump();
+    },
+    '/redirect-same': (_q, r) => r.writeHead(302, { location: '/ok.png' }).end(),
+    '/redirect-away': (_q, r) => r.writeHead(302, { location: 'https://evil.example/x.png' }).end(),
+    '/redirect-localhost': (_q, r) =>
+      r.writeHead(302, { location: `${base.replace('127.0.0.1', 'localhost')}/ok.png` }).end(),
+    '/loop': (_q, r) => r.writeHead(302, { location: '/loop' }).end(),
+    '/gone': (_q, r) => r.writeHead(404).end('no'),
+    '/empty': (_q, r) => r.writeHead(200).end(),
+  };
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      seenAuth.push([path, req.headers.authorization]);
+      const route = routes[path];
+      if (route) route(req, res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  });
+
+  const opts = { allowedHosts: ['127.0.0.1'], maxBytes: 2048, selfie: 2 };
+
+  it('returns the bytes and the sniffed kind, sending the injected auth header', async () => {
+    const got = await downloadImage(`${base}/ok.png?sig=x`, { ...opts, headers: { authorization: 'Bearer t0k3n' } });
+    assert.equal(got.kind, 'png');
+    assert.deepEqual(got.bytes, PNG);
+    assert.deepEqual(seenAuth.at(-1), ['/ok.png', 'Bearer t0k3n']);
+  });
+  it('trusts the bytes, not the declared content type', async () => {
+    const err = await rejectsWith(downloadImage(`${base}/lying-type.jpg`, opts), 'input.not_image');
+    assert.deepEqual(err.details, { selfie: 2, got: 'a PDF' });
+  });
+  it('refuses an HTML login page served as 200', async () => {
+    await rejectsWith(downloadImage(`${base}/login`, opts), 'input.not_image');
+  });
+  it('refuses a host that is not allowed before connecting', async () => {
+    const before = seenAuth.length;
+    await rejectsWith(
+      downloadImage(`${base}/ok.png`, { ...opts, allowedHosts: ['cdn.discordapp.com'] }),
+      'download.host_not_allowed',
+    );
+    assert.equal(seenAuth.length, before);
+  });
+  it('refuses by Content-Length and while streaming', async () => {
+    const declared = await rejectsWith(downloadBytes(`${base}/big-declared`, opts), 'download.too_large');
+    assert.equal(declared.details['limit'], '2 KB');
+    await rejectsWith(downloadBytes(`${base}/big-chunked`, opts), 'download.too_large');
+  });
+  it('follows a redirect on the same host with the header', async () => {
+    const got = await downloadImage(`${base}/redirect-same`, { ...opts, headers: { authorization: 'Bearer a' } });
+    assert.equal(got.kind, 'png');
+    assert.deepEqual(seenAuth.at(-1), ['/ok.png', 'Bearer a']);
+  });
+  it('never follows a redirect to a host off the list', async () => {
+    await rejectsWith(downloadBytes(`${base}/redirect-away`, opts), 'download.host_not_allowed');
+  });
+  it('drops the auth header when a redirect changes host', async () => {
+    const hosts = ['127.0.0.1', 'localhost'];
+    await downloadImage(`${base}/redirect-localhost`, {
+      ...opts,
+      allowedHosts: hosts,
+      headers: { authorization: 'B' },
+    });
+    assert.deepEqual(seenAuth.at(-1), ['/ok.png', undefined]);
+  });
+  it('stops redirect loops and reports HTTP failures and empty bodies', async () => {
+    await rejectsWith(downloadBytes(`${base}/loop`, opts), 'download.failed');
+    const gone = await rejectsWith(downloadBytes(`${base}/gone`, opts), 'download.failed');
+    assert.equal(gone.details['status'], 404);
+    await rejectsWith(downloadImage(`${base}/empty`, opts), 'input.empty');
+  });
+  it('turns a network error into download.failed without the URL in the message', async () => {
+    const err = await rejectsWith(downloadBytes('http://127.0.0.1:1/secret-path.png', opts), 'download.failed');
+    assert.ok(!err.message.includes('secret-path'));
+  });
+});
