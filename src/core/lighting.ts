@@ -1,0 +1,501 @@
+import { PortraitError } from '../errors.js';
+
+/**
+ * Lighting presets and the lighting parser. Everything a user can ask for lives here as data, so the bots can list
+ * it (`LIGHTING_PRESETS`, `describeLightingPresets()`) and the pipeline can render it (src/pipeline/lighting).
+ *
+ * Directions are the SUBJECT'S, exactly like poses: "key from left" lights the subject's left cheek, which is on the
+ * right of the picture when they face the camera. Angles:
+ * - `azimuth`: degrees around the head, 0 = from the camera, +90 = from the subject's left, -90 = from the
+ *   subject's right, 180 = from behind;
+ * - `elevation`: degrees above (+) or below (-) the eye line.
+ * The pipeline turns each light into second-order spherical-harmonics irradiance (9 coefficients per colour
+ * channel); `softness` damps the higher bands the way a large source does.
+ */
+
+/** An RGB colour as linear gains; luminance is normalised by the renderer, so only the hue and saturation count. */
+export type Rgb = readonly [number, number, number];
+
+export interface LightSource {
+  azimuth: number;
+  elevation: number;
+  /** Relative strength; the renderer normalises the whole rig to the preset's exposure. */
+  intensity: number;
+  /** Colour temperature in kelvin (1000-15000) unless `colour` is given. */
+  kelvin: number;
+  /** An explicit colour (gels, neon) instead of a temperature. */
+  colour?: Rgb;
+  /** 0 = a hard small source (sharp shadows), 1 = a large soft source (window, softbox). */
+  softness: number;
+}
+
+/** What happens to everything behind the head. */
+export interface BackgroundTreatment {
+  /** Blur radius as a share of the output width (0 = keep sharp). */
+  blur: number;
+  /** Brightness gain (1 = unchanged). */
+  brightness: number;
+  /** Saturation gain (1 = unchanged, 0 = grey). */
+  saturation: number;
+  /** How much of the rig's colour (0..1) tints the background. */
+  tone: number;
+}
+
+export interface LightingPreset {
+  /** Canonical name, what users type and what results report. */
+  readonly name: string;
+  /** Other spellings users type (after lower-casing and collapsing spaces, '-' and '_'). */
+  readonly aliases: readonly string[];
+  /** One line for help texts and bot menus. */
+  readonly description: string;
+  readonly lights: readonly LightSource[];
+  /** Light from everywhere (sky, walls): a flat irradiance term. */
+  readonly ambient: { readonly intensity: number; readonly kelvin: number; readonly colour?: Rgb };
+  /** Mean brightness of the face after relighting, relative to the reference (1 = same). */
+  readonly exposure: number;
+  readonly background: BackgroundTreatment;
+}
+
+const soft = 0.85;
+const medium = 0.45;
+const hard = 0.1;
+
+/** The catalogue. Keys point to the subject's left by default; "<preset> from right" mirrors them. */
+export const LIGHTING_PRESETS: readonly LightingPreset[] = [
+  {
+    name: 'studio',
+    aliases: ['default', 'soft', 'softbox', 'portrait'],
+    description: 'Soft, even key from the front-left with a gentle fill: clean and flattering.',
+    lights: [
+      { azimuth: 35, elevation: 30, intensity: 1, kelvin: 5600, softness: soft },
+      { azimuth: -45, elevation: 10, intensity: 0.45, kelvin: 5600, softness: soft },
+    ],
+    ambient: { intensity: 0.35, kelvin: 5600 },
+    exposure: 1.05,
+    background: { blur: 0.012, brightness: 1, saturation: 0.85, tone: 0 },
+  },
+  {
+    name: 'rembrandt',
+    aliases: ['chiaroscuro', 'dramatic'],
+    description: 'Key high at 45 degrees, little fill: a small triangle of light on the shadow cheek.',
+    lights: [{ azimuth: 50, elevation: 40, intensity: 1, kelvin: 4800, softness: medium }],
+    ambient: { intensity: 0.1, kelvin: 5000 },
+    exposure: 0.9,
+    background: { blur: 0.01, brightness: 0.45, saturation: 0.7, tone: 0.3 },
+  },
+  {
+    name: 'loop',
+    aliases: ['loop lighting'],
+    description: 'Key slightly to one side and above: a small nose shadow that loops toward the cheek.',
+    lights: [
+      { azimuth: 35, elevation: 35, intensity: 1, kelvin: 5200, softness: medium },
+      { azimuth: -40, elevation: 5, intensity: 0.3, kelvin: 5200, softness: soft },
+    ],
+    ambient: { intensity: 0.2, kelvin: 5200 },
+    exposure: 1,
+    background: { blur: 0.01, brightness: 0.8, saturation: 0.9, tone: 0 },
+  },
+  {
+    name: 'split',
+    aliases: ['side', 'side light', 'half'],
+    description: 'Key straight from the side: one half of the face lit, the other in shadow.',
+    lights: [{ azimuth: 90, elevation: 5, intensity: 1, kelvin: 5000, softness: hard }],
+    ambient: { intensity: 0.07, kelvin: 5000 },
+    exposure: 0.85,
+    background: { blur: 0.01, brightness: 0.4, saturation: 0.7, tone: 0.2 },
+  },
+  {
+    name: 'butterfly',
+    aliases: ['paramount', 'glamour', 'beauty'],
+    description: 'Key high in front of the face: a small shadow under the nose, glamour style.',
+    lights: [
+      { azimuth: 0, elevation: 50, intensity: 1, kelvin: 5600, softness: medium },
+      { azimuth: 0, elevation: -35, intensity: 0.3, kelvin: 5600, softness: soft },
+    ],
+    ambient: { intensity: 0.2, kelvin: 5600 },
+    exposure: 1.05,
+    background: { blur: 0.012, brightness: 0.9, saturation: 0.9, tone: 0 },
+  },
+  {
+    name: 'rim',
+    aliases: ['backlight', 'back light', 'rim light', 'edge'],
+    description: 'Lights behind the head outline the face and hair against a dark background.',
+    lights: [
+      { azimuth: 130, elevation: 25, intensity: 1.2, kelvin: 6000, softness: hard },
+      { azimuth: -130, elevation: 25, intensity: 1.2, kelvin: 6000, softness: hard },
+      { azimuth: 0, elevation: 10, intensity: 0.25, kelvin: 5600, softness: soft },
+    ],
+    ambient: { intensity: 0.12, kelvin: 6000 },
+    exposure: 0.8,
+    background: { blur: 0.015, brightness: 0.3, saturation: 0.6, tone: 0.2 },
+  },
+  {
+    name: 'golden hour',
+    aliases: ['golden', 'sunset', 'sunrise', 'warm sun'],
+    description: 'Low warm sun from the side and a warm glow everywhere, like the hour before sunset.',
+    lights: [{ azimuth: 60, elevation: 10, intensity: 1.1, kelvin: 2900, softness: medium }],
+    ambient: { intensity: 0.4, kelvin: 3800 },
+    exposure: 1.05,
+    background: { blur: 0.02, brightness: 1.05, saturation: 1.1, tone: 0.45 },
+  },
+  {
+    name: 'blue hour',
+    aliases: ['blue', 'twilight', 'dusk'],
+    description: 'Cool, soft twilight from the sky with a faint key: calm and moody.',
+    lights: [{ azimuth: -30, elevation: 45, intensity: 0.6, kelvin: 8000, softness: soft }],
+    ambient: { intensity: 0.6, kelvin: 11000 },
+    exposure: 0.85,
+    background: { blur: 0.02, brightness: 0.7, saturation: 0.9, tone: 0.5 },
+  },
+  {
+    name: 'window',
+    aliases: ['window light', 'daylight', 'natural'],
+    description: 'A big soft daylight source from one side, falling off gently across the face.',
+    lights: [{ azimuth: 70, elevation: 15, intensity: 1, kelvin: 6200, softness: soft }],
+    ambient: { intensity: 0.22, kelvin: 6500 },
+    exposure: 1,
+    background: { blur: 0.015, brightness: 0.9, saturation: 0.95, tone: 0.1 },
+  },
+  {
+    name: 'neon',
+    aliases: ['cyberpunk', 'synthwave', 'club'],
+    description: 'Magenta from one side, cyan from the other, on a dark tinted background.',
+    lights: [
+      { azimuth: 80, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.2, 0.85], softness: medium },
+      { azimuth: -80, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.1, 0.85, 1], softness: medium },
+    ],
+    ambient: { intensity: 0.08, kelvin: 9000 },
+    exposure: 0.85,
+    background: { blur: 0.02, brightness: 0.35, saturation: 1.2, tone: 0.6 },
+  },
+  {
+    name: 'candle',
+    aliases: ['candlelight', 'candle light', 'firelight', 'fire'],
+    description: 'A small, very warm flame low in front: deep shadows and an amber glow.',
+    lights: [{ azimuth: 20, elevation: -20, intensity: 1, kelvin: 1900, softness: hard }],
+    ambient: { intensity: 0.06, kelvin: 2200 },
+    exposure: 0.8,
+    background: { blur: 0.015, brightness: 0.25, saturation: 0.9, tone: 0.6 },
+  },
+];
+
+/** Named directions for "key from <direction>" (subject's left/right). */
+export const LIGHT_DIRECTIONS: Readonly<Record<string, { azimuth: number; elevation: number }>> = {
+  front: { azimuth: 0, elevation: 15 },
+  left: { azimuth: 75, elevation: 20 },
+  right: { azimuth: -75, elevation: 20 },
+  above: { azimuth: 0, elevation: 65 },
+  below: { azimuth: 0, elevation: -45 },
+  behind: { azimuth: 180, elevation: 20 },
+  'upper left': { azimuth: 55, elevation: 45 },
+  'upper right': { azimuth: -55, elevation: 45 },
+  'lower left': { azimuth: 55, elevation: -35 },
+  'lower right': { azimuth: -55, elevation: -35 },
+  'front left': { azimuth: 40, elevation: 20 },
+  'front right': { azimuth: -40, elevation: 20 },
+  'behind left': { azimuth: 135, elevation: 20 },
+  'behind right': { azimuth: -135, elevation: 20 },
+};
+
+const DIRECTION_ALIASES: Readonly<Record<string, string>> = {
+  top: 'above',
+  up: 'above',
+  overhead: 'above',
+  bottom: 'below',
+  under: 'below',
+  underneath: 'below',
+  back: 'behind',
+  'top left': 'upper left',
+  'top right': 'upper right',
+  'above left': 'upper left',
+  'above right': 'upper right',
+  'bottom left': 'lower left',
+  'bottom right': 'lower right',
+  'below left': 'lower left',
+  'below right': 'lower right',
+  'left front': 'front left',
+  'right front': 'front right',
+  'back left': 'behind left',
+  'back right': 'behind right',
+  'left behind': 'behind left',
+  'right behind': 'behind right',
+};
+
+/** Colours for "key from <direction>, <colour>": a temperature or a gel colour. */
+export const LIGHT_COLOURS: Readonly<Record<string, { kelvin: number; colour?: Rgb }>> = {
+  neutral: { kelvin: 5600 },
+  white: { kelvin: 6000 },
+  daylight: { kelvin: 6000 },
+  warm: { kelvin: 3200 },
+  cool: { kelvin: 8000 },
+  cold: { kelvin: 9500 },
+  red: { kelvin: 6500, colour: [1, 0.12, 0.1] },
+  orange: { kelvin: 6500, colour: [1, 0.5, 0.12] },
+  amber: { kelvin: 6500, colour: [1, 0.65, 0.2] },
+  yellow: { kelvin: 6500, colour: [1, 0.9, 0.25] },
+  green: { kelvin: 6500, colour: [0.2, 1, 0.3] },
+  teal: { kelvin: 6500, colour: [0.1, 0.85, 0.75] },
+  cyan: { kelvin: 6500, colour: [0.1, 0.85, 1] },
+  blue: { kelvin: 6500, colour: [0.15, 0.35, 1] },
+  purple: { kelvin: 6500, colour: [0.6, 0.2, 1] },
+  violet: { kelvin: 6500, colour: [0.55, 0.25, 1] },
+  magenta: { kelvin: 6500, colour: [1, 0.2, 0.85] },
+  pink: { kelvin: 6500, colour: [1, 0.45, 0.7] },
+};
+
+const COLOUR_ALIASES: Readonly<Record<string, string>> = {
+  warmer: 'warm',
+  cooler: 'cool',
+  tungsten: 'warm',
+  gold: 'amber',
+  golden: 'amber',
+  grey: 'neutral',
+  gray: 'neutral',
+  colour: 'neutral',
+  color: 'neutral',
+};
+
+/** A parsed lighting request: what the renderer needs, plus the label results show. */
+export interface Lighting {
+  /** Canonical label: 'rembrandt', 'rembrandt from right', 'key from left, warm'. */
+  readonly label: string;
+  readonly description: string;
+  readonly lights: readonly LightSource[];
+  readonly ambient: LightingPreset['ambient'];
+  readonly exposure: number;
+  readonly background: BackgroundTreatment;
+}
+
+export type LightingResult = { ok: true; value: Lighting } | { ok: false; error: PortraitError };
+
+/** Lower-case, '-' and '_' as spaces, single spaces, no surrounding punctuation. */
+function normalise(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[-_]+/g, ' ')
+    .replace(/\s*,\s*/g, ', ')
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s"'.]+|[\s"'.!]+$/g, '');
+}
+
+const presetByName = new Map<string, LightingPreset>();
+for (const p of LIGHTING_PRESETS) {
+  presetByName.set(p.name, p);
+  presetByName.set(p.name.replace(/ /g, ''), p);
+  for (const a of p.aliases) {
+    presetByName.set(a, p);
+    presetByName.set(a.replace(/ /g, ''), p);
+  }
+}
+
+function lookupDirection(word: string): { name: string; azimuth: number; elevation: number } | undefined {
+  const name = DIRECTION_ALIASES[word] ?? word;
+  const d = LIGHT_DIRECTIONS[name];
+  return d ? { name, ...d } : undefined;
+}
+
+function lookupColour(word: string): { name: string; kelvin: number; colour?: Rgb } | undefined {
+  const name = COLOUR_ALIASES[word] ?? word;
+  const c = LIGHT_COLOURS[name];
+  return c ? { name, ...c } : undefined;
+}
+
+/** A preset mirrored left/right (its keys move to the other side of the face). */
+function mirror(preset: LightingPreset): Pick<Lighting, 'lights'> {
+  return { lights: preset.lights.map((l) => ({ ...l, azimuth: -l.azimuth })) };
+}
+
+function fromPreset(preset: LightingPreset, side?: 'left' | 'right'): Lighting {
+  // Presets are authored with the key on the subject's left; "from right" mirrors them.
+  const mirrored = side === 'right';
+  return {
+    label: side ? `${preset.name} from ${side}` : preset.name,
+    description: preset.description,
+    lights: mirrored ? mirror(preset).lights : preset.lights,
+    ambient: preset.ambient,
+    exposure: preset.exposure,
+    background: preset.background,
+  };
+}
+
+function keyLight(
+  direction: { name: string; azimuth: number; elevation: number },
+  colour: { name: string; kelvin: number; colour?: Rgb } | undefined,
+): Lighting {
+  const c = colour ?? { name: 'neutral', kelvin: 5600 };
+  const gel = c.colour;
+  const light: LightSource = {
+    azimuth: direction.azimuth,
+    elevation: direction.elevation,
+    intensity: 1,
+    kelvin: c.kelvin,
+    softness: 0.4,
+    ...(gel ? { colour: gel } : {}),
+  };
+  return {
+    label: colour ? `key from ${direction.name}, ${c.name}` : `key from ${direction.name}`,
+    description: `A single key light from the subject's ${direction.name}${colour ? `, ${c.name}` : ''}, with a little fill.`,
+    lights: [light],
+    // A neutral fill keeps the shadow side readable; gels stay on the key only.
+    ambient: { intensity: 0.2, kelvin: gel ? 6000 : c.kelvin },
+    exposure: 0.95,
+    background: { blur: 0.012, brightness: 0.8, saturation: 0.9, tone: gel ? 0.35 : 0.15 },
+  };
+}
+
+/**
+ * Parses what a user typed for lighting. Accepts a preset name or alias ('golden hour', 'golden-hour',
+ * 'candlelight'), a preset with a side ('rembrandt from right', 'window left'), and a key direction with an
+ * optional colour ('key from left, warm', 'light from upper right, cool', 'warm key from left', 'key from below,
+ * red'). Empty text means 'studio'. Never throws; unknown text gives 'request.bad_lighting' with a suggestion.
+ */
+export function parseLighting(text: string): LightingResult {
+  const input = normalise(text);
+  if (input === '') return ok(fromPreset(presetOrThrow('studio')));
+
+  const direct = presetByName.get(input);
+  if (direct) return ok(fromPreset(direct));
+
+  // "<preset> [from] left|right"
+  const sided = /^(?<name>.+?) (?:from (?:the )?|on the )?(?<side>left|right)$/.exec(input);
+  if (sided?.groups) {
+    const preset = presetByName.get(sided.groups['name'] ?? '');
+    if (preset) return ok(fromPreset(preset, sided.groups['side'] as 'left' | 'right'));
+  }
+
+  // "key from <direction>[, <colour>]" with the colour before or after.
+  const key = parseKeyPhrase(input);
+  if (key) {
+    const { directionWords, colourWord } = key;
+    const direction = lookupDirection(directionWords);
+    if (direction) {
+      if (colourWord === undefined) return ok(keyLight(direction, undefined));
+      const colour = lookupColour(colourWord);
+      if (colour) return ok(keyLight(direction, colour));
+      const near = closest(colourWord, [...Object.keys(LIGHT_COLOURS), ...Object.keys(COLOUR_ALIASES)]);
+      return bad(text, near ? `key from ${direction.name}, ${COLOUR_ALIASES[near] ?? near}` : undefined);
+    }
+    const nearDir = closest(directionWords, [...Object.keys(LIGHT_DIRECTIONS), ...Object.keys(DIRECTION_ALIASES)]);
+    if (nearDir) {
+      const d = DIRECTION_ALIASES[nearDir] ?? nearDir;
+      const c = colourWord ? lookupColour(colourWord) : undefined;
+      return bad(text, c ? `key from ${d}, ${c.name}` : `key from ${d}`);
+    }
+    return bad(text, undefined);
+  }
+
+  // "rembrant from left": a misspelt preset with a side.
+  if (sided?.groups) {
+    const n = closest(sided.groups['name'] ?? '', [...presetByName.keys()]);
+    const p = n ? presetByName.get(n) : undefined;
+    if (p) return bad(text, `${p.name} from ${sided.groups['side']}`);
+  }
+  const near = closest(input, [...presetByName.keys()]);
+  return bad(text, near ? (presetByName.get(near)?.name ?? near) : undefined);
+}
+
+/**
+ * Splits "warm key light from the upper left", "key from left, warm", "light from left with a cool gel" or
+ * "key left warm" into direction words and an optional colour word. Undefined when the text is not a key phrase.
+ */
+function parseKeyPhrase(input: string): { directionWords: string; colourWord?: string } | undefined {
+  let rest = input;
+  let colourWord: string | undefined;
+  const after =
+    /^(?<head>.+?)(?:, | and | with | in )(?:an? )?(?<colour>[a-z]+)(?: light| gel| tone| colour| color)?$/.exec(rest);
+  if (after?.groups) {
+    rest = after.groups['head'] ?? rest;
+    colourWord = after.groups['colour'];
+  }
+  const before = /^(?<colour>[a-z]+) (?=key|light|lit|lamp)/.exec(rest);
+  const leadWords = new Set(['key', 'light', 'lit', 'lamp', 'lighting']);
+  if (before?.groups && colourWord === undefined && !leadWords.has(before.groups['colour'] ?? '')) {
+    colourWord = before.groups['colour'];
+    rest = rest.slice(before[0].length);
+  }
+  const lead = /^(?:key light|key|light|lit|lighting|lamp)(?: (?:from|on)(?: the)?)?(?: |$)|^from(?: the)? /.exec(rest);
+  if (!lead) return undefined;
+  let directionWords = rest.slice(lead[0].length).trim();
+  if (directionWords === '') return { directionWords: '', ...(colourWord ? { colourWord } : {}) };
+  // "key from left warm": a trailing colour without a comma.
+  const words = directionWords.split(' ');
+  const last = words[words.length - 1] ?? '';
+  if (colourWord === undefined && words.length > 1 && !lookupDirection(directionWords) && lookupColour(last)) {
+    colourWord = last;
+    directionWords = words.slice(0, -1).join(' ');
+  }
+  return { directionWords, ...(colourWord ? { colourWord } : {}) };
+}
+
+function presetOrThrow(name: string): LightingPreset {
+  const p = presetByName.get(name);
+  if (!p) throw new Error(`lighting preset ${name} missing from the catalogue`);
+  return p;
+}
+
+/** The preset by canonical name (or alias), for code that wants the data itself. */
+export function getLightingPreset(name: string): LightingPreset | undefined {
+  return presetByName.get(normalise(name));
+}
+
+/** One line per preset, for `/portrait help` and bot menus. */
+export function describeLightingPresets(): string[] {
+  return [
+    ...LIGHTING_PRESETS.map((p) => `${p.name}: ${p.description}`),
+    `key from <direction>[, <colour>]: one key light from the subject's ${Object.keys(LIGHT_DIRECTIONS).join(', ')}; colour ${Object.keys(LIGHT_COLOURS).join(', ')}.`,
+    'Left and right are the subject\'s own (their left is on the right of the picture). Add "from right" to a preset to flip it.',
+  ];
+}
+
+function ok(value: Lighting): LightingResult {
+  return { ok: true, value };
+}
+
+function bad(got: string, suggestion: string | undefined): LightingResult {
+  const shown = got.trim().slice(0, 60);
+  return {
+    ok: false,
+    error: new PortraitError('request.bad_lighting', `unknown lighting '${shown}'`, {
+      got: shown,
+      ...(suggestion ? { suggestion } : {}),
+    }),
+  };
+}
+
+/** The candidate within a typo's reach (edit distance at most a third of the word, at least 1, at most 3). */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  const reach = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  return bestDistance <= reach ? best : undefined;
+}
+
+/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ('rihgt' is one typo from 'right'). */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row[j] = j;
+        continue;
+      }
+      const up = rows[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((up[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (up[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] ?? 0) + 1);
+      }
+      row[j] = d;
+    }
+    rows.push(row);
+  }
+  return (rows[a.length] as number[])[b.length] ?? 0;
+}
