@@ -177,7 +177,7 @@ export function planesToImage(planes: Float32Array, width: number, height: numbe
   for (let i = 0; i < plane; i++) {
     for (let c = 0; c < 3; c++) {
       const v = Math.round(((planes[c * plane + i] ?? 0) + 1) * 127.5);
-      data[i * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      data[i * 3 + c] = Math.min(255, Math.max(0, v));
     }
   }
   return { data, width, height, channels: 3 };
