@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import type { Box, Point, RgbImage } from './types.js';
 
 /**
@@ -58,7 +58,7 @@ export async function renderDebugSheet(
   const width = columns * (tile + GAP) + GAP;
   const height = GAP + rows.reduce((s, _, i) => s + (rowLabel[i] ?? 0) + (rowImage[i] ?? 0) + GAP, 0);
 
-  const composites: sharp.OverlayOptions[] = [];
+  const composites: OverlayOptions[] = [];
   const text: string[] = [];
   let y = GAP;
   rows.forEach((row, r) => {
