@@ -152,7 +152,7 @@ export function createIdentityEmbedder(session: EmbeddingSession, owned = false)
       [inputName]: new ort.Tensor('float32', input, [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]),
     });
     const output = result[outputName];
-    if (!output || output.type !== 'float32') {
+    if (output?.type !== 'float32') {
       throw new PortraitError('model.invalid', 'identity model returned no float32 embedding', { model: 'identity' });
     }
     const v = Float32Array.from(output.data as Float32Array);
