@@ -1,0 +1,258 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Redis for everything in src/queue: `REDIS_URL` when set, else an embedded `redis-server` child process so that a
+ * fresh clone runs with zero configuration.
+ */
+export interface RedisHandle {
+  /** The URL every connection uses (the embedded server's loopback URL when embedded). */
+  readonly url: string;
+  /** True when this process started (and owns) the redis-server. */
+  readonly embedded: boolean;
+  /**
+   * A new connection, closed by `close()` unless its user closes it first.
+   * - `worker`: BullMQ workers and subscribers; commands wait through reconnects (`maxRetriesPerRequest: null`).
+   * - `client`: request paths (submit, cancel, blobs); a command fails after a short retry, so an outage is
+   *   answered with `service.unavailable` instead of a hang.
+   */
+  connection(role?: 'worker' | 'client'): Redis;
+  close(): Promise<void>;
+}
+
+export interface OpenRedisOptions {
+  /** The server binary to start when embedding (tests point it at a missing name). */
+  redisServer?: string;
+}
+
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+export async function openRedis(
+  config: Pick<Config, 'REDIS_URL' | 'PORTRAIT_DATA_DIR'>,
+  log: Logger,
+  options: OpenRedisOptions = {},
+): Promise<RedisHandle> {
+  if (config.REDIS_URL) return connectionsTo(config.REDIS_URL, false, async () => {});
+  const server = await startEmbedded(
+    join(config.PORTRAIT_DATA_DIR, 'redis'),
+    log,
+    options.redisServer ?? 'redis-server',
+  );
+  return connectionsTo(server.url, server.owned, server.stop);
+}
+
+function connectionsTo(url: string, embedded: boolean, stopServer: () => Promise<void>): RedisHandle {
+  const open = new Set<Redis>();
+  let closed = false;
+  return {
+    url,
+    embedded,
+    connection(role = 'client') {
+      if (closed) throw new Error('Redis handle is closed');
+      const opts: RedisOptions =
+        role === 'worker'
+          ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+          : { maxRetriesPerRequest: 2, connectTimeout: 5000 };
+      const conn = new Redis(url, opts);
+      // An unhandled 'error' event would crash the process; reconnects are ioredis's job, failures surface on commands.
+      conn.on('error', () => {});
+      conn.once('end', () => open.delete(conn));
+      open.add(conn);
+      return conn;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...open].map((c) => quit(c)));
+      await stopServer();
+    },
+  };
+}
+
+async function quit(conn: Redis): Promise<void> {
+  if (conn.status === 'end') return;
+  // QUIT waits for replies in flight; a connection that cannot reach the server would wait forever.
+  const timer = setTimeout(() => conn.disconnect(), 1000);
+  try {
+    await conn.quit();
+  } catch {
+    conn.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface EmbeddedServer {
+  url: string;
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs redis-server through a small sh supervisor that stops it when our stdin pipe closes. The pipe closes when
+ * this process exits for any reason (close(), a signal, a crash, SIGKILL), so the server never outlives its parent.
+ * The child gets its own process group so a terminal's Ctrl-C reaches only us; our shutdown stops Redis last.
+ */
+const SUPERVISOR = `
+exec 3<&0
+command -v "$1" >/dev/null 2>&1 || exit 127
+"$@" </dev/null &
+pid=$!
+( read -r _ <&3; kill -TERM "$pid" 2>/dev/null ) &
+watcher=$!
+wait "$pid"
+rc=$?
+kill "$watcher" 2>/dev/null
+exit $rc
+`;
+
+const STATE_FILE = 'embedded.json';
+
+async function startEmbedded(dir: string, log: Logger, bin: string): Promise<EmbeddedServer> {
+  mkdirSync(dir, { recursive: true });
+  const reused = await reuseRunning(dir);
+  if (reused) {
+    log.info({ url: reused }, 'using the embedded redis-server another portrait process started');
+    return { url: reused, owned: false, stop: async () => {} };
+  }
+  let lastError: Error | undefined;
+  // A free port can be taken between our probe and the server's bind; try a few.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      const child = await spawnServer(bin, dir, port);
+      const url = `redis://127.0.0.1:${port}`;
+      writeFileSync(join(dir, STATE_FILE), JSON.stringify({ port, supervisorPid: child.pid }));
+      log.info({ port, dir }, 'started embedded redis-server (set REDIS_URL to use your own)');
+      return { url, owned: true, stop: () => stopServer(child, dir) };
+    } catch (err) {
+      lastError = err as Error;
+      if (!(err instanceof PortInUse)) break;
+    }
+  }
+  throw lastError ?? new RedisUnavailableError('could not start redis-server');
+}
+
+/** Another portrait process on the same data folder already runs a server: share it instead of a second writer. */
+async function reuseRunning(dir: string): Promise<string | undefined> {
+  let port: unknown;
+  try {
+    port = (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { port?: unknown }).port;
+  } catch {
+    return undefined;
+  }
+  if (typeof port !== 'number') return undefined;
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const reply = (await probe.call('CONFIG', 'GET', 'dir')) as string[];
+    // Redis reports its working directory with symlinks resolved.
+    return reply[1] === realpathSync(dir) ? url : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+class PortInUse extends Error {}
+
+function spawnServer(bin: string, dir: string, port: number): Promise<ChildProcess> {
+  const args = [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--dir', dir],
+    // AOF so nothing acknowledged is lost across restarts; noeviction so BullMQ keys are never dropped silently.
+    ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'],
+    ...['--daemonize', 'no', '--logfile', '', '--loglevel', 'notice'],
+  ];
+  const child = spawn('sh', ['-c', SUPERVISOR, 'portrait-redis', bin, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const tail: string[] = [];
+  const remember = (chunk: Buffer) => {
+    tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  };
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      remember(chunk);
+      if (chunk.toString('utf8').includes('Ready to accept connections')) {
+        cleanup();
+        // Keep draining the server's log so a full pipe can never block it; and let this process exit on its own.
+        child.stdout?.on('data', remember);
+        for (const s of [child.stdout, child.stderr, child.stdin]) (s as { unref?: () => void } | null)?.unref?.();
+        child.unref();
+        resolve(child);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      const log = tail.join('\n');
+      if (code === 127) {
+        reject(
+          new RedisUnavailableError(
+            `'${bin}' was not found. Install Redis (apt-get install redis-server, or brew install redis) ` +
+              'or set REDIS_URL to a Redis you run yourself.',
+          ),
+        );
+      } else if (/Address already in use/i.test(log)) {
+        reject(new PortInUse(log));
+      } else {
+        reject(new RedisUnavailableError(`redis-server exited (code ${code}) before it was ready:\n${log}`));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new RedisUnavailableError(`could not start redis-server: ${err.message}`));
+    };
+    const cleanup = () => {
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', remember);
+    child.on('exit', onExit);
+    child.on('error', onError);
+  });
+}
+
+async function stopServer(child: ChildProcess, dir: string): Promise<void> {
+  rmSync(join(dir, STATE_FILE), { force: true });
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Closing stdin makes the supervisor send SIGTERM: Redis flushes its AOF and exits cleanly.
+  child.stdin?.end();
+  const timer = setTimeout(() => {
+    if (child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
