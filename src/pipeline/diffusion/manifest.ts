@@ -57,7 +57,7 @@ const schema = z
     extraChannels: z.union([z.string(), z.array(channelEntry)]),
     layout: z.enum(LAYOUTS).default('side-by-side'),
     resolution: z.number().int().min(64).max(2048).multipleOf(64, 'must be a multiple of 64'),
-    latentScale: z.number().positive().max(10).default(0.18215),
+    latentScale: z.number().positive().max(10).optional(),
     predictionType: z.enum(PREDICTION_TYPES).optional(),
     scheduler: z.enum(SCHEDULER_NAMES).optional(),
     karras: z.boolean().optional(),

@@ -43,6 +43,7 @@ export const PACK_FILES = {
   unetConfig: 'unet/config.json',
   vaeEncoder: 'vae_encoder/model.onnx',
   vaeDecoder: 'vae_decoder/model.onnx',
+  vaeConfig: 'vae_decoder/config.json',
   manifest: 'portrait-pack.json',
 } as const;
 
@@ -260,6 +261,7 @@ export async function loadPack(dir: string, options: LoadPackOptions): Promise<D
 
   const tokenizer = loadTokenizer(dir);
   const unetConfig = asRecord(readJson(dir, PACK_FILES.unetConfig, false));
+  const vaeConfig = asRecord(readJson(dir, PACK_FILES.vaeConfig, false));
   const manifestJson = readJson(dir, PACK_FILES.manifest, false);
   let manifest: PortraitPackManifest | undefined;
   if (manifestJson !== undefined) {
@@ -290,6 +292,7 @@ export async function loadPack(dir: string, options: LoadPackOptions): Promise<D
       schedulerConfig: scheduler.config,
       modelIndex,
       unetConfig,
+      vaeConfig,
       manifest,
       resolution: options.resolution,
     });
@@ -355,6 +358,8 @@ interface DescribeInput {
   schedulerConfig: SchedulerConfig;
   modelIndex: Record<string, unknown>;
   unetConfig: Record<string, unknown>;
+  /** vae_decoder/config.json, whose `scaling_factor` (SD 1.x/2.x 0.18215) scales the latents. */
+  vaeConfig?: Record<string, unknown>;
   manifest: PortraitPackManifest | undefined;
   resolution: number | undefined;
 }
@@ -492,7 +497,9 @@ export function describePack(dir: string, input: DescribeInput): PackInfo {
     extraChannels,
     layout,
     resolution,
-    latentScale: manifest?.latentScale ?? 0.18215,
+    latentScale:
+      manifest?.latentScale ??
+      (typeof input.vaeConfig?.['scaling_factor'] === 'number' ? input.vaeConfig['scaling_factor'] : 0.18215),
     predictionType: manifest?.predictionType ?? sc.predictionType,
     scheduler: schedulerName,
     karras: manifest?.karras ?? sc.karras,
