@@ -1,0 +1,228 @@
+import type { Lighting } from '../../core/lighting.js';
+import type { RgbImage } from '../types.js';
+import { linearToSrgbByte, luminance, SRGB_TO_LINEAR } from './colour.js';
+import type { LightingEstimate } from './estimate.js';
+import { boxBlur, gridFor, interpolateNormals, meshBounds, rasterizeMesh, vertexNormals } from './mesh-raster.js';
+import { evalSh, lightingToSh } from './sh.js';
+
+/**
+ * 3D-aware relighting with a shading ratio. Each face pixel is multiplied, in linear light, by
+ *
+ *     gain_c = target_c(n_target) / source_c(n_source)
+ *
+ * where `source` is the reference's fitted SH lighting (albedo divided out) at the normal the pixel had in the
+ * reference, and `target` the preset's SH irradiance at the normal it has now (after the warp to the target pose;
+ * lights stay fixed in the camera frame while the head turns). Multiplying keeps the skin's texture and colour;
+ * only the light changes. The gain is clamped (default 0.4..2.5), smoothed over a few grid cells, and outside the
+ * mesh it blends into a smooth extrapolation (hair, ears, neck get the side-to-side falloff of the face), fading
+ * to the average gain far from the face. Everything behind the head is the engine's business (background
+ * treatment with the head mask).
+ */
+export interface RelightInput {
+  /** The image to relight (the warped target, or the reference itself for a pure relight). */
+  image: RgbImage;
+  /** The mesh where it is in `image` (FaceMesh points: x, y image px, z away from the camera). */
+  points: Float32Array;
+  /** The same vertices in the reference, where `source` was estimated. Same as `points` for a pure relight. */
+  sourcePoints: Float32Array;
+  triangles: ArrayLike<number>;
+  source: LightingEstimate;
+  lighting: Lighting;
+}
+
+export interface RelightOptions {
+  /** Gain clamp. @defaultValue [0.4, 2.5] */
+  clamp?: readonly [number, number];
+  /** 0 = leave the image alone, 1 = full relight. @defaultValue 1 */
+  strength?: number;
+  /** Grid cells across the face. @defaultValue 80 */
+  cellsAcross?: number;
+}
+
+export interface RelightResult {
+  image: RgbImage;
+  /** The gain field (RGB, grid resolution) and its grid, for the debug sheet. */
+  gain: Float32Array;
+  gridWidth: number;
+  gridHeight: number;
+  /** Face coverage per grid cell (0..1, feathered). */
+  faceMask: Float32Array;
+  /** Mean gain over the face (luminance), and the lowest/highest before clamping. */
+  stats: { meanGain: number; minGain: number; maxGain: number };
+}
+
+const DEFAULT_CLAMP: readonly [number, number] = [0.4, 2.5];
+
+export function relight(input: RelightInput, options: RelightOptions = {}): RelightResult {
+  const { image, points, sourcePoints, triangles, source, lighting } = input;
+  const [lo, hi] = options.clamp ?? DEFAULT_CLAMP;
+  const strength = options.strength ?? 1;
+  const [minX, minY, maxX, maxY] = meshBounds(points);
+  const faceSize = Math.max(maxX - minX, maxY - minY, 1);
+  const cellsAcross = options.cellsAcross ?? 80;
+  const grid = gridFor(image.width, image.height, faceSize / cellsAcross);
+  const { width: gw, height: gh } = grid;
+  const cells = gw * gh;
+
+  const raster = rasterizeMesh(points, triangles, grid);
+  const targetNormals = interpolateNormals(raster, triangles, vertexNormals(points, triangles, source.orientation));
+  const sourceNormals = interpolateNormals(
+    raster,
+    triangles,
+    vertexNormals(sourcePoints, triangles, source.orientation),
+  );
+
+  // Target irradiance, scaled so its mean luminance over the face equals the preset's exposure.
+  const target = lightingToSh(lighting);
+  const tgt = new Float32Array(cells * 3);
+  let tgtLum = 0;
+  let covered = 0;
+  for (let o = 0; o < cells; o++) {
+    if ((raster.tri[o] ?? -1) < 0) continue;
+    const x = targetNormals[3 * o] ?? 0;
+    const y = targetNormals[3 * o + 1] ?? 0;
+    const z = targetNormals[3 * o + 2] ?? 0;
+    for (let c = 0; c < 3; c++) tgt[3 * o + c] = evalSh(target, c, x, y, z);
+    tgtLum += luminance(tgt[3 * o] ?? 0, tgt[3 * o + 1] ?? 0, tgt[3 * o + 2] ?? 0);
+    covered++;
+  }
+  const scale = covered > 0 && tgtLum > 0 ? (lighting.exposure * covered) / tgtLum : 1;
+  // SH of a hard light rings slightly negative behind the terminator; keep a floor of shadow, not black.
+  const floor = 0.04 * lighting.exposure;
+
+  const gain = new Float32Array(cells * 3);
+  const face = new Float32Array(cells);
+  let minGain = Number.POSITIVE_INFINITY;
+  let maxGain = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < cells; o++) {
+    if ((raster.tri[o] ?? -1) < 0) continue;
+    face[o] = 1;
+    const x = sourceNormals[3 * o] ?? 0;
+    const y = sourceNormals[3 * o + 1] ?? 0;
+    const z = sourceNormals[3 * o + 2] ?? 0;
+    for (let c = 0; c < 3; c++) {
+      const t = Math.max(floor, (tgt[3 * o + c] ?? 0) * scale);
+      // The reference's own shading: a face half in deep shadow cannot be lifted past the clamp anyway.
+      const s = Math.max(0.15, evalSh(source.shading, c, x, y, z));
+      const g = t / s;
+      if (g < minGain) minGain = g;
+      if (g > maxGain) maxGain = g;
+      gain[3 * o + c] = Math.min(hi, Math.max(lo, g));
+    }
+  }
+
+  // Smooth inside the face (normalised convolution: no bleeding of the outside into the edge cells) ...
+  const faceRadius = Math.max(1, Math.round(cellsAcross / 60));
+  const weighted = new Float32Array(cells * 3);
+  for (let o = 0; o < cells; o++)
+    for (let c = 0; c < 3; c++) weighted[3 * o + c] = (gain[3 * o + c] ?? 0) * (face[o] ?? 0);
+  const nearNum = boxBlur(weighted, gw, gh, 3, faceRadius);
+  const nearDen = boxBlur(face, gw, gh, 1, faceRadius);
+  // ... and extrapolate outward with a wide kernel for hair, ears and neck.
+  const wideRadius = Math.max(2, Math.round(cellsAcross * 0.3));
+  const farNum = boxBlur(weighted, gw, gh, 3, wideRadius);
+  const farDen = boxBlur(face, gw, gh, 1, wideRadius);
+  const mean = [0, 0, 0];
+  let faceCells = 0;
+  for (let o = 0; o < cells; o++) {
+    if (!face[o]) continue;
+    faceCells++;
+    for (let c = 0; c < 3; c++) mean[c] = (mean[c] ?? 0) + (gain[3 * o + c] ?? 0);
+  }
+  for (let c = 0; c < 3; c++) mean[c] = faceCells > 0 ? (mean[c] ?? 0) / faceCells : 1;
+  // The face edge feathers over a couple of cells.
+  const feather = boxBlur(face, gw, gh, 1, Math.max(1, Math.round(cellsAcross / 40)));
+
+  const field = new Float32Array(cells * 3);
+  for (let o = 0; o < cells; o++) {
+    const f = Math.min(1, Math.max(0, ((feather[o] ?? 0) - 0.5) * 2 + 0.5));
+    const fd = farDen[o] ?? 0;
+    const nd = nearDen[o] ?? 0;
+    const reach = Math.min(1, fd * 2.5);
+    for (let c = 0; c < 3; c++) {
+      const m = mean[c] ?? 1;
+      const far = fd > 1e-4 ? (farNum[3 * o + c] ?? 0) / fd : m;
+      const outside = m + (far - m) * reach;
+      const inside = nd > 1e-4 ? (nearNum[3 * o + c] ?? 0) / nd : outside;
+      const g = f * inside + (1 - f) * outside;
+      field[3 * o + c] = 1 + (g - 1) * strength;
+    }
+  }
+
+  const out = applyGain(image, field, grid);
+  const meanLum = luminance(mean[0] ?? 1, mean[1] ?? 1, mean[2] ?? 1);
+  return {
+    image: out,
+    gain: field,
+    gridWidth: gw,
+    gridHeight: gh,
+    faceMask: feather,
+    stats: {
+      meanGain: meanLum,
+      minGain: Number.isFinite(minGain) ? minGain : 1,
+      maxGain: Number.isFinite(maxGain) ? maxGain : 1,
+    },
+  };
+}
+
+/** Multiplies every pixel, in linear light, by the bilinearly upsampled gain field. */
+export function applyGain(
+  image: RgbImage,
+  field: Float32Array,
+  grid: { width: number; height: number; cell: number },
+): RgbImage {
+  const { width, height, data } = image;
+  const out = new Uint8Array(data.length);
+  const gw = grid.width;
+  const gh = grid.height;
+  const inv = 1 / grid.cell;
+  // Column weights are the same on every row: precompute them.
+  const cx0 = new Int32Array(width);
+  const cx1 = new Int32Array(width);
+  const cfx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const g = Math.min(gw - 1, Math.max(0, (x + 0.5) * inv - 0.5));
+    const x0 = Math.floor(g);
+    cx0[x] = x0;
+    cx1[x] = Math.min(gw - 1, x0 + 1);
+    cfx[x] = g - x0;
+  }
+  for (let y = 0; y < height; y++) {
+    const gyf = Math.min(gh - 1, Math.max(0, (y + 0.5) * inv - 0.5));
+    const y0 = Math.floor(gyf);
+    const y1 = Math.min(gh - 1, y0 + 1);
+    const fy = gyf - y0;
+    const r0 = y0 * gw;
+    const r1 = y1 * gw;
+    for (let x = 0; x < width; x++) {
+      const fx = cfx[x] ?? 0;
+      const a = (r0 + (cx0[x] ?? 0)) * 3;
+      const b = (r0 + (cx1[x] ?? 0)) * 3;
+      const c = (r1 + (cx0[x] ?? 0)) * 3;
+      const d = (r1 + (cx1[x] ?? 0)) * 3;
+      const w00 = (1 - fx) * (1 - fy);
+      const w10 = fx * (1 - fy);
+      const w01 = (1 - fx) * fy;
+      const w11 = fx * fy;
+      const i = (y * width + x) * 3;
+      for (let k = 0; k < 3; k++) {
+        const g =
+          (field[a + k] ?? 1) * w00 + (field[b + k] ?? 1) * w10 + (field[c + k] ?? 1) * w01 + (field[d + k] ?? 1) * w11;
+        out[i + k] = linearToSrgbByte((SRGB_TO_LINEAR[data[i + k] ?? 0] ?? 0) * g);
+      }
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
+/** The gain field as a picture (1.0 = mid grey), for the debug sheet. */
+export function gainToImage(result: Pick<RelightResult, 'gain' | 'gridWidth' | 'gridHeight'>): RgbImage {
+  const n = result.gridWidth * result.gridHeight;
+  const data = new Uint8Array(n * 3);
+  for (let i = 0; i < n * 3; i++) {
+    // log scale: 0.4 -> dark, 1 -> 128, 2.5 -> bright.
+    const v = 128 + (Math.log(result.gain[i] ?? 1) / Math.log(2.5)) * 127;
+    data[i] = Math.max(0, Math.min(255, Math.round(v)));
+  }
+  return { data, width: result.gridWidth, height: result.gridHeight, channels: 3 };
+}
