@@ -34,6 +34,8 @@ test('stitch: shapes, layout and value ranges as documented for the diffusion en
     for (let k = 0; k < 3; k++) assert.equal(c.maskedCanvas[k * plane + i], m ? 0 : c.canvas[k * plane + i]);
   }
   assert.equal(c.warpedTarget[0], -1);
+  assert.equal(c.reference.length, 3 * 128 * 128);
+  assert.equal(c.reference[0], 1);
   assert.equal(c.warpedTarget[2 * 128 * 128], 1);
 });
 

@@ -21,6 +21,9 @@ import type { RgbImage } from '../types.js';
  *                   diffusers' `masked_image = image * (mask < 0.5)`; vae-encode it for the masked-image latent.
  * - `warpedTarget`  Float32Array [1, 3, S, S], [-1, 1]: the target side alone (the view-consistent condition),
  *                   vae-encode it for the extra conditioning channels.
+ * - `reference`     Float32Array [1, 3, S, S], [-1, 1]: the reference side alone.
+ * `StitchConditions` is a superset of the diffusion engine's `DiffusionConditions` (size, reference,
+ * warpedTarget, canvas, mask), so it can be handed over as is.
  * - `latentMask(c)` gives the mask at latent resolution [1, 1, S/8, 2S/8] (max-pooled: a cell is masked when any
  *                   of its pixels is).
  * Generated pixels for the portrait are the right half: crop x in [S, 2S) from the decoded canvas.
@@ -30,6 +33,7 @@ export interface StitchConditions {
   mask: Float32Array;
   maskedCanvas: Float32Array;
   warpedTarget: Float32Array;
+  reference: Float32Array;
   /** 2S */
   width: number;
   /** S */
@@ -123,6 +127,8 @@ export async function buildStitch(
   toPlanes(tgt, canvas, width, size);
   const warpedTarget = new Float32Array(3 * size * size);
   toPlanes(tgt, warpedTarget, size, 0);
+  const referencePlanes = new Float32Array(3 * size * size);
+  toPlanes(ref, referencePlanes, size, 0);
 
   const side = patchMask(size, ratio, patch, options.seed);
   const mask = new Float32Array(plane);
@@ -145,6 +151,7 @@ export async function buildStitch(
     mask,
     maskedCanvas,
     warpedTarget,
+    reference: referencePlanes,
     width,
     height: size,
     size,
