@@ -88,8 +88,21 @@ export function unitLuminance(c: Rgb): Rgb {
   return y > 0 ? [c[0] / y, c[1] / y, c[2] / y] : [1, 1, 1];
 }
 
+/**
+ * How much of a colour temperature survives into the picture. A camera (or an eye) partly white-balances to the
+ * light it is in: a candle-lit face looks amber, not the deep orange of 1900 K. Gels (`colour`) are deliberate
+ * and keep their full colour.
+ */
+const TEMPERATURE_STRENGTH = 0.6;
+
 function lightColour(l: Pick<LightSource, 'kelvin' | 'colour'>): Rgb {
-  return l.colour ? unitLuminance(l.colour) : kelvinToRgb(l.kelvin);
+  if (l.colour) return unitLuminance(l.colour);
+  const k = kelvinToRgb(l.kelvin);
+  return unitLuminance([
+    1 + (k[0] - 1) * TEMPERATURE_STRENGTH,
+    1 + (k[1] - 1) * TEMPERATURE_STRENGTH,
+    1 + (k[2] - 1) * TEMPERATURE_STRENGTH,
+  ]);
 }
 
 /**
@@ -218,21 +231,22 @@ export function dominantLight(sh: ShRgb): { azimuth: number; elevation: number; 
     if (v > best.value) best = { azimuth: az, elevation: el, value: v };
     return v;
   };
+  // A face shows the front hemisphere only; light from behind cannot be told apart, so it is not searched.
   for (let el = -90; el <= 90; el += 5) {
-    for (let az = -180; az < 180; az += 5) {
-      const v = probe(az, el);
-      if (Math.abs(az) <= 90) min = Math.min(min, v);
+    for (let az = -90; az <= 90; az += 5) {
+      min = Math.min(min, probe(az, el));
     }
   }
   // Refine around the coarse maximum to about half a degree.
   for (let step = 2; step >= 0.5; step /= 2) {
     const { azimuth, elevation } = best;
     for (let da = -2; da <= 2; da++)
-      for (let de = -2; de <= 2; de++) probe(azimuth + da * step, Math.max(-90, Math.min(90, elevation + de * step)));
+      for (let de = -2; de <= 2; de++)
+        probe(Math.max(-90, Math.min(90, azimuth + da * step)), Math.max(-90, Math.min(90, elevation + de * step)));
   }
   const max = best.value;
   return {
-    azimuth: ((best.azimuth + 540) % 360) - 180,
+    azimuth: best.azimuth,
     elevation: best.elevation,
     contrast: max + min > 0 ? (max - Math.max(0, min)) / (max + Math.max(0, min)) : 0,
   };
