@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { PortraitError } from '../../errors.js';
+import { getSession, getSessionForFile, isModelId } from '../models/index.js';
 import type { Point, RgbImage } from '../types.js';
 
 /**
@@ -193,4 +194,15 @@ export async function loadIdentityEmbedder(path: string, threads = 2): Promise<I
     );
   }
   return createIdentityEmbedder(session, true);
+}
+
+/**
+ * The embedder PORTRAIT_IDENTITY_MODEL asks for: a model id from the registry ('identity', resolved, checksummed
+ * and cached like every model) or a path to any ArcFace-style .onnx. Undefined when the setting is empty.
+ * Sessions come from the shared cache (src/pipeline/models), which owns and releases them.
+ */
+export async function identityEmbedderFor(setting: string | undefined): Promise<IdentityEmbedder | undefined> {
+  if (!setting) return undefined;
+  const session = isModelId(setting) ? await getSession(setting) : await getSessionForFile(setting);
+  return createIdentityEmbedder(session, false);
 }
