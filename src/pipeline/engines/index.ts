@@ -1,0 +1,48 @@
+import type { Config } from '../../config.js';
+import type { EngineName } from '../../core/request.js';
+import { PortraitError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { silentLogger } from '../../log.js';
+import { createCropEngine } from './crop.js';
+import type { Engine } from './engine.js';
+
+export type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
+
+/** What engine factories may use besides the config. */
+export interface EngineDeps {
+  logger: Logger;
+}
+
+/**
+ * Builds one engine. A factory that cannot run under this config (the diffusion engine without
+ * PORTRAIT_DIFFUSION_PACK) throws PortraitError 'request.engine_unavailable' with `{ engine }`.
+ */
+export type EngineFactory = (config: Config, deps: EngineDeps) => Engine | Promise<Engine>;
+
+/**
+ * The engines this build knows, one line each. Engines are created lazily by the pipeline the first time a job
+ * asks for them, then kept for the worker's life (they hold ORT sessions).
+ */
+const FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
+  crop: () => createCropEngine(),
+};
+
+/** Engine names with a factory in this build (a factory may still refuse for lack of config). */
+export function registeredEngines(): EngineName[] {
+  return Object.keys(FACTORIES) as EngineName[];
+}
+
+export function isEngineRegistered(name: string): name is EngineName {
+  return Object.hasOwn(FACTORIES, name);
+}
+
+/** Creates the named engine, or throws 'request.engine_unavailable' when this build or config has none. */
+export async function createEngine(name: EngineName, config: Config, deps: Partial<EngineDeps> = {}): Promise<Engine> {
+  const factory = isEngineRegistered(name) ? FACTORIES[name] : undefined;
+  if (!factory) {
+    throw new PortraitError('request.engine_unavailable', `the ${name} engine is not part of this build`, {
+      engine: name,
+    });
+  }
+  return factory(config, { logger: deps.logger ?? silentLogger });
+}
