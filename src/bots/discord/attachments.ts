@@ -41,36 +41,41 @@ export function checkDeclaredAttachments(
   limits: DeclaredLimits,
 ): DeclaredCheck {
   for (const [i, a] of attachments.entries()) {
-    const problem = checkOne(a, i + 1, limits);
+    // "your selfie" for one attachment, "selfie 2" when there are several.
+    const problem = checkOne(a, attachments.length > 1 ? i + 1 : undefined, limits);
     if (problem) return { ok: false, error: problem };
   }
   return { ok: true };
 }
 
-function checkOne(a: DeclaredAttachment, selfie: number, limits: DeclaredLimits): PortraitError | undefined {
+function checkOne(a: DeclaredAttachment, n: number | undefined, limits: DeclaredLimits): PortraitError | undefined {
+  const selfie = n === undefined ? {} : { selfie: n };
   const type = (a.contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (HEIC.has(type) || (!type && /\.(heic|heif)$/i.test(a.name))) {
-    return new PortraitError('input.heic_unsupported', 'declared HEIC attachment', { selfie });
+    return new PortraitError('input.heic_unsupported', 'declared HEIC attachment', selfie);
   }
   if (type && !ACCEPTED.has(type)) {
     const got = describeType(type);
     return type.startsWith('image/')
-      ? new PortraitError('input.unsupported_format', `declared ${type}`, { selfie, got })
-      : new PortraitError('input.not_image', `declared ${type}`, { selfie, got });
+      ? new PortraitError('input.unsupported_format', `declared ${type}`, { ...selfie, got })
+      : new PortraitError('input.not_image', `declared ${type}`, { ...selfie, got });
   }
   if (!type && !ACCEPTED_EXT.test(a.name)) {
-    return new PortraitError('input.not_image', 'attachment without an image type', { selfie, got: 'an unknown file' });
+    return new PortraitError('input.not_image', 'attachment without an image type', {
+      ...selfie,
+      got: 'an unknown file',
+    });
   }
-  if (a.size === 0) return new PortraitError('input.empty', 'declared empty attachment', { selfie });
+  if (a.size === 0) return new PortraitError('input.empty', 'declared empty attachment', selfie);
   if (a.size > limits.maxBytes) {
     return new PortraitError('input.too_large', 'declared attachment over the limit', {
-      selfie,
+      ...selfie,
       limit: formatBytes(limits.maxBytes),
       got: formatBytes(a.size),
     });
   }
   if (!isAllowedUrl(a.url, limits.allowedHosts)) {
-    return new PortraitError('download.host_not_allowed', 'attachment outside the CDN allow-list', { selfie });
+    return new PortraitError('download.host_not_allowed', 'attachment outside the CDN allow-list', selfie);
   }
   return undefined;
 }

@@ -1,0 +1,208 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback double of the parts of Slack the adapter talks to, driven by the real @slack/web-api client:
+ * - Web API methods under /api/ (form-encoded like Slack's), every call recorded with its arguments;
+ * - the external upload flow: files.getUploadURLExternal hands out an upload URL on this server, the client POSTs
+ *   the bytes there, files.completeUploadExternal shares them;
+ * - a private file host under /files/ that, like files.slack.com, needs `Authorization: Bearer <bot token>` and
+ *   otherwise answers 200 with an HTML login page;
+ * - response_url targets under /response/.
+ */
+export interface Call {
+  method: string;
+  args: Record<string, unknown>;
+  authorization: string | undefined;
+}
+
+interface StoredFile {
+  bytes: Uint8Array;
+  contentType: string;
+}
+
+type Waiter = { match: (c: Call) => boolean; resolve: (c: Call) => void };
+
+export class FakeSlack {
+  readonly calls: Call[] = [];
+  /** Bytes received on upload URLs, by file id. */
+  readonly uploads = new Map<string, Uint8Array>();
+  readonly botToken: string;
+  readonly botUserId = 'UBOT';
+  #server: Server;
+  #files = new Map<string, StoredFile>();
+  #waiters: Waiter[] = [];
+  #ts = 1_700_000_000;
+  #fileSeq = 0;
+  #failures = new Map<string, string[]>();
+  #base = '';
+
+  constructor(botToken = 'xoxb-test-token') {
+    this.botToken = botToken;
+    this.#server = createServer((req, res) => {
+      this.#route(req, res).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+  }
+
+  async start(): Promise<this> {
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    this.#base = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+
+  get apiUrl(): string {
+    return `${this.#base}/api/`;
+  }
+  get origin(): string {
+    return this.#base;
+  }
+
+  /** Hosts a private file; returns its url_private_download. */
+  addFile(name: string, bytes: Uint8Array, contentType = 'image/jpeg'): string {
+    this.#files.set(name, { bytes, contentType });
+    return `${this.#base}/files/${encodeURIComponent(name)}`;
+  }
+
+  /** The next call of `method` answers `{ ok: false, error }`. */
+  failNext(method: string, error: string): void {
+    const list = this.#failures.get(method) ?? [];
+    list.push(error);
+    this.#failures.set(method, list);
+  }
+
+  callsOf(method: string): Call[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Resolves with the first call (already made or future) of `method` that matches. */
+  waitFor(method: string, match: (args: Record<string, unknown>) => boolean = () => true, timeoutMs = 10_000) {
+    const pred = (c: Call) => c.method === method && match(c.args);
+    const done = this.calls.find(pred);
+    if (done) return Promise.resolve(done);
+    return new Promise<Call>((resolve, reject) => {
+      const waiter: Waiter = { match: pred, resolve };
+      this.#waiters.push(waiter);
+      // Only a safety net so a broken test fails with a message instead of hanging; never a timed assertion.
+      setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`no ${method} call arrived; calls so far: ${this.calls.map((c) => c.method).join(', ')}`));
+      }, timeoutMs).unref();
+    });
+  }
+
+  #record(call: Call): void {
+    this.calls.push(call);
+    for (const w of [...this.#waiters]) {
+      if (w.match(call)) {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        w.resolve(call);
+      }
+    }
+  }
+
+  #nextTs(): string {
+    this.#ts += 1;
+    return `${this.#ts}.000100`;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.#base);
+    const body = await readBody(req);
+    if (url.pathname.startsWith('/files/')) return this.#serveFile(req, res, decodeURIComponent(url.pathname.slice(7)));
+    if (url.pathname.startsWith('/upload/')) {
+      const id = url.pathname.slice(8);
+      const form = await new Request(url, {
+        method: 'POST',
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+        body,
+      }).formData();
+      const part = form.get('body') ?? form.get('file');
+      const bytes = part instanceof Blob ? new Uint8Array(await part.arrayBuffer()) : new Uint8Array(body);
+      this.uploads.set(id, bytes);
+      this.#record({
+        method: 'upload',
+        args: { id, size: bytes.byteLength },
+        authorization: req.headers.authorization,
+      });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.byteLength}`);
+      return;
+    }
+    if (url.pathname.startsWith('/response/')) {
+      const args = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      this.#record({ method: 'response_url', args, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const method = url.pathname.slice(5);
+    const type = req.headers['content-type'] ?? '';
+    const args: Record<string, unknown> = type.includes('json')
+      ? (JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>)
+      : Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+    this.#record({ method, args, authorization: req.headers.authorization });
+    const json = (o: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
+    const failure = this.#failures.get(method)?.shift();
+    if (failure) return void json({ ok: false, error: failure });
+    if (req.headers.authorization !== `Bearer ${this.botToken}`) return void json({ ok: false, error: 'invalid_auth' });
+    json(this.#answer(method, args));
+  }
+
+  #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, user_id: this.botUserId, bot_id: 'BBOT', team_id: 'T1', user: 'portrait', team: 'Test' };
+      case 'chat.postMessage':
+        return { ok: true, channel: args['channel'], ts: this.#nextTs(), message: { text: args['text'] } };
+      case 'chat.update':
+        return { ok: true, channel: args['channel'], ts: args['ts'] };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.#nextTs() };
+      case 'views.open':
+      case 'views.publish':
+        return { ok: true, view: { id: `V${++this.#fileSeq}` } };
+      case 'files.getUploadURLExternal': {
+        const id = `F${++this.#fileSeq}`;
+        return { ok: true, upload_url: `${this.#base}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = JSON.parse(String(args['files'] ?? '[]')) as Array<{ id: string; title?: string }>;
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title ?? '' })) };
+      }
+      default:
+        // chat.delete, reactions.add, files.delete ...
+        return { ok: true };
+    }
+  }
+
+  #serveFile(req: IncomingMessage, res: ServerResponse, name: string): void {
+    this.#record({ method: 'file_download', args: { name }, authorization: req.headers.authorization });
+    const file = this.#files.get(name);
+    // Like files.slack.com: no (or a wrong) token gets the sign-in page with status 200, not an error.
+    if (req.headers.authorization !== `Bearer ${this.botToken}` || !file) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>');
+      return;
+    }
+    res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.byteLength });
+    res.end(file.bytes);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
