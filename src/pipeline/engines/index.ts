@@ -32,13 +32,13 @@ export function registeredEngines(): EngineName[] {
   return Object.keys(FACTORIES) as EngineName[];
 }
 
-export function isEngineRegistered(name: string): name is EngineName {
+export function isEngineRegistered(name: string): boolean {
   return Object.hasOwn(FACTORIES, name);
 }
 
 /** Creates the named engine, or throws 'request.engine_unavailable' when this build or config has none. */
 export async function createEngine(name: EngineName, config: Config, deps: Partial<EngineDeps> = {}): Promise<Engine> {
-  const factory = isEngineRegistered(name) ? FACTORIES[name] : undefined;
+  const factory = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
   if (!factory) {
     throw new PortraitError('request.engine_unavailable', `the ${name} engine is not part of this build`, {
       engine: name,
