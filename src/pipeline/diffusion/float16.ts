@@ -7,7 +7,11 @@ const u32 = new Uint32Array(f32.buffer);
 
 export function toHalf(value: number): number {
   f32[0] = value;
-  const x = u32[0]!;
+  return halfBits(u32[0]!);
+}
+
+/** float32 bit pattern -> float16 bit pattern, round to nearest even. */
+function halfBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -40,6 +44,24 @@ export function fromHalf(h: number): number {
 }
 
 export function float32ToFloat16(src: ArrayLike<number>, out = new Uint16Array(src.length)): Uint16Array {
+  if (src instanceof Float32Array) {
+    // Read the bit patterns directly: no per-element round trip through a scratch Float32Array.
+    const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+    for (let i = 0; i < bits.length; i++) {
+      const x = bits[i]!;
+      const exp = (x >>> 23) & 0xff;
+      // The common case, a normal half: exponent 113..142. Round to nearest even on the 13 dropped bits.
+      if (exp > 112 && exp < 143) {
+        const half = ((exp - 112) << 10) | ((x >>> 13) & 0x3ff);
+        const rem = x & 0x1fff;
+        const up = rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0;
+        out[i] = ((x >>> 16) & 0x8000) | Math.min(half + up, 0x7c00);
+      } else {
+        out[i] = halfBits(x);
+      }
+    }
+    return out;
+  }
   for (let i = 0; i < src.length; i++) out[i] = toHalf(src[i]!);
   return out;
 }

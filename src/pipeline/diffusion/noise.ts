@@ -12,9 +12,25 @@ export function noiseStream(seed: number, label: string): Random {
   return mulberry32(deriveSeed(seed, `diffusion:${label}`));
 }
 
-/** Fills `out` with standard normal deviates from `rng` and returns it. */
+/**
+ * Fills `out` with standard normal deviates from `rng` and returns it. Marsaglia's polar method: twice as fast
+ * as Box-Muller's log + sqrt + sin + cos per pair, which matters for ancestral samplers (16k values a step).
+ */
 export function fillNormal(rng: Random, out: Float32Array): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+  const n = out.length;
+  for (let i = 0; i < n; ) {
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * rng.next() - 1;
+      v = 2 * rng.next() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    out[i++] = u * f;
+    if (i < n) out[i++] = v * f;
+  }
   return out;
 }
 

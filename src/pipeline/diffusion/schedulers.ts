@@ -4,7 +4,7 @@
  * arithmetic runs in float64 scalars over float32 latents, in place, so a step allocates nothing.
  */
 import { PortraitError } from '../../errors.js';
-import type { Random } from './noise.js';
+import { fillNormal, type Random } from './noise.js';
 import {
   alphasCumprod,
   dpmTimesteps,
@@ -124,17 +124,14 @@ export function img2imgStartStep(steps: number, strength: number): number {
   return Math.max(steps - init, 0);
 }
 
-/** x0 and epsilon from a model output in alpha-bar form (DDIM, LCM). */
-function splitPrediction(
-  prediction: PredictionType,
-  out: number,
-  x: number,
-  sqrtA: number,
-  sqrtB: number,
-): [x0: number, eps: number] {
-  if (prediction === 'epsilon') return [(x - sqrtB * out) / sqrtA, out];
+/**
+ * x0 and epsilon as linear combinations of the sample x and the model output o, in alpha-bar form (DDIM, LCM):
+ * x0 = x0x * x + x0o * o, eps = epsx * x + epso * o. Coefficients per step, so the per-element loop is two FMAs.
+ */
+function predictionCoefficients(prediction: PredictionType, sqrtA: number, sqrtB: number) {
+  if (prediction === 'epsilon') return { x0x: 1 / sqrtA, x0o: -sqrtB / sqrtA, epsx: 0, epso: 1 };
   // v = sqrt(a) * eps - sqrt(1 - a) * x0 (Salimans & Ho 2022)
-  return [sqrtA * x - sqrtB * out, sqrtA * out + sqrtB * x];
+  return { x0x: sqrtA, x0o: -sqrtB, epsx: sqrtB, epso: sqrtA };
 }
 
 class Ddim implements Scheduler {
@@ -160,11 +157,11 @@ class Ddim implements Scheduler {
     const sqrtB = Math.sqrt(1 - a);
     const sqrtAPrev = Math.sqrt(aPrev);
     const dirCoef = Math.sqrt(1 - aPrev);
-    const pred = this.opts.prediction;
-    for (let k = 0; k < sample.length; k++) {
-      const [x0, eps] = splitPrediction(pred, modelOutput[k]!, sample[k]!, sqrtA, sqrtB);
-      sample[k] = sqrtAPrev * x0 + dirCoef * eps;
-    }
+    const c = predictionCoefficients(this.opts.prediction, sqrtA, sqrtB);
+    // prev = sqrt(a_prev) * x0 + sqrt(1 - a_prev) * eps, folded into one linear map of (x, o).
+    const cx = sqrtAPrev * c.x0x + dirCoef * c.epsx;
+    const co = sqrtAPrev * c.x0o + dirCoef * c.epso;
+    for (let k = 0; k < sample.length; k++) sample[k] = cx * sample[k]! + co * modelOutput[k]!;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, i: number, out: Float32Array): void {
@@ -178,14 +175,15 @@ function addNoiseAlphaBar(a: number, original: Float32Array, noise: Float32Array
   for (let k = 0; k < out.length; k++) out[k] = sa * original[k]! + sb * noise[k]!;
 }
 
-/** x0 from a model output in sigma form (Euler family): x = x0 + sigma * eps. */
-function x0FromSigma(prediction: PredictionType, out: number, x: number, sigma: number): number {
-  if (prediction === 'epsilon') return x - sigma * out;
+/** x0 = x0x * x + x0o * o from a model output in sigma form (Euler family: x = x0 + sigma * eps). */
+function sigmaCoefficients(prediction: PredictionType, sigma: number): { x0x: number; x0o: number } {
+  if (prediction === 'epsilon') return { x0x: 1, x0o: -sigma };
   const s2 = sigma * sigma + 1;
-  return out * (-sigma / Math.sqrt(s2)) + x / s2;
+  return { x0x: 1 / s2, x0o: -sigma / Math.sqrt(s2) };
 }
 
 class Euler implements Scheduler {
+  private noise: Float32Array | undefined;
   constructor(
     readonly name: 'euler' | 'euler-ancestral',
     readonly timesteps: readonly number[],
@@ -210,12 +208,16 @@ class Euler implements Scheduler {
       target = Math.sqrt(next * next - up * up);
     }
     const dt = target - sigma;
-    for (let k = 0; k < sample.length; k++) {
-      const x = sample[k]!;
-      const x0 = x0FromSigma(this.prediction, modelOutput[k]!, x, sigma);
-      sample[k] = x + ((x - x0) / sigma) * dt;
+    // x + (x - x0) / sigma * dt, with x0 linear in (x, o).
+    const c = sigmaCoefficients(this.prediction, sigma);
+    const cx = 1 + ((1 - c.x0x) * dt) / sigma;
+    const co = (-c.x0o * dt) / sigma;
+    for (let k = 0; k < sample.length; k++) sample[k] = cx * sample[k]! + co * modelOutput[k]!;
+    if (up > 0) {
+      if (this.noise?.length !== sample.length) this.noise = new Float32Array(sample.length);
+      const noise = fillNormal(rng, this.noise);
+      for (let k = 0; k < sample.length; k++) sample[k] = sample[k]! + noise[k]! * up;
     }
-    if (up > 0) for (let k = 0; k < sample.length; k++) sample[k] = sample[k]! + rng.normal() * up;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, i: number, out: Float32Array): void {
@@ -229,6 +231,7 @@ class DpmSolverPP2M implements Scheduler {
   readonly name = 'dpmpp-2m' as const;
   readonly initNoiseSigma = 1;
   private previousX0: Float32Array | undefined;
+  private spareX0: Float32Array | undefined;
   private lastStep = -1;
 
   constructor(
@@ -251,12 +254,10 @@ class DpmSolverPP2M implements Scheduler {
   step(modelOutput: Float32Array, i: number, sample: Float32Array): void {
     const s0 = this.coefficients(this.sigmas[i]!);
     const t = this.coefficients(this.sigmas[i + 1]!);
-    const x0 = new Float32Array(sample.length);
-    for (let k = 0; k < sample.length; k++) {
-      const x = sample[k]!;
-      const out = modelOutput[k]!;
-      x0[k] = this.prediction === 'epsilon' ? (x - s0.sigmaT * out) / s0.alpha : s0.alpha * x - s0.sigmaT * out;
-    }
+    // Two x0 buffers in turn: this step's and the previous one's.
+    const x0 = this.spareX0?.length === sample.length ? this.spareX0 : new Float32Array(sample.length);
+    const [x0x, x0o] = this.prediction === 'epsilon' ? [1 / s0.alpha, -s0.sigmaT / s0.alpha] : [s0.alpha, -s0.sigmaT];
+    for (let k = 0; k < sample.length; k++) x0[k] = x0x * sample[k]! + x0o * modelOutput[k]!;
     const h = t.lambda - s0.lambda; // +Infinity at the final sigma 0: exp(-h) = 0 and the step returns x0
     const ratio = this.sigmas[i + 1]! === 0 ? 0 : t.sigmaT / s0.sigmaT;
     const c = -t.alpha * Math.expm1(-h);
@@ -274,6 +275,7 @@ class DpmSolverPP2M implements Scheduler {
         sample[k] = ratio * sample[k]! + c * x0[k]! + half * d1;
       }
     }
+    this.spareX0 = this.previousX0;
     this.previousX0 = x0;
     this.lastStep = i;
   }
@@ -287,6 +289,7 @@ class DpmSolverPP2M implements Scheduler {
 /** Latent Consistency Model multistep sampling (Luo et al. 2023): consistency boundary scalings, fresh noise. */
 class Lcm implements Scheduler {
   readonly name = 'lcm' as const;
+  private noise: Float32Array | undefined;
   readonly sigmas: readonly number[] = [];
   readonly initNoiseSigma = 1;
   constructor(
@@ -313,11 +316,15 @@ class Lcm implements Scheduler {
     const sqrtB = Math.sqrt(1 - a);
     const sqrtAPrev = Math.sqrt(aPrev);
     const sqrtBPrev = Math.sqrt(1 - aPrev);
+    if (!isLast && this.noise?.length !== sample.length) this.noise = new Float32Array(sample.length);
+    const noise = isLast ? undefined : fillNormal(rng, this.noise!);
+    const c = predictionCoefficients(this.opts.prediction, sqrtA, sqrtB);
+    // denoised = c_out * x0 + c_skip * x
+    const dx = cOut * c.x0x + cSkip;
+    const dO = cOut * c.x0o;
     for (let k = 0; k < sample.length; k++) {
-      const x = sample[k]!;
-      const [x0] = splitPrediction(this.opts.prediction, modelOutput[k]!, x, sqrtA, sqrtB);
-      const denoised = cOut * x0 + cSkip * x;
-      sample[k] = isLast ? denoised : sqrtAPrev * denoised + sqrtBPrev * rng.normal();
+      const denoised = dx * sample[k]! + dO * modelOutput[k]!;
+      sample[k] = noise ? sqrtAPrev * denoised + sqrtBPrev * noise[k]! : denoised;
     }
   }
 
