@@ -1,0 +1,164 @@
+import type { AddressInfo } from 'node:net';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
+import { limitsFromConfig } from '../common/present.js';
+import { defaultCatalogue, type SlackCatalogue } from './catalogue.js';
+import { createDeliveries, PROGRESS_INTERVAL_MS, type SlackDeliveries } from './delivery.js';
+import { registerHandlers } from './handlers.js';
+import type { SlackConfig, SlackContext } from './portraits.js';
+
+export type { SlackCatalogue } from './catalogue.js';
+export { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
+
+export type SlackBotConfig = SlackConfig &
+  Pick<Config, 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_PORT' | 'SLACK_API_URL' | 'LOG_LEVEL'>;
+
+export interface SlackBotDeps {
+  /**
+   * Starts consuming the durable Slack delivery queue (src/queue/deliveries.ts) with the adapter's handler.
+   * Left out, the bot answers requests but posts no results (a bot process without a consumer).
+   */
+  consumeDeliveries?: (handler: DeliveryHandler) => DeliveryConsumer | Promise<DeliveryConsumer>;
+  catalogue?: SlackCatalogue;
+  /** Used for Slack file downloads; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** HTTP mode port; defaults to SLACK_PORT (0 picks a free port, for tests). */
+  port?: number;
+  /** Progress edit interval (default 3 s). */
+  progressIntervalMs?: number;
+}
+
+export interface SlackBot {
+  /** The HTTP port in HTTP mode (useful with port 0), undefined in Socket Mode. */
+  readonly port: number | undefined;
+  readonly mode: 'socket' | 'http';
+  stop(): Promise<void>;
+}
+
+export interface SlackApp {
+  app: App;
+  ctx: SlackContext;
+  deliveries: SlackDeliveries;
+}
+
+/**
+ * Builds the Bolt app with every listener registered, without starting a receiver. `startSlackBot` uses it;
+ * tests feed events to `app.processEvent` or through the receiver they pass.
+ */
+export function createSlackApp(
+  config: SlackBotConfig,
+  service: PortraitService,
+  log: Logger,
+  deps: Omit<SlackBotDeps, 'consumeDeliveries' | 'port'> & { receiver?: HTTPReceiver | SocketModeReceiver } = {},
+): SlackApp {
+  if (!config.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set: the Slack adapter needs the bot token');
+  const app = new App({
+    token: config.SLACK_BOT_TOKEN,
+    ...(deps.receiver ? { receiver: deps.receiver } : { signingSecret: config.SLACK_SIGNING_SECRET ?? 'unused' }),
+    clientOptions: { slackApiUrl: config.SLACK_API_URL },
+    logger: boltLogger(log),
+    logLevel: config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? LogLevel.DEBUG : LogLevel.INFO,
+  });
+  const ctx: SlackContext = {
+    client: app.client,
+    service,
+    config,
+    log,
+    catalogue: deps.catalogue ?? defaultCatalogue(),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  };
+  registerHandlers(app, ctx, limitsFromConfig(config));
+  const deliveries = createDeliveries(ctx, deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+  return { app, ctx, deliveries };
+}
+
+/**
+ * Starts the Slack adapter: Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), otherwise the HTTP
+ * Events API on SLACK_PORT at /slack/events with request signatures checked against SLACK_SIGNING_SECRET.
+ */
+export async function startSlackBot(
+  config: SlackBotConfig,
+  service: PortraitService,
+  log: Logger,
+  deps: SlackBotDeps = {},
+): Promise<SlackBot> {
+  const boltLog = boltLogger(log);
+  const clientOptions = { slackApiUrl: config.SLACK_API_URL };
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  let mode: SlackBot['mode'];
+  if (config.SLACK_APP_TOKEN) {
+    mode = 'socket';
+    receiver = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN,
+      logger: boltLog,
+      installerOptions: { clientOptions },
+    });
+  } else {
+    if (!config.SLACK_SIGNING_SECRET) {
+      throw new Error(
+        'Slack HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials), or set SLACK_APP_TOKEN for Socket Mode',
+      );
+    }
+    mode = 'http';
+    receiver = new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      endpoints: '/slack/events',
+      logger: boltLog,
+    });
+  }
+  const { app, deliveries } = createSlackApp(config, service, log, { ...deps, receiver });
+  const consumer = deps.consumeDeliveries ? await deps.consumeDeliveries(deliveries.handle) : undefined;
+  let port: number | undefined;
+  try {
+    if (receiver instanceof HTTPReceiver) {
+      const server = await receiver.start(deps.port ?? config.SLACK_PORT);
+      port = (server.address() as AddressInfo | null)?.port;
+    } else {
+      await app.start();
+    }
+  } catch (err) {
+    await consumer?.close();
+    await deliveries.close();
+    throw err;
+  }
+  log.info({ mode, port }, 'slack: adapter started');
+  return {
+    port,
+    mode,
+    stop: async () => {
+      // Stop taking new events first, then let in-flight deliveries and edits finish.
+      await app.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'slack: receiver stop failed'));
+      await consumer?.close();
+      await deliveries.close();
+    },
+  };
+}
+
+/** Bolt's logger interface on top of the project's pino logger (which scrubs secrets). */
+export function boltLogger(log: Logger): BoltLogger {
+  const child = log.child({ component: 'bolt' });
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : safeJson(m))).join(' ');
+  return {
+    debug: (...msg: unknown[]) => child.debug(text(msg)),
+    info: (...msg: unknown[]) => child.info(text(msg)),
+    warn: (...msg: unknown[]) => child.warn(text(msg)),
+    error: (...msg: unknown[]) => child.error(text(msg)),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+function safeJson(v: unknown): string {
+  if (v instanceof Error) return `${v.name}: ${v.message}`;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}

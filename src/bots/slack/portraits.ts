@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { webApi } from '@slack/bolt';
+import type { Config } from '../../config.js';
+import { describeError } from '../../core/messages.js';
+import type { PromptFields } from '../../core/prompt.js';
+import { type Requester, randomSeed } from '../../core/request.js';
+import { isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { PortraitService } from '../../queue/service.js';
+import { queuedText, STAGE_LABELS } from '../common/present.js';
+import type { SlackCatalogue } from './catalogue.js';
+import { checkDeclaredFiles, fetchSlackFiles, type SlackFile } from './files.js';
+import { escapeMrkdwn } from './mrkdwn.js';
+import { toRoute } from './state.js';
+
+export type SlackClient = webApi.WebClient;
+
+export type SlackConfig = Pick<
+  Config,
+  | 'SLACK_BOT_TOKEN'
+  | 'SLACK_FILE_HOSTS'
+  | 'SLACK_ALLOWED_CHANNELS'
+  | 'PORTRAIT_MAX_INPUT_BYTES'
+  | 'PORTRAIT_USER_IN_FLIGHT'
+  | 'PORTRAIT_SCOPE_QUEUE_CAP'
+  | 'PORTRAIT_BLOB_TTL_SECONDS'
+>;
+
+/** What every handler of the adapter shares. */
+export interface SlackContext {
+  client: SlackClient;
+  service: PortraitService;
+  config: SlackConfig;
+  log: Logger;
+  catalogue: SlackCatalogue;
+  fetch?: typeof fetch;
+}
+
+/** One portrait request from any entry point (mention, shortcut, modal, button). */
+export interface SlackPortraitRequest {
+  requester: Requester;
+  channel: string;
+  /** Thread to answer in; when absent the status message starts one. */
+  thread?: string | undefined;
+  /** The user's message, which gets the "seen" and "done" reactions. */
+  message?: string | undefined;
+  /** Files to download, or the blob keys of an earlier request (buttons). */
+  source: { files: readonly SlackFile[] } | { keys: readonly string[] };
+  fields: PromptFields;
+  idempotencyKey: string;
+}
+
+export const REACTIONS = { seen: 'eyes', done: 'white_check_mark', failed: 'warning' } as const;
+
+export function isChannelAllowed(config: Pick<Config, 'SLACK_ALLOWED_CHANNELS'>, channel: string): boolean {
+  return config.SLACK_ALLOWED_CHANNELS.length === 0 || config.SLACK_ALLOWED_CHANNELS.includes(channel);
+}
+
+/**
+ * The text for an error: the shared sentence for user errors; for anything else a generic sentence with a
+ * reference id that is also in the log line. Escaped for mrkdwn, since sentences can quote user text.
+ */
+export function errorText(ctx: Pick<SlackContext, 'log'>, err: unknown, what: string): string {
+  if (isPortraitError(err) && err.userError) return `:warning: ${escapeMrkdwn(describeError(err))}`;
+  const refId = randomUUID().slice(0, 8);
+  const payload = toErrorPayload(err, refId);
+  ctx.log.error({ err: payload, refId }, `slack: ${what} failed`);
+  return `:warning: ${escapeMrkdwn(describeError(payload))}`;
+}
+
+/**
+ * Runs one request: answer at once (a reaction on the user's message and a status message in the thread),
+ * download the selfies, store them, submit with the idempotency key, and show the queue position. Every failure
+ * ends as a sentence in the status message. Never throws.
+ */
+export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest): Promise<void> {
+  const { client } = ctx;
+  if (!isChannelAllowed(ctx.config, req.channel)) {
+    await postEphemeralError(
+      ctx,
+      req,
+      errorText(ctx, new PortraitError('access.not_allowed', 'channel not on SLACK_ALLOWED_CHANNELS'), 'access'),
+    );
+    return;
+  }
+  let status: string | undefined;
+  let thread = req.thread;
+  const say = async (text: string): Promise<void> => {
+    if (status) {
+      await client.chat.update({ channel: req.channel, ts: status, text });
+    } else {
+      const r = await client.chat.postMessage({ channel: req.channel, text, ...(thread ? { thread_ts: thread } : {}) });
+      status = r.ts;
+    }
+  };
+  try {
+    const files =
+      'files' in req.source ? checkDeclaredFiles(req.source.files, ctx.config.PORTRAIT_MAX_INPUT_BYTES) : [];
+    // The first visible answer: both go out together, before the slow part.
+    const [posted] = await Promise.all([
+      client.chat.postMessage({
+        channel: req.channel,
+        text: `:hourglass_flowing_sand: ${STAGE_LABELS.download}...`,
+        ...(thread ? { thread_ts: thread } : {}),
+      }),
+      req.message ? react(ctx, req.channel, req.message, REACTIONS.seen) : Promise.resolve(),
+    ]);
+    status = posted.ts;
+    thread ??= status;
+    if (!status || !thread) throw new Error('chat.postMessage returned no ts');
+
+    let keys: string[];
+    if ('keys' in req.source) {
+      keys = [...req.source.keys];
+    } else {
+      const bytes = await fetchSlackFiles(files, {
+        config: ctx.config,
+        ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
+        onLoginPage: () =>
+          ctx.log.warn(
+            'slack: a file download answered with the Slack login page; check that the app has the files:read scope and SLACK_BOT_TOKEN is the bot token',
+          ),
+      });
+      keys = await Promise.all(bytes.map((b) => ctx.service.putBlob(b, req.requester)));
+    }
+    const fields = req.fields;
+    const pose = fields.pose ?? 'front';
+    const lighting = fields.lighting ?? 'studio';
+    const style = fields.style ?? '';
+    const variations = fields.variations ?? 1;
+    const receipt = await ctx.service.submit({
+      idempotencyKey: req.idempotencyKey,
+      request: {
+        requester: req.requester,
+        selfieKeys: keys,
+        pose,
+        lighting,
+        style,
+        variations,
+        seed: fields.seed ?? randomSeed(),
+        route: toRoute({
+          channel: req.channel,
+          thread,
+          status,
+          ...(req.message ? { message: req.message } : {}),
+          at: String(Date.now()),
+          keys: keys.join(','),
+          pose,
+          lighting,
+          style,
+          variations: String(variations),
+        }),
+      },
+    });
+    if (receipt.duplicate) {
+      // A retry of a request another delivery (or process) already queued: its own status message answers.
+      ctx.log.info({ jobId: receipt.jobId }, 'slack: duplicate request ignored');
+      await client.chat.delete({ channel: req.channel, ts: status }).catch(() => {});
+      return;
+    }
+    ctx.log.info({ jobId: receipt.jobId, position: receipt.position }, 'slack: portrait queued');
+    await say(`:hourglass_flowing_sand: ${escapeMrkdwn(queuedText(receipt.position))}`);
+  } catch (err) {
+    const text = errorText(ctx, err, 'portrait request');
+    await say(text).catch((e: unknown) => ctx.log.warn({ err: errName(e) }, 'slack: could not post an error'));
+    if (req.message) await react(ctx, req.channel, req.message, REACTIONS.failed);
+  }
+}
+
+async function postEphemeralError(ctx: SlackContext, req: SlackPortraitRequest, text: string): Promise<void> {
+  await ctx.client.chat
+    .postEphemeral({
+      channel: req.channel,
+      user: req.requester.userId,
+      text,
+      ...(req.thread ? { thread_ts: req.thread } : {}),
+    })
+    .catch((e: unknown) => ctx.log.warn({ err: errName(e) }, 'slack: could not post an ephemeral answer'));
+}
+
+export async function react(ctx: Pick<SlackContext, 'client' | 'log'>, channel: string, ts: string, name: string) {
+  try {
+    await ctx.client.reactions.add({ channel, timestamp: ts, name });
+  } catch (e) {
+    // already_reacted, no permission: a reaction is a courtesy, never a reason to fail.
+    ctx.log.debug({ err: errName(e) }, 'slack: reaction not added');
+  }
+}
+
+export function errName(e: unknown): string {
+  if (e && typeof e === 'object' && 'data' in e) {
+    const data = (e as { data?: { error?: unknown } }).data;
+    if (typeof data?.error === 'string') return data.error;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
