@@ -3,17 +3,18 @@
  * when the engine is created (a broken pack fails the worker's start, never a job); sessions live until dispose.
  *
  * Conditions (reference view, warped + relit target, stitch canvas and mask) come from a `ConditionsBuilder`.
- * The warp/relight/stitch stages live in other modules; until they are wired in, `faceCropConditions` (one small
- * function, below) stands in: the main face's crop as both reference and target, the whole target side masked.
+ * Until the warp and relight stages are wired in, `faceCropConditions` (one small function, below) stands in:
+ * the main face's crop as both reference and target, stitched with incontext/'s patch mask.
  */
 import sharp from 'sharp';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { type DiffusionConditions, rgbToTensor, sideBySide, tensorToRgb } from '../diffusion/conditions.js';
+import { type DiffusionConditions, tensorToRgb } from '../diffusion/conditions.js';
 import { fillPrompt, generate } from '../diffusion/generate.js';
 import { type DiffusionPack, loadPack } from '../diffusion/pack.js';
 import type { SchedulerName } from '../diffusion/scheduler-config.js';
 import type { ExecutionProvider } from '../diffusion/session.js';
+import { buildStitch } from '../incontext/stitch.js';
 import type { ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
@@ -135,9 +136,10 @@ async function resizeRgb(image: RgbImage, size: number): Promise<RgbImage> {
 }
 
 /**
- * Stand-in conditions until the warp/relight (geometry/, lighting/) and stitch (incontext/) stages are connected:
- * a square crop around the main face of the first selfie, resized to `size`, used as the reference and as the
- * (unwarped, unrelit) target; the whole target side is masked, so the UNet repaints it from the reference.
+ * Stand-in conditions until the warp (geometry/) and relight (lighting/) stages are connected here: a square
+ * crop around the main face of the first selfie, resized to `size`, used as the reference and as the (unwarped,
+ * unrelit) target, stitched by incontext/ with its seeded patch mask over the target side. The lead replaces this
+ * with buildStitch(reference, warpedRelitTarget, { size, seed }): StitchConditions is a DiffusionConditions.
  */
 export async function faceCropConditions(request: EngineRequest, size: number): Promise<DiffusionConditions> {
   const selfie = request.selfies[0];
@@ -160,8 +162,5 @@ export async function faceCropConditions(request: EngineRequest, size: number): 
     height: size,
     channels: 3,
   };
-  const reference = rgbToTensor(crop);
-  const mask = new Float32Array(size * 2 * size);
-  for (let y = 0; y < size; y++) mask.fill(1, y * 2 * size + size, (y + 1) * 2 * size);
-  return { size, reference, warpedTarget: reference, canvas: sideBySide(reference, reference, size), mask };
+  return buildStitch(crop, crop, { size, seed: request.seed });
 }
