@@ -1,5 +1,6 @@
 import { PortraitError } from '../errors.js';
 import { parseLighting } from './lighting.js';
+import { parsePose } from './pose.js';
 import { MAX_VARIATIONS } from './request.js';
 
 /**
@@ -61,11 +62,20 @@ export const PROMPT_KEYS: Readonly<Record<string, Field>> = {
 const KEY_NAMES = 'pose, lighting, style, variations or seed';
 const MAX_SEED = 2 ** 32 - 1;
 
-/** Lighting via src/core/lighting.ts; pose must be supplied until src/core/pose.ts is wired in (see `withPose`). */
+/** The lighting parser of src/core/lighting.ts, reduced to its label. */
 export const lightingLabel = (text: string): LabelResult => {
   const r = parseLighting(text);
   return r.ok ? { ok: true, label: r.value.label } : { ok: false, error: r.error };
 };
+
+/** The pose parser of src/core/pose.ts, reduced to its label. */
+export const poseLabel = (text: string): LabelResult => {
+  const r = parsePose(text);
+  return r.ok ? { ok: true, label: r.value.label } : { ok: false, error: r.error };
+};
+
+/** The presets of src/core: what every adapter uses; tests may pass their own. */
+export const DEFAULT_VOCABULARY: PromptVocabulary = { pose: poseLabel, lighting: lightingLabel };
 
 interface Span {
   start: number;
@@ -73,7 +83,7 @@ interface Span {
 }
 
 /** Parses a chat request. Empty text gives `{}` (every field defaulted by the caller). */
-export function parsePrompt(text: string, vocabulary: PromptVocabulary): PromptResult {
+export function parsePrompt(text: string, vocabulary: PromptVocabulary = DEFAULT_VOCABULARY): PromptResult {
   const fields: PromptFields = {};
   // Keyed values win over values recognised from unkeyed text, whatever the order.
   const keyed = new Set<Field>();
@@ -151,6 +161,7 @@ export function parsePrompt(text: string, vocabulary: PromptVocabulary): PromptR
 
   // 3. Unkeyed phrases: a pose, a lighting, or part of the style.
   const styleParts: string[] = [];
+  let poseText: string | undefined;
   for (const segment of unkeyed.flatMap(splitSegments)) {
     const recognised = recognise(segment, vocabulary);
     if (!recognised.ok) return recognised;
@@ -159,7 +170,16 @@ export function parsePrompt(text: string, vocabulary: PromptVocabulary): PromptR
       continue;
     }
     for (const [field, label] of recognised.found) {
-      if (!keyed.has(field)) fields[field] = label;
+      if (keyed.has(field)) continue;
+      if (field === 'pose' && poseText !== undefined) {
+        // "three-quarter left, look up": pose parts combine when the pose parser can join them.
+        const joined = vocabulary.pose(`${poseText}, ${label}`);
+        fields.pose = joined.ok ? joined.label : label;
+        poseText = joined.ok ? `${poseText}, ${label}` : label;
+        continue;
+      }
+      if (field === 'pose') poseText = label;
+      fields[field] = label;
     }
   }
   if (styleParts.length > 0 && !keyed.has('style')) fields.style = styleParts.join(', ');
@@ -170,7 +190,7 @@ export function parsePrompt(text: string, vocabulary: PromptVocabulary): PromptR
   return { ok: true, value: fields };
 }
 
-/** A vocabulary from the two parsers; `pose` comes from src/core/pose.ts (wired by the caller). */
+/** The default vocabulary with another pose parser (tests). */
 export function vocabulary(pose: PromptVocabulary['pose']): PromptVocabulary {
   return { pose, lighting: lightingLabel };
 }

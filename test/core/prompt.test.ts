@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeError } from '../../src/core/messages.js';
 import {
+  DEFAULT_VOCABULARY,
   distance,
   type LabelResult,
   type PromptFields,
@@ -122,3 +123,36 @@ describe('parsePrompt: refused requests say why', () => {
     assert.ok(r.ok);
   });
 });
+
+describe('parsePrompt with the real pose and lighting parsers of src/core', () => {
+  const table: Array<[string, PromptFields]> = [
+    [
+      'pose: three-quarter left, light: golden hour, style: oil painting, 2 variations, seed 42',
+      { pose: 'three-quarter left', lighting: 'golden hour', style: 'oil painting', variations: 2, seed: 42 },
+    ],
+    ['3/4 right in rembrandt light', { pose: 'three-quarter right', lighting: 'rembrandt' }],
+    ['pose: three-quarter left, look up', { pose: parseLabel('three-quarter left, look up') }],
+    ['three-quarter left, look up, neon', { pose: parseLabel('three-quarter left, look up'), lighting: 'neon' }],
+    ['yaw=20 pitch=-10, window from right', { pose: parseLabel('yaw=20 pitch=-10'), lighting: 'window from right' }],
+  ];
+  for (const [text, expected] of table) {
+    it(JSON.stringify(text), () => {
+      const r = parsePrompt(text);
+      assert.ok(r.ok, r.ok ? '' : describeError(r.error));
+      assert.deepEqual(r.value, expected);
+    });
+  }
+
+  it('typos get the parsers own suggestions', () => {
+    const r = parsePrompt('profle left');
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, 'request.bad_pose');
+    assert.match(describeError(r.error), /Did you mean/);
+  });
+});
+
+function parseLabel(text: string): string {
+  const r = DEFAULT_VOCABULARY.pose(text);
+  if (!r.ok) throw new Error(`pose parser refused ${text}`);
+  return r.label;
+}

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.js';
 import { LIGHTING_PRESETS } from '../../core/lighting.js';
+import { POSE_PRESETS } from '../../core/pose.js';
 import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
 import type { Stage } from '../../pipeline/types.js';
 import { formatBytes } from './download.js';
@@ -138,7 +139,8 @@ export interface HelpSection {
 }
 
 export interface HelpOptions {
-  poses: readonly PresetInfo[];
+  /** Defaults to the pose catalogue of src/core/pose.ts. */
+  poses?: readonly PresetInfo[];
   /** Defaults to the lighting catalogue of src/core/lighting.ts. */
   lightings?: readonly PresetInfo[];
   limits: Limits;
@@ -151,6 +153,7 @@ export interface HelpOptions {
 /** The help, as sections the adapter renders: usage, good results, poses, lighting, options, limits, privacy. */
 export function helpSections(o: HelpOptions): HelpSection[] {
   const lightings = o.lightings ?? LIGHTING_PRESETS;
+  const poses = o.poses ?? POSE_PRESETS;
   return [
     { heading: 'How to ask', lines: o.usage },
     {
@@ -161,7 +164,13 @@ export function helpSections(o: HelpOptions): HelpSection[] {
         'Left and right are your own: your left is on the right of the picture when you face the camera.',
       ],
     },
-    { heading: 'Poses', lines: o.poses.map((p) => ({ term: p.name, text: p.description })) },
+    {
+      heading: 'Poses',
+      lines: [
+        ...poses.map((p) => ({ term: p.name, text: p.description })),
+        { term: 'yaw=<degrees> pitch=<degrees> roll=<degrees>', text: 'exact angles, e.g. "yaw=20 pitch=-10".' },
+      ],
+    },
     {
       heading: 'Lighting',
       lines: [
