@@ -59,7 +59,7 @@ export async function startDiscordBot(
     service,
     log: blog,
     rest: client.rest,
-    catalogue: deps.catalogue ?? coreCatalogue(),
+    catalogue: deps.catalogue ?? coreCatalogue(config.PORTRAIT_ENGINE),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.progressIntervalMs !== undefined ? { progressIntervalMs: deps.progressIntervalMs } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),

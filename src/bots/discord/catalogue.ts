@@ -1,4 +1,6 @@
 import { LIGHTING_PRESETS, parseLighting } from '../../core/lighting.js';
+import { checkPoseForEngine, POSE_PRESETS, parsePose } from '../../core/pose.js';
+import type { EngineName } from '../../core/request.js';
 import type { PortraitError } from '../../errors.js';
 
 /**
@@ -21,26 +23,22 @@ export interface Catalogue {
 }
 
 /**
- * Pose presets until src/core/pose.ts (issue 3) lands; the pipeline is what really parses poses, so a pose this
- * list does not know is passed through rather than refused.
+ * The catalogues of src/core for the engine the workers run. Pose presets the engine cannot draw (profiles on the
+ * compositor) are left out of menus, and typing one is refused at once with the engine's limit.
  */
-const INTERIM_POSES: readonly PresetInfo[] = [
-  { name: 'front', description: 'Looking straight at the camera.', aliases: [] },
-  { name: 'three-quarter left', description: 'Head turned to your left, about 30 degrees.', aliases: [] },
-  { name: 'three-quarter right', description: 'Head turned to your right, about 30 degrees.', aliases: [] },
-  { name: 'profile left', description: 'Side view facing your left.', aliases: [] },
-  { name: 'profile right', description: 'Side view facing your right.', aliases: [] },
-  { name: 'look up', description: 'Chin raised, looking slightly up.', aliases: [] },
-  { name: 'look down', description: 'Chin lowered, looking slightly down.', aliases: [] },
-  { name: 'tilt left', description: 'Head tilted towards your left shoulder.', aliases: [] },
-  { name: 'tilt right', description: 'Head tilted towards your right shoulder.', aliases: [] },
-];
-
-export function coreCatalogue(): Catalogue {
+export function coreCatalogue(engine: EngineName = 'compositor'): Catalogue {
+  const info = (p: { name: string; description: string; aliases: readonly string[] }): PresetInfo => ({
+    name: p.name,
+    description: p.description,
+    aliases: p.aliases,
+  });
   return {
-    poses: INTERIM_POSES,
-    lightings: LIGHTING_PRESETS.map((p) => ({ name: p.name, description: p.description, aliases: p.aliases })),
-    checkPose: () => undefined,
+    poses: POSE_PRESETS.filter((p) => !checkPoseForEngine({ ...p, label: p.name }, engine)).map(info),
+    lightings: LIGHTING_PRESETS.map(info),
+    checkPose: (text) => {
+      const r = parsePose(text);
+      return r.ok ? checkPoseForEngine(r.value, engine) : r.error;
+    },
     checkLighting: (text) => {
       const r = parseLighting(text);
       return r.ok ? undefined : r.error;

@@ -266,13 +266,15 @@ describe('Discord /portrait through the real discord.js client', () => {
     assert.equal(followUp.files.length, 1);
   });
 
-  it('escapes user text: no markdown, mentions or links from a pose string', async () => {
-    const { sub } = await queuePortrait(fake, service, {
+  it('escapes user text echoed back: no markdown, mentions or links', async () => {
+    const raw = chatCommand('portrait', {
+      attachments: { selfie: attach('me.png', PNG_BYTES, 'image/png') },
       options: [{ name: 'pose', type: 3, value: '@everyone **front** <@1> https://x.example' }],
     });
-    await running.deliver(await resultFor(service, sub));
-    const post = await fake.waitFor(isChannelPost(sub.request.route?.['thread'] ?? ''), 'the upload');
-    const text = contentOf(post);
+    fake.dispatchInteraction(raw);
+    const cb = await fake.waitFor(isCallbackOf(raw['id'] as string), 'the refusal');
+    const text = contentOf(cb);
+    assert.match(text, /^I don't know the pose/);
     assert.ok(text.includes('@\u200beveryone'), text);
     assert.ok(text.includes('\\*\\*front\\*\\*'), text);
     assert.ok(text.includes('<\u200b@\u200b1>'), text);
