@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { annotate, escapeXml, renderDebugSheet } from '../../src/pipeline/debug-sheet.js';
+import { installLoaderAllowlist } from '../../src/pipeline/image.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
 function gradient(width: number, height: number): RgbImage {
@@ -11,6 +12,9 @@ function gradient(width: number, height: number): RgbImage {
   }
   return { data, width, height, channels: 3 };
 }
+
+// The worker blocks every loader but the photo formats: the sheet must not need SVG.
+installLoaderAllowlist();
 
 test('debug sheet: one PNG, tiles in a grid of three, labels with details, hostile label text escaped', async () => {
   const images = [
