@@ -12,6 +12,14 @@ export const portraitJobSchema = z.object({
   /** Caller's idempotency key (Discord interaction id, Slack event id); the BullMQ job id derives from it. */
   idempotencyKey: z.string().min(1).max(200),
   submittedAt: z.number(),
+  /**
+   * Private delivery inbox of the submitting process (the CLI waits on its own); unset, answers go to the platform's
+   * shared delivery queue.
+   */
+  inbox: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
 });
 export type PortraitJobData = z.infer<typeof portraitJobSchema>;
 

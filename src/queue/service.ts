@@ -11,6 +11,11 @@ export interface SubmitOptions {
   request: PortraitRequestInput;
   /** Lower runs first (BullMQ priority); ordinary requests leave it unset. */
   priority?: number;
+  /**
+   * Deliver this job's messages to a private inbox (letters, digits, - or _) that the submitting process consumes
+   * (`consumeDeliveries(..., { inbox })`) instead of the platform's shared queue. The CLI uses one per run.
+   */
+  inbox?: string;
 }
 
 export interface SubmitReceipt {

@@ -1,0 +1,57 @@
+/**
+ * Entry of a pipeline thread: loads the pipeline module once, creates one Pipeline (its ORT sessions live as long as
+ * the thread) and runs one job at a time for the main thread. Synchronous image and ORT work blocks only this thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PortraitError } from '../errors.js';
+import {
+  type FromThread,
+  type PipelineLike,
+  type PipelineModule,
+  type ThreadData,
+  type ToThread,
+  toThreadError,
+} from './thread-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('pipeline-thread must run in a worker thread');
+const data = workerData as ThreadData;
+const cancel = new Int32Array(data.cancelFlag);
+const send = (message: FromThread) => port.postMessage(message);
+
+async function load(): Promise<PipelineLike | undefined> {
+  try {
+    const mod = (await import(data.pipelineModule)) as Partial<PipelineModule>;
+    if (typeof mod.createPipeline !== 'function') {
+      throw new Error(`${data.pipelineModule} exports no createPipeline(config)`);
+    }
+    return await mod.createPipeline(data.config);
+  } catch (err) {
+    // The main thread terminates this thread on init-error; nothing is listened to, so it may also just end.
+    send({ type: 'init-error', error: toThreadError(err) });
+    return undefined;
+  }
+}
+
+const pipeline = await load();
+if (pipeline) {
+  port.on('message', async (message: ToThread) => {
+    if (message.type === 'dispose') {
+      await pipeline.dispose().catch(() => {});
+      port.close();
+      return;
+    }
+    try {
+      const output = await pipeline.run(message.input, (progress) => {
+        // Checked at every progress report: a cancelled job stops at the next stage boundary without losing the
+        // thread (and its loaded models). The main thread terminates the thread if that takes too long.
+        if (Atomics.load(cancel, 0) === 1) throw new PortraitError('job.cancelled', 'cancelled while running');
+        send({ type: 'progress', progress });
+      });
+      send({ type: 'done', output });
+    } catch (err) {
+      send({ type: 'error', error: toThreadError(err) });
+    }
+  });
+  send({ type: 'ready' });
+}

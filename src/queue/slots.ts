@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { Requester } from '../core/request.js';
+import { throwOnFailure } from './blobs.js';
+import type { QueueKeys } from './keys.js';
+
+/**
+ * Per-user and per-community caps on jobs in flight (queued or running), as reservations in two sorted sets. The
+ * check and the reservation are one Lua script, so two concurrent submits cannot both slip under a cap. A
+ * reservation is released when the job ends (worker), is cancelled or forgotten; if a process dies before that, the
+ * score (a deadline) lets it lapse, and `reconcile` drops reservations whose job is already finished or gone.
+ */
+const RESERVE = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'duplicate' end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 'user' end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'scope' end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+return 'ok'
+`;
+
+export type ReserveOutcome = 'ok' | 'duplicate' | 'user' | 'scope';
+
+export interface ReserveArgs {
+  requester: Requester;
+  jobId: string;
+  userCap: number;
+  scopeCap: number;
+  /** How long a reservation (and the job summary) lives at most, seconds. */
+  ttlSeconds: number;
+  /** JSON summary stored in the requester's job list. */
+  summary: string;
+}
+
+export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs): Promise<ReserveOutcome> {
+  const now = Date.now();
+  const reply = await redis.eval(
+    RESERVE,
+    3,
+    keys.userInFlight(a.requester),
+    keys.scopeInFlight(a.requester),
+    keys.userJobs(a.requester),
+    a.jobId,
+    now,
+    now + a.ttlSeconds * 1000,
+    a.userCap,
+    a.scopeCap,
+    a.ttlSeconds,
+    a.summary,
+  );
+  return reply as ReserveOutcome;
+}
+
+export async function releaseSlot(redis: Redis, keys: QueueKeys, requester: Requester, jobId: string): Promise<void> {
+  await redis
+    .multi()
+    .zrem(keys.userInFlight(requester), jobId)
+    .zrem(keys.scopeInFlight(requester), jobId)
+    .exec()
+    .then(throwOnFailure);
+}
+
+/**
+ * Drops reservations whose job is finished or gone (a process died between the job's end and the release). Called
+ * only when a cap refuses a request, so the common path stays one round trip. Returns how many were dropped.
+ */
+export async function reconcileSlots(
+  redis: Redis,
+  keys: QueueKeys,
+  requester: Requester,
+  isLive: (jobId: string) => Promise<boolean>,
+): Promise<number> {
+  let dropped = 0;
+  for (const key of [keys.userInFlight(requester), keys.scopeInFlight(requester)]) {
+    for (const jobId of await redis.zrange(key, 0, -1)) {
+      if (!(await isLive(jobId))) dropped += await redis.zrem(key, jobId);
+    }
+  }
+  return dropped;
+}

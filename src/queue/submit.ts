@@ -1,0 +1,341 @@
+import { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import { type Platform, type PortraitRequest, portraitRequestSchema, type Requester } from '../core/request.js';
+import { PortraitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createBlobStore, throwOnFailure } from './blobs.js';
+import type { RedisHandle } from './connection.js';
+import {
+  answerJobId,
+  type ConsumeOptions,
+  consumeDeliveries,
+  createDeliveryProducer,
+  deliveryQueueName,
+  INBOX_PATTERN,
+} from './deliveries.js';
+import type { PortraitJobData } from './jobs.js';
+import { jobIdFor, PORTRAIT_QUEUE, queueKeys } from './keys.js';
+import type {
+  DeliveryConsumer,
+  DeliveryHandler,
+  JobState,
+  JobSummary,
+  PortraitService,
+  SubmitOptions,
+  SubmitReceipt,
+} from './service.js';
+import { reconcileSlots, releaseSlot, reserveSlot } from './slots.js';
+
+/** PortraitService plus the delivery side, so an adapter gets everything queue-related from one object. */
+export interface PortraitQueueService extends PortraitService {
+  consumeDeliveries(platform: Platform, handler: DeliveryHandler, options?: ConsumeOptions): Promise<DeliveryConsumer>;
+}
+
+/** What the requester's job list keeps per job (the job itself may already be gone from BullMQ). */
+interface JobRecord {
+  submittedAt: number;
+  pose: string;
+  lighting: string;
+  cancelled?: boolean;
+}
+
+/**
+ * The producer side of the portrait queue: what adapters and the CLI call. Owns one client connection (commands fail
+ * fast, answered as `service.unavailable`) and never touches pipeline code.
+ */
+export function createPortraitService(config: Config, redis: RedisHandle, log: Logger): PortraitQueueService {
+  const keys = queueKeys(config.PORTRAIT_QUEUE_PREFIX);
+  const client = redis.connection('client');
+  const ttl = config.PORTRAIT_BLOB_TTL_SECONDS;
+  const blobs = createBlobStore(client, keys, ttl);
+  const queue = new Queue<PortraitJobData>(PORTRAIT_QUEUE, {
+    connection: client,
+    prefix: config.PORTRAIT_QUEUE_PREFIX,
+  });
+  queue.on('error', (err) => log.warn({ err }, 'portrait queue connection error'));
+  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX);
+  const consumers = new Set<DeliveryConsumer>();
+
+  const isLive = async (jobId: string) => {
+    const state = await queue.getJobState(jobId);
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+  };
+
+  async function position(jobId: string): Promise<number> {
+    const [llen, lpos, zrank, delayed, zcard] = throwOnFailure(
+      await client
+        .multi()
+        .llen(queue.keys.wait ?? '')
+        .lpos(queue.keys.wait ?? '', jobId)
+        .zrank(queue.keys.prioritized ?? '', jobId)
+        .zscore(queue.keys.delayed ?? '', jobId)
+        .zcard(queue.keys.prioritized ?? '')
+        .exec(),
+    ) as [number, number | null, number | null, string | null, number];
+    // Workers take the wait list from its right end, then prioritized jobs by rank (BullMQ's moveToActive).
+    if (lpos !== null) return llen - lpos;
+    if (zrank !== null) return llen + zrank + 1;
+    // Waiting out a retry backoff: behind everything queued now.
+    if (delayed !== null) return llen + zcard + 1;
+    return 0;
+  }
+
+  async function submit(options: SubmitOptions): Promise<SubmitReceipt> {
+    const request = parseRequest(options);
+    const requester = request.requester;
+    const jobId = jobIdFor(requester.platform, options.idempotencyKey);
+    return withAvailability(async () => {
+      if (await queue.getJob(jobId)) return { jobId, duplicate: true, position: await position(jobId) };
+      const present = await blobs.exists(request.selfieKeys);
+      const missing = present.indexOf(false);
+      if (missing >= 0) {
+        throw new PortraitError('job.expired', 'a selfie blob is missing or expired', { selfie: missing + 1 });
+      }
+      const record: JobRecord = { submittedAt: Date.now(), pose: request.pose, lighting: request.lighting };
+      const reserve = () =>
+        reserveSlot(client, keys, {
+          requester,
+          jobId,
+          userCap: config.PORTRAIT_USER_IN_FLIGHT,
+          scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
+          ttlSeconds: ttl,
+          summary: JSON.stringify(record),
+        });
+      let outcome = await reserve();
+      if (outcome === 'user' || outcome === 'scope') {
+        // A refusal might come from reservations a crashed process never released: drop those and look again.
+        if ((await reconcileSlots(client, keys, requester, isLive)) > 0) outcome = await reserve();
+      }
+      if (outcome === 'user') {
+        throw new PortraitError('quota.user_in_flight', 'too many portraits in flight for this requester', {
+          limit: config.PORTRAIT_USER_IN_FLIGHT,
+        });
+      }
+      if (outcome === 'scope') {
+        throw new PortraitError('quota.queue_full', 'the community queue is full', {
+          limit: config.PORTRAIT_SCOPE_QUEUE_CAP,
+        });
+      }
+      // A concurrent submit with the same key holds the reservation: it is the same job.
+      if (outcome === 'duplicate') return { jobId, duplicate: true, position: await position(jobId) };
+
+      const data: PortraitJobData = {
+        request,
+        idempotencyKey: options.idempotencyKey,
+        submittedAt: record.submittedAt,
+        ...(options.inbox ? { inbox: options.inbox } : {}),
+      };
+      try {
+        await queue.add('portrait', data, {
+          jobId,
+          attempts: config.PORTRAIT_JOB_ATTEMPTS,
+          // The delay schedule is the worker's (its backoffStrategy); the job only names it.
+          backoff: { type: 'portrait' },
+          removeOnComplete: { age: ttl },
+          removeOnFail: { age: ttl },
+          ...(options.priority === undefined ? {} : { priority: options.priority }),
+        });
+      } catch (err) {
+        await releaseSlot(client, keys, requester, jobId).catch(() => {});
+        throw err;
+      }
+      log.debug({ jobId }, 'portrait queued');
+      return { jobId, duplicate: false, position: await position(jobId) };
+    });
+  }
+
+  async function listJobs(requester: Requester): Promise<JobSummary[]> {
+    return withAvailability(async () => {
+      const records = await client.hgetall(keys.userJobs(requester));
+      const out: JobSummary[] = [];
+      for (const [jobId, json] of Object.entries(records)) {
+        const record = JSON.parse(json) as JobRecord;
+        const state = record.cancelled ? 'cancelled' : stateOf(await queue.getJobState(jobId));
+        if (!state) {
+          // The job aged out of BullMQ: nothing left to show.
+          await client.hdel(keys.userJobs(requester), jobId);
+          continue;
+        }
+        const pos = state === 'queued' ? await position(jobId) : 0;
+        out.push({
+          jobId,
+          state,
+          position: pos,
+          submittedAt: record.submittedAt,
+          pose: record.pose,
+          lighting: record.lighting,
+        });
+      }
+      return out.sort((a, b) => a.submittedAt - b.submittedAt);
+    });
+  }
+
+  async function cancel(jobId: string, requester: Requester): Promise<boolean> {
+    return withAvailability(async () => {
+      const json = await client.hget(keys.userJobs(requester), jobId);
+      if (!json) return false;
+      const record = JSON.parse(json) as JobRecord;
+      if (record.cancelled || !(await isLive(jobId))) return false;
+      const job = await queue.getJob(jobId);
+      if (!job) return false;
+      // The mark first: a worker that picks the job up from now on refuses to run it.
+      await client.set(keys.cancelMark(jobId), 'cancel', 'EX', ttl);
+      await client.hset(keys.userJobs(requester), jobId, JSON.stringify({ ...record, cancelled: true }));
+      if ((await queue.remove(jobId)) === 1) {
+        await releaseSlot(client, keys, requester, jobId);
+        // The same answer a running job gets, so adapters close their status message in one place.
+        await deliveries.answer(
+          {
+            kind: 'failure',
+            jobId,
+            platform: requester.platform,
+            route: job.data.request.route,
+            requester: job.data.request.requester,
+            error: { code: 'job.cancelled', message: 'cancelled while queued', details: {} },
+          },
+          job.data.inbox,
+        );
+      } else {
+        // Running (locked): its worker aborts it and answers job.cancelled.
+        await client.publish(keys.cancelChannel, jobId);
+      }
+      log.info({ jobId }, 'portrait cancelled');
+      return true;
+    });
+  }
+
+  async function forget(requester: Requester): Promise<number> {
+    return withAvailability(async () => {
+      let removed = 0;
+      const jobIds = Object.keys(await client.hgetall(keys.userJobs(requester)));
+      for (const jobId of jobIds) {
+        await client.set(keys.cancelMark(jobId), 'forget', 'EX', ttl);
+        const job = await queue.getJob(jobId);
+        if (job) {
+          const inbox = job.data.inbox;
+          if ((await queue.remove(jobId)) === 1) removed++;
+          // Running: the worker stops it, answers nobody and removes the record when it lets go.
+          else await client.publish(keys.cancelChannel, jobId);
+          const answers = new Queue(deliveryQueueName(requester.platform, inbox), {
+            connection: client,
+            prefix: config.PORTRAIT_QUEUE_PREFIX,
+          });
+          removed += await answers.remove(answerJobId(jobId)).catch(() => 0);
+          await answers.close();
+        }
+        await releaseSlot(client, keys, requester, jobId);
+      }
+      removed += await blobs.forget(requester);
+      removed += await client.del(keys.userJobs(requester), keys.userInFlight(requester));
+      log.info({ platform: requester.platform, removed }, 'forgot a requester');
+      return removed;
+    });
+  }
+
+  return {
+    putBlob: (bytes, owner) => withAvailability(() => blobs.put(bytes, owner)),
+    getBlob: (key) => withAvailability(() => blobs.get(key)),
+    submit,
+    position: (jobId) => withAvailability(() => position(jobId)),
+    listJobs,
+    cancel,
+    forget,
+    async consumeDeliveries(platform, handler, options) {
+      const consumer = await consumeDeliveries(config, redis, log, platform, handler, options);
+      consumers.add(consumer);
+      return {
+        async close() {
+          consumers.delete(consumer);
+          await consumer.close();
+        },
+      };
+    },
+    async close() {
+      await Promise.all([...consumers].map((c) => c.close()));
+      await queue.close();
+      await deliveries.close();
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+function stateOf(state: string): JobState | undefined {
+  switch (state) {
+    case 'waiting':
+    case 'prioritized':
+    case 'delayed':
+    case 'waiting-children':
+      return 'queued';
+    case 'active':
+      return 'running';
+    case 'completed':
+      return 'done';
+    case 'failed':
+      return 'failed';
+    default:
+      return undefined;
+  }
+}
+
+function parseRequest(options: SubmitOptions): PortraitRequest {
+  if (
+    typeof options.idempotencyKey !== 'string' ||
+    options.idempotencyKey.length < 1 ||
+    options.idempotencyKey.length > 200
+  ) {
+    throw new PortraitError('request.bad_option', 'idempotency key must be 1-200 characters', {
+      option: 'idempotencyKey',
+      expected: '1 to 200 characters',
+    });
+  }
+  if (options.inbox !== undefined && !INBOX_PATTERN.test(options.inbox)) {
+    throw new PortraitError('request.bad_option', 'bad delivery inbox', {
+      option: 'inbox',
+      expected: '1-64 letters, digits, - or _',
+    });
+  }
+  const parsed = portraitRequestSchema.safeParse(options.request);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.join('.') ?? '';
+  if (path.startsWith('selfieKeys')) {
+    const tooMany = issue?.code === 'too_big';
+    throw new PortraitError(
+      tooMany ? 'request.too_many_selfies' : 'request.no_selfie',
+      issue?.message ?? 'bad selfies',
+      tooMany ? { limit: 4 } : {},
+    );
+  }
+  throw new PortraitError('request.bad_option', `invalid request: ${path}: ${issue?.message ?? ''}`, {
+    option: path || 'request',
+    expected: issue?.message ?? 'a valid value',
+  });
+}
+
+/** Redis being unreachable is an outage the user can be told about, not a bug. */
+async function withAvailability<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PortraitError) throw err;
+    if (isConnectionError(err)) {
+      throw new PortraitError('service.unavailable', 'Redis is unreachable', {}, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (
+    typeof e.code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(e.code)
+  ) {
+    return true;
+  }
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    (typeof e.message === 'string' && /Connection is closed|Reached the max retries/i.test(e.message))
+  );
+}

@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Requester } from '../core/request.js';
+import { INTERNAL_ERROR_CODES, type InternalErrorCode, PortraitError, toErrorPayload } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PipelineInput, PipelineOutput, Progress } from '../pipeline/types.js';
+import { createBlobStore } from './blobs.js';
+import type { RedisHandle } from './connection.js';
+import { createDeliveryProducer, type DeliveryProducer } from './deliveries.js';
+import { type PortraitJobData, type PortraitResult, portraitJobSchema } from './jobs.js';
+import { PORTRAIT_QUEUE, type QueueKeys, queueKeys } from './keys.js';
+import { DEFAULT_PIPELINE_MODULE, PipelineThreads } from './pipeline-threads.js';
+import { releaseSlot } from './slots.js';
+
+export interface WorkerOptions {
+  /** Module (URL or file URL string) exporting `createPipeline(config)`. Default: src/pipeline/run.ts. */
+  pipelineModule?: string | URL;
+  /** Jobs (and pipeline threads) at once. Default PORTRAIT_WORKER_CONCURRENCY. */
+  concurrency?: number;
+  /** Default PORTRAIT_JOB_TIMEOUT_SECONDS. */
+  jobTimeoutMs?: number;
+  /** First retry delay after an internal error, doubled per try up to 5 minutes. Default 2000 ms. */
+  retryDelayMs?: number;
+  /** BullMQ job lock, renewed every half of it while the job runs. Default 30 s. */
+  lockDurationMs?: number;
+  /** How often stalled jobs (their worker died) are looked for. Default 15 s. */
+  stalledIntervalMs?: number;
+  /** How long a cancelled pipeline may take to reach its next progress report before its thread is ended. Default 2 s. */
+  cancelGraceMs?: number;
+  /** Minimum time between two progress messages within one stage. Default 1000 ms. */
+  progressIntervalMs?: number;
+}
+
+export interface PortraitWorker {
+  /** Waits for running jobs to finish, then ends the pipeline threads. */
+  close(): Promise<void>;
+}
+
+/**
+ * How often a job may be found stalled (its worker died or froze) and still be re-run. A job that kills its worker
+ * every time would otherwise take every worker down in turn.
+ */
+const STALL_LIMIT = 1;
+
+/**
+ * The portrait worker: takes jobs from BullMQ, runs the pipeline in worker threads (the main thread only moves bytes
+ * and keeps BullMQ's lock alive), stores results as blobs keyed by job id and answers through the delivery queue.
+ *
+ * Errors: a user error (bad photo, no face, cancel, timeout) is answered at once and never retried. An internal error
+ * is retried with exponential backoff; the last try answers `internal.error` with a reference id that is also logged.
+ */
+export async function startWorker(
+  config: Config,
+  redis: RedisHandle,
+  log: Logger,
+  options: WorkerOptions = {},
+): Promise<PortraitWorker> {
+  const keys = queueKeys(config.PORTRAIT_QUEUE_PREFIX);
+  const client = redis.connection('client');
+  const blobs = createBlobStore(client, keys, config.PORTRAIT_BLOB_TTL_SECONDS);
+  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX);
+  const concurrency = options.concurrency ?? config.PORTRAIT_WORKER_CONCURRENCY;
+  const pipelineModule = String(options.pipelineModule ?? DEFAULT_PIPELINE_MODULE);
+  const threads = new PipelineThreads(concurrency, pipelineModule, config, log);
+  await threads.ready();
+
+  const retryDelayMs = options.retryDelayMs ?? 2000;
+  const ctx: JobContext = {
+    config,
+    log,
+    keys,
+    client,
+    deliveries,
+    threads,
+    store: blobs,
+    jobTimeoutMs: options.jobTimeoutMs ?? config.PORTRAIT_JOB_TIMEOUT_SECONDS * 1000,
+    cancelGraceMs: options.cancelGraceMs ?? 2000,
+    progressIntervalMs: options.progressIntervalMs ?? 1000,
+  };
+
+  const worker = new Worker<PortraitJobData, PortraitResult>(
+    PORTRAIT_QUEUE,
+    (job, _token, signal) => processJob(ctx, job, signal),
+    {
+      connection: redis.connection('worker'),
+      prefix: config.PORTRAIT_QUEUE_PREFIX,
+      concurrency,
+      autorun: false,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 15_000,
+      // BullMQ fails a job past this many stalls without running our code; we stop one earlier (STALL_LIMIT) inside
+      // the processor, where the requester can still be answered.
+      maxStalledCount: STALL_LIMIT + 1,
+      settings: {
+        backoffStrategy: (attemptsMade: number) => Math.min(retryDelayMs * 2 ** Math.max(0, attemptsMade - 1), 300_000),
+      },
+    },
+  );
+  worker.on('error', (err) => log.error({ err }, 'portrait worker error'));
+  worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled (its worker stopped); it runs again'));
+  worker.on('failed', (job, err) => {
+    if (job?.finishedOn)
+      void afterFinalFailure(ctx, job, err).catch((e: unknown) => log.error({ err: e }, 'failure follow-up'));
+  });
+
+  // Cancels reach whichever worker runs the job: a pub/sub message aborts the job's signal here.
+  const subscriber = redis.connection('worker');
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    if (worker.cancelJob(jobId, 'cancelled')) log.info({ jobId }, 'cancelling a running job');
+  });
+  await subscriber.subscribe(keys.cancelChannel);
+
+  void worker.run().catch((err: unknown) => log.error({ err }, 'portrait worker stopped'));
+  await worker.waitUntilReady();
+  log.info({ concurrency, pipelineModule }, 'portrait worker ready');
+
+  let closed = false;
+  return {
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.close();
+      await threads.close();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+      await deliveries.close();
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+interface JobContext {
+  config: Config;
+  log: Logger;
+  keys: QueueKeys;
+  client: Redis;
+  deliveries: DeliveryProducer;
+  threads: PipelineThreads;
+  store: ReturnType<typeof createBlobStore>;
+  jobTimeoutMs: number;
+  cancelGraceMs: number;
+  progressIntervalMs: number;
+}
+
+async function processJob(
+  ctx: JobContext,
+  job: Job<PortraitJobData, PortraitResult>,
+  signal: AbortSignal | undefined,
+): Promise<PortraitResult> {
+  const jobId = job.id ?? '';
+  const parsed = portraitJobSchema.safeParse(job.data);
+  if (!parsed.success) {
+    // Nobody to answer without a valid requester; a producer bug, so say so loudly.
+    const refId = newRefId();
+    ctx.log.error({ jobId, refId, issues: parsed.error.issues }, 'malformed portrait job');
+    throw new UnrecoverableError(`malformed job (reference ${refId})`);
+  }
+  const data = parsed.data;
+  const { request } = data;
+  const log = ctx.log.child({ jobId, attempt: job.attemptsMade + 1 });
+  const startedAt = Date.now();
+  try {
+    if (job.stalledCounter > STALL_LIMIT) {
+      throw new PortraitError('internal.error', `job stalled ${job.stalledCounter} times; not running it again`);
+    }
+    if (await ctx.client.exists(ctx.keys.cancelMark(jobId))) {
+      throw new PortraitError('job.cancelled', 'cancelled before it started');
+    }
+    const selfies = await Promise.all(request.selfieKeys.map((key) => ctx.store.get(key)));
+    if (selfies.some((s) => s === null)) throw new PortraitError('job.expired', 'a selfie blob expired or was deleted');
+
+    const input: PipelineInput = {
+      selfies: selfies as Uint8Array[],
+      pose: request.pose,
+      lighting: request.lighting,
+      style: request.style,
+      seed: request.seed,
+      variations: request.variations,
+      engine: request.engine ?? ctx.config.PORTRAIT_ENGINE,
+      outputSize: request.output?.size ?? ctx.config.PORTRAIT_OUTPUT_SIZE,
+      outputFormat: request.output?.format ?? ctx.config.PORTRAIT_OUTPUT_FORMAT,
+      debug: request.debug,
+    };
+    const output = await ctx.threads.run(input, {
+      onProgress: progressReporter(ctx, job, data),
+      signal,
+      timeoutMs: ctx.jobTimeoutMs,
+      cancelGraceMs: ctx.cancelGraceMs,
+    });
+    if (signal?.aborted) throw new PortraitError('job.cancelled', 'cancelled while running');
+
+    const result = await storeResult(ctx, jobId, request.requester, output, startedAt - data.submittedAt);
+    await ctx.deliveries.answer({ kind: 'result', jobId, ...address(data), result, seed: request.seed }, data.inbox);
+    await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
+    log.info({ ms: Date.now() - startedAt, engine: result.engine }, 'portrait done');
+    return result;
+  } catch (err) {
+    const userError = err instanceof PortraitError && err.userError;
+    const lastTry = userError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const refId = userError ? undefined : newRefId();
+    if (userError) log.info({ code: err.code }, 'portrait refused');
+    else log.error({ err, refId, lastTry }, lastTry ? 'portrait failed' : 'portrait failed; will retry');
+    if (lastTry) {
+      const mark = await ctx.client.get(ctx.keys.cancelMark(jobId));
+      // A forgotten requester gets no message about the job they asked to erase.
+      if (mark !== 'forget') {
+        const payload = toErrorPayload(userError ? err : asInternal(err), refId);
+        await ctx.deliveries.answer({ kind: 'failure', jobId, ...address(data), error: payload }, data.inbox);
+      }
+      await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
+    }
+    if (userError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Runs after a job failed for good. A forgotten requester's job record goes as soon as the job lets go of its lock.
+ * Otherwise this is the backstop answer for failures our processor never saw (BullMQ fails a job that stalled too
+ * often without running it); when the processor already answered, the answer's fixed id makes this a no-op.
+ */
+async function afterFinalFailure(
+  ctx: JobContext,
+  job: Job<PortraitJobData, PortraitResult>,
+  err: Error,
+): Promise<void> {
+  const jobId = job.id ?? '';
+  if ((await ctx.client.get(ctx.keys.cancelMark(jobId))) === 'forget') {
+    await job.remove().catch(() => {});
+    return;
+  }
+  const parsed = portraitJobSchema.safeParse(job.data);
+  if (!parsed.success) return;
+  const { request, inbox } = parsed.data;
+  if (await ctx.deliveries.answered(jobId, request.requester.platform, inbox)) return;
+  const refId = newRefId();
+  ctx.log.error({ jobId, refId, reason: err.message }, 'portrait failed outside the processor');
+  const error = toErrorPayload(new PortraitError('internal.error', err.message), refId);
+  await ctx.deliveries.answer({ kind: 'failure', jobId, ...address(parsed.data), error }, inbox);
+  await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
+}
+
+function address(data: PortraitJobData) {
+  const { requester, route } = data.request;
+  return { platform: requester.platform, route, requester };
+}
+
+/** Internal errors keep their own code when it says more (model.missing ...); anything else is internal.error. */
+function asInternal(err: unknown): unknown {
+  const internal: readonly string[] = INTERNAL_ERROR_CODES;
+  if (err instanceof PortraitError && internal.includes(err.code)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new PortraitError('internal.error' satisfies InternalErrorCode, message);
+}
+
+function newRefId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Outputs are keyed by job id, so a job that re-runs after a stall overwrites its first try's blobs. */
+async function storeResult(
+  ctx: JobContext,
+  jobId: string,
+  owner: Requester,
+  output: PipelineOutput,
+  queuedMs: number,
+): Promise<PortraitResult> {
+  const outputKeys = await Promise.all(output.images.map((img, i) => ctx.store.put(img, owner, `out:${jobId}:${i}`)));
+  const debugSheetKey = output.debugSheet
+    ? await ctx.store.put(output.debugSheet, owner, `out:${jobId}:debug`)
+    : undefined;
+  const timings: Record<string, number> = { queue: Math.max(0, queuedMs) };
+  for (const [stage, ms] of Object.entries(output.timings)) if (typeof ms === 'number') timings[stage] = ms;
+  return {
+    outputKeys,
+    format: output.format,
+    width: output.width,
+    height: output.height,
+    engine: output.engine,
+    facesPerSelfie: output.facesPerSelfie,
+    timings,
+    report: { ...output.report },
+    ...(debugSheetKey ? { debugSheetKey } : {}),
+  };
+}
+
+/**
+ * Forwards stage changes at once and step updates within a stage at most every `progressIntervalMs`, to the job
+ * (job.progress, for status queries) and to the requester's delivery queue. Best effort: failures are logged only.
+ */
+function progressReporter(ctx: JobContext, job: Job<PortraitJobData, PortraitResult>, data: PortraitJobData) {
+  let lastStage: string | undefined;
+  let lastAt = 0;
+  return (progress: Progress) => {
+    const now = Date.now();
+    if (progress.stage === lastStage && now - lastAt < ctx.progressIntervalMs) return;
+    lastStage = progress.stage;
+    lastAt = now;
+    const steps = {
+      ...(progress.step === undefined ? {} : { step: progress.step }),
+      ...(progress.steps === undefined ? {} : { steps: progress.steps }),
+    };
+    const fail = (err: unknown) => ctx.log.debug({ err, jobId: job.id }, 'progress not sent');
+    job.updateProgress({ stage: progress.stage, ...steps }).catch(fail);
+    ctx.deliveries
+      .progress(
+        { kind: 'progress', jobId: job.id ?? '', ...address(data), stage: progress.stage, ...steps, at: now },
+        data.inbox,
+      )
+      .catch(fail);
+  };
+}

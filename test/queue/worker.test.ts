@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { PORTRAIT_QUEUE } from '../../src/queue/keys.js';
+import type { DeliveryConsumer } from '../../src/queue/service.js';
+import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
+import { type PortraitWorker, startWorker } from '../../src/queue/worker.js';
+import {
+  alice,
+  BROKEN_PIPELINE,
+  DeliveryInbox,
+  type QueueTestEnv,
+  queueTestEnv,
+  SCRIPTED_PIPELINE,
+} from './helpers.js';
+
+const SELFIE = new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 4]);
+
+/** A logger whose lines a test can read (to find a reference id). */
+function capturingLogger() {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  return { log, lines };
+}
+
+describe('portrait worker', () => {
+  let env: QueueTestEnv;
+  let service: PortraitQueueService;
+  let worker: PortraitWorker;
+  let consumer: DeliveryConsumer;
+  const inbox = new DeliveryInbox();
+  const logged = capturingLogger();
+  const tmp = mkdtempSync(join(tmpdir(), 'portrait-worker-test-'));
+  let seq = 0;
+
+  const submit = async (style: string) => {
+    const selfie = await service.putBlob(SELFIE, alice);
+    const receipt = await service.submit({
+      idempotencyKey: `k${seq++}`,
+      request: { requester: alice, selfieKeys: [selfie], style, seed: 7, route: { channel: 'c1' } },
+    });
+    return receipt.jobId;
+  };
+
+  before(async () => {
+    env = await queueTestEnv('worker', { PORTRAIT_JOB_ATTEMPTS: '3', PORTRAIT_USER_IN_FLIGHT: '10' });
+    service = createPortraitService(env.config, env.redis, logged.log);
+    worker = await startWorker(env.config, env.redis, logged.log, {
+      pipelineModule: SCRIPTED_PIPELINE,
+      retryDelayMs: 5,
+      jobTimeoutMs: 1500,
+      cancelGraceMs: 300,
+      lockDurationMs: 600,
+      stalledIntervalMs: 300,
+      progressIntervalMs: 0,
+    });
+    consumer = await service.consumeDeliveries('discord', inbox.handler, { retryDelayMs: 5 });
+  });
+
+  after(async () => {
+    await consumer.close();
+    await worker.close();
+    await service.close();
+    await env.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('runs a job and delivers the result once, with the output stored as a blob keyed by job id', async () => {
+    const jobId = await submit('noop');
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind, 'result');
+    assert.equal(answer.kind === 'result' && answer.seed, 7);
+    assert.deepEqual(answer.route, { channel: 'c1' });
+    const key = answer.kind === 'result' ? answer.result.outputKeys[0] : undefined;
+    assert.ok(key?.endsWith(`out:${jobId}:0`));
+    assert.deepEqual(await service.getBlob(key ?? ''), SELFIE);
+    const stages = inbox.received.filter((d) => d.jobId === jobId && d.kind === 'progress');
+    assert.ok(stages.length >= 1, 'progress was delivered');
+    assert.equal(inbox.answers(jobId).length, 1);
+  });
+
+  it('answers a user error at once and does not retry it', async () => {
+    const jobId = await submit('user-error');
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind, 'failure');
+    assert.equal(answer.kind === 'failure' && answer.error.code, 'face.none');
+    assert.equal(answer.kind === 'failure' && answer.error.refId, undefined);
+    const queue = new Queue(PORTRAIT_QUEUE, {
+      connection: env.redis.connection(),
+      prefix: env.config.PORTRAIT_QUEUE_PREFIX,
+    });
+    const job = await queue.getJob(jobId);
+    assert.equal(job?.attemptsMade, 1);
+    assert.equal(await job?.getState(), 'failed');
+    await queue.close();
+  });
+
+  it('retries an internal error with backoff, then answers internal.error with a logged reference id', async () => {
+    const jobId = await submit('internal-error');
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind, 'failure');
+    const error = answer.kind === 'failure' ? answer.error : undefined;
+    assert.equal(error?.code, 'internal.error');
+    assert.match(error?.refId ?? '', /^[0-9a-f]{8}$/);
+    const queue = new Queue(PORTRAIT_QUEUE, {
+      connection: env.redis.connection(),
+      prefix: env.config.PORTRAIT_QUEUE_PREFIX,
+    });
+    const job = await queue.getJob(jobId);
+    assert.equal(job?.attemptsMade, 3, 'three tries (PORTRAIT_JOB_ATTEMPTS)');
+    await queue.close();
+    const line = logged.lines.find((l) => l.includes(error?.refId ?? '-') && l.includes('"level":50'));
+    assert.ok(line, 'the reference id is in an error log line');
+    assert.equal(inbox.answers(jobId).length, 1);
+  });
+
+  it('keeps the main event loop (and the job lock) alive while the pipeline thread spins synchronously', async () => {
+    const gate = join(tmp, 'spin-gate');
+    const jobId = await submit(`spin-until:${gate}`);
+    // This progress arrives through BullMQ on the main thread while the pipeline thread is inside its loop.
+    await inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect');
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 10);
+    // Longer than two lock durations: a blocked main thread would let the lock lapse and the job stall.
+    await sleep(1300);
+    clearInterval(interval);
+    writeFileSync(gate, '');
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind, 'result');
+    assert.ok(ticks > 0, 'timers fired on the main thread during the synchronous loop');
+    const queue = new Queue(PORTRAIT_QUEUE, {
+      connection: env.redis.connection(),
+      prefix: env.config.PORTRAIT_QUEUE_PREFIX,
+    });
+    const job = await queue.getJob(jobId);
+    assert.equal(job?.stalledCounter, 0, 'the lock never lapsed');
+    assert.equal(job?.attemptsMade, 1, 'one try (BullMQ counts the finished one)');
+    await queue.close();
+  });
+
+  it('stops a job past its timeout, answers job.timeout, and the next job gets a fresh thread', async () => {
+    const jobId = await submit(`spin-until:${join(tmp, 'never')}`);
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind === 'failure' && answer.error.code, 'job.timeout');
+    const next = await submit('noop');
+    assert.equal((await inbox.answerFor(next)).kind, 'result');
+  });
+
+  it('replaces a crashed thread and retries the job as an internal error', async () => {
+    const jobId = await submit('crash');
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind === 'failure' && answer.error.code, 'internal.error');
+    const next = await submit('noop');
+    assert.equal((await inbox.answerFor(next)).kind, 'result');
+  });
+
+  it('cancels a running job: the worker aborts it and answers job.cancelled', async () => {
+    const jobId = await submit(`wait-for:${join(tmp, 'never-2')}`);
+    await inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect');
+    assert.equal(await service.cancel(jobId, alice), true);
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind === 'failure' && answer.error.code, 'job.cancelled');
+    assert.equal(await service.cancel(jobId, alice), false, 'already finished');
+    const listed = (await service.listJobs(alice)).find((j) => j.jobId === jobId);
+    assert.equal(listed?.state, 'cancelled');
+  });
+});
+
+describe('portrait worker with a pipeline that cannot start', () => {
+  it('answers the pipeline error code (model.missing) with a reference id after its tries', async () => {
+    const env = await queueTestEnv('worker-broken', { PORTRAIT_JOB_ATTEMPTS: '2' });
+    const service = createPortraitService(env.config, env.redis, pino({ level: 'silent' }));
+    const worker = await startWorker(env.config, env.redis, pino({ level: 'silent' }), {
+      pipelineModule: BROKEN_PIPELINE,
+      retryDelayMs: 5,
+    });
+    const inbox = new DeliveryInbox();
+    const consumer = await service.consumeDeliveries('discord', inbox.handler);
+    try {
+      const selfie = await service.putBlob(SELFIE, alice);
+      const { jobId } = await service.submit({
+        idempotencyKey: 'broken',
+        request: { requester: alice, selfieKeys: [selfie], seed: 1 },
+      });
+      const answer = await inbox.answerFor(jobId);
+      assert.equal(answer.kind === 'failure' && answer.error.code, 'model.missing');
+      assert.ok(answer.kind === 'failure' && answer.error.refId);
+    } finally {
+      await consumer.close();
+      await worker.close();
+      await service.close();
+      await env.cleanup();
+    }
+  });
+});
