@@ -1,0 +1,527 @@
+import { type FaceMesh, MESH_POINTS } from '../face/mesh.js';
+import type { RgbImage } from '../types.js';
+import { apply3, type Euler, multiply3, rotationFromEuler, transpose3 } from './linalg.js';
+import type { HeadPose } from './pose.js';
+import { boxBlur, type PixelRect, rasterTriangle, signedArea } from './raster.js';
+import { MIRROR, REFERENCE_FACE_WIDTH } from './reference.js';
+import { BOUNDARY, TRIANGLE_COUNT, TRIANGLES } from './triangles.js';
+
+/**
+ * View-consistent adaptation: the reference photo re-posed by rotating its own 3D face mesh.
+ *
+ * 1. Rotate: every mesh point turns by D = R_to * R_from^T around a pivot behind the face (heads turn on the
+ *    neck, not around the nose), and is projected orthographically (weak perspective: a selfie's face is small
+ *    against the camera distance, so x, y stay image pixels and z only orders depth).
+ * 2. Face: each triangle that faces the camera after the turn is rasterised into the output with a z-buffer; each
+ *    pixel looks up where it came from (same barycentric weights in the source triangle) and samples the photo
+ *    bilinearly.
+ * 3. Revealed regions: where the source saw a triangle badly (turned away, or hidden behind the nose), the pixel
+ *    is filled from the mirrored triangle on the other side of the face (MIRROR pairing), blended by how well
+ *    each side was seen, so the seam is soft.
+ * 4. Head and background: hair, ears and neck are moved by a smooth displacement field anchored on the face
+ *    outline (the outline's own displacement, spread by inverse-distance weights and faded to zero at
+ *    `fieldReach` face widths), so the head turns as one piece while the background stays put.
+ * 5. Masks: where the warped face is (soft edged) and an estimate of the whole head (face plus hair), both in
+ *    output pixels, for relighting and stitching.
+ *
+ * Costs are per pixel of the face and per pixel within reach of the field; everything runs on preallocated
+ * typed arrays. Work at the resolution you will output (the compositor passes its working image).
+ */
+
+export interface WarpOptions {
+  /** Pivot depth behind the face's mean point, in face widths. @defaultValue 0.35 */
+  pivotDepth?: number;
+  /** Distance from the face outline at which the displacement field has faded out, in face widths. @defaultValue 1.6 */
+  fieldReach?: number;
+  /** Fill badly seen regions from the mirrored side of the face. @defaultValue true */
+  mirrorFill?: boolean;
+}
+
+export interface WarpResult {
+  /** The re-posed photo, same size as the input. */
+  image: RgbImage;
+  /** The mesh in the target pose, in output pixels (FaceMesh frame). */
+  mesh: FaceMesh;
+  /** w*h, 0..1: the warped face (mesh coverage), feathered over about 2% of the face width. */
+  faceMask: Float32Array;
+  /** w*h, 0..1: face plus hair and ears, an ellipse around the face, feathered; 1 wherever faceMask is 1. */
+  headMask: Float32Array;
+  /** The head pose the output has (rotation D applied to `from`), for reports and further stages. */
+  pose: HeadPose;
+}
+
+/**
+ * Re-poses `image` so the head described by `mesh` (at pose `from`, see estimateHeadPose) ends at pose `to`.
+ * Angles outside what the engine draws well are the caller's to refuse (checkPoseForEngine).
+ */
+export function warpToPose(
+  image: RgbImage,
+  mesh: FaceMesh,
+  from: HeadPose,
+  to: Euler,
+  options: WarpOptions = {},
+): WarpResult {
+  const { width, height } = image;
+  const faceWidth = from.scale * REFERENCE_FACE_WIDTH;
+  const rTo = rotationFromEuler(to);
+  const delta = multiply3(rTo, transpose3(from.rotation));
+  const pivotRef = apply3(from.rotation, 0, 0, (options.pivotDepth ?? 0.35) * REFERENCE_FACE_WIDTH);
+  const pivot: [number, number, number] = [
+    from.translation[0] + from.scale * pivotRef[0],
+    from.translation[1] + from.scale * pivotRef[1],
+    from.translation[2] + from.scale * pivotRef[2],
+  ];
+
+  const src = mesh.points;
+  const dst = new Float32Array(MESH_POINTS * 3);
+  for (let i = 0; i < MESH_POINTS; i++) {
+    const q = apply3(
+      delta,
+      (src[i * 3] ?? 0) - pivot[0],
+      (src[i * 3 + 1] ?? 0) - pivot[1],
+      (src[i * 3 + 2] ?? 0) - pivot[2],
+    );
+    dst[i * 3] = q[0] + pivot[0];
+    dst[i * 3 + 1] = q[1] + pivot[1];
+    dst[i * 3 + 2] = q[2] + pivot[2];
+  }
+
+  const visibility = sourceVisibility(src, faceWidth);
+  const out = new Uint8Array(image.data.length);
+  const faceMask = new Float32Array(width * height);
+
+  // Background and hair first (every pixel), then the face on top.
+  applyDisplacementField(image, src, dst, faceWidth * (options.fieldReach ?? 1.6), out);
+  drawFace(image, src, dst, visibility, options.mirrorFill ?? true, out, faceMask);
+
+  const feather = Math.max(1, faceWidth * 0.02);
+  const softFace = boxBlur(faceMask, width, height, feather / 2, 2);
+  // Keep the mask 1 inside the face: feather outward only.
+  for (let i = 0; i < softFace.length; i++) softFace[i] = Math.max(faceMask[i] ?? 0, softFace[i] ?? 0);
+  const headMask = estimateHeadMask(dst, width, height, faceWidth, softFace);
+
+  const pose: HeadPose = {
+    ...to,
+    rotation: rTo,
+    scale: from.scale,
+    translation: [
+      pivot[0] + apply3(delta, ...sub3(from.translation, pivot))[0],
+      pivot[1] + apply3(delta, ...sub3(from.translation, pivot))[1],
+      pivot[2] + apply3(delta, ...sub3(from.translation, pivot))[2],
+    ],
+    residual: from.residual,
+  };
+  return {
+    image: { data: out, width, height, channels: 3 },
+    mesh: { points: dst, presence: mesh.presence },
+    faceMask: softFace,
+    headMask,
+    pose,
+  };
+}
+
+function sub3(a: [number, number, number], b: [number, number, number]): [number, number, number] {
+  return [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+}
+
+/**
+ * How well the source photo shows each mesh point, 0..1: the point's surface must face the camera (normal
+ * against the view direction, ramping from 0.2 to 0.5) and must not be hidden behind another part of the face
+ * (a coarse z-buffer of the source mesh: on a turned face the nose hides part of the far cheek).
+ */
+function sourceVisibility(src: Float32Array, faceWidth: number): Float32Array {
+  const facing = vertexFacing(src);
+  // Z-buffer at about 160 px per face width: enough to tell the nose from the cheek behind it.
+  const k = Math.min(1, 160 / Math.max(1, faceWidth));
+  const bounds = meshBounds(src, k, 2);
+  const zw = bounds.x1 - bounds.x0;
+  const zh = bounds.y1 - bounds.y0;
+  const zbuf = new Float32Array(Math.max(1, zw * zh)).fill(Number.POSITIVE_INFINITY);
+  const clip: PixelRect = { x0: 0, y0: 0, x1: zw, y1: zh };
+  for (let t = 0; t < TRIANGLE_COUNT; t++) {
+    const a = TRIANGLES[t * 3] ?? 0;
+    const b = TRIANGLES[t * 3 + 1] ?? 0;
+    const c = TRIANGLES[t * 3 + 2] ?? 0;
+    const ax = (src[a * 3] ?? 0) * k - bounds.x0;
+    const ay = (src[a * 3 + 1] ?? 0) * k - bounds.y0;
+    const bx = (src[b * 3] ?? 0) * k - bounds.x0;
+    const by = (src[b * 3 + 1] ?? 0) * k - bounds.y0;
+    const cx = (src[c * 3] ?? 0) * k - bounds.x0;
+    const cy = (src[c * 3 + 1] ?? 0) * k - bounds.y0;
+    const az = src[a * 3 + 2] ?? 0;
+    const bz = src[b * 3 + 2] ?? 0;
+    const cz = src[c * 3 + 2] ?? 0;
+    rasterTriangle(ax, ay, bx, by, cx, cy, clip, (x, y, b0, b1, b2) => {
+      const z = b0 * az + b1 * bz + b2 * cz;
+      const o = y * zw + x;
+      if (z < (zbuf[o] ?? 0)) zbuf[o] = z;
+    });
+  }
+  const tolerance = faceWidth * 0.04;
+  const vis = new Float32Array(MESH_POINTS);
+  for (let i = 0; i < MESH_POINTS; i++) {
+    const x = Math.min(zw - 1, Math.max(0, Math.floor((src[i * 3] ?? 0) * k - bounds.x0)));
+    const y = Math.min(zh - 1, Math.max(0, Math.floor((src[i * 3 + 1] ?? 0) * k - bounds.y0)));
+    const front = zbuf[y * zw + x] ?? 0;
+    const behind = (src[i * 3 + 2] ?? 0) - front;
+    const unoccluded = behind <= tolerance ? 1 : Math.max(0, 1 - (behind - tolerance) / tolerance);
+    vis[i] = smoothstep(0.2, 0.5, facing[i] ?? 0) * unoccluded;
+  }
+  return vis;
+}
+
+/** Per-point cosine between the surface normal and the direction to the camera (1 = facing it, <0 = away). */
+export function vertexFacing(points: Float32Array): Float32Array {
+  const n = new Float32Array(MESH_POINTS * 3);
+  for (let t = 0; t < TRIANGLE_COUNT; t++) {
+    const a = TRIANGLES[t * 3] ?? 0;
+    const b = TRIANGLES[t * 3 + 1] ?? 0;
+    const c = TRIANGLES[t * 3 + 2] ?? 0;
+    const ux = (points[b * 3] ?? 0) - (points[a * 3] ?? 0);
+    const uy = (points[b * 3 + 1] ?? 0) - (points[a * 3 + 1] ?? 0);
+    const uz = (points[b * 3 + 2] ?? 0) - (points[a * 3 + 2] ?? 0);
+    const vx = (points[c * 3] ?? 0) - (points[a * 3] ?? 0);
+    const vy = (points[c * 3 + 1] ?? 0) - (points[a * 3 + 1] ?? 0);
+    const vz = (points[c * 3 + 2] ?? 0) - (points[a * 3 + 2] ?? 0);
+    // Area-weighted normal. With TRIANGLES' winding its z is positive when the triangle faces the camera.
+    const nx = uy * vz - uz * vy;
+    const ny = uz * vx - ux * vz;
+    const nz = ux * vy - uy * vx;
+    for (const v of [a, b, c]) {
+      n[v * 3] = (n[v * 3] ?? 0) + nx;
+      n[v * 3 + 1] = (n[v * 3 + 1] ?? 0) + ny;
+      n[v * 3 + 2] = (n[v * 3 + 2] ?? 0) + nz;
+    }
+  }
+  const out = new Float32Array(MESH_POINTS);
+  for (let i = 0; i < MESH_POINTS; i++) {
+    const len = Math.hypot(n[i * 3] ?? 0, n[i * 3 + 1] ?? 0, n[i * 3 + 2] ?? 0);
+    out[i] = len > 0 ? (n[i * 3 + 2] ?? 0) / len : 0;
+  }
+  return out;
+}
+
+/** Pixel bounds of the mesh's x, y scaled by k, padded, as integers. */
+function meshBounds(points: Float32Array, k: number, pad: number): PixelRect {
+  let x0 = Number.POSITIVE_INFINITY;
+  let y0 = Number.POSITIVE_INFINITY;
+  let x1 = Number.NEGATIVE_INFINITY;
+  let y1 = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < MESH_POINTS; i++) {
+    const x = (points[i * 3] ?? 0) * k;
+    const y = (points[i * 3 + 1] ?? 0) * k;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  return { x0: Math.floor(x0) - pad, y0: Math.floor(y0) - pad, x1: Math.ceil(x1) + pad, y1: Math.ceil(y1) + pad };
+}
+
+function smoothstep(e0: number, e1: number, x: number): number {
+  const t = Math.max(0, Math.min(1, (x - e0) / (e1 - e0)));
+  return t * t * (3 - 2 * t);
+}
+
+/**
+ * Draws the face: front-facing target triangles through a z-buffer, each pixel sampling its source position,
+ * blended with the mirrored source position where the source saw the spot badly. Sets faceMask to 1 where drawn.
+ */
+function drawFace(
+  image: RgbImage,
+  src: Float32Array,
+  dst: Float32Array,
+  visibility: Float32Array,
+  mirrorFill: boolean,
+  out: Uint8Array,
+  faceMask: Float32Array,
+): void {
+  const { width, height, data } = image;
+  const bounds = meshBounds(dst, 1, 1);
+  const rect: PixelRect = {
+    x0: Math.max(0, bounds.x0),
+    y0: Math.max(0, bounds.y0),
+    x1: Math.min(width, bounds.x1),
+    y1: Math.min(height, bounds.y1),
+  };
+  const rw = Math.max(0, rect.x1 - rect.x0);
+  const rh = Math.max(0, rect.y1 - rect.y0);
+  if (rw === 0 || rh === 0) return;
+  const zbuf = new Float32Array(rw * rh).fill(Number.POSITIVE_INFINITY);
+  // Per pixel: direct source position, mirrored source position and the mirror's weight.
+  const sx = new Float32Array(rw * rh);
+  const sy = new Float32Array(rw * rh);
+  const mx = new Float32Array(rw * rh);
+  const my = new Float32Array(rw * rh);
+  const mw = new Float32Array(rw * rh);
+  const drawn = new Uint8Array(rw * rh);
+
+  for (let t = 0; t < TRIANGLE_COUNT; t++) {
+    const a = TRIANGLES[t * 3] ?? 0;
+    const b = TRIANGLES[t * 3 + 1] ?? 0;
+    const c = TRIANGLES[t * 3 + 2] ?? 0;
+    const ax = dst[a * 3] ?? 0;
+    const ay = dst[a * 3 + 1] ?? 0;
+    const bx = dst[b * 3] ?? 0;
+    const by = dst[b * 3 + 1] ?? 0;
+    const cx = dst[c * 3] ?? 0;
+    const cy = dst[c * 3 + 1] ?? 0;
+    // Back-facing after the turn: hidden by the rest of the head, and drawing it would smear the silhouette.
+    if (signedArea(ax, ay, bx, by, cx, cy) <= 0) continue;
+    const az = dst[a * 3 + 2] ?? 0;
+    const bz = dst[b * 3 + 2] ?? 0;
+    const cz = dst[c * 3 + 2] ?? 0;
+    const sax = src[a * 3] ?? 0;
+    const say = src[a * 3 + 1] ?? 0;
+    const sbx = src[b * 3] ?? 0;
+    const sby = src[b * 3 + 1] ?? 0;
+    const scx = src[c * 3] ?? 0;
+    const scy = src[c * 3 + 1] ?? 0;
+    const ma = MIRROR[a] ?? a;
+    const mb = MIRROR[b] ?? b;
+    const mc = MIRROR[c] ?? c;
+    const max_ = src[ma * 3] ?? 0;
+    const may = src[ma * 3 + 1] ?? 0;
+    const mbx = src[mb * 3] ?? 0;
+    const mby = src[mb * 3 + 1] ?? 0;
+    const mcx = src[mc * 3] ?? 0;
+    const mcy = src[mc * 3 + 1] ?? 0;
+    const va = visibility[a] ?? 0;
+    const vb = visibility[b] ?? 0;
+    const vc = visibility[c] ?? 0;
+    const wa = visibility[ma] ?? 0;
+    const wb = visibility[mb] ?? 0;
+    const wc = visibility[mc] ?? 0;
+    rasterTriangle(
+      ax - rect.x0,
+      ay - rect.y0,
+      bx - rect.x0,
+      by - rect.y0,
+      cx - rect.x0,
+      cy - rect.y0,
+      {
+        x0: 0,
+        y0: 0,
+        x1: rw,
+        y1: rh,
+      },
+      (x, y, b0, b1, b2) => {
+        const o = y * rw + x;
+        const z = b0 * az + b1 * bz + b2 * cz;
+        if (z >= (zbuf[o] ?? 0)) return;
+        zbuf[o] = z;
+        drawn[o] = 1;
+        sx[o] = b0 * sax + b1 * sbx + b2 * scx;
+        sy[o] = b0 * say + b1 * sby + b2 * scy;
+        if (!mirrorFill) return;
+        const direct = b0 * va + b1 * vb + b2 * vc;
+        const mirrored = b0 * wa + b1 * wb + b2 * wc;
+        mw[o] = (1 - direct) * mirrored;
+        mx[o] = b0 * max_ + b1 * mbx + b2 * mcx;
+        my[o] = b0 * may + b1 * mby + b2 * mcy;
+      },
+    );
+  }
+
+  for (let y = 0; y < rh; y++) {
+    for (let x = 0; x < rw; x++) {
+      const o = y * rw + x;
+      if (drawn[o] !== 1) continue;
+      const p = ((y + rect.y0) * width + x + rect.x0) * 3;
+      const w = mw[o] ?? 0;
+      const ux = sx[o] ?? 0;
+      const uy = sy[o] ?? 0;
+      if (w < 0.004) {
+        sampleInto(data, width, height, ux, uy, out, p, 1, true);
+      } else {
+        sampleInto(data, width, height, ux, uy, out, p, 1 - w, true);
+        sampleInto(data, width, height, mx[o] ?? 0, my[o] ?? 0, out, p, w, false);
+      }
+      faceMask[(y + rect.y0) * width + x + rect.x0] = 1;
+    }
+  }
+}
+
+/**
+ * Bilinear sample of `data` at continuous position (x, y) (pixel centres at +0.5), weighted by `weight`, written
+ * (`replace`) or added into out[p..p+2]. Positions outside the image clamp to the border.
+ */
+function sampleInto(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  out: Uint8Array,
+  p: number,
+  weight: number,
+  replace: boolean,
+): void {
+  const fx = Math.min(width - 1, Math.max(0, x - 0.5));
+  const fy = Math.min(height - 1, Math.max(0, y - 0.5));
+  const x0 = Math.floor(fx);
+  const y0 = Math.floor(fy);
+  const x1 = Math.min(width - 1, x0 + 1);
+  const y1 = Math.min(height - 1, y0 + 1);
+  const tx = fx - x0;
+  const ty = fy - y0;
+  const i00 = (y0 * width + x0) * 3;
+  const i01 = (y0 * width + x1) * 3;
+  const i10 = (y1 * width + x0) * 3;
+  const i11 = (y1 * width + x1) * 3;
+  const w00 = (1 - tx) * (1 - ty) * weight;
+  const w01 = tx * (1 - ty) * weight;
+  const w10 = (1 - tx) * ty * weight;
+  const w11 = tx * ty * weight;
+  for (let ch = 0; ch < 3; ch++) {
+    const v =
+      w00 * (data[i00 + ch] ?? 0) +
+      w01 * (data[i01 + ch] ?? 0) +
+      w10 * (data[i10 + ch] ?? 0) +
+      w11 * (data[i11 + ch] ?? 0);
+    out[p + ch] = replace ? v + 0.5 : (out[p + ch] ?? 0) + v + 0.5;
+  }
+}
+
+/**
+ * The background, hair, ears and neck: a backward displacement field. At each face-outline point the field is
+ * that point's own move (target minus source); between them inverse-distance weights spread it, and a falloff
+ * that reaches zero at `reach` pixels from the nearest outline point keeps the background in place. It is
+ * evaluated on a coarse grid (8 px) and interpolated, since it varies slowly. Pixels beyond reach are copied.
+ */
+function applyDisplacementField(
+  image: RgbImage,
+  src: Float32Array,
+  dst: Float32Array,
+  reach: number,
+  out: Uint8Array,
+): void {
+  const { width, height, data } = image;
+  out.set(data);
+  const n = BOUNDARY.length;
+  const ax = new Float64Array(n);
+  const ay = new Float64Array(n);
+  const dx = new Float64Array(n);
+  const dy = new Float64Array(n);
+  let x0 = Number.POSITIVE_INFINITY;
+  let y0 = Number.POSITIVE_INFINITY;
+  let x1 = Number.NEGATIVE_INFINITY;
+  let y1 = Number.NEGATIVE_INFINITY;
+  let moved = 0;
+  for (let k = 0; k < n; k++) {
+    const i = BOUNDARY[k] ?? 0;
+    ax[k] = dst[i * 3] ?? 0;
+    ay[k] = dst[i * 3 + 1] ?? 0;
+    dx[k] = (dst[i * 3] ?? 0) - (src[i * 3] ?? 0);
+    dy[k] = (dst[i * 3 + 1] ?? 0) - (src[i * 3 + 1] ?? 0);
+    moved = Math.max(moved, Math.hypot(dx[k] ?? 0, dy[k] ?? 0));
+    x0 = Math.min(x0, ax[k] ?? 0);
+    y0 = Math.min(y0, ay[k] ?? 0);
+    x1 = Math.max(x1, ax[k] ?? 0);
+    y1 = Math.max(y1, ay[k] ?? 0);
+  }
+  if (moved < 0.05) return;
+  const rx0 = Math.max(0, Math.floor(x0 - reach));
+  const ry0 = Math.max(0, Math.floor(y0 - reach));
+  const rx1 = Math.min(width, Math.ceil(x1 + reach));
+  const ry1 = Math.min(height, Math.ceil(y1 + reach));
+  if (rx0 >= rx1 || ry0 >= ry1) return;
+
+  const step = 8;
+  const gw = Math.ceil((rx1 - rx0) / step) + 1;
+  const gh = Math.ceil((ry1 - ry0) / step) + 1;
+  const gdx = new Float32Array(gw * gh);
+  const gdy = new Float32Array(gw * gh);
+  // Softening length: keeps the weights finite at the anchors and smooths between neighbouring outline points.
+  const soft2 = (reach * 0.02) ** 2;
+  for (let gy = 0; gy < gh; gy++) {
+    const py = ry0 + gy * step;
+    for (let gx = 0; gx < gw; gx++) {
+      const px = rx0 + gx * step;
+      let wsum = 0;
+      let sx = 0;
+      let sy = 0;
+      let nearest2 = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < n; k++) {
+        const ex = px - (ax[k] ?? 0);
+        const ey = py - (ay[k] ?? 0);
+        const d2 = ex * ex + ey * ey;
+        if (d2 < nearest2) nearest2 = d2;
+        const w = 1 / (d2 + soft2);
+        wsum += w;
+        sx += w * (dx[k] ?? 0);
+        sy += w * (dy[k] ?? 0);
+      }
+      const fall = 1 - smoothstep(0, reach, Math.sqrt(nearest2));
+      gdx[gy * gw + gx] = (sx / wsum) * fall;
+      gdy[gy * gw + gx] = (sy / wsum) * fall;
+    }
+  }
+  for (let y = ry0; y < ry1; y++) {
+    const gyf = (y - ry0) / step;
+    const gy = Math.min(gh - 2, Math.floor(gyf));
+    const ty = gyf - gy;
+    for (let x = rx0; x < rx1; x++) {
+      const gxf = (x - rx0) / step;
+      const gx = Math.min(gw - 2, Math.floor(gxf));
+      const tx = gxf - gx;
+      const g = gy * gw + gx;
+      const ddx =
+        (1 - ty) * ((1 - tx) * (gdx[g] ?? 0) + tx * (gdx[g + 1] ?? 0)) +
+        ty * ((1 - tx) * (gdx[g + gw] ?? 0) + tx * (gdx[g + gw + 1] ?? 0));
+      const ddy =
+        (1 - ty) * ((1 - tx) * (gdy[g] ?? 0) + tx * (gdy[g + 1] ?? 0)) +
+        ty * ((1 - tx) * (gdy[g + gw] ?? 0) + tx * (gdy[g + gw + 1] ?? 0));
+      if (ddx * ddx + ddy * ddy < 0.0025) continue;
+      sampleInto(data, width, height, x + 0.5 - ddx, y + 0.5 - ddy, out, (y * width + x) * 3, 1, true);
+    }
+  }
+}
+
+/**
+ * The head: the face plus hair and ears, which the mesh does not cover. An ellipse around the face outline,
+ * raised and widened (hair sits above and beside the face), feathered over 15% of the face width, joined with
+ * the face mask. A shape estimate, not a segmentation: no matting model with a clean license is available.
+ */
+function estimateHeadMask(
+  dst: Float32Array,
+  width: number,
+  height: number,
+  faceWidth: number,
+  faceMask: Float32Array,
+): Float32Array {
+  let x0 = Number.POSITIVE_INFINITY;
+  let y0 = Number.POSITIVE_INFINITY;
+  let x1 = Number.NEGATIVE_INFINITY;
+  let y1 = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < BOUNDARY.length; k++) {
+    const i = BOUNDARY[k] ?? 0;
+    x0 = Math.min(x0, dst[i * 3] ?? 0);
+    x1 = Math.max(x1, dst[i * 3] ?? 0);
+    y0 = Math.min(y0, dst[i * 3 + 1] ?? 0);
+    y1 = Math.max(y1, dst[i * 3 + 1] ?? 0);
+  }
+  const fh = y1 - y0;
+  const cx = (x0 + x1) / 2;
+  const cy = y0 + fh * 0.38;
+  const rx = Math.max(faceWidth, x1 - x0) * 0.68;
+  const ry = fh * 0.78;
+  const feather = faceWidth * 0.15;
+  const mask = new Float32Array(width * height);
+  const bx0 = Math.max(0, Math.floor(cx - rx - feather));
+  const bx1 = Math.min(width, Math.ceil(cx + rx + feather));
+  const by0 = Math.max(0, Math.floor(cy - ry - feather));
+  const by1 = Math.min(height, Math.ceil(cy + ry + feather));
+  for (let y = by0; y < by1; y++) {
+    const ny = (y + 0.5 - cy) / ry;
+    for (let x = bx0; x < bx1; x++) {
+      const nx = (x + 0.5 - cx) / rx;
+      // Approximate distance outside the ellipse in pixels: (r - 1) times the mean radius.
+      const r = Math.sqrt(nx * nx + ny * ny);
+      const outside = (r - 1) * Math.min(rx, ry);
+      mask[y * width + x] = 1 - smoothstep(-feather / 2, feather / 2, outside);
+    }
+  }
+  for (let i = 0; i < mask.length; i++) mask[i] = Math.max(mask[i] ?? 0, faceMask[i] ?? 0);
+  return mask;
+}
