@@ -31,7 +31,10 @@ export interface LightSource {
 
 /** What happens to everything behind the head. */
 export interface BackgroundTreatment {
-  /** Blur radius as a share of the output width (0 = keep sharp). */
+  /**
+   * Blur radius as a share of the output width (0 = keep sharp). Kept small (under 1%): without a matting model
+   * the subject mask is a guess, and a strong blur would show where the guess is wrong.
+   */
   blur: number;
   /** Brightness gain (1 = unchanged). */
   brightness: number;
@@ -72,7 +75,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.35, kelvin: 5600 },
     exposure: 1.05,
-    background: { blur: 0.012, brightness: 1, saturation: 0.85, tone: 0 },
+    background: { blur: 0.0048, brightness: 1, saturation: 0.85, tone: 0 },
   },
   {
     name: 'rembrandt',
@@ -81,7 +84,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 50, elevation: 40, intensity: 1, kelvin: 4800, softness: medium }],
     ambient: { intensity: 0.1, kelvin: 5000 },
     exposure: 0.9,
-    background: { blur: 0.01, brightness: 0.45, saturation: 0.7, tone: 0.3 },
+    background: { blur: 0.004, brightness: 0.45, saturation: 0.7, tone: 0.3 },
   },
   {
     name: 'loop',
@@ -93,7 +96,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.2, kelvin: 5200 },
     exposure: 1,
-    background: { blur: 0.01, brightness: 0.8, saturation: 0.9, tone: 0 },
+    background: { blur: 0.004, brightness: 0.8, saturation: 0.9, tone: 0 },
   },
   {
     name: 'split',
@@ -102,7 +105,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 90, elevation: 5, intensity: 1, kelvin: 5000, softness: hard }],
     ambient: { intensity: 0.07, kelvin: 5000 },
     exposure: 0.85,
-    background: { blur: 0.01, brightness: 0.4, saturation: 0.7, tone: 0.2 },
+    background: { blur: 0.004, brightness: 0.4, saturation: 0.7, tone: 0.2 },
   },
   {
     name: 'butterfly',
@@ -114,7 +117,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.2, kelvin: 5600 },
     exposure: 1.05,
-    background: { blur: 0.012, brightness: 0.9, saturation: 0.9, tone: 0 },
+    background: { blur: 0.0048, brightness: 0.9, saturation: 0.9, tone: 0 },
   },
   {
     name: 'rim',
@@ -127,7 +130,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.12, kelvin: 6000 },
     exposure: 0.8,
-    background: { blur: 0.015, brightness: 0.3, saturation: 0.6, tone: 0.2 },
+    background: { blur: 0.006, brightness: 0.3, saturation: 0.6, tone: 0.2 },
   },
   {
     name: 'golden hour',
@@ -136,7 +139,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 60, elevation: 10, intensity: 1.1, kelvin: 2900, softness: medium }],
     ambient: { intensity: 0.4, kelvin: 3800 },
     exposure: 1.05,
-    background: { blur: 0.02, brightness: 1.05, saturation: 1.1, tone: 0.45 },
+    background: { blur: 0.008, brightness: 1.05, saturation: 1.1, tone: 0.45 },
   },
   {
     name: 'blue hour',
@@ -145,7 +148,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: -30, elevation: 45, intensity: 0.6, kelvin: 8000, softness: soft }],
     ambient: { intensity: 0.6, kelvin: 11000 },
     exposure: 0.85,
-    background: { blur: 0.02, brightness: 0.7, saturation: 0.9, tone: 0.5 },
+    background: { blur: 0.008, brightness: 0.7, saturation: 0.9, tone: 0.5 },
   },
   {
     name: 'window',
@@ -154,7 +157,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 70, elevation: 15, intensity: 1, kelvin: 6200, softness: soft }],
     ambient: { intensity: 0.22, kelvin: 6500 },
     exposure: 1,
-    background: { blur: 0.015, brightness: 0.9, saturation: 0.95, tone: 0.1 },
+    background: { blur: 0.006, brightness: 0.9, saturation: 0.95, tone: 0.1 },
   },
   {
     name: 'neon',
@@ -166,7 +169,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.08, kelvin: 9000 },
     exposure: 0.85,
-    background: { blur: 0.02, brightness: 0.35, saturation: 1.2, tone: 0.6 },
+    background: { blur: 0.008, brightness: 0.35, saturation: 1.2, tone: 0.6 },
   },
   {
     name: 'candle',
@@ -175,7 +178,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 20, elevation: -20, intensity: 1, kelvin: 1900, softness: hard }],
     ambient: { intensity: 0.06, kelvin: 2200 },
     exposure: 0.8,
-    background: { blur: 0.015, brightness: 0.25, saturation: 0.9, tone: 0.6 },
+    background: { blur: 0.006, brightness: 0.25, saturation: 0.9, tone: 0.6 },
   },
 ];
 
@@ -339,7 +342,7 @@ function keyLight(
     // A neutral fill keeps the shadow side readable; gels stay on the key only.
     ambient: { intensity: 0.2, kelvin: gel ? 6000 : c.kelvin },
     exposure: 0.95,
-    background: { blur: 0.012, brightness: 0.8, saturation: 0.9, tone: gel ? 0.35 : 0.15 },
+    background: { blur: 0.0048, brightness: 0.8, saturation: 0.9, tone: gel ? 0.35 : 0.15 },
   };
 }
 

@@ -253,3 +253,53 @@ export function boxBlur(
   }
   return src;
 }
+
+/**
+ * A wide blur (radius in cells) done on a grid decimated so the radius is about 4 cells there, then bilinearly
+ * upsampled: the same smooth result as `boxBlur` at a fraction of the cost for radii of tens of cells.
+ */
+export function wideBlur(
+  data: Float32Array,
+  width: number,
+  height: number,
+  channels: number,
+  radius: number,
+): Float32Array {
+  const d = Math.max(1, Math.floor(radius / 4));
+  if (d === 1) return boxBlur(data, width, height, channels, radius);
+  const sw = Math.ceil(width / d);
+  const sh = Math.ceil(height / d);
+  const small = new Float32Array(sw * sh * channels);
+  const count = new Float32Array(sw * sh);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.floor(y / d) * sw;
+    for (let x = 0; x < width; x++) {
+      const s = sy + Math.floor(x / d);
+      count[s]! += 1;
+      for (let c = 0; c < channels; c++) small[s * channels + c]! += data[(y * width + x) * channels + c]!;
+    }
+  }
+  for (let s = 0; s < sw * sh; s++) for (let c = 0; c < channels; c++) small[s * channels + c]! /= count[s] || 1;
+  const blurred = boxBlur(small, sw, sh, channels, radius / d);
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const fyy = Math.min(sh - 1, Math.max(0, (y + 0.5) / d - 0.5));
+    const y0 = Math.floor(fyy);
+    const y1 = Math.min(sh - 1, y0 + 1);
+    const fy = fyy - y0;
+    for (let x = 0; x < width; x++) {
+      const fxx = Math.min(sw - 1, Math.max(0, (x + 0.5) / d - 0.5));
+      const x0 = Math.floor(fxx);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const fx = fxx - x0;
+      for (let c = 0; c < channels; c++) {
+        const a = blurred[(y0 * sw + x0) * channels + c]!;
+        const b = blurred[(y0 * sw + x1) * channels + c]!;
+        const e = blurred[(y1 * sw + x0) * channels + c]!;
+        const f = blurred[(y1 * sw + x1) * channels + c]!;
+        out[(y * width + x) * channels + c] = (a + (b - a) * fx) * (1 - fy) + (e + (f - e) * fx) * fy;
+      }
+    }
+  }
+  return out;
+}

@@ -2,7 +2,15 @@ import type { Lighting } from '../../core/lighting.js';
 import type { RgbImage } from '../types.js';
 import { linearToSrgbByte, luminance, SRGB_TO_LINEAR } from './colour.js';
 import type { LightingEstimate } from './estimate.js';
-import { boxBlur, gridFor, interpolateNormals, meshBounds, rasterizeMesh, vertexNormals } from './mesh-raster.js';
+import {
+  boxBlur,
+  gridFor,
+  interpolateNormals,
+  meshBounds,
+  rasterizeMesh,
+  vertexNormals,
+  wideBlur,
+} from './mesh-raster.js';
 import { evalSh, lightingToSh } from './sh.js';
 
 /**
@@ -120,8 +128,8 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
   const nearDen = boxBlur(face, gw, gh, 1, faceRadius);
   // ... and extrapolate outward with a wide kernel for hair, ears and neck.
   const wideRadius = Math.max(2, Math.round(cellsAcross * 0.3));
-  const farNum = boxBlur(weighted, gw, gh, 3, wideRadius);
-  const farDen = boxBlur(face, gw, gh, 1, wideRadius);
+  const farNum = wideBlur(weighted, gw, gh, 3, wideRadius);
+  const farDen = wideBlur(face, gw, gh, 1, wideRadius);
   const mean = [0, 0, 0];
   let faceCells = 0;
   for (let o = 0; o < cells; o++) {
@@ -165,7 +173,30 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
   };
 }
 
-/** Multiplies every pixel, in linear light, by the bilinearly upsampled gain field. */
+/** Gain steps of the lookup table: 0..GAIN_MAX in GAIN_STEPS (0.5% steps, below what banding would show). */
+const GAIN_MAX = 4;
+const GAIN_STEPS = 800;
+
+/**
+ * out = srgb(linear(byte) * gain) for every byte and every quantised gain: one lookup per channel per pixel
+ * instead of two conversions. 200 KB, built once.
+ */
+let gainTable: Uint8Array | undefined;
+function table(): Uint8Array {
+  if (!gainTable) {
+    gainTable = new Uint8Array((GAIN_STEPS + 1) * 256);
+    for (let q = 0; q <= GAIN_STEPS; q++) {
+      const g = (q / GAIN_STEPS) * GAIN_MAX;
+      for (let v = 0; v < 256; v++) gainTable[q * 256 + v] = linearToSrgbByte(SRGB_TO_LINEAR[v]! * g);
+    }
+  }
+  return gainTable;
+}
+
+/**
+ * Multiplies every pixel, in linear light, by the bilinearly upsampled gain field. Each image row first
+ * interpolates its two grid rows (per grid column), then each pixel interpolates along x and looks its value up.
+ */
 export function applyGain(
   image: RgbImage,
   field: Float32Array,
@@ -173,42 +204,40 @@ export function applyGain(
 ): RgbImage {
   const { width, height, data } = image;
   const out = new Uint8Array(data.length);
+  const lut = table();
   const gw = grid.width;
   const gh = grid.height;
   const inv = 1 / grid.cell;
-  // Column weights are the same on every row: precompute them.
+  const q = GAIN_STEPS / GAIN_MAX;
+  // Column weights are the same on every row.
   const cx0 = new Int32Array(width);
   const cx1 = new Int32Array(width);
   const cfx = new Float32Array(width);
   for (let x = 0; x < width; x++) {
     const g = Math.min(gw - 1, Math.max(0, (x + 0.5) * inv - 0.5));
     const x0 = Math.floor(g);
-    cx0[x] = x0;
-    cx1[x] = Math.min(gw - 1, x0 + 1);
+    cx0[x] = x0 * 3;
+    cx1[x] = Math.min(gw - 1, x0 + 1) * 3;
     cfx[x] = g - x0;
   }
+  const row = new Float32Array(gw * 3);
   for (let y = 0; y < height; y++) {
     const gyf = Math.min(gh - 1, Math.max(0, (y + 0.5) * inv - 0.5));
     const y0 = Math.floor(gyf);
-    const y1 = Math.min(gh - 1, y0 + 1);
     const fy = gyf - y0;
-    const r0 = y0 * gw;
-    const r1 = y1 * gw;
-    for (let x = 0; x < width; x++) {
-      const fx = cfx[x] ?? 0;
-      const a = (r0 + (cx0[x] ?? 0)) * 3;
-      const b = (r0 + (cx1[x] ?? 0)) * 3;
-      const c = (r1 + (cx0[x] ?? 0)) * 3;
-      const d = (r1 + (cx1[x] ?? 0)) * 3;
-      const w00 = (1 - fx) * (1 - fy);
-      const w10 = fx * (1 - fy);
-      const w01 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      const i = (y * width + x) * 3;
+    const r0 = y0 * gw * 3;
+    const r1 = Math.min(gh - 1, y0 + 1) * gw * 3;
+    for (let k = 0; k < gw * 3; k++) row[k] = (field[r0 + k]! * (1 - fy) + field[r1 + k]! * fy) * q;
+    let i = y * width * 3;
+    for (let x = 0; x < width; x++, i += 3) {
+      const fx = cfx[x]!;
+      const a = cx0[x]!;
+      const b = cx1[x]!;
       for (let k = 0; k < 3; k++) {
-        const g =
-          (field[a + k] ?? 1) * w00 + (field[b + k] ?? 1) * w10 + (field[c + k] ?? 1) * w01 + (field[d + k] ?? 1) * w11;
-        out[i + k] = linearToSrgbByte((SRGB_TO_LINEAR[data[i + k] ?? 0] ?? 0) * g);
+        let gq = (row[a + k]! + (row[b + k]! - row[a + k]!) * fx + 0.5) | 0;
+        if (gq > GAIN_STEPS) gq = GAIN_STEPS;
+        else if (gq < 0) gq = 0;
+        out[i + k] = lut[(gq << 8) | data[i + k]!]!;
       }
     }
   }
