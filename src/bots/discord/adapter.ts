@@ -9,6 +9,7 @@ import {
   MessageFlags,
   type RawFile,
   type REST,
+  SnowflakeUtil,
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import type { Config } from '../../config.js';
@@ -19,6 +20,7 @@ import type { Stage } from '../../pipeline/types.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
 import { downloadImage } from '../common/download.js';
+import { altText, limitsFromConfig } from '../common/present.js';
 import { ProgressThrottle, type ThrottleClock } from '../common/throttle.js';
 import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
 import { type Catalogue, matchPresets } from './catalogue.js';
@@ -31,19 +33,19 @@ import { type DiscordRoute, routeFromRecord, routeToRecord } from './route.js';
 import {
   CANCEL_FAILED_TEXT,
   CANCELLED_TEXT,
-  captionText,
   doneText,
   errorSentence,
   FORGET_CONFIRM_TEXT,
   FORGET_KEPT_TEXT,
   forgetDoneText,
-  helpText,
+  helpMessages,
   NO_IMAGES_TEXT,
   NOT_YOUR_MESSAGE_TEXT,
   NOT_YOURS_TEXT,
   progressText,
   queuedText,
   quotaText,
+  resultText,
   statusText,
 } from './texts.js';
 import { TokenBook } from './tokens.js';
@@ -413,13 +415,13 @@ export class DiscordAdapter {
 
   async #helpCommand(i: ChatInputCommandInteraction): Promise<void> {
     const { catalogue, config } = this.#o;
-    const content = helpText({
-      poses: catalogue.poses.map((p) => p.name),
-      lightings: catalogue.lightings.map((p) => p.name),
-      maxMb: Math.floor(config.PORTRAIT_MAX_INPUT_BYTES / (1024 * 1024)),
-      inFlight: config.PORTRAIT_USER_IN_FLIGHT,
+    const [first = '', ...rest] = helpMessages({
+      poses: catalogue.poses,
+      lightings: catalogue.lightings,
+      limits: limitsFromConfig(config),
     });
-    await i.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+    await i.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions });
+    for (const content of rest) await i.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions });
   }
 
   async #component(i: ButtonInteraction | StringSelectMenuInteraction): Promise<void> {
@@ -542,18 +544,19 @@ export class DiscordAdapter {
       data: Buffer.from(bytes as Uint8Array),
       contentType: `image/${result.format}`,
     }));
-    const ms = result.timings['total'] ?? Object.values(result.timings).reduce((a, b) => a + b, 0);
-    const content = captionText({
-      userId: route.user,
+    // The interaction id is a snowflake: its timestamp is when the user asked, so this is the wait they saw.
+    const caption = {
       pose: route.pose,
       lighting: route.lighting,
       engine: result.engine,
       seed: d.seed,
-      seconds: ms / 1000,
-      count: images.length,
-    });
+      elapsedMs: (this.#o.now ?? Date.now)() - SnowflakeUtil.timestampFrom(route.interaction),
+    };
+    const content = resultText(route.user, images.length, caption);
+    const description = altText(caption).slice(0, 1024);
+    const attachments = files.map((f, id) => ({ id, filename: f.name, description }));
     const components = resultComponents(route.recipe, route.user, this.#o.catalogue.lightings);
-    await this.output.postAnswer(route, { content, components }, files);
+    await this.output.postAnswer(route, { content, components, attachments }, files);
     this.#log.info({ jobId: d.jobId, images: images.length }, 'portrait posted');
     await this.output
       .editStatus(route, { content: doneText(route.thread !== route.channel), components: [] })

@@ -6,6 +6,7 @@ import {
   ComponentType,
 } from 'discord.js';
 import type { JobSummary } from '../../queue/service.js';
+import { ACTION_LABELS } from '../common/present.js';
 import type { PresetInfo } from './catalogue.js';
 import { type ComponentAction, encodeComponentId } from './ids.js';
 
@@ -37,19 +38,19 @@ const rows = (list: Array<Row | undefined>): Row[] => list.filter((r): r is Row 
 export function resultComponents(recipeKey: string, ownerId: string, lightings: readonly PresetInfo[]): Row[] {
   const redo = recipeKey
     ? [
-        button('reroll', recipeKey, 'Reroll', ButtonStyle.Primary),
-        button('vary', recipeKey, 'Variations', ButtonStyle.Secondary),
+        button('reroll', recipeKey, ACTION_LABELS.reroll, ButtonStyle.Primary),
+        button('vary', recipeKey, ACTION_LABELS.variations, ButtonStyle.Secondary),
       ]
     : [];
   const relightId = recipeKey ? encodeComponentId('relight', recipeKey) : undefined;
   return rows([
-    row([...redo, button('delete', ownerId, 'Delete', ButtonStyle.Danger)]),
+    row([...redo, button('delete', ownerId, ACTION_LABELS.delete, ButtonStyle.Danger)]),
     relightId && lightings.length
       ? row([
           {
             type: ComponentType.StringSelect,
             custom_id: relightId,
-            placeholder: 'Relight with another preset...',
+            placeholder: `${ACTION_LABELS.relight} with another lighting...`,
             min_values: 1,
             max_values: 1,
             options: lightings.slice(0, 25).map((l) => ({

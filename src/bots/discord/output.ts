@@ -21,6 +21,8 @@ import type { TokenBook } from './tokens.js';
 export interface OutgoingMessage {
   content: string;
   components?: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  /** Metadata of the uploaded files by index: alt text for screen readers. */
+  attachments?: Array<{ id: number; filename: string; description?: string }>;
 }
 
 export const NO_MENTIONS = Object.freeze({ parse: [] as never[] });

@@ -1,8 +1,8 @@
 import { escapeMarkdown } from 'discord.js';
 import { describeError } from '../../core/messages.js';
 import type { ErrorDetails, ErrorPayload } from '../../errors.js';
-import type { Stage } from '../../pipeline/types.js';
 import type { JobSummary } from '../../queue/service.js';
+import { type CaptionInfo, captionText, helpSections, type Limits, type PresetInfo } from '../common/present.js';
 
 /**
  * Everything the Discord adapter says, formatted for Discord. Sentences for errors come from src/core/messages.ts;
@@ -39,59 +39,16 @@ export function errorSentence(err: Pick<ErrorPayload, 'code' | 'details' | 'refI
   return describeError({ code: err.code, details, ...(err.refId ? { refId: err.refId } : {}) });
 }
 
-const STAGE_LABELS: Record<Stage, string> = {
-  download: 'fetching your selfies',
-  ingest: 'reading your selfies',
-  detect: 'finding your face',
-  mesh: 'mapping your face in 3D',
-  warp: 'turning your head into the pose',
-  relight: 'setting the lighting',
-  stitch: 'composing the portrait',
-  generate: 'painting the portrait',
-  encode: 'finishing the image',
-};
+export { progressText, queuedText } from '../common/present.js';
 
-export function stageLabel(stage: Stage): string {
-  return STAGE_LABELS[stage];
-}
-
-export function queuedText(position: number): string {
-  if (position <= 0) return 'Working on your portrait...';
-  return position === 1 ? 'Queued - position 1 (next up)' : `Queued - position ${position}`;
-}
-
-export function progressText(p: { stage: Stage; step?: number | undefined; steps?: number | undefined }): string {
-  const steps = p.step !== undefined && p.steps ? ` (step ${p.step} of ${p.steps})` : '';
-  return `Working on your portrait: ${stageLabel(p.stage)}${steps}...`;
-}
-
-export const FETCHING_TEXT = 'Got it - fetching your selfies...';
-
-export interface CaptionFacts {
-  userId: string;
-  pose: string;
-  lighting: string;
-  engine: string;
-  seed: number;
-  seconds: number;
-  count: number;
-}
-
-/** The line posted with a finished portrait: pose, lighting, engine, seed, time. */
-export function captionText(f: CaptionFacts): string {
-  const what = f.count > 1 ? `${f.count} portraits` : 'Your portrait';
-  return [
-    `${what} for <@${f.userId}>`,
-    `pose **${escapeUserText(f.pose, 60)}** · lighting **${escapeUserText(f.lighting, 60)}** · engine ${f.engine} · seed ${f.seed} · ${formatSeconds(f.seconds)}`,
-  ].join('\n');
+/** The message under finished portraits: who it is for (a mention that pings nobody), then the shared caption. */
+export function resultText(userId: string, count: number, caption: CaptionInfo): string {
+  const what = count > 1 ? `${count} portraits` : 'Your portrait';
+  return clip(`${what} for <@${userId}>\n${escapeUserText(captionText(caption), 1800)}`);
 }
 
 export function doneText(inThread: boolean): string {
-  return inThread ? 'Done - your portrait is in the thread below.' : 'Done - your portrait is below.';
-}
-
-export function formatSeconds(s: number): string {
-  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+  return inThread ? 'Done - your portrait is in the thread.' : 'Done - your portrait is below.';
 }
 
 const STATE_WORDS: Record<JobSummary['state'], string> = {
@@ -123,7 +80,7 @@ export function quotaText(sentence: string, jobs: readonly JobSummary[]): string
   return clip([sentence, '', 'Your portraits in the queue:', ...jobLines(open)].join('\n'));
 }
 
-export const NOT_YOURS_TEXT = 'Only the person who asked for this portrait can use its buttons.';
+export { NOT_REQUESTER_TEXT as NOT_YOURS_TEXT } from '../common/present.js';
 export const NOT_YOUR_MESSAGE_TEXT =
   'You can only make portraits from photos you posted yourself. Post your selfie, then use Make portrait on it.';
 export const NO_IMAGES_TEXT = 'That message has no photos I can use. Run Make portrait on a message with a selfie.';
@@ -135,23 +92,45 @@ export const forgetDoneText = (n: number): string =>
 export const CANCELLED_TEXT = 'Cancelled.';
 export const CANCEL_FAILED_TEXT = 'That portrait has already finished or was not yours to cancel.';
 
-export function helpText(o: {
-  poses: readonly string[];
-  lightings: readonly string[];
-  maxMb: number;
-  inFlight: number;
-}): string {
-  return clip(
+/**
+ * The help from the shared sections, in Discord markdown, split into messages of at most 2000 characters at
+ * section boundaries (the preset lists make it longer than one message).
+ */
+export function helpMessages(o: {
+  poses: readonly PresetInfo[];
+  lightings: readonly PresetInfo[];
+  limits: Limits;
+}): string[] {
+  const sections = helpSections({
+    poses: o.poses,
+    lightings: o.lightings,
+    limits: o.limits,
+    usage: [
+      '/portrait with your selfie, and optionally a pose, a lighting, a style, variations and a seed. Add up to three more selfies of the same person as selfie2 to selfie4.',
+      'Or on one of your own messages with a photo: Apps > Make portrait.',
+      'Under a portrait: Reroll (new seed), Variations, Relight and Delete; only you can use them. /portrait-status shows and cancels your requests.',
+      'Add private:True to get the result only for you.',
+    ],
+    forgetHint: 'Run /portrait-forget',
+  });
+  const rendered = sections.map((sec) =>
     [
-      '**Make a portrait:** `/portrait selfie:<photo>` and optionally a pose, a lighting, a style, up to 4 variations and a seed. Add up to three more selfies of the same person for a better likeness.',
-      '**Good selfies:** your face well lit and filling at least a fifth of the frame, looking roughly at the camera, no sunglasses. JPEG, PNG, WebP, AVIF or GIF.',
-      `**Poses:** ${o.poses.join(', ')}, or degrees like \`yaw=20 pitch=-10\`. Left and right are yours, as if you were looking out of the picture.`,
-      `**Lighting:** ${o.lightings.join(', ')}, or \`key from left, warm\`.`,
-      '**Buttons** under a portrait: Reroll (new seed), Variations, Relight, Delete. Only you can use them.',
-      `**Limits:** photos up to ${o.maxMb} MB, ${o.inFlight} portraits in progress per person. \`/portrait-status\` shows and cancels yours.`,
-      '**Privacy:** your selfies are kept only as long as needed to make and redo portraits (they expire by themselves), never shared, and `/portrait-forget` deletes everything about you at once. Use `private:True` to get the result only for you.',
+      `**${escapeUserText(sec.heading)}**`,
+      ...sec.lines.map((l) =>
+        typeof l === 'string'
+          ? `- ${escapeUserText(l, 400)}`
+          : `- **${escapeUserText(l.term, 100)}**: ${escapeUserText(l.text, 300)}`,
+      ),
     ].join('\n'),
   );
+  const out: string[] = [];
+  for (const block of rendered) {
+    const last = out.at(-1);
+    if (last !== undefined && last.length + 2 + block.length <= CONTENT_LIMIT)
+      out[out.length - 1] = `${last}\n\n${block}`;
+    else out.push(clip(block));
+  }
+  return out;
 }
 
 export function clip(text: string, max = CONTENT_LIMIT): string {

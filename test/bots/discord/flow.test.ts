@@ -100,7 +100,12 @@ describe('Discord /portrait through the real discord.js client', () => {
     assert.match(contentOf(post), /2 portraits for <@1100000000000000010>/);
     assert.match(
       contentOf(post),
-      /pose \*\*three-quarter left\*\* · lighting \*\*rembrandt\*\* · engine compositor · seed 7 · 1\.5 s/,
+      /\nPose: three-quarter left · Lighting: rembrandt · Engine: compositor · Seed: 7 · \d+\.\d s$/,
+    );
+    assert.deepEqual(
+      (post.body?.['attachments'] as Array<{ description: string }> | undefined)?.map((a) => a.description),
+      Array(2).fill('Generated portrait of the requester, pose three-quarter left, rembrandt lighting'),
+      'alt text for screen readers',
     );
     const ids = customIds(post.body?.['components']);
     const recipe = route['recipe']!;

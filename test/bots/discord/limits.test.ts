@@ -57,15 +57,15 @@ describe('Discord limits, progress and registration', () => {
       assert.equal(edits().length, 1, 'nothing within 2 s of the last edit');
       await clock.advance(1);
       await fake.waitFor(() => edits().length === 2, 'the throttled edit');
-      assert.equal(contentOf(edits()[1]!), 'Working on your portrait: painting the portrait (step 4 of 20)...');
+      assert.equal(contentOf(edits()[1]!), 'Painting the portrait (step 4 of 20)');
 
       await running.deliver(progressFor(sub, 'encode'));
       await running.deliver(await resultFor(service, sub));
       await fake.waitFor(isOriginalEdit(token, 'Done'), 'the done edit');
       await clock.advance(10_000);
       const texts = edits().map(contentOf);
-      assert.equal(texts.at(-1), 'Done - your portrait is in the thread below.', 'no progress edit after the answer');
-      assert.ok(!texts.some((t) => t.includes('finishing the image')), 'the pending progress was dropped');
+      assert.equal(texts.at(-1), 'Done - your portrait is in the thread.', 'no progress edit after the answer');
+      assert.ok(!texts.some((t) => t.includes('Finishing up')), 'the pending progress was dropped');
     } finally {
       await running.bot.stop();
     }

@@ -7,7 +7,7 @@ import { BOT_PERMISSIONS, commandDefinitions, inviteUrl } from '../../../src/bot
 import { resultComponents } from '../../../src/bots/discord/components.js';
 import { CUSTOM_ID_MAX, decodeComponentId, encodeComponentId } from '../../../src/bots/discord/ids.js';
 import { type DiscordRoute, routeFromRecord, routeToRecord } from '../../../src/bots/discord/route.js';
-import { captionText, errorSentence, escapeUserText } from '../../../src/bots/discord/texts.js';
+import { errorSentence, escapeUserText, helpMessages, resultText } from '../../../src/bots/discord/texts.js';
 import { TOKEN_LIFETIME_MS, TokenBook } from '../../../src/bots/discord/tokens.js';
 
 describe('custom ids', () => {
@@ -127,17 +127,36 @@ describe('texts', () => {
       "I don't know the lighting '<\u200b@\u200b&1> \\*\\*x\\*\\*'. Did you mean 'rim'? Try studio, rembrandt, golden hour, or \"key from left, warm\".",
     );
   });
-  it('captions say pose, lighting, engine, seed and time', () => {
-    const c = captionText({
-      userId: '9',
+  it('result text: who it is for, then pose, lighting, engine, seed and time, escaped', () => {
+    const c = resultText('9', 1, {
       pose: 'look up',
-      lighting: 'rim',
+      lighting: 'rim **x**',
       engine: 'compositor',
       seed: 5,
-      seconds: 12.4,
-      count: 1,
+      elapsedMs: 12_400,
     });
-    assert.equal(c, 'Your portrait for <@9>\npose **look up** · lighting **rim** · engine compositor · seed 5 · 12 s');
+    assert.equal(
+      c,
+      'Your portrait for <@9>\nPose: look up · Lighting: rim \\*\\*x\\*\\* · Engine: compositor · Seed: 5 · 12 s',
+    );
+  });
+  it('help fits Discord messages and lists the presets the engine can draw', () => {
+    const catalogue = coreCatalogue('compositor');
+    const limits = {
+      maxSelfies: 4,
+      maxVariations: 4,
+      maxInputBytes: 20 * 1024 * 1024,
+      userInFlight: 2,
+      scopeQueueCap: 50,
+      retentionSeconds: 86400,
+    };
+    const msgs = helpMessages({ poses: catalogue.poses, lightings: catalogue.lightings, limits });
+    assert.ok(msgs.length >= 1 && msgs.every((m) => m.length <= 2000));
+    const all = msgs.join('\n');
+    assert.match(all, /\*\*three-quarter left\*\*/);
+    assert.match(all, /\*\*golden hour\*\*/);
+    assert.ok(!all.includes('profile left'));
+    assert.match(all, /\/portrait-forget/);
   });
 });
 
