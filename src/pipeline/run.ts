@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { ENGINE_NAMES, type EngineName } from '../core/request.js';
 import { PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { silentLogger } from '../log.js';
+import { createLogger } from '../log.js';
 import { renderDebugSheet } from './debug-sheet.js';
 import type { Engine, PreparedSelfie } from './engines/engine.js';
 import { createEngine, isEngineRegistered } from './engines/index.js';
@@ -24,6 +24,7 @@ export interface Pipeline {
 }
 
 export interface PipelineDeps {
+  /** Where warnings go (provider and engine fallbacks, a failed debug sheet). @defaultValue a logger from config */
   logger?: Logger;
 }
 
@@ -36,7 +37,7 @@ const isStage = (s: string): s is Stage => STAGE_SET.has(s);
  * default engine is not part of this build, it falls back to 'crop' with a warning.
  */
 export async function createPipeline(config: Config, deps: PipelineDeps = {}): Promise<Pipeline> {
-  const logger = deps.logger ?? silentLogger;
+  const logger = deps.logger ?? createLogger(config, 'pipeline');
   installLoaderAllowlist();
   await configureModels(config, logger);
   await getSession('yunet');

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { parseConfig } from '../../src/config.js';
 import type { EngineName } from '../../src/core/request.js';
 import { isPortraitError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/run.js';
 import type { PipelineInput, Stage } from '../../src/pipeline/types.js';
 import { facePath, MODELS_DIR } from '../helpers/env.js';
@@ -28,7 +29,9 @@ function input(selfies: Uint8Array[], overrides: Partial<PipelineInput> = {}): P
 describe('pipeline run (crop engine, end to end)', () => {
   let pipeline: Pipeline;
   before(async () => {
-    pipeline = await createPipeline(parseConfig({ PORTRAIT_MODELS_DIR: MODELS_DIR, PORTRAIT_ENGINE: 'crop' }));
+    pipeline = await createPipeline(parseConfig({ PORTRAIT_MODELS_DIR: MODELS_DIR, PORTRAIT_ENGINE: 'crop' }), {
+      logger: silentLogger,
+    });
   });
   after(async () => {
     await pipeline.dispose();
