@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createCompositorEngine, headAndShouldersFrame } from '../../src/pipeline/engines/compositor.js';
+import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
+import { resizeImage } from '../../src/pipeline/image.js';
+import { disposeSessions } from '../../src/pipeline/models/index.js';
+import type { Progress } from '../../src/pipeline/types.js';
+import { loadSelfie } from './photos.js';
+
+let engine: Engine;
+let selfie: PreparedSelfie;
+
+before(async () => {
+  engine = await createCompositorEngine({ PORTRAIT_IDENTITY_MODEL: 'identity' });
+  const s = await loadSelfie('pexels-dinielle-de-veyra-4195444.jpg');
+  selfie = { image: s.image, faces: s.faces, mainFace: s.face, index: 1 };
+});
+after(async () => {
+  await engine.dispose();
+  await disposeSessions();
+});
+
+function request(over: Partial<EngineRequest> = {}): EngineRequest {
+  return {
+    selfies: [selfie],
+    pose: 'yaw=15',
+    lighting: 'key from left, warm',
+    style: '',
+    seed: 42,
+    variations: 1,
+    outputSize: 512,
+    outputFormat: 'png',
+    debug: false,
+    ...over,
+  };
+}
+
+test('compositor end to end on a real photo: outputSize^2 portrait, stage timings, report, identity', async () => {
+  const stages: string[] = [];
+  const result = await engine.generate(request({ debug: true }), (p: Progress) => stages.push(p.stage));
+  assert.equal(result.images.length, 1);
+  const [img] = result.images;
+  assert.ok(img);
+  assert.equal(img.width, 512);
+  assert.equal(img.height, 512);
+  assert.equal(img.data.length, 512 * 512 * 3);
+  assert.deepEqual(stages, ['mesh', 'warp', 'relight', 'stitch']);
+  for (const k of ['mesh', 'warp', 'relight', 'stitch']) assert.ok((result.timings[k] ?? -1) >= 0, k);
+  assert.equal(result.report['lighting'], 'key from left, warm');
+  assert.equal(result.report['targetPose'], 'yaw=15');
+  assert.equal(result.report['reference'], 1);
+  // The output still looks like the person (identity model configured by id).
+  const identity = result.report['identity'];
+  assert.equal(typeof identity, 'number');
+  assert.ok((identity as number) > 0.4, `identity ${identity}`);
+  const labels = (result.debugImages ?? []).map((d) => d.label.split('\n')[0] ?? '');
+  for (const want of ['reference', 'warped', 'relit', 'stitch', 'final']) {
+    assert.ok(
+      labels.some((l) => l.startsWith(want)),
+      `debug image '${want}' in ${labels.join(' | ')}`,
+    );
+  }
+});
+
+test('compositor variations: seeded, the first unjittered, the others different', async () => {
+  const a = await engine.generate(request({ variations: 2, outputSize: 256 }), () => {});
+  const b = await engine.generate(request({ variations: 2, outputSize: 256 }), () => {});
+  assert.equal(a.images.length, 2);
+  assert.deepEqual(a.images[1]?.data, b.images[1]?.data);
+  assert.notDeepEqual(a.images[0]?.data, a.images[1]?.data);
+  const c = await engine.generate(request({ variations: 1, outputSize: 256, seed: 7 }), () => {});
+  assert.deepEqual(c.images[0]?.data, a.images[0]?.data, 'variation 0 does not depend on the seed');
+});
+
+test('compositor refuses what it cannot draw, with user error codes', async () => {
+  await assert.rejects(
+    engine.generate(request({ pose: 'profile left' }), () => {}),
+    { code: 'request.pose_out_of_range' },
+  );
+  await assert.rejects(
+    engine.generate(request({ lighting: 'rembrant' }), () => {}),
+    {
+      code: 'request.bad_lighting',
+      details: { got: 'rembrant', suggestion: 'rembrandt' },
+    },
+  );
+  await assert.rejects(
+    engine.generate(request({ pose: 'lft' }), () => {}),
+    { code: 'request.bad_pose' },
+  );
+});
+
+test('compositor picks the selfie whose pose is closest to the target', async () => {
+  const turned = await loadSelfie('pexels-sam-lion-5709614.jpg');
+  const selfies: PreparedSelfie[] = [
+    selfie,
+    { image: turned.image, faces: turned.faces, mainFace: turned.face, index: 2 },
+  ];
+  const towardTurned = await engine.generate(request({ selfies, pose: 'yaw=-25', outputSize: 256 }), () => {});
+  assert.equal(towardTurned.report['reference'], 2);
+  const front = await engine.generate(request({ selfies, pose: 'front', outputSize: 256 }), () => {});
+  assert.equal(front.report['reference'], 1);
+});
+
+test('head-and-shoulders frame: square, inside the photo, face about 40% of the height', async () => {
+  const small = await resizeImage(selfie.image, 600, Math.round((600 * selfie.image.height) / selfie.image.width));
+  const pts = new Float32Array([200, 150, 0, 300, 150, 0, 250, 270, 0]);
+  const f = headAndShouldersFrame(pts, small.width, small.height);
+  assert.equal(f.width, f.height);
+  assert.ok(f.x >= 0 && f.y >= 0 && f.x + f.width <= small.width && f.y + f.height <= small.height);
+  // Forehead-to-chin 120 px is 40% of the side.
+  assert.equal(f.width, 300);
+});
