@@ -3,6 +3,7 @@ import type { EngineName } from '../../core/request.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
+import { createCompositorEngine } from './compositor.js';
 import { createCropEngine } from './crop.js';
 import type { Engine } from './engine.js';
 
@@ -24,6 +25,7 @@ export type EngineFactory = (config: Config, deps: EngineDeps) => Engine | Promi
  * asks for them, then kept for the worker's life (they hold ORT sessions).
  */
 const FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
+  compositor: (config, deps) => createCompositorEngine(config, deps),
   crop: () => createCropEngine(),
 };
 
