@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { isPortraitError } from '../../src/errors.js';
+import { terminalProgress } from '../../src/pipeline/models/download.js';
 import {
   configureModels,
   disposeSessions,
@@ -203,6 +204,26 @@ describe('model registry', () => {
     } finally {
       await mirror.close();
     }
+  });
+});
+
+describe('download progress bar', () => {
+  it('draws on a terminal and stays silent otherwise', () => {
+    const written: string[] = [];
+    const fake = (isTTY: boolean) =>
+      ({ isTTY, write: (s: string) => written.push(s) }) as unknown as NodeJS.WriteStream;
+    const bar = terminalProgress('downloading x.onnx', fake(true));
+    bar.onProgress(512, 1024);
+    bar.onProgress(1024, 1024);
+    bar.done();
+    assert.match(written[0] ?? '', /^\rdownloading x\.onnx \[#+\.+\] +50%/);
+    assert.match(written[1] ?? '', /100%/);
+    assert.equal(written.at(-1), '\n');
+    written.length = 0;
+    const quiet = terminalProgress('downloading x.onnx', fake(false));
+    quiet.onProgress(1024, 1024);
+    quiet.done();
+    assert.deepEqual(written, []);
   });
 });
 

@@ -60,6 +60,9 @@ interface Checked {
   sha256: string;
 }
 
+/** sha256 results by path, shared by every registry in this process (workers re-create theirs). */
+const checked = new Map<string, Checked>();
+
 /**
  * Finds model files: PORTRAIT_MODELS_DIR first (an operator's folder, never written to), then the cache folder,
  * then a download from the canonical URL (or PORTRAIT_MODEL_MIRROR + file name) into the cache. Every file is
@@ -69,7 +72,6 @@ interface Checked {
 export class ModelRegistry {
   readonly #config: ModelConfig;
   readonly #logger: Logger;
-  readonly #checked = new Map<string, Checked>();
   readonly #inFlight = new Map<ModelId, Promise<FetchResult>>();
 
   constructor(config: ModelConfig, logger: Logger = silentLogger) {
@@ -219,16 +221,16 @@ export class ModelRegistry {
 
   async #matches(path: string, card: ModelCard): Promise<boolean> {
     const st = await stat(path);
-    const seen = this.#checked.get(path);
+    const seen = checked.get(path);
     if (seen && seen.size === st.size && seen.mtimeMs === st.mtimeMs) return seen.sha256 === card.sha256;
     // A size that differs from the card's is wrong without hashing.
     const sha = card.bytes > 0 && st.size !== card.bytes ? 'size-mismatch' : await sha256File(path);
-    this.#checked.set(path, { size: st.size, mtimeMs: st.mtimeMs, sha256: sha });
+    checked.set(path, { size: st.size, mtimeMs: st.mtimeMs, sha256: sha });
     return sha === card.sha256;
   }
 
   async #remember(path: string, sha256: string): Promise<void> {
     const st = await stat(path);
-    this.#checked.set(path, { size: st.size, mtimeMs: st.mtimeMs, sha256 });
+    checked.set(path, { size: st.size, mtimeMs: st.mtimeMs, sha256 });
   }
 }
