@@ -76,7 +76,14 @@ describe('Slack entry points', () => {
     let bot: SlackBot;
     let base: string;
     before(async () => {
-      bot = await startSlackBot(configFor(), service, silentLogger, { port: 0 });
+      // The bot keeps the service it started with: route it to the current test's service.
+      const current: MemoryService = new Proxy({} as MemoryService, {
+        get: (_t, prop) => {
+          const v = Reflect.get(service, prop);
+          return typeof v === 'function' ? v.bind(service) : v;
+        },
+      });
+      bot = await startSlackBot(configFor(), current, silentLogger, { port: 0 });
       base = `http://127.0.0.1:${bot.port}/slack/events`;
     });
     after(async () => {
@@ -122,9 +129,7 @@ describe('Slack entry points', () => {
       });
       const res = await post(body, sign(body));
       assert.equal(res.status, 200);
-      const queued = await fake.waitFor('chat.update').catch(() => undefined);
-      console.log(JSON.stringify(fake.calls.map((c) => [c.method, c.args])));
-      void queued;
+      await fake.waitFor('chat.update', (a) => /Queued - position/.test(String(a['text'])));
       const retry = await post(body, {
         ...sign(body),
         'x-slack-retry-num': '1',
