@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { createCompositorEngine } from './compositor.js';
 import { createCropEngine } from './crop.js';
+import { createDiffusionEngine } from './diffusion.js';
 import type { Engine } from './engine.js';
 
 export type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
@@ -27,6 +28,19 @@ export type EngineFactory = (config: Config, deps: EngineDeps) => Engine | Promi
 const FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
   compositor: (config, deps) => createCompositorEngine(config, deps),
   crop: () => createCropEngine(),
+  diffusion: (config, deps) => {
+    if (!config.PORTRAIT_DIFFUSION_PACK) {
+      throw new PortraitError('request.engine_unavailable', 'PORTRAIT_DIFFUSION_PACK is not set', {
+        engine: 'diffusion',
+      });
+    }
+    return createDiffusionEngine({
+      packDir: config.PORTRAIT_DIFFUSION_PACK,
+      provider: config.PORTRAIT_EXECUTION_PROVIDER,
+      threads: config.PORTRAIT_ORT_THREADS,
+      logger: deps.logger,
+    });
+  },
 };
 
 /** Engine names with a factory in this build (a factory may still refuse for lack of config). */
