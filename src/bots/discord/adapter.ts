@@ -303,6 +303,7 @@ export class DiscordAdapter {
         recipe: recipeKey,
         pose: spec.pose,
         lighting: spec.lighting,
+        selfies: selfieKeys.length,
       };
       const receipt = await this.#o.service.submit({
         idempotencyKey: `discord-${i.id}`,
@@ -570,7 +571,10 @@ export class DiscordAdapter {
     } else {
       this.#log.info({ jobId, code: error.code }, 'portrait job refused');
     }
-    const message = { content: errorSentence(error), components: [] };
+    // With a single selfie the sentence says "your selfie", not "selfie 1".
+    const { selfie: _selfie, ...otherDetails } = error.details;
+    const details = route.selfies > 1 ? error.details : otherDetails;
+    const message = { content: errorSentence({ ...error, details }), components: [] };
     const edited = await this.output.editStatus(route, message).catch((err: unknown) => {
       this.#log.warn({ jobId, err: safeRestError(err) }, 'status edit failed, posting the answer instead');
       return false;

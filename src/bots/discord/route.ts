@@ -27,6 +27,8 @@ export interface DiscordRoute {
   /** As the user asked, for the caption. */
   pose: string;
   lighting: string;
+  /** How many selfies the request had: error sentences name "selfie 2" only when there were several. */
+  selfies: number;
 }
 
 const snowflake = z.string().regex(/^\d{1,25}$/);
@@ -43,6 +45,7 @@ const routeSchema = z.object({
   recipe: z.string().max(200),
   pose: z.string().max(200),
   lighting: z.string().max(200),
+  selfies: z.enum(['1', '2', '3', '4']),
 });
 
 export function routeToRecord(r: DiscordRoute): Record<string, string> {
@@ -59,6 +62,7 @@ export function routeToRecord(r: DiscordRoute): Record<string, string> {
     recipe: r.recipe,
     pose: r.pose,
     lighting: r.lighting,
+    selfies: String(r.selfies),
   };
 }
 
@@ -66,6 +70,6 @@ export function routeToRecord(r: DiscordRoute): Record<string, string> {
 export function routeFromRecord(rec: Readonly<Record<string, string>>): DiscordRoute | undefined {
   const parsed = routeSchema.safeParse(rec);
   if (!parsed.success) return undefined;
-  const { platform: _platform, private: priv, ...rest } = parsed.data;
-  return { ...rest, private: priv === '1' };
+  const { platform: _platform, private: priv, selfies, ...rest } = parsed.data;
+  return { ...rest, private: priv === '1', selfies: Number(selfies) };
 }

@@ -217,7 +217,7 @@ export class FakeDiscord {
     const seen = this.calls.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000);
       timer.unref();
       this.#waiters.push({
         match,

@@ -97,6 +97,7 @@ describe('routes', () => {
     recipe: 'blob:x',
     pose: 'front',
     lighting: 'key from left, warm',
+    selfies: 2,
   };
   it('round-trips and holds no token', () => {
     const rec = routeToRecord(route);
