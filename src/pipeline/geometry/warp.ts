@@ -6,6 +6,13 @@ import { boxBlur, type PixelRect, rasterTriangle, signedArea } from './raster.js
 import { MIRROR, REFERENCE_FACE_WIDTH } from './reference.js';
 import { BOUNDARY, TRIANGLE_COUNT, TRIANGLES } from './triangles.js';
 
+/** 1 for mesh points on the face outline. */
+const ON_OUTLINE: Uint8Array = (() => {
+  const on = new Uint8Array(MESH_POINTS);
+  for (const i of BOUNDARY) on[i] = 1;
+  return on;
+})();
+
 /**
  * View-consistent adaptation: the reference photo re-posed by rotating its own 3D face mesh.
  *
@@ -86,13 +93,14 @@ export function warpToPose(
     dst[i * 3 + 2] = q[2] + pivot[2];
   }
 
-  const visibility = sourceVisibility(src, faceWidth);
+  const depth = sourceDepth(src, faceWidth);
+  const stretch = stretchQuality(src, dst);
   const out = new Uint8Array(image.data.length);
   const faceMask = new Float32Array(width * height);
 
   // Background and hair first (every pixel), then the face on top.
   applyDisplacementField(image, src, dst, faceWidth * (options.fieldReach ?? 1.6), out);
-  drawFace(image, src, dst, visibility, options.mirrorFill ?? true, out, faceMask);
+  drawFace(image, src, dst, stretch, depth, options.mirrorFill ?? true, out, faceMask);
 
   const feather = Math.max(1, faceWidth * 0.02);
   const softFace = boxBlur(faceMask, width, height, feather / 2, 2);
@@ -125,49 +133,79 @@ function sub3(a: [number, number, number], b: [number, number, number]): [number
 }
 
 /**
- * How well the source photo shows each mesh point, 0..1: the point's surface must face the camera (normal
- * against the view direction, ramping from 0.2 to 0.5) and must not be hidden behind another part of the face
- * (a coarse z-buffer of the source mesh: on a turned face the nose hides part of the far cheek).
+ * How little the warp stretches each target point when it is taken from the source directly (`direct[i]`, from
+ * point i) or through the mirror (`mirrored[i]`, from point MIRROR[i] on the other side of the face), 0..1.
+ * The stretch is the ratio of how squarely the target and the source face the camera (cosines of their
+ * normals); quality falls from 1 at a stretch of 1.6 to 0 at 3, and is 0 where the source faces away. Warping
+ * to the same pose stretches nothing, so nothing is mirrored and the warp is the identity.
  */
-function sourceVisibility(src: Float32Array, faceWidth: number): Float32Array {
-  const facing = vertexFacing(src);
-  // Z-buffer at about 160 px per face width: enough to tell the nose from the cheek behind it.
+function stretchQuality(src: Float32Array, dst: Float32Array): { direct: Float32Array; mirrored: Float32Array } {
+  const facingSrc = vertexFacing(src);
+  const facingDst = vertexFacing(dst);
+  const direct = new Float32Array(MESH_POINTS);
+  const mirrored = new Float32Array(MESH_POINTS);
+  const quality = (target: number, source: number): number =>
+    source <= 0.02 ? 0 : 1 - smoothstep(1.6, 3, Math.max(0, target) / source);
+  for (let i = 0; i < MESH_POINTS; i++) {
+    const target = facingDst[i] ?? 0;
+    direct[i] = quality(target, facingSrc[i] ?? 0);
+    mirrored[i] = quality(target, facingSrc[MIRROR[i] ?? i] ?? 0);
+  }
+  return { direct, mirrored };
+}
+
+/**
+ * A coarse z-buffer of the source mesh (about 160 px per face width), to tell whether a source spot was in
+ * view or hidden behind another part of the face: on a turned face the nose hides part of the far cheek.
+ */
+interface SourceDepth {
+  zbuf: Float32Array;
+  k: number;
+  x0: number;
+  y0: number;
+  w: number;
+  h: number;
+  tolerance: number;
+}
+
+function sourceDepth(src: Float32Array, faceWidth: number): SourceDepth {
   const k = Math.min(1, 160 / Math.max(1, faceWidth));
   const bounds = meshBounds(src, k, 2);
-  const zw = bounds.x1 - bounds.x0;
-  const zh = bounds.y1 - bounds.y0;
-  const zbuf = new Float32Array(Math.max(1, zw * zh)).fill(Number.POSITIVE_INFINITY);
-  const clip: PixelRect = { x0: 0, y0: 0, x1: zw, y1: zh };
+  const w = bounds.x1 - bounds.x0;
+  const h = bounds.y1 - bounds.y0;
+  const zbuf = new Float32Array(Math.max(1, w * h)).fill(Number.POSITIVE_INFINITY);
+  const clip: PixelRect = { x0: 0, y0: 0, x1: w, y1: h };
   for (let t = 0; t < TRIANGLE_COUNT; t++) {
     const a = TRIANGLES[t * 3] ?? 0;
     const b = TRIANGLES[t * 3 + 1] ?? 0;
     const c = TRIANGLES[t * 3 + 2] ?? 0;
-    const ax = (src[a * 3] ?? 0) * k - bounds.x0;
-    const ay = (src[a * 3 + 1] ?? 0) * k - bounds.y0;
-    const bx = (src[b * 3] ?? 0) * k - bounds.x0;
-    const by = (src[b * 3 + 1] ?? 0) * k - bounds.y0;
-    const cx = (src[c * 3] ?? 0) * k - bounds.x0;
-    const cy = (src[c * 3 + 1] ?? 0) * k - bounds.y0;
     const az = src[a * 3 + 2] ?? 0;
     const bz = src[b * 3 + 2] ?? 0;
     const cz = src[c * 3 + 2] ?? 0;
-    rasterTriangle(ax, ay, bx, by, cx, cy, clip, (x, y, b0, b1, b2) => {
-      const z = b0 * az + b1 * bz + b2 * cz;
-      const o = y * zw + x;
-      if (z < (zbuf[o] ?? 0)) zbuf[o] = z;
-    });
+    rasterTriangle(
+      (src[a * 3] ?? 0) * k - bounds.x0,
+      (src[a * 3 + 1] ?? 0) * k - bounds.y0,
+      (src[b * 3] ?? 0) * k - bounds.x0,
+      (src[b * 3 + 1] ?? 0) * k - bounds.y0,
+      (src[c * 3] ?? 0) * k - bounds.x0,
+      (src[c * 3 + 1] ?? 0) * k - bounds.y0,
+      clip,
+      (x, y, b0, b1, b2) => {
+        const z = b0 * az + b1 * bz + b2 * cz;
+        const o = y * w + x;
+        if (z < (zbuf[o] ?? 0)) zbuf[o] = z;
+      },
+    );
   }
-  const tolerance = faceWidth * 0.04;
-  const vis = new Float32Array(MESH_POINTS);
-  for (let i = 0; i < MESH_POINTS; i++) {
-    const x = Math.min(zw - 1, Math.max(0, Math.floor((src[i * 3] ?? 0) * k - bounds.x0)));
-    const y = Math.min(zh - 1, Math.max(0, Math.floor((src[i * 3 + 1] ?? 0) * k - bounds.y0)));
-    const front = zbuf[y * zw + x] ?? 0;
-    const behind = (src[i * 3 + 2] ?? 0) - front;
-    const unoccluded = behind <= tolerance ? 1 : Math.max(0, 1 - (behind - tolerance) / tolerance);
-    vis[i] = smoothstep(0.2, 0.5, facing[i] ?? 0) * unoccluded;
-  }
-  return vis;
+  return { zbuf, k, x0: bounds.x0, y0: bounds.y0, w, h, tolerance: faceWidth * 0.04 };
+}
+
+/** 1 when the source spot at image (x, y) with depth z was in view, ramping to 0 when it lay behind the face. */
+function seenAt(d: SourceDepth, x: number, y: number, z: number): number {
+  const gx = Math.min(d.w - 1, Math.max(0, Math.floor(x * d.k - d.x0)));
+  const gy = Math.min(d.h - 1, Math.max(0, Math.floor(y * d.k - d.y0)));
+  const behind = z - (d.zbuf[gy * d.w + gx] ?? 0);
+  return behind <= d.tolerance ? 1 : Math.max(0, 2 - behind / d.tolerance);
 }
 
 /** Per-point cosine between the surface normal and the direction to the camera (1 = facing it, <0 = away). */
@@ -225,13 +263,15 @@ function smoothstep(e0: number, e1: number, x: number): number {
 
 /**
  * Draws the face: front-facing target triangles through a z-buffer, each pixel sampling its source position,
- * blended with the mirrored source position where the source saw the spot badly. Sets faceMask to 1 where drawn.
+ * blended with the mirrored source position where the direct one was hidden or is stretched, as far as the
+ * mirrored one is better. Sets faceMask to 1 where drawn.
  */
 function drawFace(
   image: RgbImage,
   src: Float32Array,
   dst: Float32Array,
-  visibility: Float32Array,
+  stretch: { direct: Float32Array; mirrored: Float32Array },
+  depth: SourceDepth,
   mirrorFill: boolean,
   out: Uint8Array,
   faceMask: Float32Array,
@@ -247,14 +287,20 @@ function drawFace(
   const rw = Math.max(0, rect.x1 - rect.x0);
   const rh = Math.max(0, rect.y1 - rect.y0);
   if (rw === 0 || rh === 0) return;
-  const zbuf = new Float32Array(rw * rh).fill(Number.POSITIVE_INFINITY);
-  // Per pixel: direct source position, mirrored source position and the mirror's weight.
-  const sx = new Float32Array(rw * rh);
-  const sy = new Float32Array(rw * rh);
-  const mx = new Float32Array(rw * rh);
-  const my = new Float32Array(rw * rh);
-  const mw = new Float32Array(rw * rh);
-  const drawn = new Uint8Array(rw * rh);
+  const size = rw * rh;
+  const zbuf = new Float32Array(size).fill(Number.POSITIVE_INFINITY);
+  // Per pixel: direct and mirrored source position and depth, and the two stretch qualities.
+  const sx = new Float32Array(size);
+  const sy = new Float32Array(size);
+  const sz = new Float32Array(size);
+  const mx = new Float32Array(size);
+  const my = new Float32Array(size);
+  const mz = new Float32Array(size);
+  const dq = new Float32Array(size);
+  const mq = new Float32Array(size);
+  const alpha = new Float32Array(size);
+  const drawn = new Uint8Array(size);
+  const clip: PixelRect = { x0: 0, y0: 0, x1: rw, y1: rh };
 
   for (let t = 0; t < TRIANGLE_COUNT; t++) {
     const a = TRIANGLES[t * 3] ?? 0;
@@ -271,27 +317,27 @@ function drawFace(
     const az = dst[a * 3 + 2] ?? 0;
     const bz = dst[b * 3 + 2] ?? 0;
     const cz = dst[c * 3 + 2] ?? 0;
-    const sax = src[a * 3] ?? 0;
-    const say = src[a * 3 + 1] ?? 0;
-    const sbx = src[b * 3] ?? 0;
-    const sby = src[b * 3 + 1] ?? 0;
-    const scx = src[c * 3] ?? 0;
-    const scy = src[c * 3 + 1] ?? 0;
     const ma = MIRROR[a] ?? a;
     const mb = MIRROR[b] ?? b;
     const mc = MIRROR[c] ?? c;
-    const max_ = src[ma * 3] ?? 0;
-    const may = src[ma * 3 + 1] ?? 0;
-    const mbx = src[mb * 3] ?? 0;
-    const mby = src[mb * 3 + 1] ?? 0;
-    const mcx = src[mc * 3] ?? 0;
-    const mcy = src[mc * 3 + 1] ?? 0;
-    const va = visibility[a] ?? 0;
-    const vb = visibility[b] ?? 0;
-    const vc = visibility[c] ?? 0;
-    const wa = visibility[ma] ?? 0;
-    const wb = visibility[mb] ?? 0;
-    const wc = visibility[mc] ?? 0;
+    // Source corners (direct and mirrored): x, y, z each.
+    const s0 = [src[a * 3] ?? 0, src[a * 3 + 1] ?? 0, src[a * 3 + 2] ?? 0] as const;
+    const s1 = [src[b * 3] ?? 0, src[b * 3 + 1] ?? 0, src[b * 3 + 2] ?? 0] as const;
+    const s2 = [src[c * 3] ?? 0, src[c * 3 + 1] ?? 0, src[c * 3 + 2] ?? 0] as const;
+    const m0 = [src[ma * 3] ?? 0, src[ma * 3 + 1] ?? 0, src[ma * 3 + 2] ?? 0] as const;
+    const m1 = [src[mb * 3] ?? 0, src[mb * 3 + 1] ?? 0, src[mb * 3 + 2] ?? 0] as const;
+    const m2 = [src[mc * 3] ?? 0, src[mc * 3 + 1] ?? 0, src[mc * 3 + 2] ?? 0] as const;
+    const da = stretch.direct[a] ?? 0;
+    const db = stretch.direct[b] ?? 0;
+    const dc = stretch.direct[c] ?? 0;
+    const qa = stretch.mirrored[a] ?? 0;
+    const qb = stretch.mirrored[b] ?? 0;
+    const qc = stretch.mirrored[c] ?? 0;
+    // Opacity 0 on the outline, 1 inside: the outermost ring of triangles fades into the displaced background,
+    // which hides a ragged silhouette where the turn brought the far cheek's edge into view.
+    const oa = ON_OUTLINE[a] ? 0 : 1;
+    const ob = ON_OUTLINE[b] ? 0 : 1;
+    const oc = ON_OUTLINE[c] ? 0 : 1;
     rasterTriangle(
       ax - rect.x0,
       ay - rect.y0,
@@ -299,29 +345,58 @@ function drawFace(
       by - rect.y0,
       cx - rect.x0,
       cy - rect.y0,
-      {
-        x0: 0,
-        y0: 0,
-        x1: rw,
-        y1: rh,
-      },
+      clip,
       (x, y, b0, b1, b2) => {
         const o = y * rw + x;
         const z = b0 * az + b1 * bz + b2 * cz;
         if (z >= (zbuf[o] ?? 0)) return;
         zbuf[o] = z;
         drawn[o] = 1;
-        sx[o] = b0 * sax + b1 * sbx + b2 * scx;
-        sy[o] = b0 * say + b1 * sby + b2 * scy;
-        if (!mirrorFill) return;
-        const direct = b0 * va + b1 * vb + b2 * vc;
-        const mirrored = b0 * wa + b1 * wb + b2 * wc;
-        mw[o] = (1 - direct) * mirrored;
-        mx[o] = b0 * max_ + b1 * mbx + b2 * mcx;
-        my[o] = b0 * may + b1 * mby + b2 * mcy;
+        sx[o] = b0 * s0[0] + b1 * s1[0] + b2 * s2[0];
+        sy[o] = b0 * s0[1] + b1 * s1[1] + b2 * s2[1];
+        sz[o] = b0 * s0[2] + b1 * s1[2] + b2 * s2[2];
+        mx[o] = b0 * m0[0] + b1 * m1[0] + b2 * m2[0];
+        my[o] = b0 * m0[1] + b1 * m1[1] + b2 * m2[1];
+        mz[o] = b0 * m0[2] + b1 * m1[2] + b2 * m2[2];
+        dq[o] = b0 * da + b1 * db + b2 * dc;
+        mq[o] = b0 * qa + b1 * qb + b2 * qc;
+        alpha[o] = b0 * oa + b1 * ob + b2 * oc;
       },
     );
   }
+
+  // Mirror weight per pixel: what the direct sample lacks, as far as the mirrored sample has it.
+  const mw = new Float32Array(size);
+  if (mirrorFill) {
+    for (let o = 0; o < size; o++) {
+      if (drawn[o] !== 1) continue;
+      const direct = (dq[o] ?? 0) * seenAt(depth, sx[o] ?? 0, sy[o] ?? 0, sz[o] ?? 0);
+      if (direct > 0.996) continue;
+      mw[o] = (1 - direct) * (mq[o] ?? 0) * seenAt(depth, mx[o] ?? 0, my[o] ?? 0, mz[o] ?? 0);
+    }
+  }
+
+  // The two sides of a face are rarely lit alike: match the mirrored samples' colour to the direct ones where
+  // both are used (weighted toward even blends), so the fill does not show as a lighter or darker patch.
+  const ca = new Float64Array(3);
+  const cm = new Float64Array(3);
+  const sumA = [0, 0, 0];
+  const sumM = [0, 0, 0];
+  for (let o = 0; o < size; o++) {
+    const w = mw[o] ?? 0;
+    if (w < 0.1 || w > 0.9) continue;
+    sampleRgb(data, width, height, sx[o] ?? 0, sy[o] ?? 0, ca);
+    sampleRgb(data, width, height, mx[o] ?? 0, my[o] ?? 0, cm);
+    const k = w * (1 - w);
+    for (let ch = 0; ch < 3; ch++) {
+      sumA[ch] = (sumA[ch] ?? 0) + k * (ca[ch] ?? 0);
+      sumM[ch] = (sumM[ch] ?? 0) + k * (cm[ch] ?? 0);
+    }
+  }
+  const gain = [0, 1, 2].map((ch) =>
+    (sumM[ch] ?? 0) > 1 ? Math.min(1.6, Math.max(0.6, (sumA[ch] ?? 0) / (sumM[ch] ?? 1))) : 1,
+  );
+  const [g0, g1, g2] = [gain[0] ?? 1, gain[1] ?? 1, gain[2] ?? 1];
 
   for (let y = 0; y < rh; y++) {
     for (let x = 0; x < rw; x++) {
@@ -329,16 +404,51 @@ function drawFace(
       if (drawn[o] !== 1) continue;
       const p = ((y + rect.y0) * width + x + rect.x0) * 3;
       const w = mw[o] ?? 0;
-      const ux = sx[o] ?? 0;
-      const uy = sy[o] ?? 0;
-      if (w < 0.004) {
-        sampleInto(data, width, height, ux, uy, out, p, 1, true);
-      } else {
-        sampleInto(data, width, height, ux, uy, out, p, 1 - w, true);
-        sampleInto(data, width, height, mx[o] ?? 0, my[o] ?? 0, out, p, w, false);
+      sampleRgb(data, width, height, sx[o] ?? 0, sy[o] ?? 0, ca);
+      if (w >= 0.004) {
+        sampleRgb(data, width, height, mx[o] ?? 0, my[o] ?? 0, cm);
+        ca[0] = (1 - w) * (ca[0] ?? 0) + w * g0 * (cm[0] ?? 0);
+        ca[1] = (1 - w) * (ca[1] ?? 0) + w * g1 * (cm[1] ?? 0);
+        ca[2] = (1 - w) * (ca[2] ?? 0) + w * g2 * (cm[2] ?? 0);
       }
+      // Ease in over the outer ring (smoothstep of the outline ramp), over what the field put there.
+      const r = alpha[o] ?? 1;
+      const k = r >= 0.5 ? 1 : 4 * r * r * (3 - 4 * r);
+      out[p] = k * (ca[0] ?? 0) + (1 - k) * (out[p] ?? 0) + 0.5;
+      out[p + 1] = k * (ca[1] ?? 0) + (1 - k) * (out[p + 1] ?? 0) + 0.5;
+      out[p + 2] = k * (ca[2] ?? 0) + (1 - k) * (out[p + 2] ?? 0) + 0.5;
       faceMask[(y + rect.y0) * width + x + rect.x0] = 1;
     }
+  }
+}
+
+/**
+ * Bilinear sample of `data` at continuous position (x, y) (pixel centres at +0.5) into rgb[0..2] (0..255
+ * floats). Positions outside the image clamp to the border.
+ */
+function sampleRgb(data: Uint8Array, width: number, height: number, x: number, y: number, rgb: Float64Array): void {
+  const fx = Math.min(width - 1, Math.max(0, x - 0.5));
+  const fy = Math.min(height - 1, Math.max(0, y - 0.5));
+  const x0 = Math.floor(fx);
+  const y0 = Math.floor(fy);
+  const x1 = Math.min(width - 1, x0 + 1);
+  const y1 = Math.min(height - 1, y0 + 1);
+  const tx = fx - x0;
+  const ty = fy - y0;
+  const i00 = (y0 * width + x0) * 3;
+  const i01 = (y0 * width + x1) * 3;
+  const i10 = (y1 * width + x0) * 3;
+  const i11 = (y1 * width + x1) * 3;
+  const w00 = (1 - tx) * (1 - ty);
+  const w01 = tx * (1 - ty);
+  const w10 = (1 - tx) * ty;
+  const w11 = tx * ty;
+  for (let ch = 0; ch < 3; ch++) {
+    rgb[ch] =
+      w00 * (data[i00 + ch] ?? 0) +
+      w01 * (data[i01 + ch] ?? 0) +
+      w10 * (data[i10 + ch] ?? 0) +
+      w11 * (data[i11 + ch] ?? 0);
   }
 }
 
