@@ -17,14 +17,18 @@ export interface BlobStore {
   /** Deletes every blob of this requester and the index itself; returns how many blobs went. */
   forget(owner: Requester): Promise<number>;
   isBlobKey(key: string): boolean;
+  /** The key `put(..., name)` writes to. */
+  keyFor(name: string): string;
 }
 
 export function createBlobStore(redis: Redis, keys: QueueKeys, ttlSeconds: number): BlobStore {
   const isBlobKey = (key: string) => key.startsWith(keys.blobPrefix) && key.length > keys.blobPrefix.length;
+  const keyFor = (name: string) => `${keys.blobPrefix}${name}`;
   return {
     isBlobKey,
+    keyFor,
     async put(bytes, owner, name) {
-      const key = `${keys.blobPrefix}${name ?? randomUUID()}`;
+      const key = keyFor(name ?? randomUUID());
       const index = keys.owner(owner);
       // The index lives as long as its newest blob, so it never forgets a key that still exists.
       await redis

@@ -5,30 +5,47 @@ import type { QueueKeys } from './keys.js';
 
 /**
  * Per-user and per-community caps on jobs in flight (queued or running), as reservations in two sorted sets. The
- * check and the reservation are one Lua script, so two concurrent submits cannot both slip under a cap. A
+ * check and the reservation are one Lua script, so two concurrent submits cannot both slip under a cap (and the
+ * duplicate and selfie checks ride along, keeping submit at three round trips). A
  * reservation is released when the job ends (worker), is cancelled or forgotten; if a process dies before that, the
  * score (a deadline) lets it lapse, and `reconcile` drops reservations whose job is already finished or gone.
  */
 const RESERVE = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'duplicate' end
+if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {'duplicate', 0} end
+for i = 6, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return {'missing', i - 5} end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 'user' end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'scope' end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'user', 0} end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'scope', 0} end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
-return 'ok'
+return {'ok', redis.call('LLEN', KEYS[5])}
 `;
 
-export type ReserveOutcome = 'ok' | 'duplicate' | 'user' | 'scope';
+/**
+ * - ok: reserved; `waiting` is the wait list's length just before the job joins it.
+ * - duplicate: the job exists (or a concurrent submit with the same key holds the reservation).
+ * - missing: selfie number `selfie` (1-based) expired or never existed.
+ * - user / scope: over the cap.
+ */
+export type ReserveOutcome =
+  | { outcome: 'ok'; waiting: number }
+  | { outcome: 'duplicate' | 'user' | 'scope' }
+  | { outcome: 'missing'; selfie: number };
 
 export interface ReserveArgs {
   requester: Requester;
   jobId: string;
+  /** BullMQ's hash key of the job (its existence means a duplicate) and its wait list. */
+  jobKey: string;
+  waitKey: string;
+  selfieKeys: readonly string[];
   userCap: number;
   scopeCap: number;
   /** How long a reservation (and the job summary) lives at most, seconds. */
@@ -37,14 +54,22 @@ export interface ReserveArgs {
   summary: string;
 }
 
+/** Checks for a duplicate, the selfies and both caps, and reserves, in one atomic round trip. */
 export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs): Promise<ReserveOutcome> {
   const now = Date.now();
-  const reply = await redis.eval(
-    RESERVE,
-    3,
+  // Defined once per connection: later calls send the script's SHA (EVALSHA), not its text.
+  if (!('portraitReserve' in redis)) redis.defineCommand('portraitReserve', { lua: RESERVE });
+  const call = (redis as unknown as { portraitReserve(n: number, ...args: (string | number)[]): Promise<unknown> })
+    .portraitReserve;
+  const [outcome, n] = (await call.call(
+    redis,
+    5 + a.selfieKeys.length,
     keys.userInFlight(a.requester),
     keys.scopeInFlight(a.requester),
     keys.userJobs(a.requester),
+    a.jobKey,
+    a.waitKey,
+    ...a.selfieKeys,
     a.jobId,
     now,
     now + a.ttlSeconds * 1000,
@@ -52,8 +77,19 @@ export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs)
     a.scopeCap,
     a.ttlSeconds,
     a.summary,
-  );
-  return reply as ReserveOutcome;
+  )) as [string, number];
+  switch (outcome) {
+    case 'ok':
+      return { outcome, waiting: n };
+    case 'missing':
+      return { outcome, selfie: n };
+    case 'duplicate':
+    case 'user':
+    case 'scope':
+      return { outcome };
+    default:
+      throw new Error(`unexpected reservation reply ${outcome}`);
+  }
 }
 
 export async function releaseSlot(redis: Redis, keys: QueueKeys, requester: Requester, jobId: string): Promise<void> {

@@ -85,39 +85,41 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
     const requester = request.requester;
     const jobId = jobIdFor(requester.platform, options.idempotencyKey);
     return withAvailability(async () => {
-      if (await queue.getJob(jobId)) return { jobId, duplicate: true, position: await position(jobId) };
-      const present = await blobs.exists(request.selfieKeys);
-      const missing = present.indexOf(false);
-      if (missing >= 0) {
-        throw new PortraitError('job.expired', 'a selfie blob is missing or expired', { selfie: missing + 1 });
+      if (!request.selfieKeys.every((key) => blobs.isBlobKey(key))) {
+        throw new PortraitError('job.expired', 'a selfie key is not a blob key', {});
       }
       const record: JobRecord = { submittedAt: Date.now(), pose: request.pose, lighting: request.lighting };
       const reserve = () =>
         reserveSlot(client, keys, {
           requester,
           jobId,
+          jobKey: queue.toKey(jobId),
+          waitKey: queue.keys.wait ?? '',
+          selfieKeys: request.selfieKeys,
           userCap: config.PORTRAIT_USER_IN_FLIGHT,
           scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
           ttlSeconds: ttl,
           summary: JSON.stringify(record),
         });
-      let outcome = await reserve();
-      if (outcome === 'user' || outcome === 'scope') {
+      let reserved = await reserve();
+      if (reserved.outcome === 'user' || reserved.outcome === 'scope') {
         // A refusal might come from reservations a crashed process never released: drop those and look again.
-        if ((await reconcileSlots(client, keys, requester, isLive)) > 0) outcome = await reserve();
+        if ((await reconcileSlots(client, keys, requester, isLive)) > 0) reserved = await reserve();
       }
-      if (outcome === 'user') {
-        throw new PortraitError('quota.user_in_flight', 'too many portraits in flight for this requester', {
-          limit: config.PORTRAIT_USER_IN_FLIGHT,
-        });
+      switch (reserved.outcome) {
+        case 'duplicate':
+          return { jobId, duplicate: true, position: await position(jobId) };
+        case 'missing':
+          throw new PortraitError('job.expired', 'a selfie blob is missing or expired', { selfie: reserved.selfie });
+        case 'user':
+          throw new PortraitError('quota.user_in_flight', 'too many portraits in flight for this requester', {
+            limit: config.PORTRAIT_USER_IN_FLIGHT,
+          });
+        case 'scope':
+          throw new PortraitError('quota.queue_full', 'the community queue is full', {
+            limit: config.PORTRAIT_SCOPE_QUEUE_CAP,
+          });
       }
-      if (outcome === 'scope') {
-        throw new PortraitError('quota.queue_full', 'the community queue is full', {
-          limit: config.PORTRAIT_SCOPE_QUEUE_CAP,
-        });
-      }
-      // A concurrent submit with the same key holds the reservation: it is the same job.
-      if (outcome === 'duplicate') return { jobId, duplicate: true, position: await position(jobId) };
 
       const data: PortraitJobData = {
         request,
@@ -140,7 +142,10 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
         throw err;
       }
       log.debug({ jobId }, 'portrait queued');
-      return { jobId, duplicate: false, position: await position(jobId) };
+      // A plain job joins the wait list's far end: its place is known without asking again. A prioritized one is
+      // ranked among the others by BullMQ, so look it up.
+      const place = options.priority === undefined ? reserved.waiting + 1 : await position(jobId);
+      return { jobId, duplicate: false, position: place };
     });
   }
 

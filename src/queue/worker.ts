@@ -31,6 +31,8 @@ export interface WorkerOptions {
   cancelGraceMs?: number;
   /** Minimum time between two progress messages within one stage. Default 1000 ms. */
   progressIntervalMs?: number;
+  /** Called when a job's processing starts on this worker (metrics, benchmarks). */
+  onJobStart?: (jobId: string) => void;
 }
 
 export interface PortraitWorker {
@@ -82,7 +84,10 @@ export async function startWorker(
 
   const worker = new Worker<PortraitJobData, PortraitResult>(
     PORTRAIT_QUEUE,
-    (job, _token, signal) => processJob(ctx, job, signal),
+    (job, _token, signal) => {
+      options.onJobStart?.(job.id ?? '');
+      return processJob(ctx, job, signal);
+    },
     {
       connection: redis.connection('worker'),
       prefix: config.PORTRAIT_QUEUE_PREFIX,
@@ -164,10 +169,12 @@ async function processJob(
     if (job.stalledCounter > STALL_LIMIT) {
       throw new PortraitError('internal.error', `job stalled ${job.stalledCounter} times; not running it again`);
     }
-    if (await ctx.client.exists(ctx.keys.cancelMark(jobId))) {
-      throw new PortraitError('job.cancelled', 'cancelled before it started');
-    }
-    const selfies = await Promise.all(request.selfieKeys.map((key) => ctx.store.get(key)));
+    // Concurrent commands share one round trip on the connection.
+    const [cancelled, ...selfies] = await Promise.all([
+      ctx.client.exists(ctx.keys.cancelMark(jobId)),
+      ...request.selfieKeys.map((key) => ctx.store.get(key)),
+    ]);
+    if (cancelled) throw new PortraitError('job.cancelled', 'cancelled before it started');
     if (selfies.some((s) => s === null)) throw new PortraitError('job.expired', 'a selfie blob expired or was deleted');
 
     const input: PipelineInput = {
@@ -190,9 +197,15 @@ async function processJob(
     });
     if (signal?.aborted) throw new PortraitError('job.cancelled', 'cancelled while running');
 
-    const result = await storeResult(ctx, jobId, request.requester, output, startedAt - data.submittedAt);
-    await ctx.deliveries.answer({ kind: 'result', jobId, ...address(data), result, seed: request.seed }, data.inbox);
-    await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
+    const { result, writes } = storeResult(ctx, jobId, request.requester, output, startedAt - data.submittedAt);
+    // The image writes were issued first on the same connection the answer goes out on, and Redis runs one
+    // connection's commands in order: the answer never becomes visible before its images, without waiting a round
+    // trip in between.
+    await Promise.all([
+      ...writes,
+      ctx.deliveries.answer({ kind: 'result', jobId, ...address(data), result, seed: request.seed }, data.inbox),
+      releaseSlot(ctx.client, ctx.keys, request.requester, jobId),
+    ]);
     log.info({ ms: Date.now() - startedAt, engine: result.engine }, 'portrait done');
     return result;
   } catch (err) {
@@ -258,22 +271,23 @@ function newRefId(): string {
   return randomBytes(4).toString('hex');
 }
 
-/** Outputs are keyed by job id, so a job that re-runs after a stall overwrites its first try's blobs. */
-async function storeResult(
+/**
+ * Starts writing the outputs (keyed by job id, so a job that re-runs after a stall overwrites its first try's blobs)
+ * and returns the result that names them, with the writes still in flight.
+ */
+function storeResult(
   ctx: JobContext,
   jobId: string,
   owner: Requester,
   output: PipelineOutput,
   queuedMs: number,
-): Promise<PortraitResult> {
-  const outputKeys = await Promise.all(output.images.map((img, i) => ctx.store.put(img, owner, `out:${jobId}:${i}`)));
-  const debugSheetKey = output.debugSheet
-    ? await ctx.store.put(output.debugSheet, owner, `out:${jobId}:debug`)
-    : undefined;
+): { result: PortraitResult; writes: Promise<string>[] } {
+  const writes = output.images.map((img, i) => ctx.store.put(img, owner, `out:${jobId}:${i}`));
+  if (output.debugSheet) writes.push(ctx.store.put(output.debugSheet, owner, `out:${jobId}:debug`));
   const timings: Record<string, number> = { queue: Math.max(0, queuedMs) };
   for (const [stage, ms] of Object.entries(output.timings)) if (typeof ms === 'number') timings[stage] = ms;
-  return {
-    outputKeys,
+  const result: PortraitResult = {
+    outputKeys: output.images.map((_, i) => ctx.store.keyFor(`out:${jobId}:${i}`)),
     format: output.format,
     width: output.width,
     height: output.height,
@@ -281,8 +295,9 @@ async function storeResult(
     facesPerSelfie: output.facesPerSelfie,
     timings,
     report: { ...output.report },
-    ...(debugSheetKey ? { debugSheetKey } : {}),
+    ...(output.debugSheet ? { debugSheetKey: ctx.store.keyFor(`out:${jobId}:debug`) } : {}),
   };
+  return { result, writes };
 }
 
 /**
