@@ -105,8 +105,13 @@ export class FakeDiscord {
   #waiters: Waiter[] = [];
   #base = '';
   #identifyWaiters: Array<() => void> = [];
+  #heartbeatWaiters: Array<() => void> = [];
 
-  constructor() {
+  readonly #heartbeatIntervalMs: number;
+
+  /** `heartbeatIntervalMs` is what HELLO asks the client for (Discord sends about 41 s). */
+  constructor(options: { heartbeatIntervalMs?: number } = {}) {
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         res
@@ -160,6 +165,11 @@ export class FakeDiscord {
     });
   }
 
+  /** Resolves once the clients have sent `count` heartbeats in all (each is acknowledged with op 11). */
+  async waitForHeartbeats(count: number): Promise<void> {
+    while (this.heartbeats < count) await new Promise<void>((resolve) => this.#heartbeatWaiters.push(resolve));
+  }
+
   #onSocket(ws: WebSocket): void {
     this.#sockets.add(ws);
     ws.on('close', () => this.#sockets.delete(ws));
@@ -168,6 +178,7 @@ export class FakeDiscord {
       if (msg.op === 1) {
         this.heartbeats++;
         ws.send(JSON.stringify({ op: 11 }));
+        for (const w of this.#heartbeatWaiters.splice(0)) w();
       } else if (msg.op === 2) {
         this.identifies++;
         const sessionId = randomBytes(8).toString('hex');
@@ -185,7 +196,7 @@ export class FakeDiscord {
         for (const w of waiters) w();
       }
     });
-    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.#heartbeatIntervalMs } }));
   }
 
   #send(ws: WebSocket, t: string, d: unknown): void {

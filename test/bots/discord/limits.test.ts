@@ -117,6 +117,19 @@ describe('Discord limits, progress and registration', () => {
     }
   });
 
+  it('keeps the gateway session alive: heartbeats are sent and acknowledged', async () => {
+    const quick = await new FakeDiscord({ heartbeatIntervalMs: 30 }).start();
+    const running = await startBot(quick, new FakePortraitService(), { config: testConfig(quick) });
+    try {
+      await quick.waitForHeartbeats(3);
+      assert.equal(quick.identifies, 1, 'one session, no reconnects');
+      assert.ok(running.bot.client.ws.ping >= 0, 'the client measured a heartbeat round trip');
+    } finally {
+      await running.bot.stop();
+      await quick.stop();
+    }
+  });
+
   it('registers the commands per guild when DISCORD_GUILD_IDS is set, else globally', async () => {
     const perGuild = await registerCommands(testConfig(fake, { DISCORD_GUILD_IDS: `${GUILD_ID},42` }));
     assert.deepEqual(perGuild, { scope: 'guild', guildIds: [GUILD_ID, '42'], commands: 5 });
