@@ -268,17 +268,16 @@ export class DiscordAdapter {
     try {
       const replyMessage = deferred.resource?.message ?? (await i.fetchReply());
       const channel = replyMessage.channelId || i.channelId;
-      let thread = channel;
-      if (!spec.private && spec.thread === 'create' && !i.channel?.isThread()) {
-        const name = `Portrait for ${i.user.displayName}`.replace(/[\r\n]+/g, ' ');
-        const started = await this.output.startThread(channel, replyMessage.id, name);
-        if (started) {
-          thread = started;
-          void this.output.addThreadMember(started, i.user.id);
-        }
-      }
-      const selfieKeys =
-        'keys' in spec.selfies ? spec.selfies.keys : await this.#fetchSelfies(spec.selfies.attachments, requester);
+      // The thread and the downloads do not depend on each other: do both at once.
+      const wantThread = !spec.private && spec.thread === 'create' && !i.channel?.isThread();
+      const [started, selfieKeys] = await Promise.all([
+        wantThread
+          ? this.output.startThread(channel, replyMessage.id, `Portrait for ${i.user.displayName}`.replace(/\s+/g, ' '))
+          : Promise.resolve(undefined),
+        'keys' in spec.selfies ? spec.selfies.keys : this.#fetchSelfies(spec.selfies.attachments, requester),
+      ]);
+      const thread = started ?? channel;
+      if (started) void this.output.addThreadMember(started, i.user.id);
       const recipe: Recipe = {
         v: 1,
         userId: requester.userId,
