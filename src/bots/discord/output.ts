@@ -49,7 +49,15 @@ export function safeRestError(err: unknown): Record<string, string | number> {
   if (err instanceof DiscordAPIError) {
     return { name: err.name, code: err.code, status: err.status, method: err.method, message: err.message };
   }
-  if (err instanceof Error) return { name: err.name, message: err.message };
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      ...(err.stack ? { stack: err.stack } : {}),
+    };
+  }
   return { name: 'unknown', message: String(err) };
 }
 
