@@ -38,6 +38,12 @@ export const USER_ERROR_CODES = [
   'job.expired',
   'service.restarting',
   'service.unavailable',
+  // community avatar events (src/core/events.ts)
+  'event.not_found',
+  'event.not_open',
+  'event.closed',
+  'event.not_allowed',
+  'event.name_taken',
 ] as const;
 
 export const INTERNAL_ERROR_CODES = ['internal.error', 'model.missing', 'model.checksum', 'model.invalid'] as const;

@@ -55,6 +55,20 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'job.expired': () => 'This request expired before it could run. Send it again.',
   'service.restarting': () => 'The portrait bot is restarting. Try again in a minute.',
   'service.unavailable': () => "The portrait service can't reach its queue right now. Try again in a few minutes.",
+  'event.not_found': (d) =>
+    `There's no avatar event called '${String(d['name'] ?? '')}' here.${d['open'] ? ` Open events: ${String(d['open'])}.` : ' Ask an organiser for its name.'}`,
+  'event.not_open': (d) =>
+    d['opens']
+      ? `The event '${String(d['name'] ?? '')}' opens at ${String(d['opens'])} UTC. Join again then.`
+      : `The event '${String(d['name'] ?? '')}' isn't open yet. An organiser opens it when it starts.`,
+  'event.closed': (d) =>
+    `The event '${String(d['name'] ?? '')}' is closed and takes no new entries. Avatars already made stay in its gallery.`,
+  'event.not_allowed': (d) =>
+    d['reason'] === 'theme_locked'
+      ? `Members have already joined '${String(d['name'] ?? '')}', so its theme can't change any more (their avatars would no longer match). Create a new event for a new theme.`
+      : `Only organisers can do that${d['name'] ? ` for '${String(d['name'])}'` : ''}: server or workspace admins, the organiser role or group, and the people the event names.`,
+  'event.name_taken': (d) =>
+    `There's already an event called '${String(d['name'] ?? '')}' here. Pick another name, or edit that event.`,
   'internal.error': () => 'Something went wrong on my side while making your portrait.',
   'model.missing': () => 'The portrait bot is missing a model file. The admin has been told.',
   'model.checksum': () => 'The portrait bot has a damaged model file. The admin has been told.',
