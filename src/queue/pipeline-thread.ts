@@ -35,22 +35,38 @@ async function load(): Promise<PipelineLike | undefined> {
 
 const pipeline = await load();
 if (pipeline) {
+  let running: AbortController | undefined;
   port.on('message', async (message: ToThread) => {
     if (message.type === 'dispose') {
       await pipeline.dispose().catch(() => {});
       port.close();
       return;
     }
+    if (message.type === 'cancel') {
+      // Reaches the pipeline while it awaits (ORT runs inference off this thread's event loop).
+      running?.abort(new PortraitError('job.cancelled', 'cancelled while running'));
+      return;
+    }
+    running = new AbortController();
     try {
-      const output = await pipeline.run(message.input, (progress) => {
-        // Checked at every progress report: a cancelled job stops at the next stage boundary without losing the
-        // thread (and its loaded models). The main thread terminates the thread if that takes too long.
-        if (Atomics.load(cancel, 0) === 1) throw new PortraitError('job.cancelled', 'cancelled while running');
-        send({ type: 'progress', progress });
-      });
+      const output = await pipeline.run(
+        message.input,
+        (progress) => {
+          // Checked at every progress report, for stages that never yield: a cancelled job stops at the next stage
+          // boundary without losing the thread (and its loaded models). The main thread ends the thread if that
+          // takes too long.
+          if (Atomics.load(cancel, 0) === 1) throw new PortraitError('job.cancelled', 'cancelled while running');
+          send({ type: 'progress', progress });
+        },
+        running.signal,
+      );
       send({ type: 'done', output });
     } catch (err) {
-      send({ type: 'error', error: toThreadError(err) });
+      // However the pipeline reports an abort (AbortError, its own error), it was our cancel.
+      const cancelled = running.signal.aborted ? running.signal.reason : err;
+      send({ type: 'error', error: toThreadError(cancelled) });
+    } finally {
+      running = undefined;
     }
   });
   send({ type: 'ready' });

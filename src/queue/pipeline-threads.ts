@@ -210,6 +210,7 @@ class PipelineThread {
 
   requestCancel(): void {
     Atomics.store(this.cancel, 0, 1);
+    if (!this.dead) this.worker.postMessage({ type: 'cancel' } satisfies ToThread);
   }
 
   async terminate(): Promise<void> {

@@ -7,7 +7,7 @@ import type { PipelineInput, PipelineOutput, Progress, ProgressFn } from '../pip
  * src/pipeline/run.ts exports; the queue depends on its shape only.
  */
 export interface PipelineLike {
-  run(input: PipelineInput, onProgress: ProgressFn): Promise<PipelineOutput>;
+  run(input: PipelineInput, onProgress: ProgressFn, signal?: AbortSignal): Promise<PipelineOutput>;
   dispose(): Promise<void>;
 }
 export interface PipelineModule {
@@ -24,7 +24,7 @@ export interface ThreadData {
   cancelFlag: SharedArrayBuffer;
 }
 
-export type ToThread = { type: 'run'; input: PipelineInput } | { type: 'dispose' };
+export type ToThread = { type: 'run'; input: PipelineInput } | { type: 'cancel' } | { type: 'dispose' };
 
 export type FromThread =
   | { type: 'ready' }

@@ -36,8 +36,11 @@ export interface WorkerOptions {
 }
 
 export interface PortraitWorker {
-  /** Waits for running jobs to finish, then ends the pipeline threads. */
-  close(): Promise<void>;
+  /**
+   * Waits for running jobs to finish, then ends the pipeline threads. `force` ends them at once instead: their jobs
+   * keep their place and run again (on any worker) once their lock lapses.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
 }
 
 /**
@@ -80,6 +83,7 @@ export async function startWorker(
     jobTimeoutMs: options.jobTimeoutMs ?? config.PORTRAIT_JOB_TIMEOUT_SECONDS * 1000,
     cancelGraceMs: options.cancelGraceMs ?? 2000,
     progressIntervalMs: options.progressIntervalMs ?? 1000,
+    stopping: false,
   };
 
   const worker = new Worker<PortraitJobData, PortraitResult>(
@@ -123,11 +127,12 @@ export async function startWorker(
 
   let closed = false;
   return {
-    async close() {
+    async close({ force = false } = {}) {
       if (closed) return;
       closed = true;
-      await worker.close();
-      await threads.close();
+      ctx.stopping = force;
+      await worker.close(force);
+      await threads.close(force ? 0 : 5000);
       await subscriber.quit().catch(() => subscriber.disconnect());
       await deliveries.close();
       await client.quit().catch(() => client.disconnect());
@@ -146,6 +151,8 @@ interface JobContext {
   jobTimeoutMs: number;
   cancelGraceMs: number;
   progressIntervalMs: number;
+  /** Set by a forced close: failures from here on are the shutdown's, and answer nobody. */
+  stopping: boolean;
 }
 
 async function processJob(
@@ -209,6 +216,8 @@ async function processJob(
     log.info({ ms: Date.now() - startedAt, engine: result.engine }, 'portrait done');
     return result;
   } catch (err) {
+    // A forced shutdown ended the thread: not the job's fault. It keeps its place and runs again after its lock lapses.
+    if (ctx.stopping) throw err;
     const userError = err instanceof PortraitError && err.userError;
     const lastTry = userError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const refId = userError ? undefined : newRefId();

@@ -11,7 +11,8 @@ import { silentLogger } from '../../src/log.js';
 import { deliveryQueueName } from '../../src/queue/deliveries.js';
 import { PORTRAIT_QUEUE } from '../../src/queue/keys.js';
 import { createPortraitService } from '../../src/queue/submit.js';
-import { alice, DeliveryInbox, queueTestEnv } from './helpers.js';
+import { startWorker } from '../../src/queue/worker.js';
+import { alice, DeliveryInbox, queueTestEnv, SCRIPTED_PIPELINE } from './helpers.js';
 
 const WORKER_SCRIPT = new URL('./fixtures/worker-process.ts', import.meta.url).pathname;
 
@@ -80,6 +81,42 @@ it('a worker killed with SIGKILL mid-job loses nothing: the job re-runs elsewher
     await Promise.all([portraits.close(), deliveries.close()]);
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await consumer.close();
+    await service.close();
+    await env.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+it('a forced close gives the running job back without answering it; another worker completes it', async () => {
+  const env = await queueTestEnv('force-close');
+  const service = createPortraitService(env.config, env.redis, silentLogger);
+  const inbox = new DeliveryInbox();
+  const consumer = await service.consumeDeliveries('discord', inbox.handler);
+  const tmp = mkdtempSync(join(tmpdir(), 'portrait-force-test-'));
+  const gate = join(tmp, 'gate');
+  const options = {
+    pipelineModule: SCRIPTED_PIPELINE,
+    lockDurationMs: 1000,
+    stalledIntervalMs: 400,
+    progressIntervalMs: 0,
+  };
+  try {
+    const first = await startWorker(env.config, env.redis, silentLogger, options);
+    const selfie = await service.putBlob(new Uint8Array([5]), alice);
+    const { jobId } = await service.submit({
+      idempotencyKey: 'force-1',
+      request: { requester: alice, selfieKeys: [selfie], seed: 3, style: `wait-for:${gate}` },
+    });
+    await inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect');
+    await first.close({ force: true });
+    writeFileSync(gate, '');
+    const second = await startWorker(env.config, env.redis, silentLogger, options);
+    const answer = await inbox.answerFor(jobId);
+    assert.equal(answer.kind, 'result');
+    await second.close();
+    assert.equal(inbox.answers(jobId).length, 1);
+  } finally {
     await consumer.close();
     await service.close();
     await env.cleanup();

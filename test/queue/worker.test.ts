@@ -162,9 +162,12 @@ describe('portrait worker', () => {
   it('cancels a running job: the worker aborts it and answers job.cancelled', async () => {
     const jobId = await submit(`wait-for:${join(tmp, 'never-2')}`);
     await inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect');
+    const threadsEnded = () => logged.lines.filter((l) => l.includes('pipeline thread ended')).length;
+    const endedBefore = threadsEnded();
     assert.equal(await service.cancel(jobId, alice), true);
     const answer = await inbox.answerFor(jobId);
     assert.equal(answer.kind === 'failure' && answer.error.code, 'job.cancelled');
+    assert.equal(threadsEnded(), endedBefore, 'the pipeline stopped on its abort signal; its thread lives on');
     assert.equal(await service.cancel(jobId, alice), false, 'already finished');
     const listed = (await service.listJobs(alice)).find((j) => j.jobId === jobId);
     assert.equal(listed?.state, 'cancelled');
