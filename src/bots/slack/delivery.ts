@@ -6,7 +6,7 @@ import { altText, captionText, formatDuration, type ProgressInfo, progressText }
 import { ProgressThrottle } from '../common/throttle.js';
 import { resultBlocks, resultFallback } from './blocks.js';
 import { escapeMrkdwn } from './mrkdwn.js';
-import { errName, REACTIONS, react, type SlackContext } from './portraits.js';
+import { errName, REACTIONS, react, type SlackContext, selfieDetails } from './portraits.js';
 import { fromRoute, type PortraitState } from './state.js';
 
 /** Slack's chat.update is rate-limited per channel: status edits go out at most this often per job. */
@@ -98,7 +98,8 @@ export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERV
     await throttle.finish(d.jobId);
     if (d.error.refId) ctx.log.warn({ jobId: d.jobId, code: d.error.code, refId: d.error.refId }, 'slack: job failed');
     const { code, details, refId } = d.error;
-    const sentence = describeError({ code, details, ...(refId ? { refId } : {}) });
+    const selfies = route.keys.split(',').filter(Boolean).length;
+    const sentence = describeError({ code, details: selfieDetails(details, selfies), ...(refId ? { refId } : {}) });
     await finalText(ctx, route, `:warning: ${escapeMrkdwn(sentence)}`);
     if (route.message) await react(ctx, route.channel, route.message, REACTIONS.failed);
   }

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { describeError } from '../../core/messages.js';
 import type { PromptFields } from '../../core/prompt.js';
 import { type Requester, randomSeed } from '../../core/request.js';
-import { isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
+import { type ErrorDetails, isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { PortraitService } from '../../queue/service.js';
 import { queuedText, STAGE_LABELS } from '../common/present.js';
@@ -52,6 +52,13 @@ export interface SlackPortraitRequest {
 
 export const REACTIONS = { seen: 'eyes', done: 'white_check_mark', failed: 'warning' } as const;
 
+/** With a single selfie the sentence says "your selfie", not "selfie 1" (as on Discord). */
+export function selfieDetails(details: ErrorDetails, selfies: number): ErrorDetails {
+  if (selfies !== 1 || !('selfie' in details)) return details;
+  const { selfie: _one, ...rest } = details;
+  return rest;
+}
+
 export function isChannelAllowed(config: Pick<Config, 'SLACK_ALLOWED_CHANNELS'>, channel: string): boolean {
   return config.SLACK_ALLOWED_CHANNELS.length === 0 || config.SLACK_ALLOWED_CHANNELS.includes(channel);
 }
@@ -60,8 +67,10 @@ export function isChannelAllowed(config: Pick<Config, 'SLACK_ALLOWED_CHANNELS'>,
  * The text for an error: the shared sentence for user errors; for anything else a generic sentence with a
  * reference id that is also in the log line. Escaped for mrkdwn, since sentences can quote user text.
  */
-export function errorText(ctx: Pick<SlackContext, 'log'>, err: unknown, what: string): string {
-  if (isPortraitError(err) && err.userError) return `:warning: ${escapeMrkdwn(describeError(err))}`;
+export function errorText(ctx: Pick<SlackContext, 'log'>, err: unknown, what: string, selfies = 0): string {
+  if (isPortraitError(err) && err.userError) {
+    return `:warning: ${escapeMrkdwn(describeError({ code: err.code, details: selfieDetails(err.details, selfies) }))}`;
+  }
   const refId = randomUUID().slice(0, 8);
   const payload = toErrorPayload(err, refId);
   ctx.log.error({ err: payload, refId }, `slack: ${what} failed`);
@@ -85,6 +94,7 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
   }
   let status: string | undefined;
   let thread = req.thread;
+  let selfies = 0;
   const say = async (text: string): Promise<void> => {
     if (status) {
       await client.chat.update({ channel: req.channel, ts: status, text });
@@ -94,8 +104,11 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
     }
   };
   try {
+    // How many selfies the request has, for "your selfie" vs "selfie 2" in sentences.
+    selfies = 'files' in req.source ? req.source.files.length : req.source.keys.length;
     const files =
       'files' in req.source ? checkDeclaredFiles(req.source.files, ctx.config.PORTRAIT_MAX_INPUT_BYTES) : [];
+    if ('files' in req.source) selfies = files.length;
     // The first visible answer: both go out together, before the slow part.
     const [posted] = await Promise.all([
       client.chat.postMessage({
@@ -161,7 +174,7 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
     ctx.log.info({ jobId: receipt.jobId, position: receipt.position }, 'slack: portrait queued');
     await say(`:hourglass_flowing_sand: ${escapeMrkdwn(queuedText(receipt.position))}`);
   } catch (err) {
-    const text = errorText(ctx, err, 'portrait request');
+    const text = errorText(ctx, err, 'portrait request', selfies);
     await say(text).catch((e: unknown) => ctx.log.warn({ err: errName(e) }, 'slack: could not post an error'));
     if (req.message) await react(ctx, req.channel, req.message, REACTIONS.failed);
   }
