@@ -94,13 +94,28 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
   }
   let status: string | undefined;
   let thread = req.thread;
+  let channel = req.channel;
   let selfies = 0;
   const say = async (text: string): Promise<void> => {
     if (status) {
-      await client.chat.update({ channel: req.channel, ts: status, text });
+      await client.chat.update({ channel, ts: status, text });
     } else {
-      const r = await client.chat.postMessage({ channel: req.channel, text, ...(thread ? { thread_ts: thread } : {}) });
+      const r = await client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) });
       status = r.ts;
+    }
+  };
+  /**
+   * The first status message. A form or shortcut can come from a channel the bot is not in; the answer then goes
+   * to the requester's direct messages with the app instead of nowhere.
+   */
+  const firstPost = async (text: string) => {
+    try {
+      return await client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) });
+    } catch (err) {
+      if (thread || !['not_in_channel', 'channel_not_found', 'is_archived'].includes(errName(err))) throw err;
+      const r = await client.chat.postMessage({ channel: req.requester.userId, text });
+      channel = r.channel ?? req.requester.userId;
+      return r;
     }
   };
   try {
@@ -111,11 +126,7 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
     if ('files' in req.source) selfies = files.length;
     // The first visible answer: both go out together, before the slow part.
     const [posted] = await Promise.all([
-      client.chat.postMessage({
-        channel: req.channel,
-        text: `:hourglass_flowing_sand: ${STAGE_LABELS.download}...`,
-        ...(thread ? { thread_ts: thread } : {}),
-      }),
+      firstPost(`:hourglass_flowing_sand: ${STAGE_LABELS.download}...`),
       req.message ? react(ctx, req.channel, req.message, REACTIONS.seen) : Promise.resolve(),
     ]);
     status = posted.ts;
@@ -152,7 +163,7 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
         variations,
         seed: fields.seed ?? randomSeed(),
         route: toRoute({
-          channel: req.channel,
+          channel,
           thread,
           status,
           ...(req.message ? { message: req.message } : {}),
@@ -168,7 +179,7 @@ export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest
     if (receipt.duplicate) {
       // A retry of a request another delivery (or process) already queued: its own status message answers.
       ctx.log.info({ jobId: receipt.jobId }, 'slack: duplicate request ignored');
-      await client.chat.delete({ channel: req.channel, ts: status }).catch(() => {});
+      await client.chat.delete({ channel, ts: status }).catch(() => {});
       return;
     }
     ctx.log.info({ jobId: receipt.jobId, position: receipt.position }, 'slack: portrait queued');

@@ -243,6 +243,17 @@ describe('Slack entry points', () => {
       assert.equal(service.jobs.length, 1);
     });
 
+    it('a form sent from a channel the bot is not in is answered in the direct messages', async () => {
+      const bot = createSlackApp(configFor(), service, silentLogger);
+      const url = fake.addFile('dm.jpg', selfie);
+      const values = { selfies: { selfies: { type: 'file_input', files: [imageFile(url)] } } };
+      fake.failNext('chat.postMessage', 'not_in_channel');
+      await feed(bot.app, submission({ private_metadata: JSON.stringify({ c: 'C9' }), values }));
+      assert.equal(service.jobs.length, 1);
+      assert.equal(service.jobs[0]?.request.route?.['channel'], 'U1');
+      assert.equal(fake.callsOf('chat.update').at(-1)?.args['channel'], 'U1');
+    });
+
     it('a modal with a non-image file keeps the form open with the error under the file field', async () => {
       const bot = createSlackApp(configFor(), service, silentLogger);
       const values = {
