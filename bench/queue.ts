@@ -20,9 +20,9 @@ const WARMUP = 30;
 const NOOP_PIPELINE = new URL('../test/queue/fixtures/noop-pipeline.ts', import.meta.url).href;
 
 export async function run(): Promise<void> {
-  const base = getConfig();
+  getConfig(); // loads .env, so the run below sees the same REDIS_URL as the product would
   const config = parseConfig({
-    ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])),
+    ...process.env,
     PORTRAIT_QUEUE_PREFIX: `bench-${process.pid}-${Date.now().toString(36)}`,
     PORTRAIT_USER_IN_FLIGHT: '100',
     LOG_LEVEL: 'silent',
