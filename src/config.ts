@@ -56,6 +56,7 @@ const schema = z.object({
   PORTRAIT_JOB_TIMEOUT_SECONDS: int(5, 24 * 3600).default(600),
   PORTRAIT_USER_IN_FLIGHT: int(1, 100).default(2),
   PORTRAIT_SCOPE_QUEUE_CAP: int(1, 100_000).default(50),
+  PORTRAIT_EVENT_IN_FLIGHT: int(1, 1000).default(2),
 
   DISCORD_TOKEN: z.string().min(1).optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d+$/, 'expected the numeric application id').optional(),
@@ -63,6 +64,7 @@ const schema = z.object({
   DISCORD_ALLOWED_CHANNELS: list.default([]),
   DISCORD_CDN_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
   DISCORD_API_URL: url.optional(),
+  DISCORD_EVENT_ROLES: list.default([]),
 
   SLACK_BOT_TOKEN: z.string().min(1).optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
@@ -71,6 +73,7 @@ const schema = z.object({
   SLACK_API_URL: url.default('https://slack.com/api/'),
   SLACK_FILE_HOSTS: list.default(['files.slack.com']),
   SLACK_ALLOWED_CHANNELS: list.default([]),
+  SLACK_EVENT_GROUPS: list.default([]),
 
   HEALTH_PORT: int(0, 65535).optional(),
 });
