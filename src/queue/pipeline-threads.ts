@@ -39,11 +39,17 @@ export class PipelineThreads {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
-  /** Resolves when every initial thread has loaded its pipeline or failed to (failures are logged, retried per job). */
-  async ready(): Promise<void> {
+  /**
+   * Resolves when every initial thread has loaded its pipeline. With `tolerate`, a thread that failed is logged and
+   * replaced per job later; without, the first failure rejects (a missing model stops the worker's start).
+   */
+  async ready(tolerate: boolean): Promise<void> {
     await Promise.all(
       [...this.all].map((t) =>
-        t.ready.catch((err: unknown) => this.log.error({ err }, 'pipeline thread failed to start')),
+        t.ready.catch((err: unknown) => {
+          this.log.error({ err }, 'pipeline thread failed to start');
+          if (!tolerate) throw err;
+        }),
       ),
     );
   }

@@ -31,6 +31,11 @@ export interface WorkerOptions {
   cancelGraceMs?: number;
   /** Minimum time between two progress messages within one stage. Default 1000 ms. */
   progressIntervalMs?: number;
+  /**
+   * Start even when the pipeline cannot be created (a missing model): jobs are then answered with its error code
+   * after their tries. Default false: startWorker rejects with the pipeline's error (e.g. model.missing).
+   */
+  tolerateBrokenPipeline?: boolean;
   /** Called when a job's processing starts on this worker (metrics, benchmarks). */
   onJobStart?: (jobId: string) => void;
 }
@@ -69,7 +74,13 @@ export async function startWorker(
   const concurrency = options.concurrency ?? config.PORTRAIT_WORKER_CONCURRENCY;
   const pipelineModule = String(options.pipelineModule ?? DEFAULT_PIPELINE_MODULE);
   const threads = new PipelineThreads(concurrency, pipelineModule, config, log);
-  await threads.ready();
+  try {
+    await threads.ready(options.tolerateBrokenPipeline ?? false);
+  } catch (err) {
+    await threads.close(0);
+    await client.quit().catch(() => client.disconnect());
+    throw err;
+  }
 
   const retryDelayMs = options.retryDelayMs ?? 2000;
   const ctx: JobContext = {
@@ -86,6 +97,7 @@ export async function startWorker(
     stopping: false,
   };
 
+  const workerConnection = redis.connection('worker');
   const worker = new Worker<PortraitJobData, PortraitResult>(
     PORTRAIT_QUEUE,
     (job, _token, signal) => {
@@ -93,7 +105,7 @@ export async function startWorker(
       return processJob(ctx, job, signal);
     },
     {
-      connection: redis.connection('worker'),
+      connection: workerConnection,
       prefix: config.PORTRAIT_QUEUE_PREFIX,
       concurrency,
       autorun: false,
@@ -134,6 +146,7 @@ export async function startWorker(
       await worker.close(force);
       await threads.close(force ? 0 : 5000);
       await subscriber.quit().catch(() => subscriber.disconnect());
+      await workerConnection.quit().catch(() => workerConnection.disconnect());
       await deliveries.close();
       await client.quit().catch(() => client.disconnect());
     },

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
+import { PortraitError } from '../../src/errors.js';
 import { PORTRAIT_QUEUE } from '../../src/queue/keys.js';
 import type { DeliveryConsumer } from '../../src/queue/service.js';
 import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
@@ -175,12 +176,25 @@ describe('portrait worker', () => {
 });
 
 describe('portrait worker with a pipeline that cannot start', () => {
-  it('answers the pipeline error code (model.missing) with a reference id after its tries', async () => {
+  it('refuses to start, with the pipeline error (model.missing)', async () => {
+    const env = await queueTestEnv('worker-broken-start');
+    try {
+      await assert.rejects(
+        startWorker(env.config, env.redis, pino({ level: 'silent' }), { pipelineModule: BROKEN_PIPELINE }),
+        (err: unknown) => err instanceof PortraitError && err.code === 'model.missing',
+      );
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it('when told to start anyway, answers the pipeline error code with a reference id after its tries', async () => {
     const env = await queueTestEnv('worker-broken', { PORTRAIT_JOB_ATTEMPTS: '2' });
     const service = createPortraitService(env.config, env.redis, pino({ level: 'silent' }));
     const worker = await startWorker(env.config, env.redis, pino({ level: 'silent' }), {
       pipelineModule: BROKEN_PIPELINE,
       retryDelayMs: 5,
+      tolerateBrokenPipeline: true,
     });
     const inbox = new DeliveryInbox();
     const consumer = await service.consumeDeliveries('discord', inbox.handler);
