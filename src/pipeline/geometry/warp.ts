@@ -100,13 +100,11 @@ export function warpToPose(
 
   // Background and hair first (every pixel), then the face on top.
   applyDisplacementField(image, src, dst, faceWidth * (options.fieldReach ?? 1.6), out);
-  drawFace(image, src, dst, stretch, depth, options.mirrorFill ?? true, out, faceMask);
+  const faceRect = drawFace(image, src, dst, stretch, depth, options.mirrorFill ?? true, out, faceMask);
 
-  const feather = Math.max(1, faceWidth * 0.02);
-  const softFace = boxBlur(faceMask, width, height, feather / 2, 2);
-  // Keep the mask 1 inside the face: feather outward only.
-  for (let i = 0; i < softFace.length; i++) softFace[i] = Math.max(faceMask[i] ?? 0, softFace[i] ?? 0);
-  const headMask = estimateHeadMask(dst, width, height, faceWidth, softFace);
+  // Feather the face mask outward only (it stays 1 inside), working on the face's rectangle alone.
+  featherOutward(faceMask, width, height, faceRect, Math.max(1, faceWidth * 0.01));
+  const headMask = estimateHeadMask(dst, width, height, faceWidth, faceMask, faceRect);
 
   const pose: HeadPose = {
     ...to,
@@ -122,7 +120,7 @@ export function warpToPose(
   return {
     image: { data: out, width, height, channels: 3 },
     mesh: { points: dst, presence: mesh.presence },
-    faceMask: softFace,
+    faceMask,
     headMask,
     pose,
   };
@@ -275,7 +273,7 @@ function drawFace(
   mirrorFill: boolean,
   out: Uint8Array,
   faceMask: Float32Array,
-): void {
+): PixelRect {
   const { width, height, data } = image;
   const bounds = meshBounds(dst, 1, 1);
   const rect: PixelRect = {
@@ -286,7 +284,7 @@ function drawFace(
   };
   const rw = Math.max(0, rect.x1 - rect.x0);
   const rh = Math.max(0, rect.y1 - rect.y0);
-  if (rw === 0 || rh === 0) return;
+  if (rw === 0 || rh === 0) return rect;
   const size = rw * rh;
   const zbuf = new Float32Array(size).fill(Number.POSITIVE_INFINITY);
   // Per pixel: direct and mirrored source position and depth, and the two stretch qualities.
@@ -420,6 +418,7 @@ function drawFace(
       faceMask[(y + rect.y0) * width + x + rect.x0] = 1;
     }
   }
+  return rect;
 }
 
 /**
@@ -449,47 +448,6 @@ function sampleRgb(data: Uint8Array, width: number, height: number, x: number, y
       w01 * (data[i01 + ch] ?? 0) +
       w10 * (data[i10 + ch] ?? 0) +
       w11 * (data[i11 + ch] ?? 0);
-  }
-}
-
-/**
- * Bilinear sample of `data` at continuous position (x, y) (pixel centres at +0.5), weighted by `weight`, written
- * (`replace`) or added into out[p..p+2]. Positions outside the image clamp to the border.
- */
-function sampleInto(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  x: number,
-  y: number,
-  out: Uint8Array,
-  p: number,
-  weight: number,
-  replace: boolean,
-): void {
-  const fx = Math.min(width - 1, Math.max(0, x - 0.5));
-  const fy = Math.min(height - 1, Math.max(0, y - 0.5));
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = Math.min(width - 1, x0 + 1);
-  const y1 = Math.min(height - 1, y0 + 1);
-  const tx = fx - x0;
-  const ty = fy - y0;
-  const i00 = (y0 * width + x0) * 3;
-  const i01 = (y0 * width + x1) * 3;
-  const i10 = (y1 * width + x0) * 3;
-  const i11 = (y1 * width + x1) * 3;
-  const w00 = (1 - tx) * (1 - ty) * weight;
-  const w01 = tx * (1 - ty) * weight;
-  const w10 = (1 - tx) * ty * weight;
-  const w11 = tx * ty * weight;
-  for (let ch = 0; ch < 3; ch++) {
-    const v =
-      w00 * (data[i00 + ch] ?? 0) +
-      w01 * (data[i01 + ch] ?? 0) +
-      w10 * (data[i10 + ch] ?? 0) +
-      w11 * (data[i11 + ch] ?? 0);
-    out[p + ch] = replace ? v + 0.5 : (out[p + ch] ?? 0) + v + 0.5;
   }
 }
 
@@ -567,23 +525,72 @@ function applyDisplacementField(
       gdy[gy * gw + gx] = (sy / wsum) * fall;
     }
   }
+  // Per row: interpolate the two grid rows once, then each 8-pixel cell linearly in x. Cells whose corners all
+  // move less than a quarter pixel stay copied (the move would not show). Sampling is inlined: this loop covers
+  // most of the photo.
+  const rowDx = new Float32Array(gw);
+  const rowDy = new Float32Array(gw);
+  const still = 0.25 * 0.25;
+  const maxX = width - 1;
+  const maxY = height - 1;
+  const rowBytes = width * 3;
   for (let y = ry0; y < ry1; y++) {
     const gyf = (y - ry0) / step;
     const gy = Math.min(gh - 2, Math.floor(gyf));
     const ty = gyf - gy;
-    for (let x = rx0; x < rx1; x++) {
-      const gxf = (x - rx0) / step;
-      const gx = Math.min(gw - 2, Math.floor(gxf));
-      const tx = gxf - gx;
+    for (let gx = 0; gx < gw; gx++) {
       const g = gy * gw + gx;
-      const ddx =
-        (1 - ty) * ((1 - tx) * (gdx[g] ?? 0) + tx * (gdx[g + 1] ?? 0)) +
-        ty * ((1 - tx) * (gdx[g + gw] ?? 0) + tx * (gdx[g + gw + 1] ?? 0));
-      const ddy =
-        (1 - ty) * ((1 - tx) * (gdy[g] ?? 0) + tx * (gdy[g + 1] ?? 0)) +
-        ty * ((1 - tx) * (gdy[g + gw] ?? 0) + tx * (gdy[g + gw + 1] ?? 0));
-      if (ddx * ddx + ddy * ddy < 0.0025) continue;
-      sampleInto(data, width, height, x + 0.5 - ddx, y + 0.5 - ddy, out, (y * width + x) * 3, 1, true);
+      rowDx[gx] = (1 - ty) * (gdx[g] as number) + ty * (gdx[g + gw] as number);
+      rowDy[gx] = (1 - ty) * (gdy[g] as number) + ty * (gdy[g + gw] as number);
+    }
+    for (let gx = 0; gx < gw - 1; gx++) {
+      const ax0 = rowDx[gx] as number;
+      const ay0 = rowDy[gx] as number;
+      const ax1 = rowDx[gx + 1] as number;
+      const ay1 = rowDy[gx + 1] as number;
+      if (ax0 * ax0 + ay0 * ay0 < still && ax1 * ax1 + ay1 * ay1 < still) continue;
+      const xs = rx0 + gx * step;
+      const xe = Math.min(rx1, xs + step);
+      // The source position moves linearly across the cell: step it instead of recomputing.
+      const sdx = 1 - (ax1 - ax0) / step;
+      const sdy = -(ay1 - ay0) / step;
+      let px = xs - ax0;
+      let py = y - ay0;
+      for (let x = xs; x < xe; x++, px += sdx, py += sdy) {
+        const fx = Math.max(0, Math.min(maxX, px));
+        const fy = Math.max(0, Math.min(maxY, py));
+        const x0 = fx | 0;
+        const y0 = fy | 0;
+        const u = fx - x0;
+        const v = fy - y0;
+        const i00 = (y0 * width + x0) * 3;
+        const i01 = x0 < maxX ? i00 + 3 : i00;
+        const i10 = y0 < maxY ? i00 + rowBytes : i00;
+        const i11 = x0 < maxX ? i10 + 3 : i10;
+        const w00 = (1 - u) * (1 - v);
+        const w01 = u * (1 - v);
+        const w10 = (1 - u) * v;
+        const w11 = u * v;
+        const o = (y * width + x) * 3;
+        out[o] =
+          w00 * (data[i00] as number) +
+          w01 * (data[i01] as number) +
+          w10 * (data[i10] as number) +
+          w11 * (data[i11] as number) +
+          0.5;
+        out[o + 1] =
+          w00 * (data[i00 + 1] as number) +
+          w01 * (data[i01 + 1] as number) +
+          w10 * (data[i10 + 1] as number) +
+          w11 * (data[i11 + 1] as number) +
+          0.5;
+        out[o + 2] =
+          w00 * (data[i00 + 2] as number) +
+          w01 * (data[i01 + 2] as number) +
+          w10 * (data[i10 + 2] as number) +
+          w11 * (data[i11 + 2] as number) +
+          0.5;
+      }
     }
   }
 }
@@ -599,6 +606,7 @@ function estimateHeadMask(
   height: number,
   faceWidth: number,
   faceMask: Float32Array,
+  faceRect: PixelRect,
 ): Float32Array {
   let x0 = Number.POSITIVE_INFINITY;
   let y0 = Number.POSITIVE_INFINITY;
@@ -632,6 +640,34 @@ function estimateHeadMask(
       mask[y * width + x] = 1 - smoothstep(-feather / 2, feather / 2, outside);
     }
   }
-  for (let i = 0; i < mask.length; i++) mask[i] = Math.max(mask[i] ?? 0, faceMask[i] ?? 0);
+  const pad = Math.ceil(faceWidth * 0.05) + 2;
+  for (let y = Math.max(0, faceRect.y0 - pad); y < Math.min(height, faceRect.y1 + pad); y++) {
+    for (let x = Math.max(0, faceRect.x0 - pad); x < Math.min(width, faceRect.x1 + pad); x++) {
+      const i = y * width + x;
+      if ((faceMask[i] ?? 0) > (mask[i] ?? 0)) mask[i] = faceMask[i] ?? 0;
+    }
+  }
   return mask;
+}
+
+/** Blurs `mask` within `rect` grown by the blur's reach and keeps the larger of blurred and original values. */
+function featherOutward(mask: Float32Array, width: number, height: number, rect: PixelRect, radius: number): void {
+  const pad = Math.ceil(radius * 2) + 2;
+  const x0 = Math.max(0, rect.x0 - pad);
+  const y0 = Math.max(0, rect.y0 - pad);
+  const x1 = Math.min(width, rect.x1 + pad);
+  const y1 = Math.min(height, rect.y1 + pad);
+  const w = x1 - x0;
+  const h = y1 - y0;
+  if (w <= 0 || h <= 0) return;
+  const region = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) region.set(mask.subarray((y + y0) * width + x0, (y + y0) * width + x1), y * w);
+  const soft = boxBlur(region, w, h, radius, 2);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y + y0) * width + x + x0;
+      const v = soft[y * w + x] ?? 0;
+      if (v > (mask[i] ?? 0)) mask[i] = v;
+    }
+  }
 }
