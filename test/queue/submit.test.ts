@@ -193,3 +193,20 @@ describe('submit (no worker)', () => {
     assert.equal(await conn.exists(`${env.config.PORTRAIT_QUEUE_PREFIX}:portraits:${jobId}`), 0, 'job record gone');
   });
 });
+
+describe('submit without Redis', () => {
+  it('answers service.unavailable instead of hanging', async () => {
+    const { openRedis } = await import('../../src/queue/connection.js');
+    const { parseConfig } = await import('../../src/config.js');
+    // Port 1 on loopback: nothing listens there.
+    const config = parseConfig({ NODE_ENV: 'test', REDIS_URL: 'redis://127.0.0.1:1' });
+    const redis = await openRedis(config, silentLogger);
+    const service = createPortraitService(config, redis, silentLogger);
+    await assert.rejects(
+      service.putBlob(BYTES, alice),
+      (err: unknown) => err instanceof PortraitError && err.code === 'service.unavailable',
+    );
+    await service.close();
+    await redis.close();
+  });
+});
