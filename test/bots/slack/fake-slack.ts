@@ -1,6 +1,7 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A loopback double of the parts of Slack the adapter talks to, driven by the real @slack/web-api client:
@@ -9,7 +10,9 @@ import type { AddressInfo } from 'node:net';
  *   the bytes there, files.completeUploadExternal shares them;
  * - a private file host under /files/ that, like files.slack.com, needs `Authorization: Bearer <bot token>` and
  *   otherwise answers 200 with an HTML login page;
- * - response_url targets under /response/.
+ * - response_url targets under /response/;
+ * - Socket Mode: apps.connections.open (app token) hands out a loopback WebSocket URL; the fake speaks just enough
+ *   RFC 6455 (text frames, ping/pong, close) to say hello, push envelopes and collect the client's acks.
  */
 export interface Call {
   method: string;
@@ -30,7 +33,11 @@ export class FakeSlack {
   readonly uploads = new Map<string, Uint8Array>();
   readonly botToken: string;
   readonly botUserId = 'UBOT';
+  readonly appToken = 'xapp-test-app-token';
   #server: Server;
+  #sockets = new Set<Socket>();
+  #acks = new Map<string, (payload: unknown) => void>();
+  #connectedWaiters: Array<() => void> = [];
   #files = new Map<string, StoredFile>();
   #waiters: Waiter[] = [];
   #ts = 1_700_000_000;
@@ -46,6 +53,7 @@ export class FakeSlack {
         res.end(String(err));
       });
     });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket) => this.#upgrade(req, socket));
   }
 
   async start(): Promise<this> {
@@ -56,6 +64,16 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    // Close Socket Mode connections with a close handshake: a client whose socket just dies keeps a 30 s timer.
+    await Promise.all(
+      [...this.#sockets].map(async (s) => {
+        const closed = once(s, 'close');
+        if (s.writable) s.write(frame(8, Buffer.from([0x03, 0xe8])));
+        const timer = setTimeout(() => s.destroy(), 2000);
+        await closed;
+        clearTimeout(timer);
+      }),
+    );
     this.#server.closeAllConnections();
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
@@ -156,6 +174,11 @@ export class FakeSlack {
     const json = (o: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
     const failure = this.#failures.get(method)?.shift();
     if (failure) return void json({ ok: false, error: failure });
+    if (method === 'apps.connections.open') {
+      if (req.headers.authorization !== `Bearer ${this.appToken}`)
+        return void json({ ok: false, error: 'invalid_auth' });
+      return void json({ ok: true, url: `${this.#base.replace('http', 'ws')}/socket?ticket=${randomUUID()}` });
+    }
     if (req.headers.authorization !== `Bearer ${this.botToken}`) return void json({ ok: false, error: 'invalid_auth' });
     json(this.#answer(method, args));
   }
@@ -187,6 +210,77 @@ export class FakeSlack {
     }
   }
 
+  /** Resolves once a Socket Mode client is connected (now or later). */
+  socketConnected(): Promise<void> {
+    if (this.#sockets.size > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#connectedWaiters.push(resolve));
+  }
+
+  /**
+   * Pushes an envelope to the connected Socket Mode client (the first one, as Slack picks one socket) and resolves
+   * with the ack's payload when the client acknowledges it.
+   */
+  sendEnvelope(
+    type: 'events_api' | 'slash_commands' | 'interactive',
+    payload: unknown,
+    o: { retryAttempt?: number; envelopeId?: string } = {},
+  ): Promise<unknown> {
+    const socket = [...this.#sockets][0];
+    if (!socket) return Promise.reject(new Error('no Socket Mode client connected'));
+    const envelopeId = o.envelopeId ?? randomUUID();
+    const acked = new Promise<unknown>((resolve) => this.#acks.set(envelopeId, resolve));
+    const envelope = {
+      envelope_id: envelopeId,
+      type,
+      payload,
+      accepts_response_payload: type !== 'events_api',
+      ...(type === 'events_api'
+        ? { retry_attempt: o.retryAttempt ?? 0, retry_reason: o.retryAttempt ? 'timeout' : '' }
+        : {}),
+    };
+    socket.write(frame(1, Buffer.from(JSON.stringify(envelope))));
+    return acked;
+  }
+
+  #upgrade(req: IncomingMessage, socket: Socket): void {
+    const key = req.headers['sec-websocket-key'];
+    if (!req.url?.startsWith('/socket') || typeof key !== 'string') {
+      socket.destroy();
+      return;
+    }
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => this.#sockets.delete(socket));
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const parsed = parseFrame(buffer);
+        if (!parsed) break;
+        buffer = buffer.subarray(parsed.length);
+        if (parsed.opcode === 9) socket.write(frame(10, parsed.payload));
+        else if (parsed.opcode === 8) {
+          if (socket.writable) socket.end(frame(8, parsed.payload.subarray(0, 2)));
+          else socket.end();
+        } else if (parsed.opcode === 1) this.#onSocketText(parsed.payload.toString('utf8'));
+      }
+    });
+    socket.write(frame(1, Buffer.from(JSON.stringify({ type: 'hello', num_connections: this.#sockets.size }))));
+    for (const w of this.#connectedWaiters.splice(0)) w();
+  }
+
+  #onSocketText(text: string): void {
+    const msg = JSON.parse(text) as { envelope_id?: string; payload?: unknown };
+    if (!msg.envelope_id) return;
+    this.#record({ method: 'socket_ack', args: { envelope_id: msg.envelope_id }, authorization: undefined });
+    this.#acks.get(msg.envelope_id)?.(msg.payload);
+    this.#acks.delete(msg.envelope_id);
+  }
+
   #serveFile(req: IncomingMessage, res: ServerResponse, name: string): void {
     this.#record({ method: 'file_download', args: { name }, authorization: req.headers.authorization });
     const file = this.#files.get(name);
@@ -199,6 +293,46 @@ export class FakeSlack {
     res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.byteLength });
     res.end(file.bytes);
   }
+}
+
+/** One unmasked server frame (FIN set). */
+function frame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (n >= 126 && n < 65536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 126;
+    head.writeUInt16BE(n, 2);
+  } else if (n >= 65536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+/** One masked client frame from the front of `b`, or undefined while it is incomplete. */
+function parseFrame(b: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
+  if (b.length < 2) return undefined;
+  const opcode = b[0]! & 0x0f;
+  const masked = (b[1]! & 0x80) !== 0;
+  let len = b[1]! & 0x7f;
+  let offset = 2;
+  if (len === 126) {
+    if (b.length < 4) return undefined;
+    len = b.readUInt16BE(2);
+    offset = 4;
+  } else if (len === 127) {
+    if (b.length < 10) return undefined;
+    len = Number(b.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const maskAt = offset;
+  if (masked) offset += 4;
+  if (b.length < offset + len) return undefined;
+  const payload = Buffer.from(b.subarray(offset, offset + len));
+  if (masked) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ b[maskAt + (i % 4)]!;
+  return { opcode, payload, length: offset + len };
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
