@@ -57,14 +57,14 @@ export async function run(): Promise<void> {
     );
     console.log('INTERACTION_CREATE sent by the loopback gateway -> defer callback received by the loopback REST (ms)');
     console.log(
-      `${'worker'.padEnd(24)} ${'p50'.padStart(6)} ${'p90'.padStart(6)} ${'p99'.padStart(6)} ${'max'.padStart(6)} ${'loop lag p99'.padStart(13)}`,
+      `${'worker'.padEnd(28)} ${'p50'.padStart(6)} ${'p90'.padStart(6)} ${'p99'.padStart(6)} ${'max'.padStart(6)} ${'loop lag p99'.padStart(13)}`,
     );
     for (const [label, m] of [
       ['idle (jobs only queue)', idle],
       [`busy (${busy.posted} portraits posted)`, busy],
     ] as const) {
       const cells = [m.p50, m.p90, m.p99, m.max].map((v) => v.toFixed(1).padStart(6)).join(' ');
-      console.log(`${label.padEnd(24)} ${cells} ${m.lagP99.toFixed(1).padStart(13)}`);
+      console.log(`${label.padEnd(28)} ${cells} ${m.lagP99.toFixed(1).padStart(13)}`);
     }
   } finally {
     await bot.stop();
