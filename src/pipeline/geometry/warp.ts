@@ -6,11 +6,21 @@ import { boxBlur, type PixelRect, rasterTriangle, signedArea } from './raster.js
 import { MIRROR, REFERENCE_FACE_WIDTH } from './reference.js';
 import { BOUNDARY, TRIANGLE_COUNT, TRIANGLES } from './triangles.js';
 
-/** 1 for mesh points on the face outline. */
-const ON_OUTLINE: Uint8Array = (() => {
+/**
+ * Opacity of the face drawing per mesh point: 0 on the outline, 0.5 one ring in, 1 inside. The outer two rings
+ * of triangles fade into the displaced background: the outline is ragged after a turn (its points alternate in
+ * depth), and MediaPipe's oval runs over the ears, whose pixels the field moves on its own.
+ */
+const FACE_OPACITY: Float32Array = (() => {
   const on = new Uint8Array(MESH_POINTS);
   for (const i of BOUNDARY) on[i] = 1;
-  return on;
+  const opacity = new Float32Array(MESH_POINTS).fill(1);
+  for (let t = 0; t < TRIANGLE_COUNT; t++) {
+    const v = [TRIANGLES[t * 3] ?? 0, TRIANGLES[t * 3 + 1] ?? 0, TRIANGLES[t * 3 + 2] ?? 0];
+    if (v.some((i) => on[i] === 1)) for (const i of v) opacity[i] = Math.min(opacity[i] ?? 1, 0.5);
+  }
+  for (const i of BOUNDARY) opacity[i] = 0;
+  return opacity;
 })();
 
 /**
@@ -331,11 +341,10 @@ function drawFace(
     const qa = stretch.mirrored[a] ?? 0;
     const qb = stretch.mirrored[b] ?? 0;
     const qc = stretch.mirrored[c] ?? 0;
-    // Opacity 0 on the outline, 1 inside: the outermost ring of triangles fades into the displaced background,
-    // which hides a ragged silhouette where the turn brought the far cheek's edge into view.
-    const oa = ON_OUTLINE[a] ? 0 : 1;
-    const ob = ON_OUTLINE[b] ? 0 : 1;
-    const oc = ON_OUTLINE[c] ? 0 : 1;
+    // The outer rings fade into the displaced background (FACE_OPACITY).
+    const oa = FACE_OPACITY[a] ?? 1;
+    const ob = FACE_OPACITY[b] ?? 1;
+    const oc = FACE_OPACITY[c] ?? 1;
     rasterTriangle(
       ax - rect.x0,
       ay - rect.y0,
@@ -409,9 +418,9 @@ function drawFace(
         ca[1] = (1 - w) * (ca[1] ?? 0) + w * g1 * (cm[1] ?? 0);
         ca[2] = (1 - w) * (ca[2] ?? 0) + w * g2 * (cm[2] ?? 0);
       }
-      // Ease in over the outer ring (smoothstep of the outline ramp), over what the field put there.
+      // Ease in over the outer rings (smoothstep of the opacity ramp), over what the field put there.
       const r = alpha[o] ?? 1;
-      const k = r >= 0.5 ? 1 : 4 * r * r * (3 - 4 * r);
+      const k = r * r * (3 - 2 * r);
       out[p] = k * (ca[0] ?? 0) + (1 - k) * (out[p] ?? 0) + 0.5;
       out[p + 1] = k * (ca[1] ?? 0) + (1 - k) * (out[p + 1] ?? 0) + 0.5;
       out[p + 2] = k * (ca[2] ?? 0) + (1 - k) * (out[p + 2] ?? 0) + 0.5;
@@ -471,6 +480,10 @@ function applyDisplacementField(
   const ay = new Float64Array(n);
   const dx = new Float64Array(n);
   const dy = new Float64Array(n);
+  // Outline points the turn takes behind the face carry nothing outside it (whatever was beside them is now
+  // hidden too): they drop out, and the visible outline and the rest of the head lead the hair.
+  const vis = new Float64Array(n);
+  const facing = vertexFacing(dst);
   let x0 = Number.POSITIVE_INFINITY;
   let y0 = Number.POSITIVE_INFINITY;
   let x1 = Number.NEGATIVE_INFINITY;
@@ -478,6 +491,7 @@ function applyDisplacementField(
   let moved = 0;
   for (let k = 0; k < n; k++) {
     const i = BOUNDARY[k] ?? 0;
+    vis[k] = 0.02 + 0.98 * smoothstep(-0.2, 0.1, facing[i] ?? 0);
     ax[k] = dst[i * 3] ?? 0;
     ay[k] = dst[i * 3 + 1] ?? 0;
     dx[k] = (dst[i * 3] ?? 0) - (src[i * 3] ?? 0);
@@ -500,8 +514,9 @@ function applyDisplacementField(
   const gh = Math.ceil((ry1 - ry0) / step) + 1;
   const gdx = new Float32Array(gw * gh);
   const gdy = new Float32Array(gw * gh);
-  // Softening length: keeps the weights finite at the anchors and smooths between neighbouring outline points.
-  const soft2 = (reach * 0.02) ** 2;
+  // Softening length: keeps the weights finite at the anchors and smooths over the outline's zig-zag (its points
+  // alternate in depth, so a turn moves neighbours differently).
+  const soft2 = (reach * 0.08) ** 2;
   for (let gy = 0; gy < gh; gy++) {
     const py = ry0 + gy * step;
     for (let gx = 0; gx < gw; gx++) {
@@ -514,8 +529,9 @@ function applyDisplacementField(
         const ex = px - (ax[k] ?? 0);
         const ey = py - (ay[k] ?? 0);
         const d2 = ex * ex + ey * ey;
-        if (d2 < nearest2) nearest2 = d2;
-        const w = 1 / (d2 + soft2);
+        const v = vis[k] ?? 0;
+        if (v > 0.5 && d2 < nearest2) nearest2 = d2;
+        const w = v / (d2 + soft2);
         wsum += w;
         sx += w * (dx[k] ?? 0);
         sy += w * (dy[k] ?? 0);
