@@ -14,10 +14,10 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const path = z
-  .string()
-  .min(1)
-  .transform((p) => resolve(PROJECT_ROOT, p));
+/** Paths are relative to the project root; defaults go through the same resolution (zod skips transforms for them). */
+const toAbsolute = (p: string) => resolve(PROJECT_ROOT, p);
+const path = z.string().min(1).transform(toAbsolute);
+const pathOr = (fallback: string) => z.string().min(1).default(fallback).transform(toAbsolute);
 const url = z.url({ message: 'expected a URL such as https://example.com' });
 
 /**
@@ -29,14 +29,14 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: url.optional(),
-  PORTRAIT_DATA_DIR: path.default('.data'),
+  PORTRAIT_DATA_DIR: pathOr('.data'),
   PORTRAIT_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _')
     .default('portrait'),
 
   PORTRAIT_MODELS_DIR: path.optional(),
-  PORTRAIT_MODELS_CACHE: path.default('models/cache'),
+  PORTRAIT_MODELS_CACHE: pathOr('models/cache'),
   PORTRAIT_MODEL_MIRROR: url.optional(),
   PORTRAIT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
   PORTRAIT_ORT_THREADS: int(1, 256).default(2),
@@ -98,12 +98,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 
 let cached: Config | undefined;
 
-/** The process's configuration: `.env` (when present) under the real environment, parsed once and frozen. */
-export function getConfig(): Config {
+/**
+ * The process's configuration: `.env` (when present) under the real environment, parsed once and frozen.
+ * `defaults` sit under both (the CLI's quieter log level, say); only the first call's defaults count.
+ */
+export function getConfig(defaults: Readonly<Record<string, string>> = {}): Config {
   if (!cached) {
     const envFile = resolve(process.cwd(), '.env');
     if (existsSync(envFile)) loadDotenv({ path: envFile, quiet: true });
-    cached = parseConfig(process.env);
+    cached = parseConfig({ ...defaults, ...process.env });
   }
   return cached;
 }

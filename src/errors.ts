@@ -95,7 +95,7 @@ export interface ErrorPayload {
   message: string;
   details: ErrorDetails;
   /** Reference id shown to the user for internal errors and written to the logs. */
-  refId?: string;
+  refId?: string | undefined;
 }
 
 export function toErrorPayload(err: unknown, refId?: string): ErrorPayload {

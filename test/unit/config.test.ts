@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { ConfigError, PROJECT_ROOT, parseConfig } from '../../src/config.js';
 
 test('defaults apply when nothing is set', () => {
   const c = parseConfig({});
@@ -22,4 +23,10 @@ test('empty strings count as unset and lists are split', () => {
   const c = parseConfig({ REDIS_URL: '', DISCORD_GUILD_IDS: '1, 2,,3' });
   assert.equal(c.REDIS_URL, undefined);
   assert.deepEqual(c.DISCORD_GUILD_IDS, ['1', '2', '3']);
+});
+
+test('relative paths resolve against the project root, defaults included', () => {
+  const c = parseConfig({ PORTRAIT_MODELS_CACHE: 'x/cache' });
+  assert.equal(c.PORTRAIT_DATA_DIR, resolve(PROJECT_ROOT, '.data'));
+  assert.equal(c.PORTRAIT_MODELS_CACHE, resolve(PROJECT_ROOT, 'x/cache'));
 });

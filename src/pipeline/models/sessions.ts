@@ -31,6 +31,8 @@ export function sessionOptions(
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // ORT's own warnings (unused initializers in the face models) are noise on a user's terminal; errors remain.
+    logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import {
+  ENGINE_NAMES,
+  type EngineName,
+  MAX_SELFIES,
+  MAX_VARIATIONS,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+} from '../core/request.js';
+import { PortraitError } from '../errors.js';
+
+export interface GenerateArgs {
+  selfies: string[];
+  pose: string;
+  lighting: string;
+  style: string;
+  engine?: EngineName;
+  seed?: number;
+  variations: number;
+  out: string;
+  json: boolean;
+  debugDir?: string;
+  size?: number;
+  format?: OutputFormat;
+  help: boolean;
+}
+
+export const GENERATE_HELP = `portrait generate --selfie FILE [options]
+
+  --selfie FILE      a photo of your face (repeat up to ${MAX_SELFIES} times; more photos, better likeness)
+  --pose P           front, three-quarter left|right, profile left|right, look up|down, tilt left|right,
+                     or degrees: "yaw=25 pitch=-10 roll=0". Left and right are the subject's own.
+  --light L          studio, rembrandt, loop, split, butterfly, rim, golden hour, blue hour, window, neon,
+                     candle, or "key from left, warm"
+  --style TEXT       style prompt (diffusion engine)
+  --engine NAME      ${ENGINE_NAMES.join(', ')} (default from PORTRAIT_ENGINE)
+  --seed N           seed for reproducible results
+  --variations N     1-${MAX_VARIATIONS} portraits (written as NAME-2.webp ...)
+  --size N           output size in pixels (default from PORTRAIT_OUTPUT_SIZE)
+  --out FILE         output file (default portrait.<format>); the extension picks webp or png
+  --debug DIR        write a debug contact sheet explaining every step into DIR
+  --json             print one JSON object (code, output paths, timings per stage) instead of text
+`;
+
+const bad = (option: string, expected: string) =>
+  new PortraitError('request.bad_option', `${option}: ${expected}`, { option, expected });
+
+/** Parses `portrait generate` arguments. Throws PortraitError('request.bad_option') with the option at fault. */
+export function parseGenerateArgs(argv: string[]): GenerateArgs {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (err) {
+    throw bad('arguments', (err as Error).message);
+  }
+  const selfies = values.selfie ?? [];
+  const int = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw bad(`--${name}`, `expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+  if (values.engine !== undefined && !(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
+    throw bad('--engine', `expected one of ${ENGINE_NAMES.join(', ')}`);
+  }
+  const out = values.out ?? 'portrait.webp';
+  const ext = out.toLowerCase().split('.').pop() ?? '';
+  const format = (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
+  if (values.out !== undefined && !format) throw bad('--out', 'expected a file name ending in .webp or .png');
+  const seed = int('seed', values.seed, 0, 2 ** 32 - 1);
+  const size = int('size', values.size, 64, 2048);
+  return {
+    selfies,
+    pose: values.pose ?? 'front',
+    lighting: values.light ?? 'studio',
+    style: values.style ?? '',
+    variations: int('variations', values.variations, 1, MAX_VARIATIONS) ?? 1,
+    out,
+    json: values.json ?? false,
+    help: values.help ?? false,
+    ...(values.engine !== undefined ? { engine: values.engine as EngineName } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(size !== undefined ? { size } : {}),
+    ...(format ? { format } : {}),
+    ...(values.debug !== undefined ? { debugDir: values.debug } : {}),
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      selfie: { type: 'string', multiple: true },
+      pose: { type: 'string' },
+      light: { type: 'string' },
+      style: { type: 'string' },
+      engine: { type: 'string' },
+      seed: { type: 'string' },
+      variations: { type: 'string' },
+      size: { type: 'string' },
+      out: { type: 'string' },
+      debug: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

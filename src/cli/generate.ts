@@ -1,0 +1,197 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Config } from '../config.js';
+import { parseLighting } from '../core/lighting.js';
+import { describeError } from '../core/messages.js';
+import { parsePose } from '../core/pose.js';
+import { type Requester, randomSeed } from '../core/request.js';
+import { type ErrorPayload, PortraitError, toErrorPayload } from '../errors.js';
+import type { Logger } from '../log.js';
+import { fetchModels } from '../pipeline/models/index.js';
+import { createPortraitService, type Delivery, openRedis, startWorker } from '../queue/index.js';
+import { GENERATE_HELP, type GenerateArgs, parseGenerateArgs } from './generate-args.js';
+import { createProgressLine } from './progress-line.js';
+
+type Answer = Extract<Delivery, { kind: 'result' | 'failure' }>;
+
+/** Exit codes: 0 done, 1 internal error (a bug or an outage), 2 the user's to fix. */
+export const EXIT = { ok: 0, internal: 1, user: 2 } as const;
+
+/**
+ * `portrait generate`: one portrait through the real queue and a worker in this process, with the embedded Redis
+ * when REDIS_URL is unset. The same path a chat request takes, so a newcomer's first run exercises the product.
+ */
+export async function generateCommand(argv: string[], config: Config, log: Logger): Promise<number> {
+  let args: GenerateArgs;
+  try {
+    args = parseGenerateArgs(argv);
+    if (args.help) {
+      process.stdout.write(GENERATE_HELP);
+      return EXIT.ok;
+    }
+    validate(args);
+  } catch (err) {
+    return report(undefined, toErrorPayload(err), argv.includes('--json'));
+  }
+
+  const started = performance.now();
+  const progress = createProgressLine(!args.json);
+  let cleanup: Array<() => Promise<void>> = [];
+  try {
+    const selfies = await Promise.all(args.selfies.map((file, i) => readSelfie(file, i + 1)));
+    // Fetch the face models here, on the main thread, so a first run shows one download bar before anything else.
+    await fetchModels();
+
+    const redis = await openRedis(config, log);
+    cleanup.unshift(() => redis.close());
+    const worker = await startWorker(config, redis, log);
+    cleanup.unshift(() => worker.close());
+    const service = createPortraitService(config, redis, log);
+    cleanup.unshift(() => service.close());
+
+    const owner: Requester = { platform: 'cli', userId: safeUserName(), scopeId: 'local' };
+    const selfieKeys = await Promise.all(selfies.map((bytes) => service.putBlob(bytes, owner)));
+    // A private inbox: another `portrait generate` on the same Redis never takes this run's answer.
+    const inbox = `cli-${randomBytes(6).toString('hex')}`;
+    const answer = new Promise<Answer>((resolveAnswer) => {
+      void service
+        .consumeDeliveries(
+          'cli',
+          async (d) => {
+            if (d.kind === 'progress') progress.stage(d.stage, d.step, d.steps);
+            else resolveAnswer(d);
+          },
+          { inbox, removeOnClose: true },
+        )
+        .then((consumer) => cleanup.unshift(() => consumer.close()));
+    });
+    const seed = args.seed ?? randomSeed();
+    const receipt = await service.submit({
+      idempotencyKey: `cli-${randomUUID()}`,
+      inbox,
+      request: {
+        requester: owner,
+        selfieKeys,
+        pose: args.pose,
+        lighting: args.lighting,
+        style: args.style,
+        variations: args.variations,
+        seed,
+        debug: args.debugDir !== undefined,
+        ...(args.engine ? { engine: args.engine } : {}),
+        output: {
+          size: args.size ?? config.PORTRAIT_OUTPUT_SIZE,
+          format: args.format ?? config.PORTRAIT_OUTPUT_FORMAT,
+        },
+      },
+    });
+    log.debug({ jobId: receipt.jobId }, 'submitted');
+    const done = await answer;
+    progress.end();
+    if (done.kind === 'failure') return report(undefined, done.error, args.json);
+
+    const outputs = outputPaths(args.out, done.result.outputKeys.length);
+    for (const [i, key] of done.result.outputKeys.entries()) {
+      const bytes = await service.getBlob(key);
+      if (!bytes) throw new PortraitError('job.expired', `output ${key} expired before it was read`);
+      await mkdir(dirname(outputs[i]!), { recursive: true });
+      await writeFile(outputs[i]!, bytes);
+    }
+    let debugSheet: string | undefined;
+    if (args.debugDir && done.result.debugSheetKey) {
+      const bytes = await service.getBlob(done.result.debugSheetKey);
+      if (bytes) {
+        debugSheet = join(resolve(args.debugDir), `${basename(args.out, extname(args.out))}-debug.png`);
+        await mkdir(dirname(debugSheet), { recursive: true });
+        await writeFile(debugSheet, bytes);
+      }
+    }
+    const summary = {
+      code: 'ok',
+      jobId: receipt.jobId,
+      outputs,
+      ...(debugSheet ? { debugSheet } : {}),
+      engine: done.result.engine,
+      seed: done.seed,
+      width: done.result.width,
+      height: done.result.height,
+      faces: done.result.facesPerSelfie,
+      timings: roundAll({ ...done.result.timings, total: performance.now() - started }),
+      report: done.result.report,
+    };
+    if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      process.stdout.write(`${outputs.join('\n')}\n`);
+      process.stderr.write(
+        `done in ${(summary.timings.total! / 1000).toFixed(2)} s with the ${summary.engine} engine, seed ${summary.seed}` +
+          (debugSheet ? `; debug sheet: ${debugSheet}` : '') +
+          '\n',
+      );
+    }
+    return EXIT.ok;
+  } catch (err) {
+    progress.end();
+    const refId = randomBytes(4).toString('hex');
+    const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
+    if (payload.refId) log.error({ err, refId }, 'generate failed');
+    return report(undefined, payload, args.json);
+  } finally {
+    const steps = cleanup;
+    cleanup = [];
+    for (const close of steps) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
+  }
+}
+
+function validate(args: GenerateArgs): void {
+  if (args.selfies.length === 0) throw new PortraitError('request.no_selfie', 'no --selfie given');
+  if (args.selfies.length > 4) throw new PortraitError('request.too_many_selfies', 'too many selfies', { limit: 4 });
+  const pose = parsePose(args.pose);
+  if (!pose.ok) throw pose.error;
+  const light = parseLighting(args.lighting);
+  if (!light.ok) throw light.error;
+}
+
+async function readSelfie(file: string, selfie: number): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PortraitError('request.bad_option', `cannot read ${file}: ${code}`, {
+      option: `--selfie ${file}`,
+      expected: code === 'ENOENT' ? 'no such file' : `the file cannot be read (${code ?? 'error'})`,
+      selfie,
+    });
+  }
+}
+
+/** portrait.webp, portrait-2.webp, ... one per variation. */
+function outputPaths(out: string, count: number): string[] {
+  const ext = extname(out);
+  const stem = out.slice(0, out.length - ext.length);
+  return Array.from({ length: count }, (_, i) => resolve(i === 0 ? out : `${stem}-${i + 1}${ext}`));
+}
+
+function report(_jobId: string | undefined, error: ErrorPayload, json: boolean): number {
+  const user = error.code !== 'internal.error' && !error.code.startsWith('model.') && !error.refId;
+  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: describeError(error) })}\n`);
+  process.stderr.write(`${error.code}: ${describeError(error)}\n`);
+  return user ? EXIT.user : EXIT.internal;
+}
+
+function roundAll(t: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
+
+function safeUserName(): string {
+  try {
+    return (
+      userInfo()
+        .username.replace(/[^A-Za-z0-9_.-]/g, '_')
+        .slice(0, 64) || 'local'
+    );
+  } catch {
+    return 'local';
+  }
+}

@@ -1,0 +1,60 @@
+import { fetchModels, isModelId, listModels, type ModelId, verifyModels } from '../pipeline/models/index.js';
+
+const HELP = `portrait models list|fetch [id ...]|verify
+
+  list     every model: where it resolves (PORTRAIT_MODELS_DIR, the cache, or not yet downloaded), size, license
+  fetch    download the required models (or the ids named) into the cache, checking sha256
+  verify   check the sha256 of every model file present; exit 1 if one does not match
+`;
+
+/** `portrait models ...`. Returns the exit code. */
+export async function modelsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'list': {
+      const rows = listModels().map((m) => [
+        m.id,
+        m.location + (m.optional ? ' (optional)' : ''),
+        `${(m.bytes / 1e6).toFixed(1)} MB`,
+        m.license,
+        m.path ?? m.url,
+      ]);
+      printTable(['id', 'where', 'size', 'license', 'path or url'], rows);
+      return 0;
+    }
+    case 'fetch': {
+      const unknown = rest.filter((id) => !isModelId(id));
+      if (unknown.length > 0) {
+        process.stderr.write(`unknown model id: ${unknown.join(', ')} (see: portrait models list)\n`);
+        return 2;
+      }
+      const results = await fetchModels(rest.length > 0 ? (rest as ModelId[]) : undefined);
+      printTable(
+        ['id', 'source', 'path'],
+        results.map((r) => [r.id, r.source, r.path]),
+      );
+      return 0;
+    }
+    case 'verify': {
+      const results = await verifyModels();
+      printTable(
+        ['id', 'status', 'path'],
+        results.map((r) => [r.id, r.ok === undefined ? 'missing' : r.ok ? 'ok' : 'SHA256 MISMATCH', r.path ?? '-']),
+      );
+      return results.some((r) => r.ok === false) ? 1 : 0;
+    }
+    default:
+      process.stdout.write(HELP);
+      return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 2;
+  }
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\n`);
+}
