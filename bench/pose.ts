@@ -46,6 +46,8 @@ export async function run(): Promise<void> {
   const rows: string[] = [];
   const all = { yaw: [] as number[], pitch: [] as number[] };
   const within = { yaw: [] as number[], pitch: [] as number[] };
+  // Signed errors per requested turn direction, to tell a gain error (over/under-turning) from noise.
+  const signed = { left: [] as number[], right: [] as number[], up: [] as number[], down: [] as number[] };
   const timings = { mesh: [] as number[], pose: [] as number[], warp: [] as number[] };
   for (const name of SINGLE_FACE_PHOTOS) {
     const image = await fromSharp(sharp(facePath(name)).rotate());
@@ -65,6 +67,13 @@ export async function run(): Promise<void> {
         const again = await measurePose(warped.image);
         const ey = Math.abs(again.pose.yaw - yaw);
         const ep = Math.abs(again.pose.pitch - pitch);
+        const dYaw = yaw - source.pose.yaw;
+        const dPitch = pitch - source.pose.pitch;
+        if (Math.abs(dYaw) >= 10)
+          (dYaw > 0 ? signed.left : signed.right).push((again.pose.yaw - yaw) * Math.sign(dYaw));
+        if (Math.abs(dPitch) >= 10) {
+          (dPitch > 0 ? signed.up : signed.down).push((again.pose.pitch - pitch) * Math.sign(dPitch));
+        }
         errs.yaw.push(ey);
         errs.pitch.push(ep);
         all.yaw.push(ey);
@@ -95,6 +104,10 @@ export async function run(): Promise<void> {
   console.log(
     `${within.yaw.length} requests within ${COMPOSITOR_POSE_LIMITS.yaw} degrees of the photo's pose: MAE yaw ` +
       `${mean(within.yaw).toFixed(2)}, pitch ${mean(within.pitch).toFixed(2)}, both ${mean([...within.yaw, ...within.pitch]).toFixed(2)}`,
+  );
+  console.log(
+    `overshoot (+) / undershoot (-), mean signed error along the turn: yaw to the left ${mean(signed.left).toFixed(1)}, ` +
+      `to the right ${mean(signed.right).toFixed(1)}, pitch up ${mean(signed.up).toFixed(1)}, down ${mean(signed.down).toFixed(1)}`,
   );
   console.log(
     `1080x1080 stage medians: mesh ${median(timings.mesh).toFixed(1)} ms (detector-box crop, refine, mirrored pass: ` +
