@@ -124,8 +124,13 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits): v
     const sub = command.command.endsWith('-status') ? 'status' : command.text.trim().toLowerCase();
     if (sub === 'help') return ack({ response_type: 'ephemeral', text: 'Portrait help', blocks: help() });
     if (sub === 'status') {
-      const jobs = await ctx.service.listJobs(requester);
-      return ack({ response_type: 'ephemeral', text: 'Your portraits', blocks: jobBlocks(jobs) });
+      // The ack is the answer, so a queue outage must still be acknowledged (within Slack's 3 s) with a sentence.
+      try {
+        const jobs = await ctx.service.listJobs(requester);
+        return await ack({ response_type: 'ephemeral', text: 'Your portraits', blocks: jobBlocks(jobs) });
+      } catch (err) {
+        return ack({ response_type: 'ephemeral', text: errorText(ctx, err, 'status') });
+      }
     }
     if (sub === 'forget') {
       return ack({

@@ -136,13 +136,23 @@ export async function startSlackBot(
   };
 }
 
+/**
+ * Slack's SDK debug lines that carry whole request or event bodies: file URLs, message texts, modal metadata.
+ * Selfie URLs must never reach a log, even at debug level, so these lines are dropped.
+ */
+const BODY_LINES =
+  /http request (?:body|result)|WebSocket message|Received a message on the WebSocket|Calling ack\(\)|^\{/;
+
 /** Bolt's logger interface on top of the project's pino logger (which scrubs secrets). */
 export function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: 'bolt' });
   let level = LogLevel.INFO;
   const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : safeJson(m))).join(' ');
   return {
-    debug: (...msg: unknown[]) => child.debug(text(msg)),
+    debug: (...msg: unknown[]) => {
+      const line = text(msg);
+      if (!BODY_LINES.test(line)) child.debug(line);
+    },
     info: (...msg: unknown[]) => child.info(text(msg)),
     warn: (...msg: unknown[]) => child.warn(text(msg)),
     error: (...msg: unknown[]) => child.error(text(msg)),

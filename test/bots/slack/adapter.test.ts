@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { App } from '@slack/bolt';
+import { pino } from 'pino';
 import { NOT_REQUESTER_TEXT } from '../../../src/bots/common/present.js';
 import { createSlackApp, type SlackApp } from '../../../src/bots/slack/index.js';
 import { escapeMrkdwn } from '../../../src/bots/slack/mrkdwn.js';
@@ -294,6 +296,40 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
       .join('\n');
     assert.doesNotMatch(rendered, /<!here>|<!channel>/);
     assert.match(rendered, /Style: &lt;!here&gt; @\u2060channel &amp; co/);
+  });
+
+  it('even at debug level no selfie URL or token reaches the log', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const log = pino({ level: 'debug' }, sink);
+    const debugBot = createSlackApp(configFor({ LOG_LEVEL: 'debug' }), service, log);
+    const url = fake.addFile('secret-selfie.jpg', selfie);
+    await feed(debugBot.app, mentionBody({ text: `<@${fake.botUserId}> front`, files: [imageFile(url)] }));
+    assert.equal(service.jobs.length, 1);
+    // The shortcut sends the file URLs to Slack inside the form's private_metadata (views.open's body).
+    await feed(debugBot.app, {
+      type: 'message_action',
+      callback_id: 'make_portrait',
+      trigger_id: 'trigger-log',
+      message_ts: '1790000000.000100',
+      response_url: `${fake.origin}/response/log`,
+      team: { id: 'T1', domain: 't' },
+      channel: { id: 'C1', name: 'general' },
+      user: { id: 'U1', name: 'me' },
+      token: 'x',
+      action_ts: '1',
+      message: { type: 'message', user: 'U1', ts: '1790000000.000100', text: 'me', files: [imageFile(url)] },
+    });
+    assert.match(String(fake.callsOf('views.open').at(-1)?.args['view']), /secret-selfie/);
+    const all = lines.join('');
+    assert.ok(lines.length > 0, 'something was logged');
+    assert.ok(!all.includes('secret-selfie'), 'no file URL in the log');
+    assert.ok(!all.includes(fake.botToken), 'no token in the log');
   });
 
   it('a quota refusal from the queue is shown with its sentence', async () => {
