@@ -14,13 +14,7 @@ import { TRIANGLES } from '../geometry/triangles.js';
 import { type WarpResult, warpToPose } from '../geometry/warp.js';
 import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
-import {
-  blurredBackground,
-  composeSubject,
-  type SoftMask,
-  softMaskImage,
-  subjectMask,
-} from '../lighting/background.js';
+import { backgroundSource, composeSubject, type SoftMask, softMaskImage, subjectMask } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { gainToImage, relight } from '../lighting/relight.js';
 import { lightingColour } from '../lighting/sh.js';
@@ -131,7 +125,8 @@ async function frameImage(
 ): Promise<{ image: RgbImage; points: Float32Array }> {
   const buf = await toSharp(image)
     .extract({ left: box.x, top: box.y, width: box.width, height: box.height })
-    .resize(size, size, { kernel: box.width >= size ? 'lanczos3' : 'cubic' })
+    // Lanczos where it matters (shrinking a big photo), bilinear for the usual near-1 scale (half the cost).
+    .resize(size, size, { kernel: box.width > size * 1.3 ? 'lanczos3' : 'linear' })
     .raw()
     .toBuffer();
   const k = size / box.width;
@@ -257,6 +252,14 @@ export class CompositorEngine implements Engine {
   }
 
   async generate(request: EngineRequest, onProgress: ProgressFn): Promise<EngineResult> {
+    return (await this.run(request, onProgress)).result;
+  }
+
+  /** `generate`, plus the intermediate state (meshes, masks) for benchmarks and tools that measure the output. */
+  async run(
+    request: EngineRequest,
+    onProgress: ProgressFn,
+  ): Promise<{ result: EngineResult; prepared: PreparedTarget }> {
     const { pose } = parseRequestOptions(request);
     const refused = checkPoseForEngine(pose, 'compositor');
     if (refused) throw refused;
@@ -269,7 +272,7 @@ export class CompositorEngine implements Engine {
     onProgress({ stage: 'stitch' });
     let t = performance.now();
     const mask: SoftMask = subjectMask(size, size, prepared.warpedPoints, prepared.headMask);
-    const background = await blurredBackground(prepared.warped, lighting.background);
+    const background = backgroundSource(prepared.warped, lighting.background);
     const rigColour = lightingColour(lighting);
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
@@ -291,6 +294,7 @@ export class CompositorEngine implements Engine {
       referencePitch: round1(ref.pose.pitch),
       referenceRoll: round1(ref.pose.roll),
       targetPose: pose.label,
+      turnDegrees: round1(poseDistance(ref.pose, pose)),
       lighting: lighting.label,
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
       sourceLightElevation: round1(prepared.source.dominant.elevation),
@@ -306,7 +310,7 @@ export class CompositorEngine implements Engine {
 
     const result: EngineResult = { images, report, timings: { ...timings } };
     if (request.debug) result.debugImages = await debugImages(prepared, mask, images[0], request.seed);
-    return result;
+    return { result, prepared };
   }
 
   /** Cosine similarity of the output's face and the reference's main face (undefined when no face is found). */

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import type { BackgroundTreatment, Rgb } from '../../core/lighting.js';
 import type { RgbImage } from '../types.js';
 import { linearToSrgbByte, luminance, SRGB_TO_LINEAR } from './colour.js';
@@ -71,28 +70,52 @@ export function subjectMask(
   return { data: feathered, width: gw, height: gh, cell: MASK_CELL };
 }
 
-/** The background source for a treatment: blurred when asked (downscaled 4x, blurred, upscaled: cheap). */
-export async function blurredBackground(image: RgbImage, treatment: BackgroundTreatment): Promise<RgbImage> {
+/**
+ * The background as composition reads it: the image itself, or (when the preset blurs) a blurred copy at
+ * 1/`factor` resolution that composition upsamples bilinearly, which is the cheap way to a wide blur.
+ */
+export interface BackgroundSource {
+  image: RgbImage;
+  /** Image pixels per background pixel (1 = full resolution). */
+  factor: number;
+}
+
+/**
+ * The background source for a treatment. A blur of sigma s output pixels is a box-average down by
+ * f = min(4, s / 1.5) and a three-pass box blur of the remaining radius there (about a Gaussian).
+ */
+export function backgroundSource(image: RgbImage, treatment: BackgroundTreatment): BackgroundSource {
   const sigma = treatment.blur * Math.max(image.width, image.height);
-  if (sigma < 0.6) return image;
-  const small = 4;
-  const w = Math.max(8, Math.round(image.width / small));
-  const h = Math.max(8, Math.round(image.height / small));
-  const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(w, h, {
-    kernel: 'linear',
-  });
-  const down = await s.raw().toBuffer();
-  const blurred = await sharp(down, { raw: { width: w, height: h, channels: 3 } })
-    .blur(Math.max(0.3, sigma / small))
-    .resize(image.width, image.height, { kernel: 'linear' })
-    .raw()
-    .toBuffer();
-  return {
-    data: new Uint8Array(blurred.buffer, blurred.byteOffset, blurred.length),
-    width: image.width,
-    height: image.height,
-    channels: 3,
-  };
+  if (sigma < 0.6) return { image, factor: 1 };
+  const f = Math.max(1, Math.min(4, Math.floor(sigma / 1.5)));
+  const w = Math.ceil(image.width / f);
+  const h = Math.ceil(image.height / f);
+  const sum = new Float32Array(w * h * 3);
+  const count = new Float32Array(w * h);
+  const src = image.data;
+  const col = new Int32Array(image.width);
+  for (let x = 0; x < image.width; x++) col[x] = Math.floor(x / f);
+  for (let y = 0; y < image.height; y++) {
+    const row = Math.floor(y / f) * w;
+    let i = y * image.width * 3;
+    for (let x = 0; x < image.width; x++, i += 3) {
+      const o = row + col[x]!;
+      count[o]! += 1;
+      sum[o * 3]! += src[i]!;
+      sum[o * 3 + 1]! += src[i + 1]!;
+      sum[o * 3 + 2]! += src[i + 2]!;
+    }
+  }
+  for (let o = 0; o < w * h; o++) {
+    const n = count[o] || 1;
+    sum[o * 3]! /= n;
+    sum[o * 3 + 1]! /= n;
+    sum[o * 3 + 2]! /= n;
+  }
+  const blurred = boxBlur(sum, w, h, 3, sigma / f);
+  const data = new Uint8Array(w * h * 3);
+  for (let k = 0; k < data.length; k++) data[k] = Math.min(255, Math.max(0, Math.round(blurred[k]!)));
+  return { image: { data, width: w, height: h, channels: 3 }, factor: f };
 }
 
 export interface ComposeOptions {
@@ -103,82 +126,128 @@ export interface ComposeOptions {
   backgroundGain?: number;
 }
 
+/** The background's colours after the treatment (brightness, tone, saturation), at the source's resolution. */
+function treat(src: RgbImage, options: ComposeOptions): Uint8Array {
+  const t = options.treatment;
+  const gain = t.brightness * (options.backgroundGain ?? 1);
+  const lut: Uint8Array[] = [0, 1, 2].map((c) => {
+    const tone = 1 + ((options.rigColour[c] ?? 1) - 1) * t.tone;
+    const l = new Uint8Array(256);
+    for (let v = 0; v < 256; v++) l[v] = linearToSrgbByte(SRGB_TO_LINEAR[v]! * gain * tone);
+    return l;
+  });
+  const [l0, l1, l2] = lut as [Uint8Array, Uint8Array, Uint8Array];
+  const d = src.data;
+  const out = new Uint8Array(d.length);
+  const sat = t.saturation;
+  for (let i = 0; i < d.length; i += 3) {
+    let r = l0[d[i]!]!;
+    let g = l1[d[i + 1]!]!;
+    let b = l2[d[i + 2]!]!;
+    if (sat !== 1) {
+      const y = luminance(r, g, b);
+      r = y + (r - y) * sat;
+      g = y + (g - y) * sat;
+      b = y + (b - y) * sat;
+    }
+    // Uint8Array stores truncate; clamp first, round by +0.5.
+    out[i] = r < 0 ? 0 : r > 255 ? 255 : r + 0.5;
+    out[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g + 0.5;
+    out[i + 2] = b < 0 ? 0 : b > 255 ? 255 : b + 0.5;
+  }
+  return out;
+}
+
+/** Columns of a row resampled from `from` cells to `to` pixels (pixels per cell = to / from): left index, weight. */
+function columnWeights(to: number, from: number, perCell: number, stride: number) {
+  const i0 = new Int32Array(to);
+  const i1 = new Int32Array(to);
+  const f = new Float32Array(to);
+  for (let x = 0; x < to; x++) {
+    const g = Math.min(from - 1, Math.max(0, (x + 0.5) / perCell - 0.5));
+    const x0 = Math.floor(g);
+    i0[x] = x0 * stride;
+    i1[x] = Math.min(from - 1, x0 + 1) * stride;
+    f[x] = g - x0;
+  }
+  return { i0, i1, f };
+}
+
 /**
  * subject * m + treated(background) * (1 - m), per pixel, m the upsampled soft mask. `subject` is the relit image,
- * `background` the (blurred) unrelit one; both the same size.
+ * `background` the unrelit one (or its blurred, smaller copy). The treatment runs at the background's own
+ * resolution; rows of the mask and of a small background are interpolated once per output row.
  */
 export function composeSubject(
   subject: RgbImage,
-  background: RgbImage,
+  background: BackgroundSource,
   mask: SoftMask,
   options: ComposeOptions,
 ): RgbImage {
   const { width, height } = subject;
   const out = new Uint8Array(subject.data.length);
-  const t = options.treatment;
-  const gain = t.brightness * (options.backgroundGain ?? 1);
-  const tone: Rgb = [
-    1 + (options.rigColour[0] - 1) * t.tone,
-    1 + (options.rigColour[1] - 1) * t.tone,
-    1 + (options.rigColour[2] - 1) * t.tone,
-  ];
-  const sat = t.saturation;
-  // Background byte -> treated byte, per channel: a lookup when saturation is untouched; else per pixel.
-  const lut: Uint8Array[] = [0, 1, 2].map((c) => {
-    const l = new Uint8Array(256);
-    for (let v = 0; v < 256; v++) l[v] = linearToSrgbByte((SRGB_TO_LINEAR[v] ?? 0) * gain * (tone[c] ?? 1));
-    return l;
-  });
-  const [l0, l1, l2] = lut as [Uint8Array, Uint8Array, Uint8Array];
+  const sd = subject.data;
+  const treated = treat(background.image, options);
+  const bf = background.factor;
+  const bw = background.image.width;
+  const bh = background.image.height;
   const mw = mask.width;
   const mh = mask.height;
-  const inv = 1 / mask.cell;
-  const cx0 = new Int32Array(width);
-  const cx1 = new Int32Array(width);
-  const cfx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const g = Math.min(mw - 1, Math.max(0, (x + 0.5) * inv - 0.5));
-    cx0[x] = Math.floor(g);
-    cx1[x] = Math.min(mw - 1, Math.floor(g) + 1);
-    cfx[x] = g - Math.floor(g);
-  }
-  const row = new Float32Array(mw);
-  const sd = subject.data;
-  const bd = background.data;
+  const mc = columnWeights(width, mw, mask.cell, 1);
+  const bc = columnWeights(width, bw, bf, 3);
+  const mrow = new Float32Array(mw);
+  const brow = new Float32Array(bw * 3);
   for (let y = 0; y < height; y++) {
-    const gyf = Math.min(mh - 1, Math.max(0, (y + 0.5) * inv - 0.5));
-    const y0 = Math.floor(gyf);
-    const y1 = Math.min(mh - 1, y0 + 1);
-    const fy = gyf - y0;
-    for (let k = 0; k < mw; k++) row[k] = mask.data[y0 * mw + k]! * (1 - fy) + mask.data[y1 * mw + k]! * fy;
-    let i = y * width * 3;
+    const gy = Math.min(mh - 1, Math.max(0, (y + 0.5) / mask.cell - 0.5));
+    const m0 = Math.floor(gy) * mw;
+    const m1 = Math.min(mh - 1, Math.floor(gy) + 1) * mw;
+    const mf = gy - Math.floor(gy);
+    let rowMax = 0;
+    for (let k = 0; k < mw; k++) {
+      const v = mask.data[m0 + k]! * (1 - mf) + mask.data[m1 + k]! * mf;
+      mrow[k] = v;
+      if (v < 0.999) rowMax = 1;
+    }
+    const i0 = y * width * 3;
+    if (rowMax === 0) {
+      out.set(sd.subarray(i0, i0 + width * 3), i0);
+      continue;
+    }
+    if (bf !== 1) {
+      const g = Math.min(bh - 1, Math.max(0, (y + 0.5) / bf - 0.5));
+      const r0 = Math.floor(g) * bw * 3;
+      const r1 = Math.min(bh - 1, Math.floor(g) + 1) * bw * 3;
+      const fy = g - Math.floor(g);
+      for (let k = 0; k < bw * 3; k++) brow[k] = treated[r0 + k]! * (1 - fy) + treated[r1 + k]! * fy;
+    }
+    let i = i0;
     for (let x = 0; x < width; x++, i += 3) {
-      const a = row[cx0[x]!]!;
-      const m = a + (row[cx1[x]!]! - a) * cfx[x]!;
+      const ma = mrow[mc.i0[x]!]!;
+      const m = ma + (mrow[mc.i1[x]!]! - ma) * mc.f[x]!;
       if (m >= 0.999) {
         out[i] = sd[i]!;
         out[i + 1] = sd[i + 1]!;
         out[i + 2] = sd[i + 2]!;
         continue;
       }
-      let r = l0[bd[i]!]!;
-      let g = l1[bd[i + 1]!]!;
-      let b = l2[bd[i + 2]!]!;
-      if (sat !== 1) {
-        const yl = luminance(r, g, b);
-        r = Math.min(255, Math.max(0, yl + (r - yl) * sat));
-        g = Math.min(255, Math.max(0, yl + (g - yl) * sat));
-        b = Math.min(255, Math.max(0, yl + (b - yl) * sat));
+      let r: number;
+      let g: number;
+      let b: number;
+      if (bf === 1) {
+        r = treated[i]!;
+        g = treated[i + 1]!;
+        b = treated[i + 2]!;
+      } else {
+        const a = bc.i0[x]!;
+        const c = bc.i1[x]!;
+        const f = bc.f[x]!;
+        r = brow[a]! + (brow[c]! - brow[a]!) * f;
+        g = brow[a + 1]! + (brow[c + 1]! - brow[a + 1]!) * f;
+        b = brow[a + 2]! + (brow[c + 2]! - brow[a + 2]!) * f;
       }
-      if (m <= 0.001) {
-        out[i] = r;
-        out[i + 1] = g;
-        out[i + 2] = b;
-        continue;
-      }
-      out[i] = Math.round(m * sd[i]! + (1 - m) * r);
-      out[i + 1] = Math.round(m * sd[i + 1]! + (1 - m) * g);
-      out[i + 2] = Math.round(m * sd[i + 2]! + (1 - m) * b);
+      out[i] = m * sd[i]! + (1 - m) * r + 0.5;
+      out[i + 1] = m * sd[i + 1]! + (1 - m) * g + 0.5;
+      out[i + 2] = m * sd[i + 2]! + (1 - m) * b + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };
