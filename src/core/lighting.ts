@@ -84,7 +84,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 50, elevation: 40, intensity: 1, kelvin: 4800, softness: medium }],
     ambient: { intensity: 0.1, kelvin: 5000 },
     exposure: 0.9,
-    background: { blur: 0.004, brightness: 0.45, saturation: 0.7, tone: 0.3 },
+    background: { blur: 0.004, brightness: 0.55, saturation: 0.7, tone: 0.3 },
   },
   {
     name: 'loop',
@@ -105,7 +105,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 90, elevation: 5, intensity: 1, kelvin: 5000, softness: hard }],
     ambient: { intensity: 0.07, kelvin: 5000 },
     exposure: 0.85,
-    background: { blur: 0.004, brightness: 0.4, saturation: 0.7, tone: 0.2 },
+    background: { blur: 0.004, brightness: 0.5, saturation: 0.7, tone: 0.2 },
   },
   {
     name: 'butterfly',
@@ -130,7 +130,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.12, kelvin: 6000 },
     exposure: 0.8,
-    background: { blur: 0.006, brightness: 0.3, saturation: 0.6, tone: 0.2 },
+    background: { blur: 0.006, brightness: 0.4, saturation: 0.6, tone: 0.2 },
   },
   {
     name: 'golden hour',
@@ -169,7 +169,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.08, kelvin: 9000 },
     exposure: 0.85,
-    background: { blur: 0.008, brightness: 0.35, saturation: 1.2, tone: 0.6 },
+    background: { blur: 0.008, brightness: 0.45, saturation: 1.2, tone: 0.6 },
   },
   {
     name: 'candle',
@@ -178,7 +178,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     lights: [{ azimuth: 20, elevation: -20, intensity: 1, kelvin: 1900, softness: hard }],
     ambient: { intensity: 0.06, kelvin: 2200 },
     exposure: 0.8,
-    background: { blur: 0.006, brightness: 0.25, saturation: 0.9, tone: 0.6 },
+    background: { blur: 0.006, brightness: 0.35, saturation: 0.9, tone: 0.6 },
   },
 ];
 

@@ -14,7 +14,14 @@ import { TRIANGLES } from '../geometry/triangles.js';
 import { type WarpResult, warpToPose } from '../geometry/warp.js';
 import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
-import { backgroundSource, composeSubject, type SoftMask, softMaskImage, subjectMask } from '../lighting/background.js';
+import {
+  backgroundSource,
+  composeSubject,
+  refineMask,
+  type SoftMask,
+  softMaskImage,
+  subjectMask,
+} from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { gainToImage, relight } from '../lighting/relight.js';
 import { lightingColour } from '../lighting/sh.js';
@@ -271,7 +278,10 @@ export class CompositorEngine implements Engine {
 
     onProgress({ stage: 'stitch' });
     let t = performance.now();
-    const mask: SoftMask = subjectMask(size, size, prepared.warpedPoints, prepared.headMask);
+    const mask: SoftMask = refineMask(
+      subjectMask(size, size, prepared.warpedPoints, prepared.headMask),
+      prepared.warped,
+    );
     const background = backgroundSource(prepared.warped, lighting.background);
     const rigColour = lightingColour(lighting);
     const images: RgbImage[] = [];

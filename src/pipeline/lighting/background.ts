@@ -16,6 +16,8 @@ export interface SoftMask {
   width: number;
   height: number;
   cell: number;
+  /** Grid row of the chin: `refineMask` leaves the body below it alone (a patterned shirt has edges everywhere). */
+  chinRow?: number;
 }
 
 const MASK_CELL = 4;
@@ -57,9 +59,9 @@ export function subjectMask(
       }
       let body = 0;
       if (y > chinY - faceH * 0.1) {
-        // Neck (about half a face wide) widening into shoulders about 2.6 face widths across.
+        // Neck (about 0.7 face widths) widening fast into shoulders that fill a head-and-shoulders frame.
         const below = y - chinY;
-        const half = Math.min(faceW * 1.3, faceW * 0.3 + Math.max(0, below - faceH * 0.25) * 1.4);
+        const half = Math.min(faceW * 2.5, faceW * 0.35 + Math.max(0, below - faceH * 0.15) * 2.2);
         body = Math.abs(x - cx) <= half ? 1 : 0;
       }
       data[gy * gw + gx] = Math.max(head, body);
@@ -67,7 +69,7 @@ export function subjectMask(
   }
   // Feather: about 3% of the face width on each side of the edge.
   const feathered = boxBlur(data, gw, gh, 1, Math.max(1, Math.round((faceW * 0.05) / MASK_CELL)));
-  return { data: feathered, width: gw, height: gh, cell: MASK_CELL };
+  return { data: feathered, width: gw, height: gh, cell: MASK_CELL, chinRow: Math.floor(chinY / MASK_CELL) };
 }
 
 /**
@@ -263,4 +265,59 @@ export function softMaskImage(mask: SoftMask): RgbImage {
     data[3 * i + 2] = v;
   }
   return { data, width: mask.width, height: mask.height, channels: 3 };
+}
+
+/**
+ * Snaps a soft subject mask to the photo's edges with a guided filter (He, Sun & Tang 2010) on the mask grid,
+ * guided by the image's luminance there: inside a window where the photo has an edge (hair against sky), the mask
+ * follows that edge; where the photo is flat it stays as smooth as it was. This is what keeps the background
+ * treatment from leaving a halo of untreated background around the hair without a matting model.
+ */
+export function refineMask(mask: SoftMask, image: RgbImage, radius = 6, eps = 0.004): SoftMask {
+  const { width: gw, height: gh, cell } = mask;
+  const chinRow = mask.chinRow ?? gh;
+  const n = gw * gh;
+  const guide = new Float32Array(n);
+  const counts = new Float32Array(n);
+  const step = Math.max(1, Math.floor(cell / 2));
+  for (let y = 0; y < image.height; y += step) {
+    const gy = Math.min(gh - 1, Math.floor(y / cell));
+    for (let x = 0; x < image.width; x += step) {
+      const gx = Math.min(gw - 1, Math.floor(x / cell));
+      const i = (y * image.width + x) * 3;
+      guide[gy * gw + gx]! += luminance(image.data[i]!, image.data[i + 1]!, image.data[i + 2]!) / 255;
+      counts[gy * gw + gx]! += 1;
+    }
+  }
+  for (let o = 0; o < n; o++) guide[o]! /= counts[o] || 1;
+  const p = mask.data;
+  const ip = new Float32Array(n);
+  const ii = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    ip[o] = guide[o]! * p[o]!;
+    ii[o] = guide[o]! * guide[o]!;
+  }
+  const mI = boxBlur(guide, gw, gh, 1, radius, 1);
+  const mP = boxBlur(p, gw, gh, 1, radius, 1);
+  const mIP = boxBlur(ip, gw, gh, 1, radius, 1);
+  const mII = boxBlur(ii, gw, gh, 1, radius, 1);
+  const a = new Float32Array(n);
+  const b = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    const varI = mII[o]! - mI[o]! * mI[o]!;
+    a[o] = (mIP[o]! - mI[o]! * mP[o]!) / (varI + eps);
+    b[o] = mP[o]! - a[o]! * mI[o]!;
+  }
+  const mA = boxBlur(a, gw, gh, 1, radius, 1);
+  const mB = boxBlur(b, gw, gh, 1, radius, 1);
+  const out = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    // Only the uncertain band moves: what the mask was sure about stays.
+    // The filter's output sits near the photo's edges but stays soft; a smoothstep makes it decide.
+    const g = Math.min(1, Math.max(0, (mA[o]! * guide[o]! + mB[o]! - 0.25) / 0.5));
+    const q = g * g * (3 - 2 * g);
+    const v = p[o]!;
+    out[o] = v >= 0.98 || v <= 0.02 || Math.floor(o / gw) >= chinRow ? v : q;
+  }
+  return { ...mask, data: out };
 }

@@ -102,6 +102,7 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
   const face = new Float32Array(cells);
   let minGain = Number.POSITIVE_INFINITY;
   let maxGain = Number.NEGATIVE_INFINITY;
+  let logSum = 0;
   for (let o = 0; o < cells; o++) {
     if ((raster.tri[o] ?? -1) < 0) continue;
     face[o] = 1;
@@ -112,7 +113,18 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
       const t = Math.max(floor, (tgt[3 * o + c] ?? 0) * scale);
       // The reference's own shading: a face half in deep shadow cannot be lifted past the clamp anyway.
       const s = Math.max(0.15, evalSh(source.shading, c, x, y, z));
-      const g = t / s;
+      gain[3 * o + c] = t / s;
+    }
+    logSum += Math.log(Math.max(1e-3, luminance(gain[3 * o]!, gain[3 * o + 1]!, gain[3 * o + 2]!)));
+  }
+  // Exposure: the face's geometric-mean gain is the preset's exposure. (The arithmetic means of target and
+  // source shading do not fix it: the mean of a ratio is not the ratio of means, and a face half in shadow in the
+  // reference would otherwise brighten the whole portrait.)
+  const k = covered > 0 ? lighting.exposure / Math.exp(logSum / covered) : 1;
+  for (let o = 0; o < cells; o++) {
+    if (!face[o]) continue;
+    for (let c = 0; c < 3; c++) {
+      const g = gain[3 * o + c]! * k;
       if (g < minGain) minGain = g;
       if (g > maxGain) maxGain = g;
       gain[3 * o + c] = Math.min(hi, Math.max(lo, g));
