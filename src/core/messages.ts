@@ -35,7 +35,9 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'request.no_selfie': () => 'Attach at least one selfie (a photo of your face) to make a portrait.',
   'request.too_many_selfies': (d) => `Send at most ${String(d['limit'] ?? 4)} selfies at once.`,
   'request.bad_pose': (d) =>
-    `I don't know the pose '${String(d['got'] ?? '')}'.${suggestion(d)} Try front, three-quarter left, profile right, look up, or yaw=20 pitch=-10.`,
+    d['range']
+      ? `The pose '${String(d['got'] ?? '')}' is outside what I can draw: ${String(d['range'])}.`
+      : `I don't know the pose '${String(d['got'] ?? '')}'.${suggestion(d)} Try front, three-quarter left, profile right, look up, or yaw=20 pitch=-10.`,
   'request.pose_out_of_range': (d) =>
     `That pose turns the head further than the ${String(d['engine'] ?? 'current')} engine can draw well (at most ${String(d['limit'] ?? '30')} degrees). Pick a smaller turn, or ask the admin for the diffusion engine.`,
   'request.bad_lighting': (d) =>
@@ -45,7 +47,7 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'request.engine_unavailable': (d) =>
     `The ${String(d['engine'] ?? 'requested')} engine isn't set up on this bot. Leave the engine out to use the default.`,
   'quota.user_in_flight': (d) =>
-    `You already have ${String(d['limit'] ?? 2)} portraits in progress. Wait for one to finish, or cancel one with /portrait-status.`,
+    `You already have ${plural(Number(d['limit'] ?? 2), 'portrait')} in progress. Wait for one to finish, or cancel one with /portrait-status.`,
   'quota.queue_full': () => 'The portrait queue for this community is full right now. Try again in a few minutes.',
   'quota.rate_limited': (d) =>
     `You're making portraits faster than this bot allows. Try again in ${String(d['retryAfter'] ?? 'a minute')}.`,
@@ -74,6 +76,11 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'model.checksum': () => 'The portrait bot has a damaged model file. The admin has been told.',
   'model.invalid': () => 'The portrait bot has a model it cannot use. The admin has been told.',
 };
+
+function plural(n: number, noun: string): string {
+  if (!Number.isFinite(n)) return `the most ${noun}s allowed`;
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

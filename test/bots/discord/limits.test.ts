@@ -83,7 +83,7 @@ describe('Discord limits, progress and registration', () => {
       const lines = contentOf(edit).split('\n');
       assert.equal(
         lines[0],
-        'You already have 1 portraits in progress. Wait for one to finish, or cancel one with /portrait-status.',
+        'You already have 1 portrait in progress. Wait for one to finish, or cancel one with /portrait-status.',
       );
       assert.equal(lines[2], 'Your portraits in the queue:');
       assert.match(lines[3] ?? '', /^1\. front, golden hour - queued, position 1 \(asked <t:\d+:R>\)$/);
