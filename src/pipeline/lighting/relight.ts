@@ -142,6 +142,10 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
   const wideRadius = Math.max(2, Math.round(cellsAcross * 0.3));
   const farNum = wideBlur(weighted, gw, gh, 3, wideRadius);
   const farDen = wideBlur(face, gw, gh, 1, wideRadius);
+  // A middle scale carries the gain just past the mesh edge (hairline, jaw) so the face edge shows no step.
+  const midRadius = Math.max(2, Math.round(cellsAcross * 0.08));
+  const midNum = wideBlur(weighted, gw, gh, 3, midRadius);
+  const midDen = wideBlur(face, gw, gh, 1, midRadius);
   const mean = [0, 0, 0];
   let faceCells = 0;
   for (let o = 0; o < cells; o++) {
@@ -150,8 +154,8 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
     for (let c = 0; c < 3; c++) mean[c] = (mean[c] ?? 0) + (gain[3 * o + c] ?? 0);
   }
   for (let c = 0; c < 3; c++) mean[c] = faceCells > 0 ? (mean[c] ?? 0) / faceCells : 1;
-  // The face edge feathers over a couple of cells.
-  const feather = boxBlur(face, gw, gh, 1, Math.max(1, Math.round(cellsAcross / 40)));
+  // The face edge feathers over a few cells.
+  const feather = boxBlur(face, gw, gh, 1, Math.max(1, Math.round(cellsAcross / 24)));
 
   const field = new Float32Array(cells * 3);
   for (let o = 0; o < cells; o++) {
@@ -159,10 +163,13 @@ export function relight(input: RelightInput, options: RelightOptions = {}): Reli
     const fd = farDen[o] ?? 0;
     const nd = nearDen[o] ?? 0;
     const reach = Math.min(1, fd * 2.5);
+    const md = midDen[o] ?? 0;
+    const midReach = Math.min(1, md * 3);
     for (let c = 0; c < 3; c++) {
       const m = mean[c] ?? 1;
       const far = fd > 1e-4 ? (farNum[3 * o + c] ?? 0) / fd : m;
-      const outside = m + (far - m) * reach;
+      const mid = md > 1e-4 ? (midNum[3 * o + c] ?? 0) / md : m;
+      const outside = midReach * mid + (1 - midReach) * (m + (far - m) * reach);
       const inside = nd > 1e-4 ? (nearNum[3 * o + c] ?? 0) / nd : outside;
       const g = f * inside + (1 - f) * outside;
       field[3 * o + c] = 1 + (g - 1) * strength;
