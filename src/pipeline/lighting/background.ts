@@ -21,6 +21,7 @@ export interface SoftMask {
 }
 
 const MASK_CELL = 4;
+const CHIN_BLEND_ROWS = 6;
 
 /**
  * The subject mask for an image of `width` x `height`: `headMask` (per pixel, 0..1 or 0..255, from the warp) when
@@ -317,7 +318,9 @@ export function refineMask(mask: SoftMask, image: RgbImage, radius = 6, eps = 0.
     const g = Math.min(1, Math.max(0, (mA[o]! * guide[o]! + mB[o]! - 0.25) / 0.5));
     const q = g * g * (3 - 2 * g);
     const v = p[o]!;
-    out[o] = v >= 0.98 || v <= 0.02 || Math.floor(o / gw) >= chinRow ? v : q;
+    // Full refinement above the chin, none a few rows below it, blended in between (no seam at the chin line).
+    const w = Math.min(1, Math.max(0, (chinRow + CHIN_BLEND_ROWS - Math.floor(o / gw)) / (2 * CHIN_BLEND_ROWS)));
+    out[o] = v >= 0.98 || v <= 0.02 ? v : w * q + (1 - w) * v;
   }
   return { ...mask, data: out };
 }
