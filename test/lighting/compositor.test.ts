@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { PortraitError } from '../../src/errors.js';
 import { createCompositorEngine, headAndShouldersFrame } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { resizeImage } from '../../src/pipeline/image.js';
@@ -110,4 +111,23 @@ test('head-and-shoulders frame: square, inside the photo, face about 40% of the 
   assert.ok(f.x >= 0 && f.y >= 0 && f.x + f.width <= small.width && f.y + f.height <= small.height);
   // Forehead-to-chin 120 px is 40% of the side.
   assert.equal(f.width, 300);
+});
+
+test('compositor refuses a turn from the selfie too large to draw, and accepts front from the same selfie', async () => {
+  // This selfie faces about 33 degrees to the subject's right: "three-quarter left" (+30) would need ~63 degrees.
+  const turned = await loadSelfie('pexels-sam-lion-5709614.jpg');
+  const only: PreparedSelfie[] = [{ image: turned.image, faces: turned.faces, mainFace: turned.face, index: 1 }];
+  await assert.rejects(
+    engine.generate(request({ selfies: only, pose: 'three-quarter left', outputSize: 256 }), () => {}),
+    (err: unknown) => {
+      const e = err as PortraitError;
+      assert.equal(e.code, 'request.pose_out_of_range');
+      assert.equal(e.details['limit'], 40);
+      assert.equal(e.details['selfie'], 1);
+      assert.ok((e.details['turn'] as number) > 50, `turn ${e.details['turn']}`);
+      return true;
+    },
+  );
+  const front = await engine.generate(request({ selfies: only, pose: 'front', outputSize: 256 }), () => {});
+  assert.ok((front.report['turnDegrees'] as number) <= 40);
 });

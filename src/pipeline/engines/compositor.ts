@@ -1,6 +1,6 @@
 import type { Config } from '../../config.js';
 import { type Lighting, parseLighting } from '../../core/lighting.js';
-import { checkPoseForEngine, parsePose, type TargetPose } from '../../core/pose.js';
+import { checkCompositorTurn, checkPoseForEngine, parsePose, type TargetPose } from '../../core/pose.js';
 import { deriveSeed, mulberry32 } from '../../core/random.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -174,6 +174,7 @@ export async function prepareTarget(
   size: number,
   onProgress: ProgressFn,
   warp: WarpFn = warpToPose,
+  limitTurn = false,
 ): Promise<PreparedTarget> {
   const { pose, lighting } = parseRequestOptions(request);
   const timings: Timings = { mesh: 0, warp: 0, relight: 0, stitch: 0 };
@@ -181,6 +182,10 @@ export async function prepareTarget(
   onProgress({ stage: 'mesh' });
   let t = performance.now();
   const { chosen } = await chooseReference(request.selfies, pose);
+  if (limitTurn) {
+    const refused = checkCompositorTurn(chosen.pose, pose, chosen.selfie.index);
+    if (refused) throw refused;
+  }
   const frame = headAndShouldersFrame(chosen.mesh.points, chosen.selfie.image.width, chosen.selfie.image.height);
   const framed = await frameImage(chosen.selfie.image, chosen.mesh.points, frame, size);
   timings.mesh = performance.now() - t;
@@ -272,7 +277,7 @@ export class CompositorEngine implements Engine {
     if (refused) throw refused;
 
     const size = request.outputSize;
-    const prepared = await prepareTarget(request, size, onProgress, this.#warp);
+    const prepared = await prepareTarget(request, size, onProgress, this.#warp, true);
     const { lighting, timings } = prepared;
     request.signal?.throwIfAborted();
 
