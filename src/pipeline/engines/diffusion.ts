@@ -2,9 +2,9 @@
  * The `diffusion` engine: IC-Portrait generation on an ONNX model pack. The pack is loaded and validated once
  * when the engine is created (a broken pack fails the worker's start, never a job); sessions live until dispose.
  *
- * Conditions (reference view, warped + relit target, stitch canvas and mask) come from a `ConditionsBuilder`.
- * Until the warp and relight stages are wired in, `faceCropConditions` (one small function, below) stands in:
- * the main face's crop as both reference and target, stitched with incontext/'s patch mask.
+ * Conditions (reference view, warped + relit target, stitch canvas and mask) come from a `ConditionsBuilder`:
+ * the engine factory (engines/index.ts) passes the compositor's warp + relight (`compositorConditions`).
+ * `faceCropConditions` (below), the unwarped face crop as both views, is the fallback for callers that give none.
  */
 import sharp from 'sharp';
 import type { Logger } from '../../log.js';

@@ -3,7 +3,7 @@ import type { EngineName } from '../../core/request.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { createCompositorEngine } from './compositor.js';
+import { compositorConditions, createCompositorEngine } from './compositor.js';
 import { createCropEngine } from './crop.js';
 import { createDiffusionEngine } from './diffusion.js';
 import type { Engine } from './engine.js';
@@ -39,6 +39,8 @@ const FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
       provider: config.PORTRAIT_EXECUTION_PROVIDER,
       threads: config.PORTRAIT_ORT_THREADS,
       logger: deps.logger,
+      // The IC-Portrait conditions: the reference warped to the target pose and relit, stitched in context.
+      conditions: compositorConditions(),
     });
   },
 };
