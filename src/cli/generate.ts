@@ -33,7 +33,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     }
     validate(args);
   } catch (err) {
-    return report(undefined, toErrorPayload(err), argv.includes('--json'));
+    return report(toErrorPayload(err), argv.includes('--json'));
   }
 
   const started = performance.now();
@@ -90,7 +90,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     log.debug({ jobId: receipt.jobId }, 'submitted');
     const done = await answer;
     progress.end();
-    if (done.kind === 'failure') return report(undefined, done.error, args.json);
+    if (done.kind === 'failure') return report(oneSelfie(done.error, args.selfies.length), args.json);
 
     const outputs = outputPaths(args.out, done.result.outputKeys.length);
     for (const [i, key] of done.result.outputKeys.entries()) {
@@ -136,7 +136,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     const refId = randomBytes(4).toString('hex');
     const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
     if (payload.refId) log.error({ err, refId }, 'generate failed');
-    return report(undefined, payload, args.json);
+    return report(oneSelfie(payload, args.selfies.length), args.json);
   } finally {
     const steps = cleanup;
     cleanup = [];
@@ -173,7 +173,14 @@ function outputPaths(out: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => resolve(i === 0 ? out : `${stem}-${i + 1}${ext}`));
 }
 
-function report(_jobId: string | undefined, error: ErrorPayload, json: boolean): number {
+/** With a single selfie, "your selfie" reads better than "selfie 1". */
+function oneSelfie(error: ErrorPayload, selfies: number): ErrorPayload {
+  if (selfies !== 1 || !('selfie' in error.details)) return error;
+  const { selfie: _, ...details } = error.details;
+  return { ...error, details };
+}
+
+function report(error: ErrorPayload, json: boolean): number {
   const user = error.code !== 'internal.error' && !error.code.startsWith('model.') && !error.refId;
   if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: describeError(error) })}\n`);
   process.stderr.write(`${error.code}: ${describeError(error)}\n`);
