@@ -9,6 +9,8 @@ type Sentence = (d: ErrorDetails) => string;
 const which = (d: ErrorDetails): string => (typeof d['selfie'] === 'number' ? `selfie ${d['selfie']}` : 'your selfie');
 const got = (d: ErrorDetails): string => (d['got'] ? ` (got ${String(d['got'])})` : '');
 const suggestion = (d: ErrorDetails): string => (d['suggestion'] ? ` Did you mean '${String(d['suggestion'])}'?` : '');
+/** "The event 'Winter'", or "This event" without a name. */
+const eventName = (d: ErrorDetails): string => (d['name'] ? `The event '${String(d['name'])}'` : 'This event');
 
 const SENTENCES: Record<ErrorCode, Sentence> = {
   'input.empty': (d) => `${cap(which(d))} is an empty file. Attach the photo again.`,
@@ -59,17 +61,22 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'job.expired': () => 'This request expired before it could run. Send it again.',
   'service.restarting': () => 'The portrait bot is restarting. Try again in a minute.',
   'service.unavailable': () => "The portrait service can't reach its queue right now. Try again in a few minutes.",
-  'event.not_found': (d) =>
-    `There's no avatar event called '${String(d['name'] ?? '')}' here.${d['open'] ? ` Open events: ${String(d['open'])}.` : ' Ask an organiser for its name.'}`,
+  'event.not_found': (d) => {
+    const open = d['open'] ? ` Open events: ${String(d['open'])}.` : '';
+    if (!d['name']) {
+      return open ? `Name the event you mean.${open}` : "There's no open avatar event here right now.";
+    }
+    return `There's no avatar event called '${String(d['name'])}' here.${open || ' Check the name with an organiser.'}`;
+  },
   'event.not_open': (d) =>
     d['opens']
-      ? `The event '${String(d['name'] ?? '')}' opens at ${String(d['opens'])} UTC. Join again then.`
-      : `The event '${String(d['name'] ?? '')}' isn't open yet. An organiser opens it when it starts.`,
+      ? `${eventName(d)} opens at ${String(d['opens'])} UTC. Join again then.`
+      : `${eventName(d)} isn't open yet. An organiser opens it when it starts.`,
   'event.closed': (d) =>
-    `The event '${String(d['name'] ?? '')}' is closed and takes no new entries. Avatars already made stay in its gallery.`,
+    `${eventName(d)} is closed and takes no new entries. Avatars already made stay in its gallery.`,
   'event.not_allowed': (d) =>
     d['reason'] === 'theme_locked'
-      ? `Members have already joined '${String(d['name'] ?? '')}', so its theme can't change any more (their avatars would no longer match). Create a new event for a new theme.`
+      ? `Members have already joined ${d['name'] ? `'${String(d['name'])}'` : 'this event'}, so its theme can't change any more (their avatars would no longer match). Create a new event for a new theme.`
       : `Only organisers can do that${d['name'] ? ` for '${String(d['name'])}'` : ''}: server or workspace admins, the organiser role or group, and the people the event names.`,
   'event.name_taken': (d) =>
     `There's already an event called '${String(d['name'] ?? '')}' here. Pick another name, or edit that event.`,
