@@ -1,4 +1,5 @@
 import { PortraitError } from '../errors.js';
+import { closest } from './typos.js';
 
 /**
  * Lighting presets and the lighting parser. Everything a user can ask for lives here as data, so the bots can list
@@ -463,42 +464,4 @@ function bad(got: string, suggestion: string | undefined): LightingResult {
       ...(suggestion ? { suggestion } : {}),
     }),
   };
-}
-
-/** The candidate within a typo's reach (edit distance at most a third of the word, at least 1, at most 3). */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  const reach = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
-  return bestDistance <= reach ? best : undefined;
-}
-
-/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ('rihgt' is one typo from 'right'). */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        row[j] = j;
-        continue;
-      }
-      const up = rows[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min((up[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (up[j - 1] ?? 0) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] ?? 0) + 1);
-      }
-      row[j] = d;
-    }
-    rows.push(row);
-  }
-  return (rows[a.length] as number[])[b.length] ?? 0;
 }

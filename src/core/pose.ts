@@ -1,5 +1,6 @@
 import { PortraitError } from '../errors.js';
 import type { EngineName } from './request.js';
+import { closest } from './typos.js';
 
 /**
  * Target head poses: presets as data and a pure parser with typo suggestions, like src/core/lighting.ts.
@@ -369,37 +370,4 @@ function bad(got: string, suggestion: string | undefined, range?: string): PoseR
       },
     ),
   };
-}
-
-/** The candidate within a typo's reach (edit distance at most a third of the word, at least 1, at most 3). */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  const reach = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
-  return bestDistance <= reach ? best : undefined;
-}
-
-/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ('lfet' is one typo from 'left'). */
-function editDistance(a: string, b: string): number {
-  let prev2: number[] = [];
-  let prev: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (prev2[j - 2] ?? 0) + 1);
-      row.push(d);
-    }
-    prev2 = prev;
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }

@@ -2,6 +2,7 @@ import { PortraitError } from '../errors.js';
 import { parseLighting } from './lighting.js';
 import { parsePose } from './pose.js';
 import { MAX_VARIATIONS } from './request.js';
+import { closest, editDistance } from './typos.js';
 
 /**
  * The forgiving request grammar of chat messages, e.g.
@@ -265,7 +266,7 @@ function recognise(segment: string, vocab: PromptVocabulary): Recognised {
       if (r.ok) continue;
       const suggestion = r.error.details['suggestion'];
       if (typeof suggestion !== 'string') continue;
-      const d = distance(text.toLowerCase(), suggestion.toLowerCase());
+      const d = editDistance(text.toLowerCase(), suggestion.toLowerCase());
       const limit = Math.max(1, Math.min(3, Math.floor(text.length / 4)));
       if (d <= limit && (!best || d < best.distance)) best = { error: r.error, distance: d };
     }
@@ -305,32 +306,4 @@ function tidy(s: string): string {
     .replace(/\s+/g, ' ')
     .replace(/^[\s,;.:"'`]+|[\s,;.:"'`!]+$/g, '')
     .trim();
-}
-
-function closest(word: string, candidates: readonly string[], maxDistance: number): string | undefined {
-  let best: string | undefined;
-  let bestD = maxDistance + 1;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance (small strings only). */
-export function distance(a: string, b: string): number {
-  if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

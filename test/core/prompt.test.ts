@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { describeError } from '../../src/core/messages.js';
 import {
   DEFAULT_VOCABULARY,
-  distance,
   type LabelResult,
   type PromptFields,
   type PromptVocabulary,
   parsePrompt,
   vocabulary,
 } from '../../src/core/prompt.js';
+import { editDistance as distance } from '../../src/core/typos.js';
 import { PortraitError } from '../../src/errors.js';
 
 /**
