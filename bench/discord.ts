@@ -16,6 +16,7 @@ import { createPortraitService } from '../src/queue/submit.js';
 import { startWorker } from '../src/queue/worker.js';
 import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord, USER } from '../test/bots/discord/fake-discord.js';
 import { facePath } from '../test/helpers/env.js';
+import { deleteKeys } from '../test/helpers/redis.js';
 
 const COMMANDS = 200;
 const PER_SECOND = 20;
@@ -68,13 +69,7 @@ export async function run(): Promise<void> {
     }
   } finally {
     await bot.stop();
-    const conn = redis.connection();
-    let cursor = '0';
-    do {
-      const [next, found] = await conn.scan(cursor, 'MATCH', `${config.PORTRAIT_QUEUE_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await conn.del(...found);
-    } while (cursor !== '0');
+    await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
     await service.close();
     await redis.close();
     await fake.stop();

@@ -18,6 +18,7 @@ import { createPortraitService, type PortraitQueueService } from '../src/queue/s
 import { startWorker } from '../src/queue/worker.js';
 import { FakeSlack } from '../test/bots/slack/fake-slack.js';
 import { facePath } from '../test/helpers/env.js';
+import { deleteKeys } from '../test/helpers/redis.js';
 
 const MENTIONS = 200;
 const PER_SECOND = 20;
@@ -75,13 +76,7 @@ export async function run(): Promise<void> {
     console.log(`portraits uploaded meanwhile: ${fake.callsOf('files.completeUploadExternal').length}`);
   } finally {
     await worker.close().catch(() => {});
-    const conn = redis.connection();
-    let cursor = '0';
-    do {
-      const [next, found] = await conn.scan(cursor, 'MATCH', `${config.PORTRAIT_QUEUE_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await conn.del(...found);
-    } while (cursor !== '0');
+    await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
     await service.close();
     await redis.close();
     await fake.close();

@@ -6,6 +6,7 @@ import { openRedis, type RedisHandle } from '../../src/queue/connection.js';
 import type { Delivery } from '../../src/queue/jobs.js';
 import type { DeliveryHandler } from '../../src/queue/service.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/env.js';
+import { deleteKeys } from '../helpers/redis.js';
 
 export const SCRIPTED_PIPELINE = new URL('./fixtures/scripted-pipeline.ts', import.meta.url).href;
 export const BROKEN_PIPELINE = new URL('./fixtures/broken-pipeline.ts', import.meta.url).href;
@@ -31,13 +32,7 @@ export async function queueTestEnv(label: string, env: Record<string, string> = 
     config,
     redis,
     async cleanup() {
-      const conn = redis.connection();
-      let cursor = '0';
-      do {
-        const [next, found] = await conn.scan(cursor, 'MATCH', `${config.PORTRAIT_QUEUE_PREFIX}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await conn.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
       await redis.close();
     },
   };

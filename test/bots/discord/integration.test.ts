@@ -10,6 +10,7 @@ import { openRedis, type RedisHandle } from '../../../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../../src/queue/worker.js';
 import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../../helpers/env.js';
+import { deleteKeys } from '../../helpers/redis.js';
 import { APP_ID, BOT_TOKEN, chatCommand, componentPress, FakeDiscord, USER } from './fake-discord.js';
 import { contentOf, customIds, isCallbackOf, isChannelPost, isOriginalEdit } from './harness.js';
 
@@ -64,13 +65,7 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
     await worker?.close();
     await service?.close();
     if (redis) {
-      const conn = redis.connection();
-      let cursor = '0';
-      do {
-        const [next, found] = await conn.scan(cursor, 'MATCH', `${config.PORTRAIT_QUEUE_PREFIX}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await conn.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
       await redis.close();
     }
     await fake.stop();

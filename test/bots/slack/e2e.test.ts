@@ -12,6 +12,7 @@ import { openRedis, type RedisHandle } from '../../../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../../src/queue/worker.js';
 import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../../helpers/env.js';
+import { deleteKeys } from '../../helpers/redis.js';
 import { FakeSlack } from './fake-slack.js';
 
 /**
@@ -65,13 +66,7 @@ describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker
     await worker?.close();
     await service?.close();
     if (redis) {
-      const conn = redis.connection();
-      let cursor = '0';
-      do {
-        const [next, found] = await conn.scan(cursor, 'MATCH', `${config.PORTRAIT_QUEUE_PREFIX}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await conn.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
       await redis.close();
     }
     await fake?.close();
