@@ -3,6 +3,7 @@ import { LIGHTING_PRESETS } from '../../core/lighting.js';
 import { POSE_PRESETS } from '../../core/pose.js';
 import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
 import type { Stage } from '../../pipeline/types.js';
+import type { JobState } from '../../queue/service.js';
 import { formatBytes } from './download.js';
 
 /**
@@ -10,6 +11,15 @@ import { formatBytes } from './download.js';
  * Everything here is PLAIN text without markup; each adapter escapes it and adds its own formatting (Discord
  * markdown, Slack mrkdwn), so the wording stays identical across platforms and lives in one place.
  */
+
+/** How a job's state reads in status lists ("queued", "in progress" ...). */
+export const JOB_STATE_WORDS: Readonly<Record<JobState, string>> = {
+  queued: 'queued',
+  running: 'in progress',
+  done: 'done',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
 
 /** What the user sees for each pipeline stage while a job runs. */
 export const STAGE_LABELS: Readonly<Record<Stage, string>> = {

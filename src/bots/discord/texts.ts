@@ -2,7 +2,14 @@ import { escapeMarkdown } from 'discord.js';
 import { describeError } from '../../core/messages.js';
 import type { ErrorDetails, ErrorPayload } from '../../errors.js';
 import type { JobSummary } from '../../queue/service.js';
-import { type CaptionInfo, captionText, helpSections, type Limits, type PresetInfo } from '../common/present.js';
+import {
+  type CaptionInfo,
+  captionText,
+  helpSections,
+  JOB_STATE_WORDS,
+  type Limits,
+  type PresetInfo,
+} from '../common/present.js';
 
 /**
  * Everything the Discord adapter says, formatted for Discord. Sentences for errors come from src/core/messages.ts;
@@ -51,20 +58,12 @@ export function doneText(inThread: boolean): string {
   return inThread ? 'Done - your portrait is in the thread.' : 'Done - your portrait is below.';
 }
 
-const STATE_WORDS: Record<JobSummary['state'], string> = {
-  queued: 'queued',
-  running: 'in progress',
-  done: 'done',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
-
 /** One line per job for /portrait-status and quota refusals. */
 export function jobLines(jobs: readonly JobSummary[]): string[] {
   return jobs.map((j, i) => {
     const where = j.state === 'queued' && j.position > 0 ? `, position ${j.position}` : '';
     const when = `<t:${Math.floor(j.submittedAt / 1000)}:R>`;
-    return `${i + 1}. ${escapeUserText(j.pose, 40)}, ${escapeUserText(j.lighting, 40)} - ${STATE_WORDS[j.state]}${where} (asked ${when})`;
+    return `${i + 1}. ${escapeUserText(j.pose, 40)}, ${escapeUserText(j.lighting, 40)} - ${JOB_STATE_WORDS[j.state]}${where} (asked ${when})`;
   });
 }
 

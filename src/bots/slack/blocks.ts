@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { JobSummary } from '../../queue/service.js';
-import { ACTION_LABELS, type HelpSection, type PresetInfo, queuedText } from '../common/present.js';
+import { ACTION_LABELS, type HelpSection, JOB_STATE_WORDS, type PresetInfo, queuedText } from '../common/present.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
 import { encodeState, type PortraitState } from './state.js';
 
@@ -184,21 +184,13 @@ export function portraitModal(o: ModalOptions): View {
   };
 }
 
-const STATE_WORDS: Record<JobSummary['state'], string> = {
-  queued: 'queued',
-  running: 'in progress',
-  done: 'done',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
-
 /** One line per job, with a Cancel button for the ones still waiting or running. */
 export function jobBlocks(jobs: readonly JobSummary[]): KnownBlock[] {
   if (jobs.length === 0) return [mrkdwnSection('_No portraits yet._')];
   return jobs.slice(0, 20).map((j) => {
     const when = `<!date^${Math.floor(j.submittedAt / 1000)}^{date_short_pretty} {time}|${new Date(j.submittedAt).toISOString()}>`;
     const where = j.state === 'queued' ? ` · ${queuedText(j.position)}` : '';
-    const text = `${bold(j.pose)} in ${bold(j.lighting)} light · ${STATE_WORDS[j.state]}${escapeMrkdwn(where)} · ${when}`;
+    const text = `${bold(j.pose)} in ${bold(j.lighting)} light · ${JOB_STATE_WORDS[j.state]}${escapeMrkdwn(where)} · ${when}`;
     const live = j.state === 'queued' || j.state === 'running';
     return {
       type: 'section',
