@@ -34,10 +34,11 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'models':
       return (await import('./cli/models.js')).modelsCommand(rest);
     case 'register-commands': {
-      const { registerCommands } = await import('./bots/discord/commands.js');
+      const { inviteUrl, registerCommands } = await import('./bots/discord/commands.js');
       const r = await registerCommands(config);
       process.stdout.write(
-        `Registered ${r.commands} commands ${r.scope === 'guild' ? `in guilds ${r.guildIds.join(', ')}` : 'globally (may take up to an hour to appear)'}\n`,
+        `Registered ${r.commands} commands ${r.scope === 'guild' ? `in guilds ${r.guildIds.join(', ')}` : 'globally (may take up to an hour to appear)'}\n` +
+          `Invite the bot to a server with: ${inviteUrl(config)}\n`,
       );
       return 0;
     }
