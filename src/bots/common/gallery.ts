@@ -94,13 +94,11 @@ export async function renderContactSheet(
   const composites: OverlayOptions[] = [];
   let y = GAP;
   if (options.title) {
-    composites.push(
-      await textOverlay(`<b>${escapeMarkup(options.title)}</b>`, 'sans 22', width - 2 * GAP, GAP, y, 'left'),
-    );
+    composites.push(await textOverlay(options.title, 'sans 22', width - 2 * GAP, GAP, y, 'left', true));
     y += HEADER_TITLE;
   }
   if (options.subtitle) {
-    composites.push(await textOverlay(escapeMarkup(options.subtitle), 'sans 13', width - 2 * GAP, GAP, y, 'left'));
+    composites.push(await textOverlay(options.subtitle, 'sans 13', width - 2 * GAP, GAP, y, 'left'));
   }
   const tiles = await Promise.all(slice.map((item) => renderTile(item.image, tile, frame, border)));
   for (let i = 0; i < slice.length; i++) {
@@ -111,8 +109,7 @@ export async function renderContactSheet(
     const raw = tiles[i];
     if (raw) composites.push({ input: raw, raw: { width: cell, height: cell, channels: 3 }, left, top: tileTop });
     const name = shorten(slice[i]?.name ?? '');
-    if (name)
-      composites.push(await textOverlay(escapeMarkup(name), 'sans 13', cell, left, tileTop + cell + 4, 'centre'));
+    if (name) composites.push(await textOverlay(name, 'sans 13', cell, left, tileTop + cell + 4, 'centre'));
   }
   if (pages > 1) {
     composites.push(
@@ -213,32 +210,47 @@ async function renderTile(
   }
 }
 
-/** Renders markup to raw RGBA and places it, cropped to `width`, aligned in a box of that width. */
+/**
+ * Renders a line of text to raw RGBA and places it in a box of `width`, aligned. Text too wide for the box is
+ * shortened with an ellipsis (measured, so it never ends mid-glyph).
+ */
 async function textOverlay(
-  markup: string,
+  text: string,
   font: string,
   width: number,
   left: number,
   top: number,
   align: 'left' | 'centre' | 'right',
+  bold = false,
 ): Promise<OverlayOptions> {
-  const { data, info } = await sharp({
-    text: { text: `<span foreground="#f2f3f5">${markup}</span>`, font, rgba: true, dpi: 72, wrap: 'none' },
-  })
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  let w = info.width;
-  let buf = data;
+  let line = text;
+  let rendered = await renderLine(line, font, bold);
+  for (let tries = 0; rendered.width > width && line.length > 1 && tries < 6; tries++) {
+    const keep = Math.max(1, Math.floor((line.length * width) / rendered.width) - 1);
+    line = `${line.slice(0, keep).trimEnd()}…`;
+    rendered = await renderLine(line, font, bold);
+  }
+  let { data, width: w } = rendered;
   if (w > width) {
-    buf = await sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } })
-      .extract({ left: 0, top: 0, width, height: info.height })
+    data = await sharp(data, { raw: { width: w, height: rendered.height, channels: 4 } })
+      .extract({ left: 0, top: 0, width, height: rendered.height })
       .raw()
       .toBuffer();
     w = width;
   }
   const offset = align === 'left' ? 0 : align === 'centre' ? Math.floor((width - w) / 2) : width - w;
-  return { input: buf, raw: { width: w, height: info.height, channels: 4 }, left: left + offset, top };
+  return { input: data, raw: { width: w, height: rendered.height, channels: 4 }, left: left + offset, top };
+}
+
+async function renderLine(text: string, font: string, bold: boolean) {
+  const body = bold ? `<b>${escapeMarkup(text)}</b>` : escapeMarkup(text);
+  const { data, info } = await sharp({
+    text: { text: `<span foreground="#f2f3f5">${body}</span>`, font, rgba: true, dpi: 72, wrap: 'none' },
+  })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
 }
 
 function shorten(name: string): string {
