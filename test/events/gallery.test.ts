@@ -8,6 +8,7 @@ import {
   crc32,
   createZip,
   csvField,
+  exportParts,
   type GalleryItem,
   galleryPageCount,
   renderContactSheet,
@@ -251,5 +252,31 @@ describe('gallery export zip', () => {
     );
     assert.match(lines[2] ?? '', /^,Ada Lovelace,slack,U2,/, 'the unreadable avatar has a row without a file');
     assert.match(lines[3] ?? '', /^avatars\/003-cmd-x\.webp,'=cmd\|x,/);
+  });
+
+  it('splits a large export into parts under an upload limit, each with the manifest rows of its avatars', async () => {
+    const entries = Array.from({ length: 7 }, (_, i) => entry(i + 1, `Member ${i + 1}`));
+    const image = new Uint8Array(randomBytes(1000));
+    const parts = [];
+    for await (const part of exportParts(event, entries, async () => image, 2600)) parts.push(part);
+    assert.ok(parts.length >= 3, `${parts.length} parts`);
+    const names: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      assert.ok(part.zip.length <= 2600, `part ${i + 1} is ${part.zip.length} bytes`);
+      assert.equal(part.fileName, `Launch-Friends-avatars-part-${i + 1}.zip`);
+      const files = readZip(part.zip);
+      const avatars = files.filter((f) => f.name.startsWith('avatars/'));
+      const csv = new TextDecoder().decode(files.at(-1)?.data).trim().split('\r\n');
+      assert.equal(csv.length - 1, avatars.length, 'one manifest row per avatar of the part');
+      names.push(...avatars.map((f) => f.name));
+    }
+    assert.deepEqual(
+      names,
+      entries.map((_, i) => `avatars/${String(i + 1).padStart(3, '0')}-Member-${i + 1}.webp`),
+    );
+    const whole = [];
+    for await (const part of exportParts(event, entries, async () => image, 10 * 1024 * 1024)) whole.push(part);
+    assert.equal(whole.length, 1);
+    assert.equal(whole[0]?.fileName, 'Launch-Friends-avatars.zip');
   });
 });

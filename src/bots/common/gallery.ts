@@ -415,46 +415,82 @@ export async function buildEventExport(
   entries: readonly EventEntry[],
   readImage: (entry: EventEntry) => Promise<Uint8Array | null>,
 ): Promise<EventExport> {
-  const files: ZipFile[] = [];
-  const rows: string[] = [MANIFEST_COLUMNS.join(',')];
+  let only: EventExport | undefined;
+  for await (const part of exportParts(event, entries, readImage, Number.POSITIVE_INFINITY)) only = part;
+  return only ?? finishPart(event, [], [], 0, 0);
+}
+
+/**
+ * The export split into zips of at most `maxBytes` each (a chat upload limit), every part with the manifest rows of
+ * its own avatars; one avatar larger than the limit gets a part of its own. Yields parts as they fill, so a large
+ * event is never held in memory at once. Part names say `part-<n>` when there is more than one.
+ */
+export async function* exportParts(
+  event: AvatarEvent,
+  entries: readonly EventEntry[],
+  readImage: (entry: EventEntry) => Promise<Uint8Array | null>,
+  maxBytes: number,
+): AsyncGenerator<EventExport> {
   const used = new Set<string>();
+  let files: ZipFile[] = [];
+  let rows: string[] = [];
   let missing = 0;
+  let size = 0;
+  let part = 0;
   let n = 0;
-  for (const e of entries) {
-    if (!e.resultKey || !e.result) continue;
+  const shown = entries.filter((e) => e.resultKey && e.result);
+  for (const e of shown) {
+    const result = e.result;
+    if (!result) continue;
     n++;
     const image = await readImage(e);
     const base = `${String(n).padStart(3, '0')}-${safeFileName(e.displayName) || 'member'}${event.entriesPerMember > 1 ? `-${e.slot}` : ''}`;
-    let name = `avatars/${base}.${e.result.format}`;
-    for (let i = 2; used.has(name); i++) name = `avatars/${base}-${i}.${e.result.format}`;
+    let name = `avatars/${base}.${result.format}`;
+    for (let i = 2; used.has(name); i++) name = `avatars/${base}-${i}.${result.format}`;
     used.add(name);
-    if (image) files.push({ name, data: image, modified: new Date(e.result.at) });
+    const row = [
+      image ? name : '',
+      e.displayName,
+      e.member.platform,
+      e.member.userId,
+      e.slot,
+      result.format,
+      result.width,
+      result.height,
+      result.engine,
+      new Date(e.submittedAt).toISOString(),
+      new Date(result.at).toISOString(),
+    ]
+      .map(csvField)
+      .join(',');
+    // Zip headers (two per file), the file and its manifest row; plus the manifest's own headers and column line.
+    const cost = (image?.length ?? 0) + 2 * (46 + name.length * 3) + row.length * 3 + 2;
+    if (files.length + rows.length > 0 && size + cost + 1024 > maxBytes) {
+      yield finishPart(event, files, rows, missing, ++part);
+      files = [];
+      rows = [];
+      missing = 0;
+      size = 0;
+    }
+    if (image) files.push({ name, data: image, modified: new Date(result.at) });
     else missing++;
-    rows.push(
-      [
-        image ? name : '',
-        e.displayName,
-        e.member.platform,
-        e.member.userId,
-        e.slot,
-        e.result.format,
-        e.result.width,
-        e.result.height,
-        e.result.engine,
-        new Date(e.submittedAt).toISOString(),
-        new Date(e.result.at).toISOString(),
-      ]
-        .map(csvField)
-        .join(','),
-    );
+    rows.push(row);
+    size += cost;
   }
-  const manifest = new TextEncoder().encode(`\ufeff${rows.join('\r\n')}\r\n`);
-  files.push({ name: 'manifest.csv', data: manifest });
+  if (part === 0 || files.length + rows.length > 0) {
+    const last = finishPart(event, files, rows, missing, part > 0 ? part + 1 : 0);
+    yield last;
+  }
+}
+
+function finishPart(event: AvatarEvent, files: ZipFile[], rows: string[], missing: number, part: number): EventExport {
+  const manifest = new TextEncoder().encode(`\ufeff${[MANIFEST_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`);
+  const stem = safeFileName(event.name) || 'event';
   return {
-    zip: createZip(files),
-    files: files.length - 1,
+    zip: createZip([...files, { name: 'manifest.csv', data: manifest }]),
+    files: files.length,
     missing,
-    fileName: `${safeFileName(event.name) || 'event'}-avatars.zip`,
+    fileName: part > 0 ? `${stem}-avatars-part-${part}.zip` : `${stem}-avatars.zip`,
   };
 }
 
