@@ -25,6 +25,8 @@ export async function run(): Promise<void> {
     ...process.env,
     PORTRAIT_QUEUE_PREFIX: `bench-${process.pid}-${Date.now().toString(36)}`,
     PORTRAIT_USER_IN_FLIGHT: '100',
+    // One requester submits every job of the run: no per-user rate limit.
+    PORTRAIT_USER_RATE: '0',
     LOG_LEVEL: 'silent',
   });
   const redis = await openRedis(config, silentLogger);

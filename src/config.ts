@@ -56,6 +56,8 @@ const schema = z.object({
   PORTRAIT_JOB_TIMEOUT_SECONDS: int(5, 24 * 3600).default(600),
   PORTRAIT_USER_IN_FLIGHT: int(1, 100).default(2),
   PORTRAIT_SCOPE_QUEUE_CAP: int(1, 100_000).default(50),
+  PORTRAIT_USER_RATE: int(0, 100_000).default(30),
+  PORTRAIT_USER_RATE_WINDOW_SECONDS: int(60, 30 * 24 * 3600).default(3600),
   PORTRAIT_EVENT_IN_FLIGHT: int(1, 1000).default(2),
 
   DISCORD_TOKEN: z.string().min(1).optional(),

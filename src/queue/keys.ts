@@ -22,6 +22,12 @@ export function queueKeys(prefix: string) {
       `${prefix}:inflight:scope:${r.platform}:${r.scopeId}`,
     /** Hash jobId -> JSON summary of the requester's jobs, for listJobs and ownership checks. */
     userJobs: (r: Pick<Requester, 'platform' | 'userId'>) => `${prefix}:jobs:${who(r)}`,
+    /**
+     * Sorted set of when the requester's requests were accepted (rate-limit.ts). Named by a hash and holding random
+     * members, so it says nothing about who; `forget` leaves it to expire so forgetting cannot reset the limit.
+     */
+    userRate: (r: Pick<Requester, 'platform' | 'userId'>) =>
+      `${prefix}:rate:${createHash('sha256').update(who(r)).digest('base64url').slice(0, 22)}`,
     /** Set when a job is cancelled ('cancel') or forgotten ('forget'); a worker checks it when the job starts. */
     cancelMark: (jobId: string) => `${prefix}:cancel:${jobId}`,
     /** Pub/sub channel telling workers to abort a running job. */

@@ -2,23 +2,28 @@ import type { Redis } from 'ioredis';
 import type { Requester } from '../core/request.js';
 import { throwOnFailure } from './blobs.js';
 import type { QueueKeys } from './keys.js';
+import { RATE_LUA, type RateLimit, rateMember } from './rate-limit.js';
 
 /**
  * Per-user and per-community caps on jobs in flight (queued or running), as reservations in two sorted sets. The
  * check and the reservation are one Lua script, so two concurrent submits cannot both slip under a cap (and the
- * duplicate and selfie checks ride along, keeping submit at three round trips). A
+ * duplicate and selfie checks and the per-user rate limit of rate-limit.ts ride along, keeping submit at three
+ * round trips). A
  * reservation is released when the job ends (worker), is cancelled or forgotten; if a process dies before that, the
  * score (a deadline) lets it lapse, and `reconcile` drops reservations whose job is already finished or gone.
  */
-const RESERVE = `
+const RESERVE = `${RATE_LUA}
 if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {'duplicate', 0} end
-for i = 6, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then return {'missing', i - 5} end
+for i = 7, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return {'missing', i - 6} end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'user', 0} end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'scope', 0} end
+local wait = rate_check(KEYS[6], tonumber(ARGV[2]), tonumber(ARGV[9]), tonumber(ARGV[8]))
+if wait > 0 then return {'rate', wait} end
+rate_take(KEYS[6], ARGV[10], tonumber(ARGV[2]), tonumber(ARGV[9]), tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
@@ -33,11 +38,13 @@ return {'ok', redis.call('LLEN', KEYS[5])}
  * - duplicate: the job exists (or a concurrent submit with the same key holds the reservation).
  * - missing: selfie number `selfie` (1-based) expired or never existed.
  * - user / scope: over the cap.
+ * - rate: over the per-user rate limit; a slot frees up in `retryAfterMs`.
  */
 export type ReserveOutcome =
   | { outcome: 'ok'; waiting: number }
   | { outcome: 'duplicate' | 'user' | 'scope' }
-  | { outcome: 'missing'; selfie: number };
+  | { outcome: 'missing'; selfie: number }
+  | { outcome: 'rate'; retryAfterMs: number };
 
 export interface ReserveArgs {
   requester: Requester;
@@ -52,6 +59,8 @@ export interface ReserveArgs {
   ttlSeconds: number;
   /** JSON summary stored in the requester's job list. */
   summary: string;
+  /** The per-user rate limit and its sliding-log key (rate-limit.ts); left out, no limit. */
+  rate?: RateLimit & { key: string };
 }
 
 /** Checks for a duplicate, the selfies and both caps, and reserves, in one atomic round trip. */
@@ -63,12 +72,13 @@ export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs)
     .portraitReserve;
   const [outcome, n] = (await call.call(
     redis,
-    5 + a.selfieKeys.length,
+    6 + a.selfieKeys.length,
     keys.userInFlight(a.requester),
     keys.scopeInFlight(a.requester),
     keys.userJobs(a.requester),
     a.jobKey,
     a.waitKey,
+    a.rate?.key ?? keys.userRate(a.requester),
     ...a.selfieKeys,
     a.jobId,
     now,
@@ -77,12 +87,17 @@ export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs)
     a.scopeCap,
     a.ttlSeconds,
     a.summary,
+    a.rate?.limit ?? 0,
+    a.rate?.windowMs ?? 0,
+    rateMember(),
   )) as [string, number];
   switch (outcome) {
     case 'ok':
       return { outcome, waiting: n };
     case 'missing':
       return { outcome, selfie: n };
+    case 'rate':
+      return { outcome, retryAfterMs: n };
     case 'duplicate':
     case 'user':
     case 'scope':

@@ -15,6 +15,7 @@ import {
 } from './deliveries.js';
 import type { PortraitJobData } from './jobs.js';
 import { jobIdFor, PORTRAIT_QUEUE, queueKeys } from './keys.js';
+import { rateLimitedError, rateLimitOf } from './rate-limit.js';
 import type {
   DeliveryConsumer,
   DeliveryHandler,
@@ -55,6 +56,7 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
   queue.on('error', (err) => log.warn({ err }, 'portrait queue connection error'));
   const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX);
   const consumers = new Set<DeliveryConsumer>();
+  const rate = rateLimitOf(config);
 
   const isLive = async (jobId: string) => {
     const state = await queue.getJobState(jobId);
@@ -100,6 +102,7 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
           scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
           ttlSeconds: ttl,
           summary: JSON.stringify(record),
+          ...(rate ? { rate: { ...rate, key: keys.userRate(requester) } } : {}),
         });
       let reserved = await reserve();
       if (reserved.outcome === 'user' || reserved.outcome === 'scope') {
@@ -119,6 +122,8 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
           throw new PortraitError('quota.queue_full', 'the community queue is full', {
             limit: config.PORTRAIT_SCOPE_QUEUE_CAP,
           });
+        case 'rate':
+          throw rateLimitedError(rate ?? { limit: 0, windowMs: 0 }, reserved.retryAfterMs);
       }
 
       const data: PortraitJobData = {
