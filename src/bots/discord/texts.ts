@@ -28,13 +28,19 @@ export function escapeUserText(text: string, max = 100): string {
   const oneLine = text
     // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
     .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    // Bidirectional overrides and isolates would make the rest of the bot's own line read backwards.
+    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
     .replace(/\s+/g, ' ')
     .trim();
   const short = oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
-  return escapeMarkdown(short, { heading: true, bulletedList: true, numberedList: true, maskedLink: true })
-    .replace(/@/g, '@\u200b')
-    .replace(/</g, '<\u200b')
-    .replace(/:\/\//g, ':\u200b//');
+  return (
+    escapeMarkdown(short, { heading: true, bulletedList: true, numberedList: true })
+      // Every bracket: escapeMarkdown's maskedLink option escapes only the first of several links on a line.
+      .replace(/\[/g, '\\[')
+      .replace(/@/g, '@\u200b')
+      .replace(/</g, '<\u200b')
+      .replace(/:\/\//g, ':\u200b//')
+  );
 }
 
 /** The error's sentence with every user-supplied detail escaped first. */

@@ -4,14 +4,18 @@ import type { HelpSection } from '../common/present.js';
  * Slack mrkdwn for text the bot posts. Slack only treats `&`, `<` and `>` as control characters: escaping them
  * turns `<!channel>`, `<!here>`, `<@U123>` and `<https://evil|innocent>` typed by a user into harmless text.
  * Literal "@channel" words are not mentions for chat.postMessage (the bot never sets link_names), but a zero-width
- * joiner after the "@" keeps them inert even if a client or a later API change were to link them.
+ * joiner after the "@" keeps them inert even if a client or a later API change were to link them. The same joiner
+ * after "://" stops Slack from auto-linking a URL the user typed into the bot's own message (as the Discord adapter
+ * does), and bidirectional overrides are dropped so user text cannot make the rest of the line read backwards.
  */
 export function escapeMrkdwn(text: string): string {
   return text
+    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
+    .replace(/@(channel|here|everyone)\b/gi, '@\u2060$1')
+    .replace(/:\/\//g, ':\u2060//');
 }
 
 /** Bold of escaped text; `*` inside user text is harmless but would end the bold early, so it is dropped. */
