@@ -54,6 +54,7 @@ const schema = z.object({
   PORTRAIT_WORKER_CONCURRENCY: int(1, 64).default(1),
   PORTRAIT_JOB_ATTEMPTS: int(1, 20).default(3),
   PORTRAIT_JOB_TIMEOUT_SECONDS: int(5, 24 * 3600).default(600),
+  PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS: int(0, 3600).default(30),
   PORTRAIT_USER_IN_FLIGHT: int(1, 100).default(2),
   PORTRAIT_SCOPE_QUEUE_CAP: int(1, 100_000).default(50),
   PORTRAIT_USER_RATE: int(0, 100_000).default(30),
