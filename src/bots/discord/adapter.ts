@@ -17,6 +17,7 @@ import { MAX_SELFIES, MAX_VARIATIONS, type Requester, randomSeed } from '../../c
 import { type ErrorPayload, isPortraitError, isUserErrorCode, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Stage } from '../../pipeline/types.js';
+import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
 import { downloadImage } from '../common/download.js';
@@ -26,6 +27,7 @@ import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments
 import { type Catalogue, matchPresets } from './catalogue.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';
 import { cancelComponents, forgetComponents, resultComponents, statusComponents } from './components.js';
+import { DiscordEvents, EVENT_COMMAND } from './events.js';
 import { type ComponentId, decodeComponentId } from './ids.js';
 import { DiscordOutput, type OutgoingMessage, restErrorCode, safeRestError } from './output.js';
 import { loadRecipe, type Recipe, storeRecipe } from './recipe.js';
@@ -70,6 +72,8 @@ export interface DiscordAdapterOptions {
   now?: () => number;
   /** Seed for requests that give none (tests pin it). */
   newSeed?: () => number;
+  /** Community avatar events (/avatar-event); left out, the command answers that events are off. */
+  events?: AvatarEventService;
 }
 
 /** What a request needs, wherever it came from (slash command, Make portrait, a result's button). */
@@ -104,6 +108,8 @@ interface StatusUpdate {
 export class DiscordAdapter {
   readonly tokens: TokenBook;
   readonly output: DiscordOutput;
+  /** The /avatar-event commands and the event scheduler's update handler (`events.onUpdate`). */
+  readonly events: DiscordEvents | undefined;
   readonly #status: ProgressThrottle<StatusUpdate>;
   readonly #updating = new WeakSet<Interaction>();
   readonly #o: DiscordAdapterOptions;
@@ -114,6 +120,19 @@ export class DiscordAdapter {
     this.#log = options.log;
     this.tokens = new TokenBook(options.now);
     this.output = new DiscordOutput(options.rest, this.tokens, options.log);
+    this.events = options.events
+      ? new DiscordEvents({
+          config: options.config,
+          events: options.events,
+          service: options.service,
+          output: this.output,
+          rest: options.rest,
+          tokens: this.tokens,
+          catalogue: options.catalogue,
+          log: options.log,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        })
+      : undefined;
     this.#status = new ProgressThrottle<StatusUpdate>({
       intervalMs: options.progressIntervalMs ?? 2000,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -133,9 +152,17 @@ export class DiscordAdapter {
   /** Entry point for every interaction; never throws (every failure gets an answer). */
   async handleInteraction(i: Interaction): Promise<void> {
     try {
-      if (i.isAutocomplete()) return await this.#autocomplete(i);
+      if (i.isAutocomplete()) {
+        if (i.commandName === EVENT_COMMAND) return await this.events?.autocomplete(i);
+        return await this.#autocomplete(i);
+      }
       if (i.isChatInputCommand()) {
         switch (i.commandName) {
+          case EVENT_COMMAND:
+            if (!this.#allowed(i))
+              return this.#refuse(i, new PortraitError('access.not_allowed', 'channel not allowed'));
+            if (!this.events) return this.#refuse(i, 'Avatar events are not set up on this bot.');
+            return await this.events.handle(i);
           case COMMANDS.portrait:
             return await this.#portraitCommand(i);
           case COMMANDS.status:

@@ -3,6 +3,7 @@ import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../config.js';
 import type { Logger } from '../../log.js';
+import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
 import type { ThrottleClock } from '../common/throttle.js';
 import { DiscordAdapter } from './adapter.js';
@@ -24,6 +25,8 @@ export interface DiscordBotDeps {
   newSeed?: () => number;
   /** How long to wait for the gateway's READY (default 30 s). */
   readyTimeoutMs?: number;
+  /** Community avatar events; the event scheduler's updates go to `bot.adapter.events.onUpdate`. */
+  events?: AvatarEventService;
 }
 
 export interface DiscordBot {
@@ -64,6 +67,7 @@ export async function startDiscordBot(
     ...(deps.progressIntervalMs !== undefined ? { progressIntervalMs: deps.progressIntervalMs } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.newSeed ? { newSeed: deps.newSeed } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
   });
   client.on(Events.InteractionCreate, (interaction) => {
     void adapter.handleInteraction(interaction);

@@ -13,6 +13,7 @@ import {
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../config.js';
 import { MAX_VARIATIONS } from '../../core/request.js';
+import { eventCommandDefinition } from './events.js';
 
 /** Command names, shared by the builders and the interaction router. */
 export const COMMANDS = {
@@ -99,6 +100,8 @@ export function commandDefinitions(): RESTPostAPIApplicationCommandsJSONBody[] {
     guildOnly(
       new ContextMenuCommandBuilder().setName(COMMANDS.makePortrait).setType(ApplicationCommandType.Message),
     ).toJSON(),
+    // Community avatar events (src/bots/discord/events.ts).
+    eventCommandDefinition(),
   ];
 }
 

@@ -132,7 +132,7 @@ describe('Discord limits, progress and registration', () => {
 
   it('registers the commands per guild when DISCORD_GUILD_IDS is set, else globally', async () => {
     const perGuild = await registerCommands(testConfig(fake, { DISCORD_GUILD_IDS: `${GUILD_ID},42` }));
-    assert.deepEqual(perGuild, { scope: 'guild', guildIds: [GUILD_ID, '42'], commands: 5 });
+    assert.deepEqual(perGuild, { scope: 'guild', guildIds: [GUILD_ID, '42'], commands: 6 });
     const puts = fake.callsTo('PUT', /\/commands$/);
     assert.deepEqual(
       puts.map((c) => c.path),
@@ -141,7 +141,7 @@ describe('Discord limits, progress and registration', () => {
     const body = puts[0]!.body as unknown as Array<{ name: string; options?: Array<{ name: string; type: number }> }>;
     assert.deepEqual(
       body.map((c) => c.name),
-      ['portrait', 'portrait-status', 'portrait-forget', 'portrait-help', 'Make portrait'],
+      ['portrait', 'portrait-status', 'portrait-forget', 'portrait-help', 'Make portrait', 'avatar-event'],
     );
     assert.deepEqual(
       body[0]?.options?.map((o) => `${o.name}:${o.type}`),
