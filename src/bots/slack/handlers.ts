@@ -6,6 +6,7 @@ import { isPortraitError, PortraitError } from '../../errors.js';
 import { helpSections, type Limits, NOT_REQUESTER_TEXT } from '../common/present.js';
 import { ACTION_IDS, CALLBACK_IDS, helpBlocks, homeView, jobBlocks, MODAL_FIELDS, portraitModal } from './blocks.js';
 import { RecentKeys } from './dedupe.js';
+import { isEventMention, type SlackEvents } from './events.js';
 import { checkDeclaredFiles, type SlackFile } from './files.js';
 import { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
 import {
@@ -52,7 +53,7 @@ interface ModalMetadata {
   f?: SlackFile[];
 }
 
-export function registerHandlers(app: App, ctx: SlackContext, limits: Limits): void {
+export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, events?: SlackEvents): void {
   const recent = new RecentKeys();
   const help = () =>
     helpBlocks(
@@ -84,6 +85,20 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits): v
       return;
     }
     const text = messageToPlainText(msg.text ?? '');
+    // Community avatar events: "event ...", "join <event>", "leave <event>" (src/bots/slack/events.ts).
+    if (events && isEventMention(text)) {
+      await events.handleMention({
+        channel,
+        ts,
+        thread,
+        user,
+        team,
+        text,
+        raw: msg.text ?? '',
+        files: msg.files ?? [],
+      });
+      return;
+    }
     if (/^(?:help|\?)$/i.test(text)) {
       await ctx.client.chat.postEphemeral({ channel, user, thread_ts: thread, text: 'Portrait help', blocks: help() });
       return;

@@ -2,10 +2,13 @@ import type { AddressInfo } from 'node:net';
 import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
+import type { EventUpdateHandler } from '../../queue/event-jobs.js';
+import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
 import { limitsFromConfig } from '../common/present.js';
 import { defaultCatalogue, type SlackCatalogue } from './catalogue.js';
 import { createDeliveries, PROGRESS_INTERVAL_MS, type SlackDeliveries } from './delivery.js';
+import { SlackEvents } from './events.js';
 import { registerHandlers } from './handlers.js';
 import type { SlackConfig, SlackContext } from './portraits.js';
 
@@ -28,12 +31,19 @@ export interface SlackBotDeps {
   port?: number;
   /** Progress edit interval (default 3 s). */
   progressIntervalMs?: number;
+  /**
+   * Community avatar events ("@portrait event ...", "@portrait join ..."), with the user groups that may organise
+   * them (SLACK_EVENT_GROUPS). The event scheduler's updates go to `eventUpdates`.
+   */
+  events?: { service: AvatarEventService; organiserGroups: readonly string[] };
 }
 
 export interface SlackBot {
   /** The HTTP port in HTTP mode (useful with port 0), undefined in Socket Mode. */
   readonly port: number | undefined;
   readonly mode: 'socket' | 'http';
+  /** Posts avatar-event updates (the event scheduler's onUpdate); undefined without events. */
+  readonly eventUpdates: EventUpdateHandler | undefined;
   stop(): Promise<void>;
 }
 
@@ -41,6 +51,7 @@ export interface SlackApp {
   app: App;
   ctx: SlackContext;
   deliveries: SlackDeliveries;
+  events: SlackEvents | undefined;
 }
 
 /**
@@ -69,9 +80,12 @@ export function createSlackApp(
     catalogue: deps.catalogue ?? defaultCatalogue(),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
-  registerHandlers(app, ctx, limitsFromConfig(config));
+  const events = deps.events
+    ? new SlackEvents({ ctx, events: deps.events.service, organiserGroups: deps.events.organiserGroups })
+    : undefined;
+  registerHandlers(app, ctx, limitsFromConfig(config), events);
   const deliveries = createDeliveries(ctx, deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
-  return { app, ctx, deliveries };
+  return { app, ctx, deliveries, events };
 }
 
 /**
@@ -108,7 +122,7 @@ export async function startSlackBot(
       logger: boltLog,
     });
   }
-  const { app, deliveries } = createSlackApp(config, service, log, { ...deps, receiver });
+  const { app, deliveries, events } = createSlackApp(config, service, log, { ...deps, receiver });
   const consumer = deps.consumeDeliveries ? await deps.consumeDeliveries(deliveries.handle) : undefined;
   let port: number | undefined;
   try {
@@ -127,6 +141,7 @@ export async function startSlackBot(
   return {
     port,
     mode,
+    eventUpdates: events?.onUpdate,
     stop: async () => {
       // Stop taking new events first, then let in-flight deliveries and edits finish.
       await app.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'slack: receiver stop failed'));

@@ -53,7 +53,10 @@ describe('slack-manifest.json', () => {
       'files:read', // downloading the selfies
       'files:write', // uploading portraits, Delete
       'groups:history', // message.groups (private channels)
+      'im:write', // avatar events: avatars and exports by direct message
       'reactions:write', // the "seen" and "done" reactions
+      'usergroups:read', // avatar events: organiser user groups
+      'users:read', // avatar events: workspace admins may organise; display names in the gallery
     ]);
   });
 });
