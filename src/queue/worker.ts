@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Requester } from '../core/request.js';
@@ -42,10 +42,12 @@ export interface WorkerOptions {
 
 export interface PortraitWorker {
   /**
-   * Waits for running jobs to finish, then ends the pipeline threads. `force` ends them at once instead: their jobs
-   * keep their place and run again (on any worker) once their lock lapses.
+   * Stops taking jobs and lets the running ones finish for up to `timeoutMs` (default PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS);
+   * jobs still running then are stopped and handed back: they go to the front of the queue at once, unanswered, with
+   * neither a try nor a stall counted, and run again on the next worker. Then the pipeline threads end.
+   * `force` ends the threads at once instead: their jobs keep their place and run again once their lock lapses.
    */
-  close(options?: { force?: boolean }): Promise<void>;
+  close(options?: { force?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
 /**
@@ -95,14 +97,15 @@ export async function startWorker(
     cancelGraceMs: options.cancelGraceMs ?? 2000,
     progressIntervalMs: options.progressIntervalMs ?? 1000,
     stopping: false,
+    handBack: new AbortController(),
   };
 
   const workerConnection = redis.connection('worker');
   const worker = new Worker<PortraitJobData, PortraitResult>(
     PORTRAIT_QUEUE,
-    (job, _token, signal) => {
+    (job, token, signal) => {
       options.onJobStart?.(job.id ?? '');
-      return processJob(ctx, job, signal);
+      return processJob(ctx, job, token, signal);
     },
     {
       connection: workerConnection,
@@ -137,18 +140,30 @@ export async function startWorker(
   await worker.waitUntilReady();
   log.info({ concurrency, pipelineModule }, 'portrait worker ready');
 
-  let closed = false;
+  const shutdownMs = config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000;
+  let closing: Promise<void> | undefined;
+  const close = async (force: boolean, timeoutMs: number) => {
+    ctx.stopping = force;
+    const stopped = worker.close(force);
+    // A forced close leaves its jobs to the stall check; a graceful one hands back what outlives the timeout.
+    const handBack = force
+      ? undefined
+      : setTimeout(() => {
+          log.warn({ timeoutMs }, 'shutdown timeout: handing running jobs back to the queue');
+          ctx.handBack.abort();
+        }, timeoutMs);
+    await stopped;
+    clearTimeout(handBack);
+    await threads.close(force ? 0 : 5000);
+    await subscriber.quit().catch(() => subscriber.disconnect());
+    await workerConnection.quit().catch(() => workerConnection.disconnect());
+    await deliveries.close();
+    await client.quit().catch(() => client.disconnect());
+  };
   return {
-    async close({ force = false } = {}) {
-      if (closed) return;
-      closed = true;
-      ctx.stopping = force;
-      await worker.close(force);
-      await threads.close(force ? 0 : 5000);
-      await subscriber.quit().catch(() => subscriber.disconnect());
-      await workerConnection.quit().catch(() => workerConnection.disconnect());
-      await deliveries.close();
-      await client.quit().catch(() => client.disconnect());
+    close({ force = false, timeoutMs = shutdownMs } = {}) {
+      closing ??= close(force, timeoutMs);
+      return closing;
     },
   };
 }
@@ -166,11 +181,14 @@ interface JobContext {
   progressIntervalMs: number;
   /** Set by a forced close: failures from here on are the shutdown's, and answer nobody. */
   stopping: boolean;
+  /** Aborted when a closing worker's timeout passes: running jobs stop and go back to the queue. */
+  handBack: AbortController;
 }
 
 async function processJob(
   ctx: JobContext,
   job: Job<PortraitJobData, PortraitResult>,
+  token: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<PortraitResult> {
   const jobId = job.id ?? '';
@@ -185,8 +203,11 @@ async function processJob(
   const { request } = data;
   const log = ctx.log.child({ jobId, attempt: job.attemptsMade + 1 });
   const startedAt = Date.now();
+  // Its worker died (or froze) while running it more often than a worker ever should: most likely the job itself
+  // kills the process (a native crash on this input). Answer it now instead of letting it take down the next one.
+  const poisoned = job.stalledCounter > STALL_LIMIT;
   try {
-    if (job.stalledCounter > STALL_LIMIT) {
+    if (poisoned) {
       throw new PortraitError('internal.error', `job stalled ${job.stalledCounter} times; not running it again`);
     }
     // Concurrent commands share one round trip on the connection.
@@ -211,7 +232,7 @@ async function processJob(
     };
     const output = await ctx.threads.run(input, {
       onProgress: progressReporter(ctx, job, data),
-      signal,
+      signal: signal ? AbortSignal.any([signal, ctx.handBack.signal]) : ctx.handBack.signal,
       timeoutMs: ctx.jobTimeoutMs,
       cancelGraceMs: ctx.cancelGraceMs,
     });
@@ -231,8 +252,17 @@ async function processJob(
   } catch (err) {
     // A forced shutdown ended the thread: not the job's fault. It keeps its place and runs again after its lock lapses.
     if (ctx.stopping) throw err;
+    // The shutdown timeout stopped it (and not the requester's cancel): back to the front of the queue, unanswered.
+    if (ctx.handBack.signal.aborted && !signal?.aborted && token) {
+      // Should that fail (Redis gone), the job stays active and its lapsing lock hands it back instead.
+      await job
+        .moveToWait(token)
+        .catch((e: unknown) => log.warn({ err: e }, 'hand-back failed; the job waits out its lock'));
+      log.info('handed back to the queue (shutdown)');
+      throw new WaitingError();
+    }
     const userError = err instanceof PortraitError && err.userError;
-    const lastTry = userError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const lastTry = userError || poisoned || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const refId = userError ? undefined : newRefId();
     if (userError) log.info({ code: err.code }, 'portrait refused');
     else log.error({ err, refId, lastTry }, lastTry ? 'portrait failed' : 'portrait failed; will retry');
@@ -246,6 +276,7 @@ async function processJob(
       await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
     }
     if (userError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+    if (poisoned) throw new UnrecoverableError(`poisoned: ${(err as Error).message}`);
     throw err;
   }
 }
