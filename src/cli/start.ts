@@ -6,7 +6,9 @@ import {
   type PortraitWorker,
   type RedisHandle,
   startWorker,
+  type WorkerOptions,
 } from '../queue/index.js';
+import { Shutdown, stopOnSignals } from './shutdown.js';
 
 const NOTHING_CONFIGURED = `Nothing to start: no chat adapter is configured.
 
@@ -21,16 +23,20 @@ To run only a worker against a shared Redis:
   npx portrait worker
 `;
 
-interface Stoppable {
-  name: string;
-  stop(): Promise<void>;
+export interface StartOptions {
+  worker: boolean;
+  adapters: boolean;
+  /** The worker's options (the fault tests run this same composition with a scripted pipeline). */
+  workerOptions?: WorkerOptions;
 }
 
 /**
- * `portrait start`: every chat adapter whose token is set, plus a worker, on one Redis. Stops in reverse order on
- * SIGINT/SIGTERM: adapters first (no new requests), then the worker (finishes or hands back its job), then Redis.
+ * `portrait start`: every chat adapter whose token is set, plus a worker, on one Redis; `portrait worker`: the
+ * worker only. SIGINT/SIGTERM stop it in the order of `Shutdown` (src/cli/shutdown.ts): adapters drain (answer
+ * "restarting"), the worker finishes or hands back its jobs within PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS, adapters
+ * stop, then the service and Redis.
  */
-export async function startCommand(config: Config, log: Logger, options: { worker: boolean; adapters: boolean }) {
+export async function startCommand(config: Config, log: Logger, options: StartOptions) {
   const wantDiscord = options.adapters && Boolean(config.DISCORD_TOKEN);
   const wantSlack = options.adapters && Boolean(config.SLACK_BOT_TOKEN);
   if (options.adapters && !wantDiscord && !wantSlack) {
@@ -38,33 +44,19 @@ export async function startCommand(config: Config, log: Logger, options: { worke
     return 0;
   }
 
-  const running: Stoppable[] = [];
-  let redis: RedisHandle | undefined;
-  let stopping = false;
-  const stopAll = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    for (const part of running.reverse()) {
-      await part.stop().catch((err: unknown) => log.error({ err, part: part.name }, 'stop failed'));
-    }
-    await redis?.close();
-    log.info('stopped');
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void stopAll(signal).then(() => process.exit(0));
-    });
-  }
+  // Signals are handled from the first moment: a stop during start-up closes whatever is running by then.
+  const shutdown = new Shutdown(log, config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000);
+  stopOnSignals(shutdown, log);
 
-  redis = await openRedis(config, log);
+  const redis: RedisHandle = await openRedis(config, log);
+  shutdown.addResource({ name: 'redis', close: () => redis.close() });
   log.info({ embedded: redis.embedded }, 'redis ready');
   const service = createPortraitService(config, redis, log);
-  running.push({ name: 'service', stop: () => service.close() });
+  shutdown.addResource({ name: 'service', close: () => service.close() });
 
   if (options.worker) {
-    const worker: PortraitWorker = await startWorker(config, redis, log);
-    running.push({ name: 'worker', stop: () => worker.close() });
+    const worker: PortraitWorker = await startWorker(config, redis, log, options.workerOptions);
+    shutdown.setWorker(worker);
     log.info({ engine: config.PORTRAIT_ENGINE }, 'worker ready');
   }
   if (wantDiscord) {
@@ -72,7 +64,7 @@ export async function startCommand(config: Config, log: Logger, options: { worke
     const bot = await startDiscordBot(config, service, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('discord', handler),
     });
-    running.push({ name: 'discord', stop: () => bot.stop() });
+    shutdown.addAdapter({ name: 'discord', drain: () => bot.drain(), stop: () => bot.stop() });
     log.info('discord adapter ready');
   }
   if (wantSlack) {
@@ -80,9 +72,9 @@ export async function startCommand(config: Config, log: Logger, options: { worke
     const bot = await startSlackBot(config, service, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('slack', handler),
     });
-    running.push({ name: 'slack', stop: () => bot.stop() });
+    shutdown.addAdapter({ name: 'slack', drain: () => bot.drain(), stop: () => bot.stop() });
     log.info({ mode: bot.mode, port: bot.port }, 'slack adapter ready');
   }
-  // Runs until a signal: the handlers above end the process.
+  // Runs until a signal: stopOnSignals ends the process.
   return undefined;
 }

@@ -114,6 +114,7 @@ export class DiscordAdapter {
   readonly #updating = new WeakSet<Interaction>();
   readonly #o: DiscordAdapterOptions;
   readonly #log: Logger;
+  #draining = false;
 
   constructor(options: DiscordAdapterOptions) {
     this.#o = options;
@@ -147,11 +148,21 @@ export class DiscordAdapter {
     await this.#status.close();
   }
 
+  /** The process is stopping: from now on every command is answered "restarting, try again in a minute". */
+  drain(): void {
+    this.#draining = true;
+  }
+
   // ---------------------------------------------------------------------------------------------- interactions
 
   /** Entry point for every interaction; never throws (every failure gets an answer). */
   async handleInteraction(i: Interaction): Promise<void> {
     try {
+      if (this.#draining) {
+        // Nothing new starts in a stopping process; suggestions are harmless but the command after them is not.
+        if (i.isAutocomplete()) return await i.respond([]);
+        throw new PortraitError('service.restarting', 'the bot is shutting down');
+      }
       if (i.isAutocomplete()) {
         if (i.commandName === EVENT_COMMAND) return await this.events?.autocomplete(i);
         return await this.#autocomplete(i);

@@ -32,6 +32,8 @@ export interface DiscordBotDeps {
 export interface DiscordBot {
   readonly client: Client;
   readonly adapter: DiscordAdapter;
+  /** Stop taking new commands: interactions that still arrive are answered "restarting". Deliveries continue. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function startDiscordBot(
   return {
     client,
     adapter,
+    drain: () => adapter.drain(),
     stop() {
       stopping ??= (async () => {
         await consumer?.close();

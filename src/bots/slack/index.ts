@@ -11,6 +11,7 @@ import { createDeliveries, PROGRESS_INTERVAL_MS, type SlackDeliveries } from './
 import { SlackEvents } from './events.js';
 import { registerHandlers } from './handlers.js';
 import type { SlackConfig, SlackContext } from './portraits.js';
+import { restartingGate } from './restarting.js';
 
 export type { SlackCatalogue } from './catalogue.js';
 export { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
@@ -44,6 +45,8 @@ export interface SlackBot {
   readonly mode: 'socket' | 'http';
   /** Posts avatar-event updates (the event scheduler's onUpdate); undefined without events. */
   readonly eventUpdates: EventUpdateHandler | undefined;
+  /** Stop taking new requests: they are answered "restarting" from now on. Deliveries continue until stop(). */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,8 @@ export interface SlackApp {
   ctx: SlackContext;
   deliveries: SlackDeliveries;
   events: SlackEvents | undefined;
+  /** See SlackBot.drain. */
+  drain(): void;
 }
 
 /**
@@ -83,9 +88,14 @@ export function createSlackApp(
   const events = deps.events
     ? new SlackEvents({ ctx, events: deps.events.service, organiserGroups: deps.events.organiserGroups })
     : undefined;
+  let draining = false;
+  app.use(restartingGate(ctx, () => draining));
   registerHandlers(app, ctx, limitsFromConfig(config), events);
   const deliveries = createDeliveries(ctx, deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
-  return { app, ctx, deliveries, events };
+  const drain = () => {
+    draining = true;
+  };
+  return { app, ctx, deliveries, events, drain };
 }
 
 /**
@@ -122,7 +132,7 @@ export async function startSlackBot(
       logger: boltLog,
     });
   }
-  const { app, deliveries, events } = createSlackApp(config, service, log, { ...deps, receiver });
+  const { app, deliveries, events, drain } = createSlackApp(config, service, log, { ...deps, receiver });
   const consumer = deps.consumeDeliveries ? await deps.consumeDeliveries(deliveries.handle) : undefined;
   let port: number | undefined;
   try {
@@ -142,6 +152,7 @@ export async function startSlackBot(
     port,
     mode,
     eventUpdates: events?.onUpdate,
+    drain,
     stop: async () => {
       // Stop taking new events first, then let in-flight deliveries and edits finish.
       await app.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'slack: receiver stop failed'));
