@@ -17,6 +17,7 @@ import {
 } from '../../src/bots/common/gallery.js';
 import type { AvatarEvent } from '../../src/core/events.js';
 import type { EventEntry } from '../../src/queue/events.js';
+import { readZip } from './helpers.js';
 
 const colours = [
   { r: 220, g: 40, b: 40 },
@@ -46,30 +47,6 @@ async function pixels(image: Uint8Array) {
 
 const near = (a: { r: number; g: number; b: number }, b: { r: number; g: number; b: number }, tol = 12) =>
   Math.abs(a.r - b.r) <= tol && Math.abs(a.g - b.g) <= tol && Math.abs(a.b - b.b) <= tol;
-
-/** A minimal zip reader (central directory), independent of the writer: names, data and stored CRCs. */
-function readZip(zip: Uint8Array) {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  const end = zip.length - 22;
-  assert.equal(view.getUint32(end, true), 0x06054b50, 'end of central directory');
-  const count = view.getUint16(end + 10, true);
-  let at = view.getUint32(end + 16, true);
-  const files: { name: string; data: Uint8Array; crc: number }[] = [];
-  for (let i = 0; i < count; i++) {
-    assert.equal(view.getUint32(at, true), 0x02014b50, 'central header');
-    const crc = view.getUint32(at + 16, true);
-    const size = view.getUint32(at + 20, true);
-    const nameLen = view.getUint16(at + 28, true);
-    const local = view.getUint32(at + 42, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLen));
-    assert.equal(view.getUint32(local, true), 0x04034b50, 'local header');
-    const localNameLen = view.getUint16(local + 26, true);
-    const start = local + 30 + localNameLen + view.getUint16(local + 28, true);
-    files.push({ name, data: zip.subarray(start, start + size), crc });
-    at += 46 + nameLen + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
-  }
-  return files;
-}
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const event: AvatarEvent = {

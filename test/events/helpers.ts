@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { Requester } from '../../src/core/request.js';
 import type { EventUpdate } from '../../src/queue/event-jobs.js';
@@ -56,4 +57,28 @@ export class UpdateLog {
       return false;
     });
   }
+}
+
+/** A minimal zip reader (central directory), independent of the writer: names, data and stored CRCs. */
+export function readZip(zip: Uint8Array) {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const end = zip.length - 22;
+  assert.equal(view.getUint32(end, true), 0x06054b50, 'end of central directory');
+  const count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  const files: { name: string; data: Uint8Array; crc: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    assert.equal(view.getUint32(at, true), 0x02014b50, 'central header');
+    const crc = view.getUint32(at + 16, true);
+    const size = view.getUint32(at + 20, true);
+    const nameLen = view.getUint16(at + 28, true);
+    const local = view.getUint32(at + 42, true);
+    const name = new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLen));
+    assert.equal(view.getUint32(local, true), 0x04034b50, 'local header');
+    const localNameLen = view.getUint16(local + 26, true);
+    const start = local + 30 + localNameLen + view.getUint16(local + 28, true);
+    files.push({ name, data: zip.subarray(start, start + size), crc });
+    at += 46 + nameLen + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+  }
+  return files;
 }
