@@ -13,6 +13,7 @@ import {
   deliveryQueueName,
   INBOX_PATTERN,
 } from './deliveries.js';
+import { purgeJobEvents } from './event-purge.js';
 import type { PortraitJobData } from './jobs.js';
 import { jobIdFor, PORTRAIT_QUEUE, queueKeys } from './keys.js';
 import { rateLimitedError, rateLimitOf } from './rate-limit.js';
@@ -218,23 +219,33 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
     return withAvailability(async () => {
       let removed = 0;
       const jobIds = Object.keys(await client.hgetall(keys.userJobs(requester)));
+      const eventStreams = new Set([queue.keys.events ?? '']);
       for (const jobId of jobIds) {
         await client.set(keys.cancelMark(jobId), 'forget', 'EX', ttl);
         const job = await queue.getJob(jobId);
+        let running = false;
         if (job) {
           const inbox = job.data.inbox;
           if ((await queue.remove(jobId)) === 1) removed++;
-          // Running: the worker stops it, answers nobody and removes the record when it lets go.
-          else await client.publish(keys.cancelChannel, jobId);
+          else {
+            // Running: the worker stops it, answers nobody and removes the record when it lets go.
+            running = true;
+            await client.publish(keys.cancelChannel, jobId);
+          }
           const answers = new Queue(deliveryQueueName(requester.platform, inbox), {
             connection: client,
             prefix: config.PORTRAIT_QUEUE_PREFIX,
           });
           removed += await answers.remove(answerJobId(jobId)).catch(() => 0);
+          eventStreams.add(answers.keys.events ?? '');
           await answers.close();
         }
+        // Only a running job still needs the mark (its worker reads it when it lets go); a removed one is gone.
+        if (!running) await client.del(keys.cancelMark(jobId));
         await releaseSlot(client, keys, requester, jobId);
       }
+      // The queues' event streams name the jobs and hold what they returned: drop those entries too.
+      await purgeJobEvents(client, [...eventStreams].filter(Boolean), jobIds);
       removed += await blobs.forget(requester);
       removed += await client.del(keys.userJobs(requester), keys.userInFlight(requester));
       log.info({ platform: requester.platform, removed }, 'forgot a requester');
