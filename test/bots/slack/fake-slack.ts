@@ -183,7 +183,12 @@ export class FakeSlack {
     json(this.#answer(method, args));
   }
 
+  /** Answers a test sets for methods the fake does not model (users.info, usergroups.users.list ...). */
+  readonly answers = new Map<string, (args: Record<string, unknown>) => Record<string, unknown>>();
+
   #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const custom = this.answers.get(method);
+    if (custom) return custom(args);
     switch (method) {
       case 'auth.test':
         return { ok: true, user_id: this.botUserId, bot_id: 'BBOT', team_id: 'T1', user: 'portrait', team: 'Test' };
