@@ -14,6 +14,11 @@ import type { PortraitQueueService } from './submit.js';
  */
 export interface AvatarEvents {
   readonly service: AvatarEventService;
+  /**
+   * The portrait service to hand the adapters: the same, except that `forget` also removes the member from every
+   * avatar event (entries, selfies, avatars), so the adapters' existing forget commands cover events too.
+   */
+  readonly portraits: PortraitQueueService;
   /** Starts the platform's event scheduler, posting updates through the adapter's handler. */
   attach(platform: Platform, onUpdate: EventUpdateHandler): Promise<EventScheduler>;
   /** Stops the schedulers (the store's data stays in Redis). */
@@ -39,6 +44,12 @@ export function openAvatarEvents(
   });
   return {
     service,
+    portraits: {
+      ...portraits,
+      async forget(requester) {
+        return (await portraits.forget(requester)) + (await service.forget(requester));
+      },
+    },
     async attach(platform, onUpdate) {
       const scheduler = await startEventScheduler(
         { config, redis, service: portraits, store, log },

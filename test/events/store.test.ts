@@ -5,6 +5,7 @@ import { describeError } from '../../src/core/messages.js';
 import type { Requester } from '../../src/core/request.js';
 import { isPortraitError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
+import { openAvatarEvents } from '../../src/queue/avatar-events.js';
 import { openRedis } from '../../src/queue/connection.js';
 import { type AvatarEventService, createEventService, type EventCaller } from '../../src/queue/event-service.js';
 import { createEventStore, type EventStore, entryRef, parseEntryRef } from '../../src/queue/events.js';
@@ -264,6 +265,23 @@ describe('event store and service (real Redis, no worker)', () => {
     // Leaving one event is the same, for that event only.
     assert.equal(await events.leave(member('stayer'), 'One'), 1);
     assert.equal((await store.memberEntries(two.id, { userId: 'stayer' })).length, 1);
+  });
+
+  it("the adapters' forget (the service openAvatarEvents hands them) also removes the member from events", async () => {
+    await events.create(organiser, { name: 'Forgettable', destination: { channelId: 'c' } });
+    await events.open(organiser, 'Forgettable');
+    await events.join('Forgettable', { member: member('gone'), displayName: 'G', selfie: SELFIE, dm: false });
+    await finish('Forgettable', 'gone');
+    const wired = openAvatarEvents(env.config, env.redis, portraits, silentLogger);
+    const removed = await wired.portraits.forget(member('gone'));
+    assert.ok(removed >= 1);
+    const event = await events.find('discord', 'g1', 'Forgettable');
+    assert.deepEqual(await store.memberEntries(event.id, { userId: 'gone' }), []);
+    assert.deepEqual(
+      (await allKeys()).filter((k) => k.includes(':img:gone:')),
+      [],
+    );
+    await wired.close();
   });
 
   it('keeps events and entries across a restart (a new connection and store)', async () => {
