@@ -53,6 +53,11 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   log.info({ embedded: redis.embedded }, 'redis ready');
   const service = createPortraitService(config, redis, log);
   shutdown.addResource({ name: 'service', close: () => service.close() });
+  // Community avatar events: the adapters get the event service, and a portrait service whose forget covers events.
+  const { openAvatarEvents } = await import('../queue/avatar-events.js');
+  const events = options.adapters ? openAvatarEvents(config, redis, service, log) : undefined;
+  if (events) shutdown.addResource({ name: 'avatar events', close: () => events.close() });
+  const portraits = events?.portraits ?? service;
 
   if (options.worker) {
     const worker: PortraitWorker = await startWorker(config, redis, log, options.workerOptions);
@@ -61,18 +66,23 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   }
   if (wantDiscord) {
     const { startDiscordBot } = await import('../bots/discord/bot.js');
-    const bot = await startDiscordBot(config, service, log, {
+    const bot = await startDiscordBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('discord', handler),
+      ...(events ? { events: events.service } : {}),
     });
     shutdown.addAdapter({ name: 'discord', drain: () => bot.drain(), stop: () => bot.stop() });
+    const onUpdate = bot.adapter.events?.onUpdate;
+    if (events && onUpdate) await events.attach('discord', onUpdate);
     log.info('discord adapter ready');
   }
   if (wantSlack) {
     const { startSlackBot } = await import('../bots/slack/index.js');
-    const bot = await startSlackBot(config, service, log, {
+    const bot = await startSlackBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('slack', handler),
+      ...(events ? { events: { service: events.service, organiserGroups: config.SLACK_EVENT_GROUPS } } : {}),
     });
     shutdown.addAdapter({ name: 'slack', drain: () => bot.drain(), stop: () => bot.stop() });
+    if (events && bot.eventUpdates) await events.attach('slack', bot.eventUpdates);
     log.info({ mode: bot.mode, port: bot.port }, 'slack adapter ready');
   }
   // Runs until a signal: stopOnSignals ends the process.
