@@ -148,7 +148,7 @@ export interface SlackEventsOptions {
   events: AvatarEventService;
   /** SLACK_EVENT_GROUPS. */
   organiserGroups: readonly string[];
-  /** PORTRAIT_ENGINE, for the theme check of create. */
+  /** Default: Date.now (tests pin the clock for relative times). */
   now?: () => number;
 }
 
