@@ -101,7 +101,7 @@ export async function startWorker(
   };
 
   const workerConnection = redis.connection('worker');
-  const worker = new Worker<PortraitJobData, PortraitResult>(
+  const worker = new Worker<PortraitJobData, StoredOutcome>(
     PORTRAIT_QUEUE,
     (job, token, signal) => {
       options.onJobStart?.(job.id ?? '');
@@ -185,12 +185,22 @@ interface JobContext {
   handBack: AbortController;
 }
 
+/**
+ * What BullMQ stores as the job's return value. The result itself travels in the delivery; BullMQ would keep a
+ * copy in the job and in its events stream (capped by count, not age), where the report's face measurements and
+ * the result keys would outlive the blob TTL and `forget`. So only this goes there.
+ */
+interface StoredOutcome {
+  images: number;
+  engine: string;
+}
+
 async function processJob(
   ctx: JobContext,
-  job: Job<PortraitJobData, PortraitResult>,
+  job: Job<PortraitJobData, StoredOutcome>,
   token: string | undefined,
   signal: AbortSignal | undefined,
-): Promise<PortraitResult> {
+): Promise<StoredOutcome> {
   const jobId = job.id ?? '';
   const parsed = portraitJobSchema.safeParse(job.data);
   if (!parsed.success) {
@@ -248,7 +258,7 @@ async function processJob(
       releaseSlot(ctx.client, ctx.keys, request.requester, jobId),
     ]);
     log.info({ ms: Date.now() - startedAt, engine: result.engine }, 'portrait done');
-    return result;
+    return { images: result.outputKeys.length, engine: result.engine };
   } catch (err) {
     // A forced shutdown ended the thread: not the job's fault. It keeps its place and runs again after its lock lapses.
     if (ctx.stopping) throw err;
@@ -286,11 +296,7 @@ async function processJob(
  * Otherwise this is the backstop answer for failures our processor never saw (BullMQ fails a job that stalled too
  * often without running it); when the processor already answered, the answer's fixed id makes this a no-op.
  */
-async function afterFinalFailure(
-  ctx: JobContext,
-  job: Job<PortraitJobData, PortraitResult>,
-  err: Error,
-): Promise<void> {
+async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, StoredOutcome>, err: Error): Promise<void> {
   const jobId = job.id ?? '';
   if ((await ctx.client.get(ctx.keys.cancelMark(jobId))) === 'forget') {
     await job.remove().catch(() => {});
@@ -357,7 +363,7 @@ function storeResult(
  * Forwards stage changes at once and step updates within a stage at most every `progressIntervalMs`, to the job
  * (job.progress, for status queries) and to the requester's delivery queue. Best effort: failures are logged only.
  */
-function progressReporter(ctx: JobContext, job: Job<PortraitJobData, PortraitResult>, data: PortraitJobData) {
+function progressReporter(ctx: JobContext, job: Job<PortraitJobData, StoredOutcome>, data: PortraitJobData) {
   let lastStage: string | undefined;
   let lastAt = 0;
   return (progress: Progress) => {

@@ -171,6 +171,16 @@ describe('forget removes every key of a member; selfies and results carry their 
       if (perMember) assert.ok(k.ttl > 0 && k.ttl <= TTL, `${k.key} has TTL ${k.ttl}`);
     }
 
+    // The portrait queue keeps no copy of a result (it travels in the delivery): no result keys or report in its
+    // job records or events stream, which outlive the blob TTL.
+    const queueCopies = beforeForget.filter(
+      (k) => k.key.startsWith(`${prefix}:portraits:`) && /outputKeys|report/.test(k.text),
+    );
+    assert.deepEqual(
+      queueCopies.map((k) => k.key),
+      [],
+    );
+
     // /portrait-forget, confirmed.
     const ask = chatCommand('portrait-forget');
     fake.dispatchInteraction(ask);
