@@ -158,12 +158,24 @@ async function readSelfie(file: string, selfie: number): Promise<Uint8Array> {
     return new Uint8Array(await readFile(file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PortraitError('request.bad_option', `cannot read ${file}: ${code}`, {
-      option: `--selfie ${file}`,
+    throw new PortraitError('request.bad_option', `cannot read ${printable(file)}: ${code}`, {
+      option: `--selfie ${printable(file)}`,
       expected: code === 'ENOENT' ? 'no such file' : `the file cannot be read (${code ?? 'error'})`,
       selfie,
     });
   }
+}
+
+/**
+ * A file name as the terminal may show it: control characters (ANSI escape sequences that recolour or retitle the
+ * terminal) and bidirectional overrides (a name that reads backwards) escaped as \uXXXX. Selfie files can come
+ * from anywhere, and their names are the one piece of them the CLI prints.
+ */
+export function printable(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** portrait.webp, portrait-2.webp, ... one per variation. */
