@@ -21,6 +21,12 @@ export const INBOX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const KEEP_ANSWERS_SECONDS = 24 * 3600;
 /** An answer whose handler keeps failing is retried this often (with the consumer's backoff, about an hour). */
 const ANSWER_ATTEMPTS = 15;
+/**
+ * How often a delivery may be found stalled (its consumer died while posting it) and still be handed out again.
+ * BullMQ's default of 1 drops an answer when bots crash twice in a row with it in flight (a deploy, then a crash):
+ * a lost answer is worse than a few more restarts, so only a delivery that keeps killing its consumer is given up.
+ */
+const DELIVERY_STALL_LIMIT = 5;
 const BACKOFF_TYPE = 'delivery';
 
 export function deliveryQueueName(platform: Platform, inbox?: string): string {
@@ -104,6 +110,8 @@ export interface ConsumeOptions {
   removeOnClose?: boolean;
   /** Lock on a delivery being handled, renewed while the handler runs. Default 30 s (tests shorten it). */
   lockDurationMs?: number;
+  /** How often deliveries whose consumer died are looked for and handed out again. Default 30 s (tests shorten it). */
+  stalledIntervalMs?: number;
 }
 
 /**
@@ -165,14 +173,19 @@ export async function consumeDeliveries(
     prefix: config.PORTRAIT_QUEUE_PREFIX,
     concurrency: options.concurrency ?? 4,
     lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: DELIVERY_STALL_LIMIT,
     settings: {
       backoffStrategy: (attemptsMade: number) => Math.min(retryDelayMs * 2 ** Math.max(0, attemptsMade - 1), 300_000),
     },
   });
   worker.on('error', (err) => log.error({ err, queue: name }, 'delivery consumer error'));
   worker.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && job.name !== 'progress') {
+    if (!job || job.name === 'progress') return;
+    if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
       log.error({ err, deliveryId: job.id }, 'gave up on a delivery after its last retry');
+    } else if (job.stalledCounter > DELIVERY_STALL_LIMIT) {
+      log.error({ err, deliveryId: job.id }, 'gave up on a delivery whose consumer died with it every time');
     }
   });
   await worker.waitUntilReady();

@@ -5,9 +5,10 @@ import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../../src/config.js';
 
 export const APP_PROCESS = new URL('./fixtures/app-process.ts', import.meta.url).pathname;
-/** tsx's loader by absolute URL: the children run in a temporary folder, where a bare `tsx` would not resolve. */
-const TSX = import.meta.resolve('tsx');
+export const CONSUMER_PROCESS = new URL('./fixtures/consumer-process.ts', import.meta.url).pathname;
 export const PORTRAIT_BIN = `${PROJECT_ROOT}/bin/portrait.mjs`;
+/** tsx's loader by absolute URL: the children run in a temporary folder, where a bare `tsx` would not resolve. */
+export const TSX = import.meta.resolve('tsx');
 
 export interface LogLine {
   level: number;
@@ -15,16 +16,23 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
+/** The longest any single wait on a child process may take before the test fails. */
+const WAIT_LIMIT_MS = 30_000;
+
+type Waiter<T> = { match: (item: T) => boolean; resolve: (item: T) => void };
+
 /**
- * A child process whose pino log lines (stderr) the test can read and await. Run from a temporary folder, so no
- * developer's .env is picked up.
+ * A child process whose pino log lines (stderr) and stdout lines the test can read and await. It runs in a
+ * temporary folder, so no developer's .env is picked up.
  */
 export class ProcessUnderTest {
   readonly child: ChildProcess;
   readonly logs: LogLine[] = [];
+  /** What the process printed on stdout, line by line. */
+  readonly stdout: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  private readonly stdout: string[] = [];
+  readonly #logWaiters: Waiter<LogLine>[] = [];
+  readonly #lineWaiters: Waiter<string>[] = [];
 
   constructor(args: string[], env: Record<string, string>) {
     this.child = spawn(process.execPath, args, {
@@ -36,7 +44,10 @@ export class ProcessUnderTest {
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.stdout.push(line));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      this.stdout.push(line);
+      settle(this.#lineWaiters, line);
+    });
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
       let parsed: LogLine;
       try {
@@ -45,27 +56,38 @@ export class ProcessUnderTest {
         parsed = { level: 60, msg: line };
       }
       this.logs.push(parsed);
-      for (const w of [...this.waiters]) {
-        if (w.match(parsed)) {
-          this.waiters.splice(this.waiters.indexOf(w), 1);
-          w.resolve(parsed);
-        }
-      }
+      settle(this.#logWaiters, parsed);
     });
   }
 
   /** Resolves with the first log line (seen or future) whose msg is `msg`; rejects if the process ends first. */
   waitForLog(msg: string | ((l: LogLine) => boolean)): Promise<LogLine> {
     const match = typeof msg === 'string' ? (l: LogLine) => l.msg === msg : msg;
-    const seen = this.logs.find(match);
-    if (seen) return Promise.resolve(seen);
-    const found = new Promise<LogLine>((resolve) => this.waiters.push({ match, resolve }));
-    const ended = this.exited.then(({ code, signal }) => {
-      throw new Error(
-        `process ended (code ${code}, signal ${signal}) before logging '${String(msg)}':\n${this.tail()}`,
-      );
+    return this.#wait(this.logs, this.#logWaiters, match, `logging '${String(msg)}'`);
+  }
+
+  /** Resolves with the first stdout line (printed or future) that matches; rejects if the process ends first. */
+  waitForLine(match: (line: string) => boolean, what = 'the line awaited'): Promise<string> {
+    return this.#wait(this.stdout, this.#lineWaiters, match, what);
+  }
+
+  #wait<T>(seen: T[], waiters: Waiter<T>[], match: (item: T) => boolean, what: string): Promise<T> {
+    const found = seen.find(match);
+    if (found !== undefined) return Promise.resolve(found);
+    let timer: NodeJS.Timeout | undefined;
+    const later = new Promise<T>((resolve, reject) => {
+      const waiter = { match, resolve };
+      waiters.push(waiter);
+      // A safety net so a broken test fails with what it waited for (and cleans up) instead of hanging.
+      timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`gave up waiting ${WAIT_LIMIT_MS} ms for ${what}:\n${this.tail()}`));
+      }, WAIT_LIMIT_MS);
     });
-    return Promise.race([found, ended]);
+    const ended = this.exited.then(({ code, signal }) => {
+      throw new Error(`process ended (code ${code}, signal ${signal}) before ${what}:\n${this.tail()}`);
+    });
+    return Promise.race([later, ended]).finally(() => clearTimeout(timer));
   }
 
   get alive(): boolean {
@@ -79,6 +101,15 @@ export class ProcessUnderTest {
   /** The last lines of output, for failure messages. */
   tail(n = 20): string {
     return [...this.stdout, ...this.logs.map((l) => JSON.stringify(l))].slice(-n).join('\n');
+  }
+}
+
+function settle<T>(waiters: Waiter<T>[], item: T): void {
+  for (const w of [...waiters]) {
+    if (w.match(item)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(item);
+    }
   }
 }
 
