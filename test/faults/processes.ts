@@ -19,6 +19,12 @@ export interface LogLine {
 /** The longest any single wait on a child process may take before the test fails. */
 const WAIT_LIMIT_MS = 30_000;
 
+/** Every child still running; they are killed when the test process exits, however it exits. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 type Waiter<T> = { match: (item: T) => boolean; resolve: (item: T) => void };
 
 /**
@@ -40,10 +46,11 @@ export class ProcessUnderTest {
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.exited = once(this.child, 'exit').then(([code, signal]) => ({
-      code: code as number | null,
-      signal: signal as NodeJS.Signals | null,
-    }));
+    live.add(this.child);
+    this.exited = once(this.child, 'exit').then(([code, signal]) => {
+      live.delete(this.child);
+      return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       this.stdout.push(line);
       settle(this.#lineWaiters, line);
