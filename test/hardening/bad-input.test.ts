@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { parseConfig } from '../../src/config.js';
 import { isPortraitError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -141,6 +142,36 @@ describe('bad input: the generated corpus through the real pipeline', () => {
     const ids = CORPUS.map((c) => c.id);
     assert.equal(new Set(ids).size, ids.length);
     assert.ok(CORPUS.length >= 50, `${CORPUS.length} cases`);
+  });
+
+  it('four selfies at the pixel cap in one request stay bounded too', async () => {
+    // 5600 x 7000 (39.2 MP) with a face: each is scaled to 16.8 MP as it decodes.
+    const big = await sharp(await src.read('obama.jpg'))
+      .resize(5600, 7000, { fit: 'fill' })
+      .jpeg({ quality: 70 })
+      .toBuffer();
+    const m = await measure(async () => {
+      const out = await pipeline.run({
+        selfies: [big, big, big, big],
+        pose: 'front',
+        lighting: 'studio',
+        style: '',
+        seed: 1,
+        variations: 1,
+        engine: 'crop',
+        outputSize: 256,
+        outputFormat: 'webp',
+        debug: false,
+      });
+      return { code: 'accepted', details: {}, faces: out.facesPerSelfie.length };
+    });
+    rows.push(
+      `| four-selfies-at-cap | ${4 * big.byteLength} | ${m.outcome.code} | ${m.ms.toFixed(0)} ms | ${m.rssGrowthMb.toFixed(0)} MB |`,
+    );
+    assert.equal(m.outcome.faces, 4);
+    assert.ok(m.ms < 4 * MAX_MS, `${m.ms.toFixed(0)} ms`);
+    // Four decodes: a bound of 1.5 single-case bounds (at full resolution they took about 550 MB).
+    assert.ok(m.rssGrowthMb < 1.5 * MAX_RSS_GROWTH_MB, `grew RSS by ${m.rssGrowthMb.toFixed(0)} MB`);
   });
 
   for (const c of CORPUS) {

@@ -508,9 +508,13 @@ export const CORPUS: readonly CorpusCase[] = [
   },
   {
     id: 'largest-allowed',
-    what: 'a 6320 x 6320 JPEG (39.9 MP, just under the pixel cap): decoded in full, no face',
+    what: 'a 6320 x 6320 JPEG (39.9 MP, just under the pixel cap): scaled to 4096 x 4096 as it decodes, no face',
     expect: 'face.none',
     build: () => noise(790, 790).resize(6320, 6320, { kernel: 'nearest' }).jpeg({ quality: 50 }).toBuffer(),
+    check: async (_o, bytes) => {
+      const { image } = await decodeImage(bytes, INGEST_LIMITS);
+      expect(image.width === 4096 && image.height === 4096, `decoded ${image.width}x${image.height}`);
+    },
   },
   {
     id: 'gif-120-frames',
