@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.js';
 import { secretsOf } from './config.js';
 
@@ -7,8 +7,16 @@ export type { Logger } from 'pino';
 /**
  * Structured JSON logs on stderr (stdout stays for CLI output). Configured secrets are replaced wherever they
  * appear in a message or field, so a token pasted into an error text still never reaches the log.
+ *
+ * Lines of one portrait job carry `jobId` and `requestId` (the adapter's interaction or event id, `cli-<uuid>` for the
+ * CLI): from submit through the worker and its pipeline thread to the adapter posting the answer, so
+ * `jq 'select(.requestId == "...")'` shows one request's whole story. `destination` replaces stderr (tests).
  */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'> & Partial<Config>, name = 'portrait'): Logger {
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Config>,
+  name = 'portrait',
+  destination: DestinationStream = pino.destination({ fd: 2, sync: false }),
+): Logger {
   const secrets = secretsOf(config as Config);
   return pino(
     {
@@ -17,7 +25,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'> & Partial<Config>
       redact: { paths: ['*.token', '*.authorization', '*.headers.authorization', 'token'], censor: '[redacted]' },
       hooks: { streamWrite: (line) => scrub(line, secrets) },
     },
-    pino.destination({ fd: 2, sync: false }),
+    destination,
   );
 }
 

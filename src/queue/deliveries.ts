@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Platform } from '../core/request.js';
 import type { Logger } from '../log.js';
+import type { QueueMetrics } from '../observability/hooks.js';
 import type { RedisHandle } from './connection.js';
 import { type Delivery, deliverySchema } from './jobs.js';
 import type { DeliveryConsumer, DeliveryHandler } from './service.js';
@@ -112,6 +113,8 @@ export interface ConsumeOptions {
   lockDurationMs?: number;
   /** How often deliveries whose consumer died are looked for and handed out again. Default 30 s (tests shorten it). */
   stalledIntervalMs?: number;
+  /** Counts handled and failed deliveries per platform and kind. */
+  metrics?: QueueMetrics;
 }
 
 /**
@@ -152,15 +155,19 @@ export async function consumeDeliveries(
       if (lastProgressAt.size > 10_000) lastProgressAt.delete(lastProgressAt.keys().next().value as string);
       try {
         await handler(delivery);
+        options.metrics?.deliveryHandled(platform, delivery.kind, true);
       } catch (err) {
-        log.warn({ err, jobId: delivery.jobId }, 'progress delivery handler failed (not retried)');
+        options.metrics?.deliveryHandled(platform, delivery.kind, false);
+        log.warn({ err, ...ids(delivery) }, 'progress delivery handler failed (not retried)');
       }
       return;
     }
     try {
       await handler(delivery);
+      options.metrics?.deliveryHandled(platform, delivery.kind, true);
     } catch (err) {
-      log.warn({ err, jobId: delivery.jobId, attempt: job.attemptsMade + 1 }, 'delivery handler failed; will retry');
+      options.metrics?.deliveryHandled(platform, delivery.kind, false);
+      log.warn({ err, ...ids(delivery), attempt: job.attemptsMade + 1 }, 'delivery handler failed; will retry');
       throw err;
     }
     answered.add(delivery.jobId);
@@ -183,9 +190,12 @@ export async function consumeDeliveries(
   worker.on('failed', (job, err) => {
     if (!job || job.name === 'progress') return;
     if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      log.error({ err, deliveryId: job.id }, 'gave up on a delivery after its last retry');
+      log.error({ err, deliveryId: job.id, ...idsOf(job.data) }, 'gave up on a delivery after its last retry');
     } else if (job.stalledCounter > DELIVERY_STALL_LIMIT) {
-      log.error({ err, deliveryId: job.id }, 'gave up on a delivery whose consumer died with it every time');
+      log.error(
+        { err, deliveryId: job.id, ...idsOf(job.data) },
+        'gave up on a delivery whose consumer died with it every time',
+      );
     }
   });
   await worker.waitUntilReady();
@@ -202,6 +212,20 @@ export async function consumeDeliveries(
       }
       await connection.quit().catch(() => connection.disconnect());
     },
+  };
+}
+
+/** The ids a delivery's log lines carry (the job's, and its request's when the worker sent it). */
+function ids(d: Delivery): { jobId: string; requestId?: string } {
+  return d.requestId === undefined ? { jobId: d.jobId } : { jobId: d.jobId, requestId: d.requestId };
+}
+
+/** The same from a delivery's raw job data, which may not parse. */
+function idsOf(data: unknown): { jobId?: string; requestId?: string } {
+  const d = (data ?? {}) as { jobId?: unknown; requestId?: unknown };
+  return {
+    ...(typeof d.jobId === 'string' ? { jobId: d.jobId } : {}),
+    ...(typeof d.requestId === 'string' ? { requestId: d.requestId } : {}),
   };
 }
 

@@ -9,7 +9,10 @@ import { STAGES } from '../pipeline/types.js';
  */
 export const portraitJobSchema = z.object({
   request: portraitRequestSchema,
-  /** Caller's idempotency key (Discord interaction id, Slack event id); the BullMQ job id derives from it. */
+  /**
+   * Caller's idempotency key (Discord interaction id, Slack event id); the BullMQ job id derives from it. It is also
+   * the request id every log line of the job carries (`requestId`).
+   */
   idempotencyKey: z.string().min(1).max(200),
   submittedAt: z.number(),
   /**
@@ -46,6 +49,8 @@ export type PortraitResult = z.infer<typeof portraitResultSchema>;
 
 const deliveryBase = {
   jobId: z.string(),
+  /** The job's idempotency key, so the adapter's lines about the answer carry the same requestId as the rest. */
+  requestId: z.string().optional(),
   platform: z.enum(PLATFORMS),
   route: z.record(z.string(), z.string()),
   requester: portraitRequestSchema.shape.requester,

@@ -3,6 +3,7 @@
  * the thread) and runs one job at a time for the main thread. Synchronous image and ORT work blocks only this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
 import { PortraitError } from '../errors.js';
 import {
   type FromThread,
@@ -18,6 +19,12 @@ if (!port) throw new Error('pipeline-thread must run in a worker thread');
 const data = workerData as ThreadData;
 const cancel = new Int32Array(data.cancelFlag);
 const send = (message: FromThread) => port.postMessage(message);
+// The pipeline's lines go to the main thread, which adds the running job's ids and writes them with its own logger
+// (its destination, its secret scrubbing): a thread writing to stderr itself could not say which job a line is of.
+const logger = pino(
+  { level: data.logLevel, base: null, timestamp: false },
+  { write: (line: string) => send({ type: 'log', line }) },
+);
 
 async function load(): Promise<PipelineLike | undefined> {
   try {
@@ -25,7 +32,7 @@ async function load(): Promise<PipelineLike | undefined> {
     if (typeof mod.createPipeline !== 'function') {
       throw new Error(`${data.pipelineModule} exports no createPipeline(config)`);
     }
-    return await mod.createPipeline(data.config);
+    return await mod.createPipeline(data.config, { logger });
   } catch (err) {
     // The main thread terminates this thread on init-error; nothing is listened to, so it may also just end.
     send({ type: 'init-error', error: toThreadError(err) });

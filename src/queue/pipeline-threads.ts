@@ -18,6 +18,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   timeoutMs: number;
   cancelGraceMs: number;
+  /** The job's logger: the pipeline's lines during this run are written through it (its jobId, requestId). */
+  log?: Logger | undefined;
 }
 
 /**
@@ -90,7 +92,7 @@ export class PipelineThreads {
       };
       if (o.signal?.aborted) onAbort();
       else o.signal?.addEventListener('abort', onAbort, { once: true });
-      thread.run(input, o.onProgress).then(
+      thread.run(input, o.onProgress, o.log).then(
         (output) => {
           done();
           resolve(output);
@@ -104,12 +106,16 @@ export class PipelineThreads {
   }
 
   private spawn(): PipelineThread {
-    const thread = new PipelineThread({
-      entry: ENTRY.href,
-      pipelineModule: this.pipelineModule,
-      config: this.config,
-      cancelFlag: new SharedArrayBuffer(4),
-    });
+    const thread = new PipelineThread(
+      {
+        entry: ENTRY.href,
+        pipelineModule: this.pipelineModule,
+        config: this.config,
+        cancelFlag: new SharedArrayBuffer(4),
+        logLevel: this.log.level,
+      },
+      this.log,
+    );
     this.all.add(thread);
     thread.exited.then((code) => {
       this.all.delete(thread);
@@ -156,11 +162,14 @@ class PipelineThread {
   private readonly worker: Worker;
   private readonly cancel: Int32Array;
   private pending:
-    | { resolve: (o: PipelineOutput) => void; reject: (e: unknown) => void; onProgress: ProgressFn }
+    | { resolve: (o: PipelineOutput) => void; reject: (e: unknown) => void; onProgress: ProgressFn; log: Logger }
     | undefined;
   private crash: PortraitError | undefined;
 
-  constructor(data: ThreadData) {
+  constructor(
+    data: ThreadData,
+    private readonly log: Logger,
+  ) {
     this.cancel = new Int32Array(data.cancelFlag);
     this.worker = new Worker(FROM_SOURCE ? BOOT : ENTRY, { workerData: data });
     let readyOk!: () => void;
@@ -188,6 +197,10 @@ class PipelineThread {
         case 'error':
           this.settle()?.reject(fromThreadError(message.error));
           break;
+        case 'log':
+          // A thread runs one job at a time, and its messages arrive in order: a line sent before 'done' is the job's.
+          forwardLine(this.pending?.log ?? this.log, message.line);
+          break;
       }
     });
     // An uncaught exception inside the thread; 'exit' follows.
@@ -205,11 +218,11 @@ class PipelineThread {
     });
   }
 
-  run(input: PipelineInput, onProgress: ProgressFn): Promise<PipelineOutput> {
+  run(input: PipelineInput, onProgress: ProgressFn, log: Logger = this.log): Promise<PipelineOutput> {
     if (this.dead) return Promise.reject(new PortraitError('internal.error', 'pipeline thread is gone'));
     Atomics.store(this.cancel, 0, 0);
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, onProgress };
+      this.pending = { resolve, reject, onProgress, log };
       this.worker.postMessage({ type: 'run', input } satisfies ToThread);
     });
   }
@@ -238,6 +251,22 @@ class PipelineThread {
     return pending;
   }
 }
+
+/** Writes a pipeline thread's JSON line through `log` at the line's own level, marked as the pipeline's. */
+function forwardLine(log: Logger, line: string): void {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    log.info({ from: 'pipeline' }, line.trim());
+    return;
+  }
+  const { level, msg, time: _time, pid: _pid, hostname: _host, name: _name, ...fields } = entry;
+  const label = typeof level === 'number' ? log.levels.labels[level] : undefined;
+  const write = label && label in LEVEL_METHODS ? log[label as keyof typeof LEVEL_METHODS] : log.info;
+  write.call(log, { ...fields, from: 'pipeline' }, typeof msg === 'string' ? msg : '');
+}
+const LEVEL_METHODS = { trace: 1, debug: 1, info: 1, warn: 1, error: 1, fatal: 1 } as const;
 
 function fromThreadError(e: ThreadError): PortraitError {
   const err = new PortraitError(e.code, e.message, e.details);

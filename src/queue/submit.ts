@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { type Platform, type PortraitRequest, portraitRequestSchema, type Requester } from '../core/request.js';
 import { PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { QueueMetrics } from '../observability/hooks.js';
 import { createBlobStore, throwOnFailure } from './blobs.js';
 import type { RedisHandle } from './connection.js';
 import {
@@ -45,7 +46,13 @@ interface JobRecord {
  * The producer side of the portrait queue: what adapters and the CLI call. Owns one client connection (commands fail
  * fast, answered as `service.unavailable`) and never touches pipeline code.
  */
-export function createPortraitService(config: Config, redis: RedisHandle, log: Logger): PortraitQueueService {
+export function createPortraitService(
+  config: Config,
+  redis: RedisHandle,
+  log: Logger,
+  options: { metrics?: QueueMetrics } = {},
+): PortraitQueueService {
+  const metrics = options.metrics;
   const keys = queueKeys(config.PORTRAIT_QUEUE_PREFIX);
   const client = redis.connection('client');
   const ttl = config.PORTRAIT_BLOB_TTL_SECONDS;
@@ -83,7 +90,19 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
     return 0;
   }
 
+  /** Counts what submit answered: accepted new jobs, refusals by code. */
   async function submit(options: SubmitOptions): Promise<SubmitReceipt> {
+    try {
+      const receipt = await submitOnce(options);
+      if (!receipt.duplicate) metrics?.requestAccepted(options.request.requester.platform);
+      return receipt;
+    } catch (err) {
+      if (err instanceof PortraitError) metrics?.requestRefused(err.code);
+      throw err;
+    }
+  }
+
+  async function submitOnce(options: SubmitOptions): Promise<SubmitReceipt> {
     const request = parseRequest(options);
     const requester = request.requester;
     const jobId = jobIdFor(requester.platform, options.idempotencyKey);
@@ -147,7 +166,7 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
         await releaseSlot(client, keys, requester, jobId).catch(() => {});
         throw err;
       }
-      log.debug({ jobId }, 'portrait queued');
+      log.debug({ jobId, requestId: options.idempotencyKey }, 'portrait queued');
       // A plain job joins the wait list's far end: its place is known without asking again. A prioritized one is
       // ranked among the others by BullMQ, so look it up.
       const place = options.priority === undefined ? reserved.waiting + 1 : await position(jobId);
@@ -202,6 +221,7 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
             platform: requester.platform,
             route: job.data.request.route,
             requester: job.data.request.requester,
+            requestId: job.data.idempotencyKey,
             error: { code: 'job.cancelled', message: 'cancelled while queued', details: {} },
           },
           job.data.inbox,
@@ -210,7 +230,7 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
         // Running (locked): its worker aborts it and answers job.cancelled.
         await client.publish(keys.cancelChannel, jobId);
       }
-      log.info({ jobId }, 'portrait cancelled');
+      log.info({ jobId, requestId: job.data.idempotencyKey }, 'portrait cancelled');
       return true;
     });
   }
@@ -262,7 +282,10 @@ export function createPortraitService(config: Config, redis: RedisHandle, log: L
     cancel,
     forget,
     async consumeDeliveries(platform, handler, options) {
-      const consumer = await consumeDeliveries(config, redis, log, platform, handler, options);
+      const consumer = await consumeDeliveries(config, redis, log, platform, handler, {
+        ...options,
+        ...(metrics ? { metrics } : {}),
+      });
       consumers.add(consumer);
       return {
         async close() {

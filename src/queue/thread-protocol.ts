@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { type ErrorCode, type ErrorDetails, isErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { PipelineInput, PipelineOutput, Progress, ProgressFn } from '../pipeline/types.js';
 
 /**
@@ -11,7 +12,8 @@ export interface PipelineLike {
   dispose(): Promise<void>;
 }
 export interface PipelineModule {
-  createPipeline(config: Config): Promise<PipelineLike>;
+  /** `deps.logger` forwards the pipeline's log lines to the worker's main thread (see PipelineThreads). */
+  createPipeline(config: Config, deps?: { logger?: Logger }): Promise<PipelineLike>;
 }
 
 export interface ThreadData {
@@ -22,6 +24,8 @@ export interface ThreadData {
   config: Config;
   /** Int32 flag: 1 asks the running job to stop at its next progress report. */
   cancelFlag: SharedArrayBuffer;
+  /** The worker logger's level: lines below it are not sent across at all. */
+  logLevel: string;
 }
 
 export type ToThread = { type: 'run'; input: PipelineInput } | { type: 'cancel' } | { type: 'dispose' };
@@ -31,7 +35,9 @@ export type FromThread =
   | { type: 'init-error'; error: ThreadError }
   | { type: 'progress'; progress: Progress }
   | { type: 'done'; output: PipelineOutput }
-  | { type: 'error'; error: ThreadError };
+  | { type: 'error'; error: ThreadError }
+  /** One JSON log line of the pipeline; the main thread logs it with the running job's context. */
+  | { type: 'log'; line: string };
 
 /** An error as it crosses the thread boundary (classes do not survive structured clone). */
 export interface ThreadError {

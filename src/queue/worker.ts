@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Requester } from '../core/request.js';
 import { INTERNAL_ERROR_CODES, type InternalErrorCode, PortraitError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { QueueMetrics } from '../observability/hooks.js';
 import type { PipelineInput, PipelineOutput, Progress } from '../pipeline/types.js';
 import { createBlobStore } from './blobs.js';
 import type { RedisHandle } from './connection.js';
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   tolerateBrokenPipeline?: boolean;
   /** Called when a job's processing starts on this worker (metrics, benchmarks). */
   onJobStart?: (jobId: string) => void;
+  /** Queue wait, stage durations, completions and failures by code (src/observability). */
+  metrics?: QueueMetrics;
 }
 
 export interface PortraitWorker {
@@ -98,14 +101,19 @@ export async function startWorker(
     progressIntervalMs: options.progressIntervalMs ?? 1000,
     stopping: false,
     handBack: new AbortController(),
+    metrics: options.metrics,
   };
+  // Request ids of the jobs running here, for the lines logged about them outside processJob (a cancel).
+  const running = new Map<string, string>();
 
   const workerConnection = redis.connection('worker');
   const worker = new Worker<PortraitJobData, StoredOutcome>(
     PORTRAIT_QUEUE,
     (job, token, signal) => {
-      options.onJobStart?.(job.id ?? '');
-      return processJob(ctx, job, token, signal);
+      const jobId = job.id ?? '';
+      options.onJobStart?.(jobId);
+      running.set(jobId, String(job.data?.idempotencyKey ?? ''));
+      return processJob(ctx, job, token, signal).finally(() => running.delete(jobId));
     },
     {
       connection: workerConnection,
@@ -132,7 +140,8 @@ export async function startWorker(
   // Cancels reach whichever worker runs the job: a pub/sub message aborts the job's signal here.
   const subscriber = redis.connection('worker');
   subscriber.on('message', (_channel: string, jobId: string) => {
-    if (worker.cancelJob(jobId, 'cancelled')) log.info({ jobId }, 'cancelling a running job');
+    if (worker.cancelJob(jobId, 'cancelled'))
+      log.info({ jobId, requestId: running.get(jobId) }, 'cancelling a running job');
   });
   await subscriber.subscribe(keys.cancelChannel);
 
@@ -183,6 +192,7 @@ interface JobContext {
   stopping: boolean;
   /** Aborted when a closing worker's timeout passes: running jobs stop and go back to the queue. */
   handBack: AbortController;
+  metrics: QueueMetrics | undefined;
 }
 
 /**
@@ -211,8 +221,12 @@ async function processJob(
   }
   const data = parsed.data;
   const { request } = data;
-  const log = ctx.log.child({ jobId, attempt: job.attemptsMade + 1 });
+  // Every line about this job carries both ids; the pipeline thread's lines are written through this logger too.
+  const log = ctx.log.child({ jobId, requestId: data.idempotencyKey, attempt: job.attemptsMade + 1 });
   const startedAt = Date.now();
+  // The wait is the first try's: a retry's backoff or a stalled run's lock are not time spent in the queue.
+  if (job.attemptsMade === 0 && job.stalledCounter === 0) ctx.metrics?.jobStarted(startedAt - data.submittedAt);
+  log.debug({ waitMs: startedAt - data.submittedAt }, 'portrait started');
   // Its worker died (or froze) while running it more often than a worker ever should: most likely the job itself
   // kills the process (a native crash on this input). Answer it now instead of letting it take down the next one.
   const poisoned = job.stalledCounter > STALL_LIMIT;
@@ -241,10 +255,11 @@ async function processJob(
       debug: request.debug,
     };
     const output = await ctx.threads.run(input, {
-      onProgress: progressReporter(ctx, job, data),
+      onProgress: progressReporter(ctx, job, data, log),
       signal: signal ? AbortSignal.any([signal, ctx.handBack.signal]) : ctx.handBack.signal,
       timeoutMs: ctx.jobTimeoutMs,
       cancelGraceMs: ctx.cancelGraceMs,
+      log,
     });
     if (signal?.aborted) throw new PortraitError('job.cancelled', 'cancelled while running');
 
@@ -257,7 +272,9 @@ async function processJob(
       ctx.deliveries.answer({ kind: 'result', jobId, ...address(data), result, seed: request.seed }, data.inbox),
       releaseSlot(ctx.client, ctx.keys, request.requester, jobId),
     ]);
-    log.info({ ms: Date.now() - startedAt, engine: result.engine }, 'portrait done');
+    const runMs = Date.now() - startedAt;
+    ctx.metrics?.jobCompleted(result.engine, stageTimings(output), runMs);
+    log.info({ ms: runMs, engine: result.engine }, 'portrait done');
     return { images: result.outputKeys.length, engine: result.engine };
   } catch (err) {
     // A forced shutdown ended the thread: not the job's fault. It keeps its place and runs again after its lock lapses.
@@ -274,6 +291,7 @@ async function processJob(
     const userError = err instanceof PortraitError && err.userError;
     const lastTry = userError || poisoned || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const refId = userError ? undefined : newRefId();
+    ctx.metrics?.jobFailed(userError ? err.code : codeOf(asInternal(err)), lastTry);
     if (userError) log.info({ code: err.code }, 'portrait refused');
     else log.error({ err, refId, lastTry }, lastTry ? 'portrait failed' : 'portrait failed; will retry');
     if (lastTry) {
@@ -307,7 +325,11 @@ async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, Stor
   const { request, inbox } = parsed.data;
   if (await ctx.deliveries.answered(jobId, request.requester.platform, inbox)) return;
   const refId = newRefId();
-  ctx.log.error({ jobId, refId, reason: err.message }, 'portrait failed outside the processor');
+  ctx.log.error(
+    { jobId, requestId: parsed.data.idempotencyKey, refId, reason: err.message },
+    'portrait failed outside the processor',
+  );
+  ctx.metrics?.jobFailed('internal.error', true);
   const error = toErrorPayload(new PortraitError('internal.error', err.message), refId);
   await ctx.deliveries.answer({ kind: 'failure', jobId, ...address(parsed.data), error }, inbox);
   await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
@@ -315,7 +337,18 @@ async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, Stor
 
 function address(data: PortraitJobData) {
   const { requester, route } = data.request;
-  return { platform: requester.platform, route, requester };
+  return { platform: requester.platform, route, requester, requestId: data.idempotencyKey };
+}
+
+/** The pipeline's per-stage milliseconds (stages it did not run are absent). */
+function stageTimings(output: PipelineOutput): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, ms] of Object.entries(output.timings)) if (typeof ms === 'number') out[stage] = ms;
+  return out;
+}
+
+function codeOf(err: unknown): string {
+  return err instanceof PortraitError ? err.code : 'internal.error';
 }
 
 /** Internal errors keep their own code when it says more (model.missing ...); anything else is internal.error. */
@@ -363,7 +396,12 @@ function storeResult(
  * Forwards stage changes at once and step updates within a stage at most every `progressIntervalMs`, to the job
  * (job.progress, for status queries) and to the requester's delivery queue. Best effort: failures are logged only.
  */
-function progressReporter(ctx: JobContext, job: Job<PortraitJobData, StoredOutcome>, data: PortraitJobData) {
+function progressReporter(
+  ctx: JobContext,
+  job: Job<PortraitJobData, StoredOutcome>,
+  data: PortraitJobData,
+  log: Logger,
+) {
   let lastStage: string | undefined;
   let lastAt = 0;
   return (progress: Progress) => {
@@ -375,7 +413,7 @@ function progressReporter(ctx: JobContext, job: Job<PortraitJobData, StoredOutco
       ...(progress.step === undefined ? {} : { step: progress.step }),
       ...(progress.steps === undefined ? {} : { steps: progress.steps }),
     };
-    const fail = (err: unknown) => ctx.log.debug({ err, jobId: job.id }, 'progress not sent');
+    const fail = (err: unknown) => log.debug({ err }, 'progress not sent');
     job.updateProgress({ stage: progress.stage, ...steps }).catch(fail);
     ctx.deliveries
       .progress(
