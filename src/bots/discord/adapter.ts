@@ -98,6 +98,23 @@ type Repliable =
 interface StatusUpdate {
   route: DiscordRoute;
   message: OutgoingMessage;
+  /** The job's log ids, for the line about a failed edit. */
+  ids: LogIds;
+}
+
+/** What every log line about one request or its job carries. */
+type LogIds = { jobId?: string; requestId?: string };
+
+/**
+ * The request id of an interaction: the job's idempotency key, so the adapter's lines, the queue's and the worker's
+ * about one request share it.
+ */
+function requestIdOf(i: { id: string }): string {
+  return `discord-${i.id}`;
+}
+
+function deliveryIds(d: Delivery): LogIds {
+  return d.requestId === undefined ? { jobId: d.jobId } : { jobId: d.jobId, requestId: d.requestId };
 }
 
 /**
@@ -138,9 +155,10 @@ export class DiscordAdapter {
       intervalMs: options.progressIntervalMs ?? 2000,
       ...(options.clock ? { clock: options.clock } : {}),
       send: async (_jobId, u) => {
-        await this.output.editStatus(u.route, u.message);
+        await this.output
+          .editStatus(u.route, u.message)
+          .catch((err: unknown) => this.#log.warn({ ...u.ids, err: safeRestError(err) }, 'progress edit failed'));
       },
-      onError: (err, jobId) => this.#log.warn({ jobId, err: safeRestError(err) }, 'progress edit failed'),
     });
   }
 
@@ -295,13 +313,16 @@ export class DiscordAdapter {
       const code = restErrorCode(err);
       if (code === ALREADY_ACKNOWLEDGED || code === UNKNOWN_INTERACTION) {
         // The same interaction delivered twice (or too late): whoever acknowledged it first owns it.
-        this.#log.info({ interaction: i.id, code }, 'interaction already acknowledged elsewhere, ignoring');
+        this.#log.info(
+          { interaction: i.id, requestId: requestIdOf(i), code },
+          'interaction already acknowledged elsewhere, ignoring',
+        );
         return;
       }
       throw err;
     }
     this.tokens.remember(i.id, i.token, i.createdTimestamp);
-    this.#log.debug({ interaction: i.id }, 'deferred');
+    this.#log.debug({ interaction: i.id, requestId: requestIdOf(i) }, 'deferred');
 
     try {
       const replyMessage = deferred.resource?.message ?? (await i.fetchReply());
@@ -343,7 +364,7 @@ export class DiscordAdapter {
         selfies: selfieKeys.length,
       };
       const receipt = await this.#o.service.submit({
-        idempotencyKey: `discord-${i.id}`,
+        idempotencyKey: requestIdOf(i),
         request: {
           requester,
           selfieKeys,
@@ -356,7 +377,13 @@ export class DiscordAdapter {
         },
       });
       this.#log.info(
-        { interaction: i.id, jobId: receipt.jobId, position: receipt.position, duplicate: receipt.duplicate },
+        {
+          interaction: i.id,
+          requestId: requestIdOf(i),
+          jobId: receipt.jobId,
+          position: receipt.position,
+          duplicate: receipt.duplicate,
+        },
         'portrait queued',
       );
       // Through the throttle, keyed by job: edits stay in order, and once the answer is posted a late
@@ -364,6 +391,7 @@ export class DiscordAdapter {
       this.#status.update(receipt.jobId, {
         route,
         message: { content: queuedText(receipt.position), components: cancelComponents(receipt.jobId) },
+        ids: { jobId: receipt.jobId, requestId: requestIdOf(i) },
       });
     } catch (err) {
       await this.#answerError(i, err, requester);
@@ -397,10 +425,13 @@ export class DiscordAdapter {
         const jobs = await this.#o.service.listJobs(requester).catch(() => []);
         content = quotaText(content, jobs);
       }
-      this.#log.info({ interaction: i.id, code: err.code }, 'request refused');
+      this.#log.info({ interaction: i.id, requestId: requestIdOf(i), code: err.code }, 'request refused');
     } else {
       const refId = randomBytes(4).toString('hex');
-      this.#log.error({ refId, interaction: i.id, err: safeRestError(err) }, 'interaction failed');
+      this.#log.error(
+        { refId, interaction: i.id, requestId: requestIdOf(i), err: safeRestError(err) },
+        'interaction failed',
+      );
       content = errorSentence({ code: 'internal.error', details: {}, refId });
     }
     if (!i.isRepliable()) return;
@@ -413,7 +444,10 @@ export class DiscordAdapter {
         await i.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
       }
     } catch (replyErr) {
-      this.#log.warn({ interaction: i.id, err: safeRestError(replyErr) }, 'could not answer the interaction');
+      this.#log.warn(
+        { interaction: i.id, requestId: requestIdOf(i), err: safeRestError(replyErr) },
+        'could not answer the interaction',
+      );
     }
   }
 
@@ -550,22 +584,23 @@ export class DiscordAdapter {
   async handleDelivery(d: Delivery): Promise<void> {
     if (d.platform !== 'discord') return;
     const route = routeFromRecord(d.route);
+    const ids = deliveryIds(d);
     if (!route) {
-      this.#log.warn({ jobId: d.jobId }, 'delivery without a Discord route, dropped');
+      this.#log.warn(ids, 'delivery without a Discord route, dropped');
       return;
     }
     if (d.kind === 'progress') {
       const p: { stage: Stage; step?: number; steps?: number } = { stage: d.stage };
       if (d.step !== undefined) p.step = d.step;
       if (d.steps !== undefined) p.steps = d.steps;
-      this.#status.update(d.jobId, { route, message: { content: progressText(p) } });
+      this.#status.update(d.jobId, { route, message: { content: progressText(p) }, ids });
       return;
     }
     await this.#status.finish(d.jobId);
     if (d.kind === 'result') await this.#deliverResult(d, route);
     else {
       const { refId, ...rest } = d.error;
-      await this.#deliverFailure(d.jobId, { ...rest, ...(refId ? { refId } : {}) }, route);
+      await this.#deliverFailure(ids, { ...rest, ...(refId ? { refId } : {}) }, route);
     }
   }
 
@@ -573,7 +608,8 @@ export class DiscordAdapter {
     const { result } = d;
     const images = await Promise.all(result.outputKeys.map((k) => this.#o.service.getBlob(k)));
     if (images.some((b) => b === null)) {
-      await this.#deliverFailure(d.jobId, { code: 'job.expired', message: 'result blobs expired', details: {} }, route);
+      const expired = { code: 'job.expired', message: 'result blobs expired', details: {} } as const;
+      await this.#deliverFailure(deliveryIds(d), expired, route);
       return;
     }
     const many = images.length > 1;
@@ -595,25 +631,25 @@ export class DiscordAdapter {
     const attachments = files.map((f, id) => ({ id, filename: f.name, description }));
     const components = resultComponents(route.recipe, route.user, this.#o.catalogue.lightings);
     await this.output.postAnswer(route, { content, components, attachments }, files);
-    this.#log.info({ jobId: d.jobId, images: images.length }, 'portrait posted');
+    this.#log.info({ ...deliveryIds(d), images: images.length }, 'portrait posted');
     await this.output
       .editStatus(route, { content: doneText(route.thread !== route.channel), components: [] })
-      .catch((err: unknown) => this.#log.warn({ jobId: d.jobId, err: safeRestError(err) }, 'status edit failed'));
+      .catch((err: unknown) => this.#log.warn({ ...deliveryIds(d), err: safeRestError(err) }, 'status edit failed'));
     this.tokens.forget(route.interaction);
   }
 
-  async #deliverFailure(jobId: string, error: ErrorPayload, route: DiscordRoute): Promise<void> {
+  async #deliverFailure(ids: LogIds, error: ErrorPayload, route: DiscordRoute): Promise<void> {
     if (!isUserErrorCode(error.code)) {
-      this.#log.error({ jobId, code: error.code, refId: error.refId, message: error.message }, 'portrait job failed');
+      this.#log.error({ ...ids, code: error.code, refId: error.refId, message: error.message }, 'portrait job failed');
     } else {
-      this.#log.info({ jobId, code: error.code }, 'portrait job refused');
+      this.#log.info({ ...ids, code: error.code }, 'portrait job refused');
     }
     // With a single selfie the sentence says "your selfie", not "selfie 1".
     const { selfie: _selfie, ...otherDetails } = error.details;
     const details = route.selfies > 1 ? error.details : otherDetails;
     const message = { content: errorSentence({ ...error, details }), components: [] };
     const edited = await this.output.editStatus(route, message).catch((err: unknown) => {
-      this.#log.warn({ jobId, err: safeRestError(err) }, 'status edit failed, posting the answer instead');
+      this.#log.warn({ ...ids, err: safeRestError(err) }, 'status edit failed, posting the answer instead');
       return false;
     });
     if (!edited) await this.output.postAnswer(route, message);

@@ -27,25 +27,25 @@ export interface SlackDeliveries {
  * throw on Slack errors.
  */
 export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERVAL_MS): SlackDeliveries {
-  const throttle = new ProgressThrottle<{ channel: string; ts: string; progress: ProgressInfo }>({
+  const throttle = new ProgressThrottle<{ channel: string; ts: string; progress: ProgressInfo; ids: LogIds }>({
     intervalMs,
     send: async (_key, v) => {
-      await ctx.client.chat.update({
-        channel: v.channel,
-        ts: v.ts,
-        text: `:art: ${escapeMrkdwn(progressText(v.progress))}`,
-      });
+      await ctx.client.chat
+        .update({ channel: v.channel, ts: v.ts, text: `:art: ${escapeMrkdwn(progressText(v.progress))}` })
+        .catch((err: unknown) => ctx.log.debug({ ...v.ids, err: errName(err) }, 'slack: progress edit failed'));
     },
-    onError: (err) => ctx.log.debug({ err: errName(err) }, 'slack: progress edit failed'),
   });
 
   async function onResult(d: ResultDelivery): Promise<void> {
+    // Every line about the answer carries the job's ids (the worker's and the queue's lines have the same).
+    const log = ctx.log.child(deliveryIds(d));
     const route = fromRoute(d.route);
-    if (!route) return void ctx.log.warn({ jobId: d.jobId }, 'slack: result without a Slack route dropped');
+    if (!route) return void log.warn('slack: result without a Slack route dropped');
     await throttle.finish(d.jobId);
     const images = await Promise.all(d.result.outputKeys.map((k) => ctx.service.getBlob(k)));
     if (images.some((b) => b === null)) {
-      await finalText(ctx, route, `:warning: ${escapeMrkdwn(describeError({ code: 'job.expired', details: {} }))}`);
+      const expired = describeError({ code: 'job.expired', details: {} });
+      await finalText({ ...ctx, log }, route, `:warning: ${escapeMrkdwn(expired)}`);
       return;
     }
     const elapsedMs = Date.now() - Number(route.at);
@@ -88,20 +88,23 @@ export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERV
       text: resultFallback(caption),
       blocks: resultBlocks(caption, state, ctx.catalogue.lightings),
     });
-    await finalText(ctx, route, `:white_check_mark: Done in ${formatDuration(elapsedMs)}.`);
-    if (route.message) await react(ctx, route.channel, route.message, REACTIONS.done);
+    log.info({ images: count }, 'slack: portrait posted');
+    await finalText({ ...ctx, log }, route, `:white_check_mark: Done in ${formatDuration(elapsedMs)}.`);
+    if (route.message) await react({ ...ctx, log }, route.channel, route.message, REACTIONS.done);
   }
 
   async function onFailure(d: FailureDelivery): Promise<void> {
+    const log = ctx.log.child(deliveryIds(d));
     const route = fromRoute(d.route);
-    if (!route) return void ctx.log.warn({ jobId: d.jobId }, 'slack: failure without a Slack route dropped');
+    if (!route) return void log.warn('slack: failure without a Slack route dropped');
     await throttle.finish(d.jobId);
-    if (d.error.refId) ctx.log.warn({ jobId: d.jobId, code: d.error.code, refId: d.error.refId }, 'slack: job failed');
+    if (d.error.refId) log.warn({ code: d.error.code, refId: d.error.refId }, 'slack: job failed');
+    else log.info({ code: d.error.code }, 'slack: job refused');
     const { code, details, refId } = d.error;
     const selfies = route.keys.split(',').filter(Boolean).length;
     const sentence = describeError({ code, details: selfieDetails(details, selfies), ...(refId ? { refId } : {}) });
-    await finalText(ctx, route, `:warning: ${escapeMrkdwn(sentence)}`);
-    if (route.message) await react(ctx, route.channel, route.message, REACTIONS.failed);
+    await finalText({ ...ctx, log }, route, `:warning: ${escapeMrkdwn(sentence)}`);
+    if (route.message) await react({ ...ctx, log }, route.channel, route.message, REACTIONS.failed);
   }
 
   return {
@@ -109,7 +112,8 @@ export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERV
       if (d.platform !== 'slack') return;
       if (d.kind === 'progress') {
         const route = fromRoute(d.route);
-        if (route) throttle.update(d.jobId, { channel: route.channel, ts: route.status, progress: d });
+        if (route)
+          throttle.update(d.jobId, { channel: route.channel, ts: route.status, progress: d, ids: deliveryIds(d) });
         return;
       }
       if (d.kind === 'result') return onResult(d);
@@ -117,6 +121,12 @@ export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERV
     },
     close: () => throttle.close(),
   };
+}
+
+type LogIds = { jobId: string; requestId?: string };
+
+function deliveryIds(d: Delivery): LogIds {
+  return d.requestId === undefined ? { jobId: d.jobId } : { jobId: d.jobId, requestId: d.requestId };
 }
 
 /** Edits the status message; when that is gone (deleted, too old), posts the text in the thread instead. */

@@ -82,7 +82,9 @@ export function errorText(ctx: Pick<SlackContext, 'log'>, err: unknown, what: st
  * download the selfies, store them, submit with the idempotency key, and show the queue position. Every failure
  * ends as a sentence in the status message. Never throws.
  */
-export async function startPortrait(ctx: SlackContext, req: SlackPortraitRequest): Promise<void> {
+export async function startPortrait(slack: SlackContext, req: SlackPortraitRequest): Promise<void> {
+  // The idempotency key is the request id: the queue's and the worker's lines about this request carry it too.
+  const ctx: SlackContext = { ...slack, log: slack.log.child({ requestId: req.idempotencyKey }) };
   const { client } = ctx;
   if (!isChannelAllowed(ctx.config, req.channel)) {
     await postEphemeralError(
