@@ -79,6 +79,7 @@ const schema = z.object({
   SLACK_EVENT_GROUPS: list.default([]),
 
   HEALTH_PORT: int(0, 65535).optional(),
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

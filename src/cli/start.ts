@@ -51,7 +51,17 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   const redis: RedisHandle = await openRedis(config, log);
   shutdown.addResource({ name: 'redis', close: () => redis.close() });
   log.info({ embedded: redis.embedded }, 'redis ready');
-  const service = createPortraitService(config, redis, log);
+  // HEALTH_PORT: /healthz, /readyz and /metrics (docs/operations.md); the service and the worker report into it.
+  const observability =
+    config.HEALTH_PORT === undefined
+      ? undefined
+      : await (await import('../observability/index.js')).startObservability(config, redis, log, {
+          worker: options.worker,
+          isStopping: () => shutdown.stopping,
+        });
+  if (observability) shutdown.addResource({ name: 'health', close: () => observability.close() });
+  const metrics = observability ? { metrics: observability.metrics } : {};
+  const service = createPortraitService(config, redis, log, metrics);
   shutdown.addResource({ name: 'service', close: () => service.close() });
   // Community avatar events: the adapters get the event service, and a portrait service whose forget covers events.
   const { openAvatarEvents } = await import('../queue/avatar-events.js');
@@ -60,7 +70,8 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   const portraits = events?.portraits ?? service;
 
   if (options.worker) {
-    const worker: PortraitWorker = await startWorker(config, redis, log, options.workerOptions);
+    const worker: PortraitWorker = await startWorker(config, redis, log, { ...metrics, ...options.workerOptions });
+    observability?.modelsLoaded();
     shutdown.setWorker(worker);
     log.info({ engine: config.PORTRAIT_ENGINE }, 'worker ready');
   }
