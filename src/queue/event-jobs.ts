@@ -98,6 +98,8 @@ export interface EventSchedulerOptions {
   now?: () => number;
   /** Options of the delivery consumer (tests shorten retries). */
   deliveryRetryDelayMs?: number;
+  /** How long an entry waits after a quota refusal (the member's own jobs, a full queue). Default 15 s. */
+  deferMs?: number;
 }
 
 export interface EventScheduler {
@@ -159,6 +161,7 @@ export async function startEventScheduler(
   };
   // A job waits in the portrait queue at most as long as its selfie lives; past that it fails as expired anyway.
   const jobLeaseMs = config.PORTRAIT_BLOB_TTL_SECONDS * 1000;
+  const deferMs = options.deferMs ?? DEFER_MS;
 
   const busyKeyOf = (ref: string) => `${keys.busyPrefix(platform)}${ref.split('|')[2] ?? ''}`;
   const lease = (ref: string, ms: number) => lua.eventLease(keys.running(platform), busyKeyOf(ref), ref, ms, now());
@@ -166,6 +169,22 @@ export async function startEventScheduler(
   const defer = async (ref: string, ms: number) => {
     await releaseRef(ref);
     await client.zadd(keys.pending(platform), now() + ms, ref);
+    wakeIn(ms);
+  };
+  // A deferred entry is looked at again when it is due, even when nothing else (a delivery, the tick) pumps: one
+  // timer for the earliest due entry.
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAt = Number.POSITIVE_INFINITY;
+  const wakeIn = (ms: number) => {
+    const at = Date.now() + ms;
+    if (wakeTimer && wakeAt <= at) return;
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeAt = at;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      wakeAt = Number.POSITIVE_INFINITY;
+      pumpQuietly();
+    }, ms + 10).unref();
   };
 
   type Step = 'submitted' | 'dropped' | 'deferred' | 'stop';
@@ -204,12 +223,12 @@ export async function startEventScheduler(
           case 'quota.user_in_flight':
           case 'quota.rate_limited':
             // The member's own /portrait jobs come first; try again later, meanwhile serve other members.
-            await defer(ref, DEFER_MS);
+            await defer(ref, deferMs);
             return 'deferred';
           case 'quota.queue_full':
           case 'service.unavailable':
           case 'service.restarting':
-            await defer(ref, DEFER_MS);
+            await defer(ref, deferMs);
             return 'stop';
         }
         if (err.userError) {
@@ -220,7 +239,7 @@ export async function startEventScheduler(
         }
       }
       log.error({ err, event: event.id }, 'could not queue an event entry; will retry');
-      await defer(ref, DEFER_MS);
+      await defer(ref, deferMs);
       return 'stop';
     }
   }
@@ -360,6 +379,7 @@ export async function startEventScheduler(
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
+      if (wakeTimer) clearTimeout(wakeTimer);
       await consumer.close();
       await pumping?.catch(() => 0);
       await client.quit().catch(() => client.disconnect());

@@ -65,7 +65,7 @@ describe('event jobs through the real queue and worker', () => {
     });
     scheduler = await startEventScheduler(
       { config: env.config, redis: env.redis, service: portraits, store, log: silentLogger },
-      { platform: 'discord', onUpdate: log.handler, tickMs: 0, sweepMs: 0, deliveryRetryDelayMs: 10 },
+      { platform: 'discord', onUpdate: log.handler, tickMs: 0, sweepMs: 0, deliveryRetryDelayMs: 10, deferMs: 50 },
     );
     events = createEventService({
       store,
@@ -204,5 +204,26 @@ describe('event jobs through the real queue and worker', () => {
     );
     const keys = await conn.keys(`${env.config.PORTRAIT_QUEUE_PREFIX}:ev:${entry.eventId}:img:quitter*`);
     assert.deepEqual(keys, []);
+  });
+
+  it("waits for a member's own /portrait jobs (their in-flight cap) instead of failing, then makes the avatar", async () => {
+    await events.create(organiser, { name: 'Busy member', destination: { channelId: 'c1' } });
+    await events.open(organiser, 'Busy member');
+    const photo = await selfie(6);
+    const who = member('full');
+    // Three ordinary jobs: the member's whole in-flight allowance (PORTRAIT_USER_IN_FLIGHT=3).
+    const ordinary: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const blob = await portraits.putBlob(photo, who);
+      const receipt = await portraits.submit({
+        idempotencyKey: `busy-${k}`,
+        request: { requester: who, selfieKeys: [blob], style: 'sleep:80', seed: 1 },
+      });
+      ordinary.push(receipt.jobId);
+    }
+    const { entry } = await events.join('Busy member', { member: who, displayName: 'Full', selfie: photo, dm: false });
+    await log.waitFor(1, (u) => u.kind === 'result' && u.entry.eventId === entry.eventId);
+    const states = await Promise.all(ordinary.map((id) => queue.getJobState(id)));
+    assert.deepEqual(states, ['completed', 'completed', 'completed'], 'the ordinary jobs ran first, none refused');
   });
 });
