@@ -451,7 +451,11 @@ export function createEventStore(redis: Redis, prefix: string): EventStore {
         if (reply === -1)
           throw new PortraitError('event.not_found', 'event deleted while joining', { name: event.name });
         if (reply === 0) continue;
-        const tx = redis.multi().sadd(keys.member(input.member), event.id);
+        const tx = redis
+          .multi()
+          .sadd(keys.member(input.member), event.id)
+          // The entries go with the event even if no sweep ever runs.
+          .pexpireat(keys.entries(event.id), backstop(event));
         // A replaced submission's selfie is not needed any more (its job, if any, finds it gone and stops).
         if (old?.selfieKey) tx.del(old.selfieKey);
         throwOnFailure(await tx.exec());
