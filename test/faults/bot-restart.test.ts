@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { Queue } from 'bullmq';
 import { createDeliveryProducer, deliveryQueueName } from '../../src/queue/deliveries.js';
 import { alice, queueTestEnv } from '../queue/helpers.js';
-import { CONSUMER_PROCESS, ProcessUnderTest, TSX } from './processes.js';
+import { bounded, CONSUMER_PROCESS, ProcessUnderTest, TSX } from './processes.js';
 
 /**
  * The bot side of a crash: a process consuming the Discord delivery queue is SIGKILLed while some answers are being
@@ -41,20 +41,20 @@ it('bot processes killed twice with answers in flight and queued: every answer i
     processes.push(first);
     await holding(first, held);
     first.kill('SIGKILL');
-    await first.exited;
+    await bounded(first.exited, 'exit');
 
     // The second bot posts the answers still queued, then gets the four stalled ones back and dies on them too.
     const second = consumer(held);
     processes.push(second);
     await holding(second, held);
     second.kill('SIGKILL');
-    await second.exited;
+    await bounded(second.exited, 'exit');
 
     const third = consumer([]);
     processes.push(third);
     await Promise.all(held.map((id) => third.waitForLine((l) => l === `posted ${id}`, `posted ${id}`)));
     third.kill('SIGTERM');
-    assert.equal((await third.exited).code, 0);
+    assert.equal((await bounded(third.exited, 'exit')).code, 0);
 
     const posted = await env.redis.connection().lrange(postedKey, 0, -1);
     assert.deepEqual([...posted].sort(), [...jobIds].sort(), 'every answer posted, none twice');

@@ -5,7 +5,7 @@ import { silentLogger } from '../../src/log.js';
 import { PORTRAIT_QUEUE } from '../../src/queue/keys.js';
 import { createPortraitService } from '../../src/queue/submit.js';
 import { alice, bob, DeliveryInbox, queueTestEnv } from '../queue/helpers.js';
-import { appProcess, type ProcessUnderTest } from './processes.js';
+import { appProcess, bounded, type ProcessUnderTest } from './processes.js';
 
 /**
  * A job that kills its worker PROCESS on every try (a native crash on one photo). A supervisor (systemd, Docker,
@@ -47,17 +47,22 @@ it('a job that kills the worker process every time fails with a reference id aft
     const supervisor = supervise();
     supervisor.catch(() => {});
 
-    const answer = await inbox.answerFor(poison);
+    const answer = await bounded(inbox.answerFor(poison), `the answer to ${poison}`);
     assert.equal(answer.kind, 'failure');
     const error = answer.kind === 'failure' ? answer.error : undefined;
     assert.equal(error?.code, 'internal.error');
     assert.match(error?.refId ?? '', /^[0-9a-f]{8}$/, 'the user gets a reference id');
-    for (const jobId of others) assert.equal((await inbox.answerFor(jobId)).kind, 'result', 'the queue kept flowing');
+    for (const jobId of others)
+      assert.equal(
+        (await bounded(inbox.answerFor(jobId), `the answer to ${jobId}`)).kind,
+        'result',
+        'the queue kept flowing',
+      );
 
     supervising = false;
     const last = workers.at(-1);
     last?.kill('SIGTERM');
-    await last?.exited;
+    if (last) await bounded(last.exited, 'exit');
     await supervisor;
 
     // Two crashes: the first try and one re-run after a stall (STALL_LIMIT); the third worker refuses to run it.

@@ -12,7 +12,7 @@ import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord, type RecordedCall } from '
 import { contentOf, isCallbackOf, PNG_BYTES } from '../bots/discord/harness.js';
 import { facePath, MODELS_DIR } from '../helpers/env.js';
 import { alice, DeliveryInbox, queueTestEnv } from '../queue/helpers.js';
-import { appProcess, PORTRAIT_BIN, ProcessUnderTest } from './processes.js';
+import { appProcess, bounded, PORTRAIT_BIN, ProcessUnderTest } from './processes.js';
 
 /**
  * SIGTERM on real processes: `portrait worker` with the real pipeline, the CLI's composition with a scripted pipeline
@@ -22,11 +22,12 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'portrait-shutdown-test-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  const setUp = async (label: string) => {
+  /** `consume`: the test itself takes the Discord deliveries (not when a bot process under test does). */
+  const setUp = async (label: string, consume = true) => {
     const env = await queueTestEnv(label);
     const service = createPortraitService(env.config, env.redis, silentLogger);
     const inbox = new DeliveryInbox();
-    const consumer = await service.consumeDeliveries('discord', inbox.handler);
+    const consumer = consume ? await service.consumeDeliveries('discord', inbox.handler) : undefined;
     const childEnv = { REDIS_URL: env.redis.url, PORTRAIT_QUEUE_PREFIX: env.config.PORTRAIT_QUEUE_PREFIX };
     const queue = new Queue(PORTRAIT_QUEUE, {
       connection: env.redis.connection(),
@@ -41,7 +42,7 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
       async tearDown(processes: ProcessUnderTest[]) {
         for (const p of processes) p.kill('SIGKILL');
         await queue.close();
-        await consumer.close();
+        await consumer?.close();
         await service.close();
         await env.cleanup();
       },
@@ -63,11 +64,14 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
         // Two variations: long enough to be still running when the signal lands after the first stage.
         request: { requester: alice, selfieKeys: [selfie], seed: 5, variations: 2, route: {} },
       });
-      await t.inbox.next((d) => d.jobId === jobId && d.kind === 'progress');
+      await bounded(
+        t.inbox.next((d) => d.jobId === jobId && d.kind === 'progress'),
+        'progress',
+      );
       worker.kill('SIGTERM');
-      const answer = await t.inbox.answerFor(jobId);
+      const answer = await bounded(t.inbox.answerFor(jobId), `the answer to ${jobId}`);
       assert.equal(answer.kind, 'result');
-      assert.equal((await worker.exited).code, 0);
+      assert.equal((await bounded(worker.exited, 'exit')).code, 0);
       const msgs = worker.logs.map((l) => l.msg);
       assert.ok(msgs.indexOf('shutting down') < msgs.indexOf('portrait done'), 'the job was still running at SIGTERM');
       assert.equal(t.inbox.answers(jobId).length, 1);
@@ -90,9 +94,12 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
         idempotencyKey: 'handback-1',
         request: { requester: alice, selfieKeys: [selfie], seed: 5, style: `wait-for:${gate}`, route: {} },
       });
-      await t.inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect');
+      await bounded(
+        t.inbox.next((d) => d.jobId === jobId && d.kind === 'progress' && d.stage === 'detect'),
+        'progress',
+      );
       first.kill('SIGTERM');
-      assert.equal((await first.exited).code, 0);
+      assert.equal((await bounded(first.exited, 'exit')).code, 0);
       assert.ok(first.logs.some((l) => l.msg === 'handed back to the queue (shutdown)'));
 
       // Back at the front of the queue at once: no try used, no stall counted, nobody told it failed.
@@ -105,9 +112,9 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
       writeFileSync(gate, '');
       const second = appProcess('worker', env);
       processes.push(second);
-      assert.equal((await t.inbox.answerFor(jobId)).kind, 'result');
+      assert.equal((await bounded(t.inbox.answerFor(jobId), `the answer to ${jobId}`)).kind, 'result');
       second.kill('SIGTERM');
-      assert.equal((await second.exited).code, 0);
+      assert.equal((await bounded(second.exited, 'exit')).code, 0);
       assert.equal(t.inbox.answers(jobId).length, 1);
     } finally {
       await t.tearDown(processes);
@@ -115,7 +122,7 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
   });
 
   it('portrait start: commands during the shutdown are answered "restarting", the running job is posted once', async () => {
-    const t = await setUp('shutdown-start');
+    const t = await setUp('shutdown-start', false);
     const fake = await new FakeDiscord().start();
     const gate = join(tmp, 'start-gate');
     const env = {
@@ -156,7 +163,7 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
         }),
       );
       fake.dispatchInteraction(running);
-      await active;
+      await bounded(active, 'the job to start');
 
       bot.kill('SIGTERM');
       await bot.waitForLog('adapters draining: new commands are answered "restarting"');
@@ -168,14 +175,14 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
 
       // The worker is still finishing its job; the adapter, stopped after it, posts the portrait.
       writeFileSync(gate, '');
-      assert.equal((await bot.exited).code, 0);
+      assert.equal((await bounded(bot.exited, 'exit')).code, 0);
       if (!fake.calls.some(isUpload)) {
         // The answer was queued a moment after this process stopped consuming: the next start posts it.
         const next = appProcess('start', env);
         processes.push(next);
         await fake.waitFor(isUpload, 'the portrait upload after the restart');
         next.kill('SIGTERM');
-        assert.equal((await next.exited).code, 0);
+        assert.equal((await bounded(next.exited, 'exit')).code, 0);
       }
       assert.equal(fake.calls.filter(isUpload).length, 1, 'the portrait was posted exactly once');
       assert.equal(await t.queue.getJobState(jobId), 'completed');
