@@ -5,6 +5,7 @@ import {
   openRedis,
   type PortraitWorker,
   type RedisHandle,
+  redisPersistence,
   startWorker,
   type WorkerOptions,
 } from '../queue/index.js';
@@ -51,6 +52,7 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   const redis: RedisHandle = await openRedis(config, log);
   shutdown.addResource({ name: 'redis', close: () => redis.close() });
   log.info({ embedded: redis.embedded }, 'redis ready');
+  if (!redis.embedded) await warnWithoutPersistence(redis, log);
   // HEALTH_PORT: /healthz, /readyz and /metrics (docs/operations.md); the service and the worker report into it.
   const observability =
     config.HEALTH_PORT === undefined
@@ -98,4 +100,19 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   }
   // Runs until a signal: stopOnSignals ends the process.
   return undefined;
+}
+
+/** Queued jobs survive a Redis restart only with persistence on (the embedded server runs with AOF). */
+async function warnWithoutPersistence(redis: RedisHandle, log: Logger): Promise<void> {
+  const conn = redis.connection();
+  const persistence = await redisPersistence(conn);
+  await conn.quit().catch(() => conn.disconnect());
+  if (persistence === 'none') {
+    log.warn(
+      { persistence },
+      'Redis keeps no data across a restart: queued jobs and undelivered portraits would be lost. Set appendonly yes.',
+    );
+  } else if (persistence === 'rdb') {
+    log.info({ persistence }, 'Redis persists by snapshots only: a crash loses what came after the last one');
+  }
 }

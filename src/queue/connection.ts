@@ -89,6 +89,24 @@ async function quit(conn: Redis): Promise<void> {
   }
 }
 
+export type RedisPersistence = 'aof' | 'rdb' | 'none' | 'unknown';
+
+/**
+ * Whether a Redis keeps its data across a restart: an append-only file, snapshots only, nothing, or 'unknown' when the
+ * server does not say (managed services often disable CONFIG). Without persistence a Redis restart loses every queued
+ * job and undelivered answer.
+ */
+export async function redisPersistence(conn: Redis): Promise<RedisPersistence> {
+  try {
+    const [, aof] = (await conn.call('CONFIG', 'GET', 'appendonly')) as string[];
+    if (aof === 'yes') return 'aof';
+    const [, save] = (await conn.call('CONFIG', 'GET', 'save')) as string[];
+    return save?.trim() ? 'rdb' : 'none';
+  } catch {
+    return 'unknown';
+  }
+}
+
 interface EmbeddedServer {
   url: string;
   owned: boolean;

@@ -129,11 +129,11 @@ export function appProcess(
   return new ProcessUnderTest(['--import', TSX, APP_PROCESS, command, JSON.stringify(workerOptions)], env);
 }
 
-/** `promise`, or a rejection naming `what` once WAIT_LIMIT_MS pass: waits in these tests fail instead of hanging. */
-export function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+/** `promise`, or a rejection naming `what` once `limitMs` pass: waits in these tests fail instead of hanging. */
+export function bounded<T>(promise: Promise<T>, what: string, limitMs = WAIT_LIMIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up waiting ${WAIT_LIMIT_MS} ms for ${what}`)), WAIT_LIMIT_MS);
+    timer = setTimeout(() => reject(new Error(`gave up waiting ${limitMs} ms for ${what}`)), limitMs);
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
