@@ -62,6 +62,14 @@ export interface RecordedCall {
   files: RecordedFile[];
   auth: string | undefined;
   at: number;
+  /** The HTTP status the fake answered with. */
+  status?: number;
+}
+
+/** A failure the fake answers instead of the real response: 429 with Retry-After (seconds), or a 5xx. */
+export interface InjectedFailure {
+  status: number;
+  retryAfter?: number;
 }
 
 export interface FakeMessage {
@@ -106,6 +114,7 @@ export class FakeDiscord {
   #base = '';
   #identifyWaiters: Array<() => void> = [];
   #heartbeatWaiters: Array<() => void> = [];
+  #failures: Array<{ match: (c: RecordedCall) => boolean; pending: InjectedFailure[] }> = [];
 
   readonly #heartbeatIntervalMs: number;
 
@@ -240,6 +249,14 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * The next calls that match are answered with these failures, in order, instead of being carried out (nothing is
+   * created or changed): Discord's 429 rate limit (with Retry-After and the JSON body) or a 5xx outage.
+   */
+  failNext(match: (c: RecordedCall) => boolean, ...failures: InjectedFailure[]): void {
+    this.#failures.push({ match, pending: [...failures] });
+  }
+
   callsTo(method: string, pattern: RegExp): RecordedCall[] {
     return this.calls.filter((c) => c.method === method && pattern.test(c.path));
   }
@@ -269,9 +286,16 @@ export class FakeDiscord {
       at: Date.now(),
     };
     this.calls.push(call);
-    const [status, payload] = this.#route(call);
+    const injected = this.#failures.find((f) => f.pending.length > 0 && f.match(call))?.pending.shift();
+    const [status, payload] = injected ? failureResponse(injected) : this.#route(call);
+    call.status = status;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (injected?.retryAfter !== undefined) {
+      headers['retry-after'] = String(injected.retryAfter);
+      headers['x-ratelimit-scope'] = 'user';
+    }
     if (status === 204) res.writeHead(204).end();
-    else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    else res.writeHead(status, headers).end(JSON.stringify(payload));
     for (const w of this.#waiters.splice(0)) {
       if (w.match(call)) w.resolve(call);
       else this.#waiters.push(w);
@@ -431,6 +455,13 @@ export class FakeDiscord {
   #apiMessage(m: FakeMessage): Record<string, unknown> {
     return messagePayload({ ...m, author: BOT_USER });
   }
+}
+
+function failureResponse(f: InjectedFailure): [number, unknown] {
+  if (f.status === 429) {
+    return [429, { message: 'You are being rate limited.', retry_after: f.retryAfter ?? 1, global: false, code: 0 }];
+  }
+  return [f.status, { message: `${f.status}: injected failure`, code: 0 }];
 }
 
 function err(status: number, code: number, message: string): [number, unknown] {

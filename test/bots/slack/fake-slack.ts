@@ -18,6 +18,10 @@ export interface Call {
   method: string;
   args: Record<string, unknown>;
   authorization: string | undefined;
+  /** For Web API methods: the HTTP status the fake answered with (failHttpNext), else 200. */
+  status?: number;
+  /** For Web API methods: when the call arrived (Date.now()). */
+  at?: number;
 }
 
 interface StoredFile {
@@ -43,6 +47,7 @@ export class FakeSlack {
   #ts = 1_700_000_000;
   #fileSeq = 0;
   #failures = new Map<string, string[]>();
+  #httpFailures = new Map<string, Array<{ status: number; retryAfter?: number }>>();
   #base = '';
 
   constructor(botToken = 'xoxb-test-token') {
@@ -89,6 +94,14 @@ export class FakeSlack {
   addFile(name: string, bytes: Uint8Array, contentType = 'image/jpeg'): string {
     this.#files.set(name, { bytes, contentType });
     return `${this.#base}/files/${encodeURIComponent(name)}`;
+  }
+
+  /**
+   * The next calls of `method` fail at the HTTP level, in order, without being carried out: 429 with Retry-After
+   * (seconds), as Slack rate-limits, or a 5xx outage.
+   */
+  failHttpNext(method: string, ...failures: Array<{ status: number; retryAfter?: number }>): void {
+    this.#httpFailures.set(method, [...(this.#httpFailures.get(method) ?? []), ...failures]);
   }
 
   /** The next call of `method` answers `{ ok: false, error }`. */
@@ -170,7 +183,17 @@ export class FakeSlack {
     const args: Record<string, unknown> = type.includes('json')
       ? (JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>)
       : Object.fromEntries(new URLSearchParams(body.toString('utf8')));
-    this.#record({ method, args, authorization: req.headers.authorization });
+    const call: Call = { method, args, authorization: req.headers.authorization, status: 200, at: Date.now() };
+    this.#record(call);
+    const httpFailure = this.#httpFailures.get(method)?.shift();
+    if (httpFailure) {
+      call.status = httpFailure.status;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (httpFailure.retryAfter !== undefined) headers['retry-after'] = String(httpFailure.retryAfter);
+      const error = httpFailure.status === 429 ? 'ratelimited' : 'fatal_error';
+      res.writeHead(httpFailure.status, headers).end(JSON.stringify({ ok: false, error }));
+      return;
+    }
     const json = (o: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
     const failure = this.#failures.get(method)?.shift();
     if (failure) return void json({ ok: false, error: failure });
