@@ -3,9 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { startDiscordBot } from '../../src/bots/discord/bot.js';
+import { parseConfig } from '../../src/config.js';
+import { describeError } from '../../src/core/messages.js';
 import { PortraitError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { createPortraitService } from '../../src/queue/submit.js';
+import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord } from '../bots/discord/fake-discord.js';
+import { isOriginalEdit, PNG_BYTES } from '../bots/discord/harness.js';
 import { alice, DeliveryInbox, queueTestEnv } from '../queue/helpers.js';
 import { appProcess, bounded, type ProcessUnderTest } from './processes.js';
 import { ThrowawayRedis } from './redis-server.js';
@@ -51,7 +56,16 @@ describe('Redis restarted', { timeout: 120_000 }, () => {
       await server.destroy();
     };
     await worker.waitForLog('portrait worker ready');
-    return { server, service, inbox, worker, submit, refusedWhileDown, tearDown };
+    return {
+      server,
+      service,
+      inbox,
+      worker,
+      submit,
+      refusedWhileDown,
+      tearDown,
+      prefix: env.config.PORTRAIT_QUEUE_PREFIX,
+    };
   };
 
   it('with AOF: clients reconnect, the running and the queued jobs are all delivered once', async () => {
@@ -83,14 +97,36 @@ describe('Redis restarted', { timeout: 120_000 }, () => {
     }
   });
 
-  it('without persistence: the worker warns at start, submits are refused while Redis is down, then work resumes', async () => {
+  it('without persistence: the worker warns at start, the bot says the queue is unreachable while Redis is down, then work resumes', async () => {
     const t = await setUp(false);
+    const fake = await new FakeDiscord().start();
+    const config = parseConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      REDIS_URL: t.server.url,
+      PORTRAIT_QUEUE_PREFIX: t.prefix,
+      DISCORD_TOKEN: BOT_TOKEN,
+      DISCORD_APPLICATION_ID: APP_ID,
+      DISCORD_API_URL: fake.apiUrl,
+      DISCORD_CDN_HOSTS: '127.0.0.1',
+    });
+    const bot = await startDiscordBot(config, t.service, silentLogger, {
+      consumeDeliveries: () => ({ close: async () => {} }),
+    });
     try {
       const warning = t.worker.logs.find((l) => l.persistence === 'none');
       assert.equal(warning?.level, 40, 'the operator is told that a Redis restart loses queued jobs');
 
       await t.server.stop();
       await t.refusedWhileDown();
+      // The same through the Discord adapter: the user's /portrait gets the sentence instead of a spinner.
+      const url = fake.putCdnFile('me.png', PNG_BYTES, 'image/png');
+      const raw = chatCommand('portrait', {
+        attachments: { selfie: { url, filename: 'me.png', contentType: 'image/png', size: PNG_BYTES.byteLength } },
+      });
+      fake.dispatchInteraction(raw);
+      const unavailable = describeError({ code: 'service.unavailable', details: {} });
+      await fake.waitFor(isOriginalEdit(raw['token'] as string, unavailable), 'the unavailable sentence');
       await t.server.start();
 
       // Everything Redis held is gone; new requests are taken and run by the same worker as before.
@@ -98,6 +134,8 @@ describe('Redis restarted', { timeout: 120_000 }, () => {
       assert.equal((await bounded(t.inbox.answerFor(after), 'a job after the restart')).kind, 'result');
       assert.ok(t.worker.alive, 'the worker rode out the restart');
     } finally {
+      await bot.stop();
+      await fake.stop();
       await t.tearDown([t.worker]);
     }
   });
