@@ -176,6 +176,20 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
       // The worker is still finishing its job; the adapter, stopped after it, posts the portrait.
       writeFileSync(gate, '');
       assert.equal((await bounded(bot.exited, 'exit')).code, 0);
+      // The order of src/cli/shutdown.ts: drain, the worker's job done, then the adapter stops, then the rest.
+      const order = [
+        'adapters draining: new commands are answered "restarting"',
+        'portrait done',
+        'discord bot stopped',
+        'stopped',
+      ];
+      const at = order.map((msg) => bot.logs.findIndex((l) => l.msg === msg));
+      assert.deepEqual(
+        [...at].sort((a, b) => a - b),
+        at,
+        `in order: ${order.join(' < ')}`,
+      );
+      assert.ok(!at.includes(-1), 'every step logged');
       if (!fake.calls.some(isUpload)) {
         // The answer was queued a moment after this process stopped consuming: the next start posts it.
         const next = appProcess('start', env);
