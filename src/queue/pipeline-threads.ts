@@ -263,8 +263,10 @@ function forwardLine(log: Logger, line: string): void {
   }
   const { level, msg, time: _time, pid: _pid, hostname: _host, name: _name, ...fields } = entry;
   const label = typeof level === 'number' ? log.levels.labels[level] : undefined;
-  const write = label && label in LEVEL_METHODS ? log[label as keyof typeof LEVEL_METHODS] : log.info;
-  write.call(log, { ...fields, from: 'pipeline' }, typeof msg === 'string' ? msg : '');
+  // The thread already serialized its errors; serializing them again would lose their type.
+  const out = log.child({}, { serializers: { err: (e: unknown) => e } });
+  const write = label && label in LEVEL_METHODS ? out[label as keyof typeof LEVEL_METHODS] : out.info;
+  write.call(out, { ...fields, from: 'pipeline' }, typeof msg === 'string' ? msg : '');
 }
 const LEVEL_METHODS = { trace: 1, debug: 1, info: 1, warn: 1, error: 1, fatal: 1 } as const;
 

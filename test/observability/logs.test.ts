@@ -163,6 +163,10 @@ describe('log context of a job', () => {
       'the thread lines keep their own level and message',
     );
     assert.equal(fromThread[1]?.['script'], 'ok', "the thread line's own fields are kept");
+    const err = fromThread[1]?.['err'] as { type?: string; message?: string; stack?: string } | undefined;
+    assert.equal(err?.type, 'TypeError', 'an error logged in the thread keeps its type');
+    assert.equal(err?.message, 'scripted warning');
+    assert.match(err?.stack ?? '', /logging-pipeline/);
     // The thread's load-time line belongs to no job and says so by carrying no job id.
     const loaded = lines.map((l) => JSON.parse(l) as Line).filter((l) => l.msg === 'test pipeline loaded');
     assert.ok(loaded.length >= 1 && loaded.every((l) => l.jobId === undefined && l.from === 'pipeline'));
