@@ -82,7 +82,7 @@ export function cropMapping(frame: CropFrame, size: number): CropMapping {
 /** Mirrors a coordinate into [0, max] (one reflection, then clamped). */
 function reflect(v: number, max: number): number {
   const r = v < 0 ? -v : v > max ? 2 * max - v : v;
-  return r < 0 ? 0 : r > max ? max : r;
+  return Math.min(Math.max(r, 0), max);
 }
 
 /** True when the rotated square lies inside the image (within half a pixel). */
