@@ -5,6 +5,11 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
+import { MODELS_DIR } from '../test/helpers/env.js';
+
+// Benchmarks use the offline models beside the repository when nothing else is configured, as the tests do.
+process.env['PORTRAIT_MODELS_DIR'] ??= MODELS_DIR;
+
 const here = new URL('.', import.meta.url);
 const wanted = process.argv.slice(2);
 const names = readdirSync(here)
