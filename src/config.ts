@@ -13,7 +13,10 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => {
+  const message = `expected a whole number from ${min} to ${max}`;
+  return z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
+};
 /** Paths are relative to the project root; defaults go through the same resolution (zod skips transforms for them). */
 const toAbsolute = (p: string) => resolve(PROJECT_ROOT, p);
 const path = z.string().min(1).transform(toAbsolute);

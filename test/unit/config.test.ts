@@ -30,3 +30,14 @@ test('relative paths resolve against the project root, defaults included', () =>
   assert.equal(c.PORTRAIT_DATA_DIR, resolve(PROJECT_ROOT, '.data'));
   assert.equal(c.PORTRAIT_MODELS_CACHE, resolve(PROJECT_ROOT, 'x/cache'));
 });
+
+test('numbers out of range or not numbers say which range is expected', () => {
+  for (const value of ['big', '12', '1.5']) {
+    assert.throws(
+      () => parseConfig({ PORTRAIT_OUTPUT_SIZE: value }),
+      (e: unknown) =>
+        e instanceof ConfigError && /PORTRAIT_OUTPUT_SIZE: expected a whole number from 64 to 2048/.test(e.message),
+      value,
+    );
+  }
+});
