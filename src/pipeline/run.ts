@@ -34,7 +34,8 @@ const isStage = (s: string): s is Stage => STAGE_SET.has(s);
 /**
  * Builds the pipeline for a worker: points the model registry at the config, opens the detector (so a missing or
  * damaged model fails the worker's start, not the first job) and creates the default engine. When the configured
- * default engine is not part of this build, it falls back to 'crop' with a warning.
+ * default engine cannot run (not part of this build, or diffusion without a pack), the compositor is the default
+ * instead, with one warning.
  */
 export async function createPipeline(config: Config, deps: PipelineDeps = {}): Promise<Pipeline> {
   const logger = deps.logger ?? createLogger(config, 'pipeline');
@@ -42,11 +43,7 @@ export async function createPipeline(config: Config, deps: PipelineDeps = {}): P
   await configureModels(config, logger);
   await getSession('yunet');
 
-  let defaultEngine: EngineName = config.PORTRAIT_ENGINE;
-  if (!isEngineRegistered(defaultEngine)) {
-    logger.warn({ engine: defaultEngine }, `engine ${defaultEngine} is not part of this build; using crop`);
-    defaultEngine = 'crop';
-  }
+  const defaultEngine = chooseDefaultEngine(config, logger);
   const engines = new Map<EngineName, Promise<Engine>>();
   const engineFor = (name: EngineName): Promise<Engine> => {
     let engine = engines.get(name);
@@ -82,8 +79,9 @@ export async function createPipeline(config: Config, deps: PipelineDeps = {}): P
 
     // Unknown names (an older producer, a typo in a hand-made job) use the default; known but unconfigured
     // engines are the requester's to change, so they are refused with a sentence.
-    const requested = (ENGINE_NAMES as readonly string[]).includes(input.engine) ? input.engine : defaultEngine;
-    if (requested !== input.engine) logger.warn({ engine: input.engine }, 'unknown engine requested; using default');
+    const known = (ENGINE_NAMES as readonly string[]).includes(input.engine);
+    const requested = input.engineDefaulted || !known ? defaultEngine : input.engine;
+    if (!known) logger.warn({ engine: input.engine }, 'unknown engine requested; using default');
     const enginePromise = engineFor(requested);
     enginePromise.catch(() => {}); // awaited below; avoid an unhandled rejection while ingest runs
 
@@ -165,4 +163,25 @@ export async function createPipeline(config: Config, deps: PipelineDeps = {}): P
       await disposeSessions();
     },
   };
+}
+
+/**
+ * The engine jobs that name none get. The operator's PORTRAIT_ENGINE, unless it cannot run here: then the
+ * compositor (CPU, no extra weights), said once at start so an operator sees why portraits are not diffused.
+ */
+function chooseDefaultEngine(config: Config, logger: Logger): EngineName {
+  const wanted = config.PORTRAIT_ENGINE;
+  if (!isEngineRegistered(wanted)) {
+    logger.warn({ engine: wanted }, `engine ${wanted} is not part of this build; using the compositor`);
+    return 'compositor';
+  }
+  if (wanted === 'diffusion' && !config.PORTRAIT_DIFFUSION_PACK) {
+    logger.warn(
+      { engine: wanted, fallback: 'compositor' },
+      'PORTRAIT_ENGINE is diffusion but PORTRAIT_DIFFUSION_PACK is not set: using the compositor; ' +
+        'jobs that ask for diffusion by name are refused until a pack is configured (see models/README.md)',
+    );
+    return 'compositor';
+  }
+  return wanted;
 }

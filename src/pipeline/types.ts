@@ -47,6 +47,11 @@ export interface Progress {
   /** Steps within the stage (diffusion steps), when it has them. */
   step?: number;
   steps?: number;
+  /**
+   * A small preview of the image forming (diffusion steps; the engine throttles how often it makes one). Raw RGB
+   * at latent resolution: the worker encodes and stores it, the chat adapters show it in their status message.
+   */
+  preview?: RgbImage;
 }
 export type ProgressFn = (p: Progress) => void;
 
@@ -59,6 +64,11 @@ export interface PipelineInput {
   seed: number;
   variations: number;
   engine: EngineName;
+  /**
+   * The request named no engine, so `engine` is only the operator's default: the pipeline may use its fallback
+   * instead (the compositor when the default is diffusion and no pack is configured). A named engine never falls back.
+   */
+  engineDefaulted?: boolean;
   outputSize: number;
   outputFormat: OutputFormat;
   /** When set, the pipeline writes a debug contact sheet into the result (`debugSheet`). */

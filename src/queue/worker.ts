@@ -250,6 +250,8 @@ async function processJob(
       seed: request.seed,
       variations: request.variations,
       engine: request.engine ?? ctx.config.PORTRAIT_ENGINE,
+      // Unnamed, the pipeline may swap the operator's default for its fallback (diffusion without a pack).
+      ...(request.engine ? {} : { engineDefaulted: true }),
       outputSize: request.output?.size ?? ctx.config.PORTRAIT_OUTPUT_SIZE,
       outputFormat: request.output?.format ?? ctx.config.PORTRAIT_OUTPUT_FORMAT,
       debug: request.debug,

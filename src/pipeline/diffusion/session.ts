@@ -5,7 +5,6 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { Logger } from '../../log.js';
-import { silentLogger } from '../../log.js';
 import { openSession as openModelSession } from '../models/sessions.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
@@ -45,9 +44,5 @@ export async function openSession(file: string, settings: SessionSettings): Prom
     threads: settings.threads,
     ...(settings.logger ? { logger: settings.logger } : {}),
   });
-  (settings.logger ?? silentLogger).info(
-    { model: file, provider: opened.provider },
-    `ONNX Runtime runs ${opened.provider}`,
-  );
   return opened;
 }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../../config.js';
 import { getConfig } from '../../config.js';
@@ -59,10 +60,18 @@ export async function openSession(
     try {
       const session = await ort.InferenceSession.create(path, sessionOptions(providers, settings.threads));
       const provider = providers[0] ?? 'cpu';
+      const model = basename(path);
+      // One line per model saying which provider runs it and why: the configured one, or the fallback and the
+      // reason the preferred one could not start.
       if (provider !== settings.provider) {
         logger.warn(
-          { wanted: settings.provider, using: provider, reason: errorText(lastError) },
-          `execution provider ${settings.provider} is unavailable; running on ${provider}`,
+          { model, wanted: settings.provider, using: provider, reason: errorText(lastError) },
+          `execution provider ${settings.provider} is unavailable for ${model}; running on ${provider}`,
+        );
+      } else {
+        logger.info(
+          { model, provider },
+          `execution provider ${provider} runs ${model} (PORTRAIT_EXECUTION_PROVIDER=${settings.provider})`,
         );
       }
       return { session, provider };
