@@ -15,6 +15,8 @@ export interface GenerateArgs {
   lighting: string;
   style: string;
   engine?: EngineName;
+  /** `--pack DIR`: the diffusion model pack for this run (implies --engine diffusion). */
+  pack?: string;
   seed?: number;
   variations: number;
   out: string;
@@ -34,6 +36,8 @@ export const GENERATE_HELP = `portrait generate --selfie FILE [options]
                      candle, or "key from left, warm"
   --style TEXT       style prompt (diffusion engine)
   --engine NAME      ${ENGINE_NAMES.join(', ')} (default from PORTRAIT_ENGINE)
+  --pack DIR         diffusion model pack to run (implies --engine diffusion; default PORTRAIT_DIFFUSION_PACK);
+                     checked before anything starts, see models/README.md
   --seed N           seed for reproducible results
   --variations N     1-${MAX_VARIATIONS} portraits (written as NAME-2.webp ...)
   --size N           output size in pixels (default from PORTRAIT_OUTPUT_SIZE)
@@ -64,6 +68,13 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   if (values.engine !== undefined && !(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
     throw bad('--engine', `expected one of ${ENGINE_NAMES.join(', ')}`);
   }
+  if (values.pack !== undefined) {
+    if (values.pack === '') throw bad('--pack', 'expected the folder of a diffusion model pack');
+    if (values.engine !== undefined && values.engine !== 'diffusion') {
+      throw bad('--pack', 'a model pack runs on the diffusion engine: use it with --engine diffusion or alone');
+    }
+  }
+  const engine = values.engine ?? (values.pack !== undefined ? 'diffusion' : undefined);
   const out = values.out ?? 'portrait.webp';
   const ext = out.toLowerCase().split('.').pop() ?? '';
   const format = (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
@@ -79,7 +90,8 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
     out,
     json: values.json ?? false,
     help: values.help ?? false,
-    ...(values.engine !== undefined ? { engine: values.engine as EngineName } : {}),
+    ...(engine !== undefined ? { engine: engine as EngineName } : {}),
+    ...(values.pack !== undefined ? { pack: values.pack } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(size !== undefined ? { size } : {}),
     ...(format ? { format } : {}),
@@ -97,6 +109,7 @@ function parse(argv: string[]) {
       light: { type: 'string' },
       style: { type: 'string' },
       engine: { type: 'string' },
+      pack: { type: 'string' },
       seed: { type: 'string' },
       variations: { type: 'string' },
       size: { type: 'string' },

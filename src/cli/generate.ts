@@ -9,6 +9,7 @@ import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
 import { type ErrorPayload, PortraitError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
+import { loadPack } from '../pipeline/diffusion/pack.js';
 import { fetchModels } from '../pipeline/models/index.js';
 import { createPortraitService, type Delivery, openRedis, startWorker } from '../queue/index.js';
 import { GENERATE_HELP, type GenerateArgs, parseGenerateArgs } from './generate-args.js';
@@ -40,6 +41,12 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
   const progress = createProgressLine(!args.json);
   let cleanup: Array<() => Promise<void>> = [];
   try {
+    // A --pack is checked before anything starts: a broken one is the user's to fix, said with the file and tensor.
+    if (args.pack !== undefined) {
+      const checked = await checkPack(args.pack, config, log);
+      if (!checked.ok) return reportPack(args.pack, checked.error, args.json);
+      config = { ...config, PORTRAIT_DIFFUSION_PACK: checked.dir };
+    }
     const selfies = await Promise.all(args.selfies.map((file, i) => readSelfie(file, i + 1)));
     // Fetch the face models here, on the main thread, so a first run shows one download bar before anything else.
     await fetchModels();
@@ -142,6 +149,42 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     cleanup = [];
     for (const close of steps) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
   }
+}
+
+/**
+ * Loads the pack as a worker would (every file, tensor name, dtype and channel count checked) and releases it again.
+ * A pack the loader refuses (model.missing, model.invalid) comes back as the error; anything else is thrown.
+ */
+async function checkPack(
+  dir: string,
+  config: Config,
+  log: Logger,
+): Promise<{ ok: true; dir: string } | { ok: false; error: ErrorPayload }> {
+  const abs = resolve(dir);
+  try {
+    const pack = await loadPack(abs, {
+      provider: config.PORTRAIT_EXECUTION_PROVIDER,
+      threads: config.PORTRAIT_ORT_THREADS,
+      logger: log,
+    });
+    await pack.dispose();
+    return { ok: true, dir: abs };
+  } catch (err) {
+    if (err instanceof PortraitError && err.code.startsWith('model.')) return { ok: false, error: toErrorPayload(err) };
+    throw err;
+  }
+}
+
+/**
+ * A broken --pack is a user error on the command line (exit 2): the one running the command chose the folder. The
+ * loader's own message is the sentence, since it names the file and tensor at fault; the chat sentence for these
+ * codes ("the admin has been told") would be wrong here.
+ */
+function reportPack(dir: string, error: ErrorPayload, json: boolean): number {
+  const message = printable(`the model pack ${dir} cannot be used: ${error.message}`);
+  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message, details: error.details })}\n`);
+  process.stderr.write(`${error.code}: ${message}\n`);
+  return EXIT.user;
 }
 
 function validate(args: GenerateArgs): void {
