@@ -47,6 +47,7 @@ const schema = z.object({
 
   PORTRAIT_ENGINE: z.enum(['compositor', 'crop', 'diffusion']).default('compositor'),
   PORTRAIT_DIFFUSION_PACK: path.optional(),
+  PORTRAIT_PREVIEW_INTERVAL_MS: int(0, 3_600_000).default(2000),
   PORTRAIT_OUTPUT_SIZE: int(64, 2048).default(1024),
   PORTRAIT_OUTPUT_FORMAT: z.enum(['webp', 'png']).default('webp'),
 

@@ -8,8 +8,11 @@ import type { QueueKeys } from './keys.js';
  * `forget` can remove all of a requester's images at once (selfies are biometric data).
  */
 export interface BlobStore {
-  /** Stores bytes for the TTL. `name` makes the key deterministic (results are keyed by job id, so a re-run overwrites). */
-  put(bytes: Uint8Array, owner: Requester, name?: string): Promise<string>;
+  /**
+   * Stores bytes for the TTL (or `ttlSeconds`, when shorter: progress previews live minutes). `name` makes the key
+   * deterministic (results are keyed by job id, so a re-run overwrites).
+   */
+  put(bytes: Uint8Array, owner: Requester, name?: string, ttlSeconds?: number): Promise<string>;
   /** The bytes, or null when the key expired, was forgotten, or is not a blob key of this store. */
   get(key: string): Promise<Uint8Array | null>;
   /** Which of the keys still exist. */
@@ -27,13 +30,14 @@ export function createBlobStore(redis: Redis, keys: QueueKeys, ttlSeconds: numbe
   return {
     isBlobKey,
     keyFor,
-    async put(bytes, owner, name) {
+    async put(bytes, owner, name, ttl) {
       const key = keyFor(name ?? randomUUID());
       const index = keys.owner(owner);
-      // The index lives as long as its newest blob, so it never forgets a key that still exists.
+      const blobTtl = Math.max(1, Math.min(ttl ?? ttlSeconds, ttlSeconds));
+      // The index lives a full TTL from the newest put, so it never forgets a key that still exists.
       await redis
         .multi()
-        .set(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', ttlSeconds)
+        .set(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', blobTtl)
         .sadd(index, key)
         .expire(index, ttlSeconds)
         .exec()

@@ -67,6 +67,8 @@ export const deliverySchema = z.discriminatedUnion('kind', [
     stage: z.enum(STAGES),
     step: z.number().int().optional(),
     steps: z.number().int().optional(),
+    /** Blob key of a small WebP preview of the image forming (diffusion), kept minutes, owned by the requester. */
+    previewKey: z.string().optional(),
     at: z.number(),
   }),
   z.object({ ...deliveryBase, kind: z.literal('result'), result: portraitResultSchema, seed: z.number() }),

@@ -9,10 +9,11 @@ import type { QueueMetrics } from '../observability/hooks.js';
 import type { PipelineInput, PipelineOutput, Progress } from '../pipeline/types.js';
 import { createBlobStore } from './blobs.js';
 import type { RedisHandle } from './connection.js';
-import { createDeliveryProducer, type DeliveryProducer } from './deliveries.js';
+import { createDeliveryProducer, type DeliveryProducer, type ProgressDelivery } from './deliveries.js';
 import { type PortraitJobData, type PortraitResult, portraitJobSchema } from './jobs.js';
 import { PORTRAIT_QUEUE, type QueueKeys, queueKeys } from './keys.js';
 import { DEFAULT_PIPELINE_MODULE, PipelineThreads } from './pipeline-threads.js';
+import { storePreview } from './previews.js';
 import { releaseSlot } from './slots.js';
 
 export interface WorkerOptions {
@@ -406,9 +407,15 @@ function progressReporter(
 ) {
   let lastStage: string | undefined;
   let lastAt = 0;
+  let previewing = false;
   return (progress: Progress) => {
     const now = Date.now();
-    if (progress.stage === lastStage && now - lastAt < ctx.progressIntervalMs) return;
+    // While a preview is being stored, it is this stage's newest news: a later step sent meanwhile would take the
+    // stage's delivery slot and, being newer, make the consumer drop the preview.
+    if (previewing && progress.stage === lastStage) return;
+    // The engine already spaces previews out (PORTRAIT_PREVIEW_INTERVAL_MS), so one always goes through.
+    const preview = previewing ? undefined : progress.preview;
+    if (!preview && progress.stage === lastStage && now - lastAt < ctx.progressIntervalMs) return;
     lastStage = progress.stage;
     lastAt = now;
     const steps = {
@@ -417,11 +424,31 @@ function progressReporter(
     };
     const fail = (err: unknown) => log.debug({ err }, 'progress not sent');
     job.updateProgress({ stage: progress.stage, ...steps }).catch(fail);
-    ctx.deliveries
-      .progress(
-        { kind: 'progress', jobId: job.id ?? '', ...address(data), stage: progress.stage, ...steps, at: now },
-        data.inbox,
+    // `at` is when the pipeline reported it: a consumer drops it should a later report overtake it while it is stored.
+    const delivery: ProgressDelivery = {
+      kind: 'progress',
+      jobId: job.id ?? '',
+      ...address(data),
+      stage: progress.stage,
+      ...steps,
+      at: now,
+    };
+    const send = (d: ProgressDelivery) => ctx.deliveries.progress(d, data.inbox).catch(fail);
+    if (!preview) {
+      void send(delivery);
+      return;
+    }
+    previewing = true;
+    storePreview(ctx.store, job.id ?? '', data.request.requester, preview)
+      .then(
+        (previewKey) => send({ ...delivery, previewKey }),
+        (err: unknown) => {
+          log.debug({ err }, 'preview not stored');
+          return send(delivery);
+        },
       )
-      .catch(fail);
+      .finally(() => {
+        previewing = false;
+      });
   };
 }

@@ -3,7 +3,7 @@ import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isPortraitError } from '../../src/errors.js';
-import { createDiffusionEngine, faceCropConditions } from '../../src/pipeline/engines/diffusion.js';
+import { createDiffusionEngine, DiffusionEngine, faceCropConditions } from '../../src/pipeline/engines/diffusion.js';
 import type { EngineRequest } from '../../src/pipeline/engines/engine.js';
 import type { Progress, RgbImage } from '../../src/pipeline/types.js';
 import { makePack } from './fixtures/make-pack.js';
@@ -53,6 +53,40 @@ function request(overrides: Partial<EngineRequest> = {}): EngineRequest {
 }
 
 describe('diffusion engine', () => {
+  it('progress previews: the target view at latent resolution, spaced by the interval, none without one', async () => {
+    const dir = await makePack({ flavor: 'optimum', channels: 9 });
+    dirs.push(dir);
+    const every = await createDiffusionEngine({
+      packDir: dir,
+      provider: 'cpu',
+      threads: 1,
+      sampling: { steps: 3 },
+      previewIntervalMs: 0,
+    });
+    // Same pack, other settings: a preview interval no fixture run reaches, and previews off.
+    const spaced = new DiffusionEngine(every.pack, faceCropConditions, { steps: 3 }, 3_600_000);
+    const none = new DiffusionEngine(every.pack, faceCropConditions, { steps: 3 });
+    try {
+      const seen: Progress[] = [];
+      await every.generate(request({ variations: 1, debug: false }), (p) => seen.push(p));
+      const previews = seen.filter((p) => p.preview);
+      assert.equal(previews.length, 3, 'one per step at interval 0');
+      // 64 px per view, side by side: a 16x8 latent canvas whose right (target) half is 8x8.
+      for (const p of previews) {
+        assert.equal(p.stage, 'generate');
+        assert.deepEqual([p.preview!.width, p.preview!.height, p.preview!.data.length], [8, 8, 8 * 8 * 3]);
+      }
+      const spacedSeen: Progress[] = [];
+      await spaced.generate(request({ variations: 1, debug: false }), (p) => spacedSeen.push(p));
+      assert.equal(spacedSeen.filter((p) => p.preview).length, 0, 'none within an interval of the start');
+      const noneSeen: Progress[] = [];
+      await none.generate(request({ variations: 1, debug: false }), (p) => noneSeen.push(p));
+      assert.ok(noneSeen.every((p) => !p.preview));
+    } finally {
+      await every.dispose();
+    }
+  });
+
   it('generates one portrait per variation at the output size, with progress and a report', async () => {
     const dir = await makePack({ flavor: 'optimum', channels: 9 });
     dirs.push(dir);

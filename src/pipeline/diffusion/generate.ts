@@ -39,7 +39,8 @@ export interface GenerateOptions {
   karras?: boolean;
   /** Progress per step; `variation` is the 0-based index into `seeds`. */
   onStep?: (event: StepEvent & { variation: number }) => void;
-  preview?: boolean;
+  /** Previews on every step, or on the steps this returns true for (see SampleOptions.preview). */
+  preview?: boolean | (() => boolean);
   signal?: AbortSignal;
 }
 
@@ -144,7 +145,7 @@ export async function generate(
       guidance,
       seed,
       ...(init ? { init, strength } : {}),
-      ...(options.preview ? { preview: true } : {}),
+      ...(options.preview ? { preview: options.preview } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onStep: (e) => {
         stepsRun = e.steps;

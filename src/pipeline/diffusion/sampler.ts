@@ -36,7 +36,8 @@ export interface SampleOptions {
   /** Fraction of the schedule to run from `init` (1 = from pure noise, ignoring init). */
   strength?: number;
   onStep?: (event: StepEvent) => void;
-  preview?: boolean;
+  /** Previews on every step (true), or on the steps this returns true for (a caller throttling them by time). */
+  preview?: boolean | (() => boolean);
   signal?: AbortSignal;
 }
 
@@ -105,7 +106,8 @@ export async function sample(options: SampleOptions): Promise<Float32Array> {
     scheduler.step(prediction, i, latents, stepRng);
     if (options.onStep) {
       const event: StepEvent = { step: i - start + 1, steps: total - start, timestep: t };
-      if (options.preview) event.preview = latentPreview(latents, channels, height, width);
+      const wanted = typeof options.preview === 'function' ? options.preview() : options.preview;
+      if (wanted) event.preview = latentPreview(latents, channels, height, width);
       options.onStep(event);
     }
   }

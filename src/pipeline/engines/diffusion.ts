@@ -15,7 +15,7 @@ import { type DiffusionPack, loadPack } from '../diffusion/pack.js';
 import type { SchedulerName } from '../diffusion/scheduler-config.js';
 import type { ExecutionProvider } from '../diffusion/session.js';
 import { buildStitch } from '../incontext/stitch.js';
-import type { ProgressFn, RgbImage } from '../types.js';
+import type { Progress, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
 /** Builds the stitch conditions for a request at `size` pixels per view. */
@@ -39,6 +39,11 @@ export interface DiffusionEngineOptions {
   resolution?: number;
   conditions?: ConditionsBuilder;
   sampling?: SamplingOverrides;
+  /**
+   * Least milliseconds between two progress previews (PORTRAIT_PREVIEW_INTERVAL_MS); 0 gives one every step.
+   * Unset, progress carries no previews.
+   */
+  previewIntervalMs?: number;
 }
 
 export class DiffusionEngine implements Engine {
@@ -48,6 +53,7 @@ export class DiffusionEngine implements Engine {
     readonly pack: DiffusionPack,
     private readonly conditions: ConditionsBuilder = faceCropConditions,
     private readonly sampling: SamplingOverrides = {},
+    private readonly previewIntervalMs?: number,
   ) {}
 
   async generate(request: EngineRequest, onProgress: ProgressFn): Promise<EngineResult> {
@@ -61,6 +67,12 @@ export class DiffusionEngine implements Engine {
     t0 = performance.now();
     const seeds = Array.from({ length: request.variations }, (_, i) => (request.seed + i) >>> 0);
     let stepsPerImage = 0;
+    // Previews by time, not by step: one every interval whatever the step speed (a GPU step takes milliseconds,
+    // a CPU step seconds), the first one an interval into denoising (step 1 is noise).
+    const interval = this.previewIntervalMs;
+    let lastPreview = performance.now();
+    const preview = interval === undefined ? undefined : () => performance.now() - lastPreview >= interval;
+    const sideBySide = info.layout === 'side-by-side';
     const result = await generate(this.pack, conditions, {
       prompt: fillPrompt(info.defaults.prompt, {
         style: request.style,
@@ -71,9 +83,19 @@ export class DiffusionEngine implements Engine {
       seeds,
       ...this.sampling,
       ...(request.signal ? { signal: request.signal } : {}),
+      ...(preview ? { preview } : {}),
       onStep: (e) => {
         stepsPerImage = e.steps;
-        onProgress({ stage: 'generate', step: e.variation * e.steps + e.step, steps: seeds.length * e.steps });
+        const progress: Progress = {
+          stage: 'generate',
+          step: e.variation * e.steps + e.step,
+          steps: seeds.length * e.steps,
+        };
+        if (e.preview) {
+          lastPreview = performance.now();
+          progress.preview = sideBySide ? rightHalfRgb(e.preview) : e.preview;
+        }
+        onProgress(progress);
       },
     });
     timings['generate'] = performance.now() - t0;
@@ -118,7 +140,19 @@ export async function createDiffusionEngine(options: DiffusionEngineOptions): Pr
     logger: options.logger ?? silentLogger,
     ...(options.resolution ? { resolution: options.resolution } : {}),
   });
-  return new DiffusionEngine(pack, options.conditions, options.sampling);
+  return new DiffusionEngine(pack, options.conditions, options.sampling, options.previewIntervalMs);
+}
+
+/** The target (right) view of a side-by-side canvas preview: what the user's portrait will become. */
+function rightHalfRgb(image: RgbImage): RgbImage {
+  const half = Math.floor(image.width / 2);
+  const width = image.width - half;
+  const data = new Uint8Array(width * image.height * 3);
+  for (let y = 0; y < image.height; y++) {
+    const from = (y * image.width + half) * 3;
+    data.set(image.data.subarray(from, from + width * 3), y * width * 3);
+  }
+  return { data, width, height: image.height, channels: 3 };
 }
 
 async function resizeRgb(image: RgbImage, size: number): Promise<RgbImage> {

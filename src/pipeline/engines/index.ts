@@ -41,6 +41,7 @@ const FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
       logger: deps.logger,
       // The IC-Portrait conditions: the reference warped to the target pose and relit, stitched in context.
       conditions: compositorConditions(),
+      previewIntervalMs: config.PORTRAIT_PREVIEW_INTERVAL_MS,
     });
   },
 };
