@@ -89,6 +89,10 @@ interface JobSpec {
   thread: 'create' | 'here';
 }
 
+/** The progress preview's file name and alt text on the status message. */
+const PREVIEW_FILE = 'preview.webp';
+const PREVIEW_ALT = 'A rough preview of the portrait being painted';
+
 type Repliable =
   | ChatInputCommandInteraction
   | MessageContextMenuCommandInteraction
@@ -98,6 +102,8 @@ type Repliable =
 interface StatusUpdate {
   route: DiscordRoute;
   message: OutgoingMessage;
+  /** Blob key of a preview of the portrait forming, attached to the edit (replacing the last one). */
+  previewKey?: string;
   /** The job's log ids, for the line about a failed edit. */
   ids: LogIds;
 }
@@ -155,8 +161,17 @@ export class DiscordAdapter {
       intervalMs: options.progressIntervalMs ?? 2000,
       ...(options.clock ? { clock: options.clock } : {}),
       send: async (_jobId, u) => {
+        // The preview is read when the edit goes out (the throttle keeps only the newest update), so an expired
+        // one just means a text-only edit.
+        const preview = u.previewKey ? await this.#o.service.getBlob(u.previewKey).catch(() => null) : null;
+        const files: RawFile[] = preview
+          ? [{ name: PREVIEW_FILE, data: Buffer.from(preview), contentType: 'image/webp' }]
+          : [];
+        const message: OutgoingMessage = preview
+          ? { ...u.message, attachments: [{ id: 0, filename: PREVIEW_FILE, description: PREVIEW_ALT }] }
+          : u.message;
         await this.output
-          .editStatus(u.route, u.message)
+          .editStatus(u.route, message, files)
           .catch((err: unknown) => this.#log.warn({ ...u.ids, err: safeRestError(err) }, 'progress edit failed'));
       },
     });
@@ -593,7 +608,12 @@ export class DiscordAdapter {
       const p: { stage: Stage; step?: number; steps?: number } = { stage: d.stage };
       if (d.step !== undefined) p.step = d.step;
       if (d.steps !== undefined) p.steps = d.steps;
-      this.#status.update(d.jobId, { route, message: { content: progressText(p) }, ids });
+      this.#status.update(d.jobId, {
+        route,
+        message: { content: progressText(p) },
+        ids,
+        ...(d.previewKey ? { previewKey: d.previewKey } : {}),
+      });
       return;
     }
     await this.#status.finish(d.jobId);
@@ -633,7 +653,8 @@ export class DiscordAdapter {
     await this.output.postAnswer(route, { content, components, attachments }, files);
     this.#log.info({ ...deliveryIds(d), images: images.length }, 'portrait posted');
     await this.output
-      .editStatus(route, { content: doneText(route.thread !== route.channel), components: [] })
+      // `attachments: []` takes a progress preview off the status message.
+      .editStatus(route, { content: doneText(route.thread !== route.channel), components: [], attachments: [] })
       .catch((err: unknown) => this.#log.warn({ ...deliveryIds(d), err: safeRestError(err) }, 'status edit failed'));
     this.tokens.forget(route.interaction);
   }
@@ -648,7 +669,7 @@ export class DiscordAdapter {
     const { selfie: _selfie, ...otherDetails } = error.details;
     const details = route.selfies > 1 ? error.details : otherDetails;
     const message = { content: errorSentence({ ...error, details }), components: [] };
-    const edited = await this.output.editStatus(route, message).catch((err: unknown) => {
+    const edited = await this.output.editStatus(route, { ...message, attachments: [] }).catch((err: unknown) => {
       this.#log.warn({ ...ids, err: safeRestError(err) }, 'status edit failed, posting the answer instead');
       return false;
     });

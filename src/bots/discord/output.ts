@@ -71,14 +71,15 @@ export class DiscordOutput {
   /**
    * Edits the status message: through the interaction token while it is valid (the only way for ephemeral
    * replies, and the one that clears the "thinking..." state), else with the bot token on the channel message.
-   * Returns false when there was no way to edit it.
+   * Returns false when there was no way to edit it. `files` are uploaded with the edit (a progress preview); the
+   * message's `attachments` then lists what the message keeps.
    */
-  async editStatus(route: DiscordRoute, message: OutgoingMessage): Promise<boolean> {
+  async editStatus(route: DiscordRoute, message: OutgoingMessage, files: RawFile[] = []): Promise<boolean> {
     const body = { ...message, allowed_mentions: NO_MENTIONS };
     const token = this.tokens.get(route.interaction);
     if (token) {
       try {
-        await this.rest.patch(Routes.webhookMessage(route.app, token, '@original'), { body, auth: false });
+        await this.rest.patch(Routes.webhookMessage(route.app, token, '@original'), { body, files, auth: false });
         return true;
       } catch (err) {
         const code = restErrorCode(err);
@@ -87,7 +88,7 @@ export class DiscordOutput {
       }
     }
     if (route.private || !route.status) return false;
-    await this.rest.patch(Routes.channelMessage(route.channel, route.status), { body });
+    await this.rest.patch(Routes.channelMessage(route.channel, route.status), { body, files });
     return true;
   }
 

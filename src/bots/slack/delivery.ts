@@ -21,7 +21,9 @@ export interface SlackDeliveries {
 }
 
 /**
- * Answers the worker's deliveries in Slack: progress edits the status message (throttled, best effort); a result
+ * Answers the worker's deliveries in Slack: progress edits the status message (throttled, best effort, text only:
+ * a diffusion step's `previewKey` is ignored, since Slack can swap an image in a message only by uploading a new
+ * file each time and sharing it, far too heavy for a throwaway preview); a result
  * uploads the portrait(s) into the thread with alt text and a caption, then posts the controls; a failure turns
  * the status message into the error sentence. A throw makes the delivery queue retry, so only the final answers
  * throw on Slack errors.

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { registerCommands } from '../../../src/bots/discord/commands.js';
+import type { Delivery } from '../../../src/queue/jobs.js';
 import { ManualClock } from '../common/manual-clock.js';
 import { APP_ID, CHANNEL_ID, chatCommand, FakeDiscord, GUILD_ID, THREAD_ID } from './fake-discord.js';
 import { FakePortraitService } from './fake-service.js';
@@ -15,6 +17,12 @@ import {
   startBot,
   testConfig,
 } from './harness.js';
+
+/** A progress delivery carrying a preview key, as the worker sends for diffusion steps. */
+function withPreview(d: Delivery, previewKey: string): Delivery {
+  assert.equal(d.kind, 'progress');
+  return { ...d, previewKey } as Delivery;
+}
 
 describe('Discord limits, progress and registration', () => {
   let fake: FakeDiscord;
@@ -66,6 +74,48 @@ describe('Discord limits, progress and registration', () => {
       const texts = edits().map(contentOf);
       assert.equal(texts.at(-1), 'Done - your portrait is in the thread.', 'no progress edit after the answer');
       assert.ok(!texts.some((t) => t.includes('Finishing up')), 'the pending progress was dropped');
+    } finally {
+      await running.bot.stop();
+    }
+  });
+
+  it('attaches the progress preview to the status edit, and the answer takes it off', async () => {
+    const clock = new ManualClock();
+    const service = new FakePortraitService();
+    const running = await startBot(fake, service, { clock });
+    try {
+      const { raw, sub } = await queuePortrait(fake, service);
+      const token = raw['token'] as string;
+      const edits = () => fake.calls.filter(isOriginalEdit(token));
+      const preview = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c08040' } })
+        .webp()
+        .toBuffer();
+      const previewKey = await service.putBlob(preview, sub.request.requester);
+      await clock.advance(2000);
+      await running.deliver(withPreview(progressFor(sub, 'generate', 5, 20), previewKey));
+      await fake.waitFor(() => edits().length === 2, 'the progress edit');
+      const edit = edits()[1]!;
+      assert.equal(contentOf(edit), 'Painting the portrait (step 5 of 20)');
+      assert.equal(edit.files.length, 1, 'the preview is uploaded with the edit');
+      assert.deepEqual([edit.files[0]!.name, edit.files[0]!.contentType], ['preview.webp', 'image/webp']);
+      assert.deepEqual(edit.files[0]!.bytes, new Uint8Array(preview));
+      const attachments = edit.body?.['attachments'] as Array<{ id: number; filename: string; description: string }>;
+      assert.deepEqual(
+        attachments.map((a) => [a.id, a.filename]),
+        [[0, 'preview.webp']],
+      );
+      assert.ok(attachments[0]!.description.length > 0, 'alt text');
+
+      // An expired preview: a text-only edit.
+      await clock.advance(2000);
+      await running.deliver(withPreview(progressFor(sub, 'generate', 9, 20), 'blob:gone'));
+      await fake.waitFor(() => edits().length === 3, 'the next progress edit');
+      assert.equal(edits()[2]!.files.length, 0);
+      assert.equal(contentOf(edits()[2]!), 'Painting the portrait (step 9 of 20)');
+
+      await running.deliver(await resultFor(service, sub));
+      await fake.waitFor(isOriginalEdit(token, 'Done'), 'the done edit');
+      assert.deepEqual(edits().at(-1)!.body?.['attachments'], [], 'the preview leaves with the answer');
     } finally {
       await running.bot.stop();
     }
