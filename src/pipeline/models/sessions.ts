@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../../config.js';
 import { getConfig } from '../../config.js';
@@ -60,7 +60,8 @@ export async function openSession(
     try {
       const session = await ort.InferenceSession.create(path, sessionOptions(providers, settings.threads));
       const provider = providers[0] ?? 'cpu';
-      const model = basename(path);
+      // The folder too: every file of a diffusion pack is called model.onnx.
+      const model = `${basename(dirname(path))}/${basename(path)}`;
       // One line per model saying which provider runs it and why: the configured one, or the fallback and the
       // reason the preferred one could not start.
       if (provider !== settings.provider) {
