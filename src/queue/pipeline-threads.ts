@@ -56,10 +56,17 @@ export class PipelineThreads {
     );
   }
 
+  /**
+   * Runs one job on a free thread. A cancel that comes before the job reaches its thread (while it waits for a free
+   * thread or for a fresh one to load its models) ends it at once with job.cancelled: the thread never sees the job,
+   * so there is nothing to wait out and no thread to end.
+   */
   async run(input: PipelineInput, options: RunOptions): Promise<PipelineOutput> {
-    const thread = await this.acquire();
+    const signal = options.signal;
+    if (signal?.aborted) throw cancelledBeforeStart();
+    const thread = await this.acquire(signal);
     try {
-      await thread.ready;
+      await untilAborted(thread.ready, signal);
       return await this.runOn(thread, input, options);
     } finally {
       this.release(thread);
@@ -90,8 +97,8 @@ export class PipelineThreads {
         clearTimeout(grace);
         o.signal?.removeEventListener('abort', onAbort);
       };
-      if (o.signal?.aborted) onAbort();
-      else o.signal?.addEventListener('abort', onAbort, { once: true });
+      // run() checked the signal just before (no await in between); the listener covers the rest of the job.
+      o.signal?.addEventListener('abort', onAbort, { once: true });
       thread.run(input, o.onProgress, o.log).then(
         (output) => {
           done();
@@ -124,11 +131,24 @@ export class PipelineThreads {
     return thread;
   }
 
-  private acquire(): Promise<PipelineThread> {
+  private acquire(signal?: AbortSignal): Promise<PipelineThread> {
     if (this.closed) return Promise.reject(new PortraitError('service.restarting', 'worker is closing'));
     const thread = this.idle.pop();
     if (thread) return Promise.resolve(thread.dead ? this.spawn() : thread);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        // Out of the line: the thread goes to the next waiter instead.
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        reject(cancelledBeforeStart());
+      };
+      const waiter = (t: PipelineThread) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(t);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   private release(thread: PipelineThread): void {
@@ -269,6 +289,30 @@ function forwardLine(log: Logger, line: string): void {
   write.call(out, { ...fields, from: 'pipeline' }, typeof msg === 'string' ? msg : '');
 }
 const LEVEL_METHODS = { trace: 1, debug: 1, info: 1, warn: 1, error: 1, fatal: 1 } as const;
+
+function cancelledBeforeStart(): PortraitError {
+  return new PortraitError('job.cancelled', 'cancelled before its pipeline thread started it');
+}
+
+/** `promise`, or job.cancelled as soon as `signal` aborts (the promise itself goes on, unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(cancelledBeforeStart());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledBeforeStart());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
 
 function fromThreadError(e: ThreadError): PortraitError {
   const err = new PortraitError(e.code, e.message, e.details);

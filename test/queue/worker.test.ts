@@ -175,6 +175,77 @@ describe('portrait worker', () => {
   });
 });
 
+describe('portrait worker: a cancel before the job reaches its pipeline thread', () => {
+  it('answers job.cancelled at once while the thread is still loading, and the thread lives on', {
+    timeout: 20_000,
+  }, async () => {
+    const env = await queueTestEnv('worker-cancel-early', { PORTRAIT_USER_IN_FLIGHT: '10' });
+    const tmp = mkdtempSync(join(tmpdir(), 'portrait-worker-cancel-'));
+    const hold = join(tmp, 'hold-load');
+    const logged = capturingLogger();
+    const started: string[] = [];
+    let onStart: (() => void) | undefined;
+    const service = createPortraitService(env.config, env.redis, logged.log);
+    // A grace longer than the test's timeout: a cancel that reached the thread late would show as a hang, not a pass.
+    const worker = await startWorker(env.config, env.redis, logged.log, {
+      pipelineModule: `${SCRIPTED_PIPELINE}?hold-load=${encodeURIComponent(hold)}`,
+      concurrency: 1,
+      jobTimeoutMs: 800,
+      cancelGraceMs: 120_000,
+      onJobStart: (jobId) => {
+        started.push(jobId);
+        onStart?.();
+      },
+    });
+    const inbox = new DeliveryInbox();
+    const consumer = await service.consumeDeliveries('discord', inbox.handler, { retryDelayMs: 5 });
+    let seq = 0;
+    const submit = async (style: string) => {
+      const selfie = await service.putBlob(SELFIE, alice);
+      return (
+        await service.submit({
+          idempotencyKey: `e${seq++}`,
+          request: { requester: alice, selfieKeys: [selfie], style, seed: 1 },
+        })
+      ).jobId;
+    };
+    try {
+      // A job past its timeout ends its thread; the fresh one stays in its load while the hold file exists.
+      writeFileSync(hold, '');
+      const slow = await submit(`spin-until:${join(tmp, 'never')}`);
+      assert.equal(((await inbox.answerFor(slow)) as { error?: { code: string } }).error?.code, 'job.timeout');
+      const threadsEnded = () => logged.lines.filter((l) => l.includes('pipeline thread ended')).length;
+      const endedBefore = threadsEnded();
+
+      // The next job starts, passes its cancel check and waits for that thread: cancel it there.
+      const begun = new Promise<void>((resolve) => {
+        onStart = resolve;
+      });
+      const jobId = await submit('noop');
+      if (!started.includes(jobId)) await begun;
+      assert.equal(await service.cancel(jobId, alice), true);
+      const answer = await inbox.answerFor(jobId);
+      assert.equal(answer.kind === 'failure' && answer.error.code, 'job.cancelled');
+      assert.match(answer.kind === 'failure' ? answer.error.message : '', /before its pipeline thread started/);
+      assert.equal(inbox.answers(jobId).length, 1);
+
+      // The thread finishes loading, was never given the job or ended, and runs the next one.
+      rmSync(hold);
+      const next = await submit('noop');
+      assert.equal((await inbox.answerFor(next)).kind, 'result');
+      assert.equal(threadsEnded(), endedBefore, 'no thread was ended for the cancel');
+      assert.equal((await service.listJobs(alice)).find((j) => j.jobId === jobId)?.state, 'cancelled');
+    } finally {
+      rmSync(hold, { force: true });
+      await consumer.close();
+      await worker.close({ timeoutMs: 1000 });
+      await service.close();
+      await env.cleanup();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('portrait worker with a pipeline that cannot start', () => {
   it('refuses to start, with the pipeline error (model.missing)', async () => {
     const env = await queueTestEnv('worker-broken-start');
