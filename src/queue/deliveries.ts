@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { QueueMetrics } from '../observability/hooks.js';
 import type { RedisHandle } from './connection.js';
 import { type Delivery, deliverySchema } from './jobs.js';
+import { startRetentionSweeper } from './retention.js';
 import type { DeliveryConsumer, DeliveryHandler } from './service.js';
 
 /**
@@ -18,7 +19,10 @@ export type Answer = Extract<Delivery, { kind: 'result' | 'failure' }>;
 export type ProgressDelivery = Extract<Delivery, { kind: 'progress' }>;
 
 export const INBOX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** How long a consumed answer is kept: the window in which a duplicate answer is recognised and dropped. */
+/**
+ * How long a consumed answer is kept at most: the window in which a duplicate answer is recognised and dropped. An
+ * answer names its requester and carries the result, so it goes sooner when the blob TTL is shorter.
+ */
 const KEEP_ANSWERS_SECONDS = 24 * 3600;
 /** An answer whose handler keeps failing is retried this often (with the consumer's backoff, about an hour). */
 const ANSWER_ATTEMPTS = 15;
@@ -47,8 +51,13 @@ export interface DeliveryProducer {
   close(): Promise<void>;
 }
 
-/** Producer side, used by the worker (answers, progress) and by submit (cancellations). */
-export function createDeliveryProducer(connection: Redis, prefix: string): DeliveryProducer {
+/**
+ * Producer side, used by the worker (answers, progress) and by submit (cancellations). `ttlSeconds` (the blob TTL)
+ * caps how long a delivered or given-up answer is kept.
+ */
+export function createDeliveryProducer(connection: Redis, prefix: string, ttlSeconds?: number): DeliveryProducer {
+  const keepSeconds = Math.min(KEEP_ANSWERS_SECONDS, ttlSeconds ?? KEEP_ANSWERS_SECONDS);
+  const keepFailedSeconds = Math.min(7 * 24 * 3600, ttlSeconds ?? 7 * 24 * 3600);
   // Private inboxes come and go (one per CLI run): keep a bounded set of open queue handles.
   const queues = new Map<string, Queue>();
   const queueFor = (platform: Platform, inbox?: string): Queue => {
@@ -74,8 +83,8 @@ export function createDeliveryProducer(connection: Redis, prefix: string): Deliv
         jobId: answerJobId(delivery.jobId),
         attempts: ANSWER_ATTEMPTS,
         backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: { age: KEEP_ANSWERS_SECONDS },
-        removeOnFail: { age: 7 * 24 * 3600 },
+        removeOnComplete: { age: keepSeconds },
+        removeOnFail: { age: keepFailedSeconds },
       });
     },
     async answered(jobId, platform, inbox) {
@@ -115,6 +124,8 @@ export interface ConsumeOptions {
   stalledIntervalMs?: number;
   /** Counts handled and failed deliveries per platform and kind. */
   metrics?: QueueMetrics;
+  /** How often answers past the blob TTL (and events as old) are swept from this queue. Default: retention.ts. */
+  retentionSweepMs?: number;
 }
 
 /**
@@ -124,7 +135,8 @@ export interface ConsumeOptions {
  * resolving and the acknowledgement reaching Redis (a few milliseconds): that answer is handed out again.
  */
 export async function consumeDeliveries(
-  config: Pick<Config, 'PORTRAIT_QUEUE_PREFIX'>,
+  // Without the blob TTL, finished deliveries are left to BullMQ's own removal (no sweeper).
+  config: Pick<Config, 'PORTRAIT_QUEUE_PREFIX'> & Partial<Pick<Config, 'PORTRAIT_BLOB_TTL_SECONDS'>>,
   redis: RedisHandle,
   log: Logger,
   platform: Platform,
@@ -199,11 +211,21 @@ export async function consumeDeliveries(
     }
   });
   await worker.waitUntilReady();
+  // Delivered answers name the requester and hold the result: swept once past the TTL, even on a quiet bot.
+  const ttlSeconds = config.PORTRAIT_BLOB_TTL_SECONDS;
+  const finished = ttlSeconds ? new Queue(name, { connection, prefix: config.PORTRAIT_QUEUE_PREFIX }) : undefined;
+  finished?.on('error', () => {});
+  const retention =
+    finished && ttlSeconds
+      ? startRetentionSweeper(connection, () => [finished], ttlSeconds * 1000, log, options.retentionSweepMs)
+      : undefined;
   let closed = false;
   return {
     async close() {
       if (closed) return;
       closed = true;
+      retention?.stop();
+      await finished?.close().catch(() => {});
       await worker.close();
       if (options.removeOnClose) {
         const queue = new Queue(name, { connection, prefix: config.PORTRAIT_QUEUE_PREFIX });

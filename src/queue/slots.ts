@@ -28,6 +28,14 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
+-- The job list's own TTL restarts with every submit: records older than the TTL go one by one.
+local records = redis.call('HGETALL', KEYS[3])
+local oldest = tonumber(ARGV[2]) - tonumber(ARGV[6]) * 1000
+for i = 1, #records, 2 do
+  local ok, record = pcall(cjson.decode, records[i + 1])
+  local at = ok and type(record) == 'table' and tonumber(record.submittedAt)
+  if at and at <= oldest then redis.call('HDEL', KEYS[3], records[i]) end
+end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 return {'ok', redis.call('LLEN', KEYS[5])}
@@ -57,7 +65,7 @@ export interface ReserveArgs {
   scopeCap: number;
   /** How long a reservation (and the job summary) lives at most, seconds. */
   ttlSeconds: number;
-  /** JSON summary stored in the requester's job list. */
+  /** JSON summary stored in the requester's job list; its `submittedAt` (ms) ages it out after `ttlSeconds`. */
   summary: string;
   /** The per-user rate limit and its sliding-log key (rate-limit.ts); left out, no limit. */
   rate?: RateLimit & { key: string };

@@ -62,7 +62,7 @@ export function createPortraitService(
     prefix: config.PORTRAIT_QUEUE_PREFIX,
   });
   queue.on('error', (err) => log.warn({ err }, 'portrait queue connection error'));
-  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX);
+  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX, ttl);
   const consumers = new Set<DeliveryConsumer>();
   const rate = rateLimitOf(config);
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Requester } from '../core/request.js';
@@ -14,6 +14,7 @@ import { type PortraitJobData, type PortraitResult, portraitJobSchema } from './
 import { PORTRAIT_QUEUE, type QueueKeys, queueKeys } from './keys.js';
 import { DEFAULT_PIPELINE_MODULE, PipelineThreads } from './pipeline-threads.js';
 import { storePreview } from './previews.js';
+import { startRetentionSweeper } from './retention.js';
 import { releaseSlot } from './slots.js';
 
 export interface WorkerOptions {
@@ -42,6 +43,11 @@ export interface WorkerOptions {
   onJobStart?: (jobId: string) => void;
   /** Queue wait, stage durations, completions and failures by code (src/observability). */
   metrics?: QueueMetrics;
+  /**
+   * How often finished jobs past PORTRAIT_BLOB_TTL_SECONDS (and events stream entries as old) are swept away.
+   * Default a quarter of the TTL, at most a minute (retention.ts).
+   */
+  retentionSweepMs?: number;
 }
 
 export interface PortraitWorker {
@@ -76,7 +82,7 @@ export async function startWorker(
   const keys = queueKeys(config.PORTRAIT_QUEUE_PREFIX);
   const client = redis.connection('client');
   const blobs = createBlobStore(client, keys, config.PORTRAIT_BLOB_TTL_SECONDS);
-  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX);
+  const deliveries = createDeliveryProducer(client, config.PORTRAIT_QUEUE_PREFIX, config.PORTRAIT_BLOB_TTL_SECONDS);
   const concurrency = options.concurrency ?? config.PORTRAIT_WORKER_CONCURRENCY;
   const pipelineModule = String(options.pipelineModule ?? DEFAULT_PIPELINE_MODULE);
   const threads = new PipelineThreads(concurrency, pipelineModule, config, log);
@@ -148,6 +154,16 @@ export async function startWorker(
 
   void worker.run().catch((err: unknown) => log.error({ err }, 'portrait worker stopped'));
   await worker.waitUntilReady();
+  // Finished jobs name their requester and route: gone with the selfies, even when no later job comes to remove them.
+  const finished = new Queue(PORTRAIT_QUEUE, { connection: client, prefix: config.PORTRAIT_QUEUE_PREFIX });
+  finished.on('error', () => {});
+  const retention = startRetentionSweeper(
+    client,
+    () => [finished],
+    config.PORTRAIT_BLOB_TTL_SECONDS * 1000,
+    log,
+    options.retentionSweepMs,
+  );
   log.info({ concurrency, pipelineModule }, 'portrait worker ready');
 
   const shutdownMs = config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000;
@@ -165,6 +181,8 @@ export async function startWorker(
     await stopped;
     clearTimeout(handBack);
     await threads.close(force ? 0 : 5000);
+    retention.stop();
+    await finished.close().catch(() => {});
     await subscriber.quit().catch(() => subscriber.disconnect());
     await workerConnection.quit().catch(() => workerConnection.disconnect());
     await deliveries.close();

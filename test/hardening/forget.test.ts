@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { type DiscordBot, startDiscordBot } from '../../src/bots/discord/bot.js';
 import { type Config, parseConfig } from '../../src/config.js';
@@ -23,6 +22,7 @@ import {
 } from '../bots/discord/fake-discord.js';
 import { customIds, isCallbackOf, isOriginalEdit } from '../bots/discord/harness.js';
 import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../helpers/env.js';
+import { dumpPrefix, mentioning } from '../helpers/redis-dump.js';
 
 /**
  * Retention and `forget`, checked on the keys themselves: two members make portraits through the real Discord
@@ -30,57 +30,6 @@ import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../helpers/env.js
  * read back (strings, hashes, lists, sets, sorted sets, streams) and nothing may still name that member, their jobs
  * or their blobs: no selfie, portrait, recipe, job record, reservation or delivery. The other member keeps theirs.
  */
-
-interface KeyDump {
-  key: string;
-  type: string;
-  ttl: number;
-  /** Everything the key holds, as latin1 text (binary blobs included), for searching. */
-  text: string;
-}
-
-async function dumpPrefix(redis: Redis, prefix: string): Promise<KeyDump[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  const out: KeyDump[] = [];
-  for (const key of keys.sort()) {
-    const type = await redis.type(key);
-    let parts: unknown;
-    switch (type) {
-      case 'string':
-        parts = (await redis.getBuffer(key))?.toString('latin1');
-        break;
-      case 'hash':
-        parts = await redis.hgetall(key);
-        break;
-      case 'list':
-        parts = await redis.lrange(key, 0, -1);
-        break;
-      case 'set':
-        parts = await redis.smembers(key);
-        break;
-      case 'zset':
-        parts = await redis.zrange(key, 0, -1, 'WITHSCORES');
-        break;
-      case 'stream':
-        parts = await redis.xrange(key, '-', '+');
-        break;
-      default:
-        parts = '';
-    }
-    out.push({ key, type, ttl: await redis.ttl(key), text: `${key}\n${JSON.stringify(parts)}` });
-  }
-  return out;
-}
-
-/** Keys whose name or content mentions any of `needles`. */
-const mentioning = (dump: KeyDump[], needles: readonly string[]) =>
-  dump.filter((k) => needles.some((n) => k.text.includes(n))).map((k) => k.key);
 
 describe('forget removes every key of a member; selfies and results carry their TTL', () => {
   let fake: FakeDiscord;
