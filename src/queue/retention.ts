@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { throwOnFailure } from './blobs.js';
 
 /**
  * Retention of BullMQ's own records. A finished job's hash names its requester and route (a delivered answer also
@@ -19,13 +20,23 @@ const CLEAN_BATCH = 1000;
 
 /** Removes the queue's completed and failed jobs that finished more than `ttlMs` ago and trims its events stream. */
 export async function sweepQueue(redis: Redis, queue: Queue, ttlMs: number, now = Date.now()): Promise<number> {
-  const completed = await queue.clean(ttlMs, CLEAN_BATCH, 'completed');
-  const failed = await queue.clean(ttlMs, CLEAN_BATCH, 'failed');
+  const cutoff = now - ttlMs;
+  // Finished sets are scored by finishing time. Look first: BullMQ's clean writes a 'cleaned' event even when it
+  // found nothing, and an idle bot's sweeps should leave no trace.
+  const due = throwOnFailure(
+    await redis
+      .pipeline()
+      .zcount(queue.keys.completed ?? '', '-inf', `(${cutoff}`)
+      .zcount(queue.keys.failed ?? '', '-inf', `(${cutoff}`)
+      .exec(),
+  ) as [number, number];
+  const completed = due[0] > 0 ? await queue.clean(ttlMs, CLEAN_BATCH, 'completed') : [];
+  const failed = due[1] > 0 ? await queue.clean(ttlMs, CLEAN_BATCH, 'failed') : [];
   const events = queue.keys.events;
   let trimmed = 0;
   if (events) {
     // Stream ids start with the entry's time in ms: everything older than the TTL goes.
-    trimmed = Number(await redis.xtrim(events, 'MINID', String(Math.max(0, now - ttlMs))));
+    trimmed = Number(await redis.xtrim(events, 'MINID', String(Math.max(0, cutoff))));
   }
   return completed.length + failed.length + trimmed;
 }
