@@ -1,346 +1,362 @@
 /**
- * Load run: simulated users submit portraits through the portrait service (what the chat adapters call) into a real
- * `portrait worker` process (the CLI, its pipeline threads, the real engine) on one Redis, and every request is
- * matched to its answer on the delivery queue an adapter would consume. Loopback only.
+ * Load run (`npm run load`, or `npm run bench -- load`): simulated users ask for portraits through the real chat
+ * adapters' code paths and every request is matched to exactly one answer at the platform fakes. Loopback only.
  *
- * Each user keeps as many requests in flight as PORTRAIT_USER_IN_FLIGHT allows (2 by default) and sends the next the
- * moment an answer comes back, so the queue holds users x in-flight jobs while the worker drains it. Users are spread
- * over communities so the per-community cap is not what is measured.
+ * - Half the users are Discord members: `/portrait` interactions with a selfie attachment dispatched by the
+ *   loopback gateway (test/bots/discord/fake-discord.ts) into the real discord.js client; the selfie is served by
+ *   the fake CDN; the portrait is uploaded to the fake REST API.
+ * - Half are Slack members: app mentions with the selfie as a file, pushed over Socket Mode by the loopback Slack
+ *   fake (test/bots/slack/fake-slack.ts) into Bolt; the file is downloaded from the fake's private file host; the
+ *   portrait arrives through files.uploadV2 at the fake. Each Slack request is in a channel of its own, so every
+ *   message the bot posts names the request it answers.
+ * - The bot is a child process: `portrait start`'s composition (src/cli/start.ts) without its in-process worker
+ *   (bench/load/bot-process.ts), so its RSS is the adapters'. The pipeline runs in LOAD_WORKERS `portrait worker`
+ *   child processes (the real CLI, compositor engine, a real photo from FACES_DIR).
  *
- * Prints: throughput, queue wait (submit -> worker start) and end to end (submit -> answer handled) p50/p95/p99, the
- * worst wait of any single user (fairness), failures by code, lost and duplicated answers, peak RSS of both
- * processes and the worker's RSS trend (read from its own /metrics, which this run also cross-checks).
+ * Each user keeps at most PORTRAIT_USER_IN_FLIGHT requests in flight and sends the next once one is answered; the
+ * run raises PORTRAIT_USER_RATE and the community queue cap (all Discord users share one guild, all Slack users one
+ * team) so that what is measured is the queue and the workers; any refusal is still counted by its code.
  *
- * Knobs (environment, all optional): LOAD_REQUESTS (500), LOAD_USERS (100), LOAD_ENGINE (compositor | crop: the crop
- * engine for queue throughput without the compositor's work), LOAD_CONCURRENCY (the worker's
- * PORTRAIT_WORKER_CONCURRENCY), LOAD_OUTPUT_SIZE (512), LOAD_MAX_SECONDS (900: the run stops there and counts what
- * is unanswered as lost).
+ * End to end = command sent by the fake -> portrait (or final sentence) received by the fake. Queue wait = the
+ * worker's own `waitMs` on its 'portrait started' line, matched by request id.
+ *
+ * Knobs (environment): LOAD_REQUESTS (500), LOAD_USERS (100), LOAD_WORKERS (1 worker process), LOAD_CONCURRENCY
+ * (pipeline threads per worker, 1), LOAD_OUTPUT_SIZE (512), LOAD_MAX_SECONDS (600: the run stops there and what
+ * is unanswered counts as lost).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { getConfig, PROJECT_ROOT, parseConfig } from '../src/config.js';
-import type { Requester } from '../src/core/request.js';
+import { getConfig, PROJECT_ROOT } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { openRedis } from '../src/queue/connection.js';
-import type { Delivery } from '../src/queue/jobs.js';
-import { createPortraitService } from '../src/queue/submit.js';
+import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord, USER } from '../test/bots/discord/fake-discord.js';
+import { FakeSlack } from '../test/bots/slack/fake-slack.js';
 import { facePath, MODELS_DIR } from '../test/helpers/env.js';
 import { deleteKeys } from '../test/helpers/redis.js';
-
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+import { codeOfSentence } from './load/answers.js';
+import { LoadProcess, type LogLine } from './load/processes.js';
 
 const PHOTO = 'pexels-dinielle-de-veyra-4195444.jpg';
-/** Poses and lightings the compositor accepts for a frontal selfie, so every request should succeed. */
-const POSES = ['front', 'tilt left', 'tilt right', 'look down'];
-const LIGHTINGS = ['studio', 'rembrandt', 'window', 'golden hour'];
-const USERS_PER_COMMUNITY = 10;
+const TSX = import.meta.resolve('tsx');
+const DISCORD_UPLOAD = /^portrait-(\d+)\.webp$/;
 
-interface Sent {
+const knob = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+};
+
+interface Req {
+  n: number;
   user: number;
-  submittedAt: number;
+  platform: 'discord' | 'slack';
+  /** Discord: the interaction token; Slack: the request's own channel. */
+  key: string;
+  requestId: string;
+  sentAt: number;
   answeredAt?: number;
+  /** Answers seen at the fake: portraits uploaded plus final sentences. */
   answers: number;
-  queueMs?: number;
   code?: string;
+  queueMs?: number;
 }
 
 export async function run(): Promise<void> {
   const base = getConfig();
-  const requests = env('LOAD_REQUESTS', 500);
-  const users = Math.min(env('LOAD_USERS', 100), requests);
-  const engine = process.env['LOAD_ENGINE'] === 'crop' ? 'crop' : 'compositor';
-  const concurrency = env('LOAD_CONCURRENCY', base.PORTRAIT_WORKER_CONCURRENCY);
-  const outputSize = env('LOAD_OUTPUT_SIZE', 512);
-  const maxMs = env('LOAD_MAX_SECONDS', 900) * 1000;
+  const total = knob('LOAD_REQUESTS', 500);
+  const users = Math.min(knob('LOAD_USERS', 100), total);
+  const workers = knob('LOAD_WORKERS', 1);
+  const threads = knob('LOAD_CONCURRENCY', 1);
+  const outputSize = knob('LOAD_OUTPUT_SIZE', 512);
+  const maxMs = knob('LOAD_MAX_SECONDS', 600) * 1000;
+  const inFlight = base.PORTRAIT_USER_IN_FLIGHT;
   const prefix = `load-${process.pid}-${Date.now().toString(36)}`;
-  const config = parseConfig({
-    ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])),
-    PORTRAIT_QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'silent',
-  });
-  const redis = await openRedis(config, silentLogger);
-  const service = createPortraitService(config, redis, silentLogger);
-  const worker = startWorkerProcess({
+
+  const redis = await openRedis(base, silentLogger);
+  const discord = await new FakeDiscord().start();
+  const slack = await new FakeSlack().start();
+  const selfie = new Uint8Array(readFileSync(facePath(PHOTO)));
+  const cdnUrl = discord.putCdnFile('selfie.jpg', selfie, 'image/jpeg');
+  const slackUrl = slack.addFile('selfie.jpg', selfie);
+
+  const common: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? tmpdir(),
+    NODE_ENV: 'production',
     REDIS_URL: redis.url,
     PORTRAIT_QUEUE_PREFIX: prefix,
-    PORTRAIT_ENGINE: engine,
-    PORTRAIT_WORKER_CONCURRENCY: String(concurrency),
-    PORTRAIT_OUTPUT_SIZE: String(outputSize),
     PORTRAIT_MODELS_DIR: base.PORTRAIT_MODELS_DIR ?? MODELS_DIR,
-    HEALTH_PORT: '0',
-    HEALTH_HOST: '127.0.0.1',
+    PORTRAIT_ENGINE: 'compositor',
+    PORTRAIT_OUTPUT_SIZE: String(outputSize),
+    PORTRAIT_USER_IN_FLIGHT: String(inFlight),
+    PORTRAIT_USER_RATE: '100000',
+    PORTRAIT_SCOPE_QUEUE_CAP: '100000',
+  };
+  const reqs: Req[] = [];
+  const byRequestId = new Map<string, Req>();
+  const onWorkerLog = (l: LogLine) => {
+    if (l.msg !== 'portrait started') return;
+    const r = byRequestId.get(String(l['requestId']));
+    if (r && r.queueMs === undefined && typeof l['waitMs'] === 'number') r.queueMs = l['waitMs'];
+  };
+  const bot = new LoadProcess('bot', ['--import', TSX, join(PROJECT_ROOT, 'bench/load/bot-process.ts')], {
+    ...common,
     LOG_LEVEL: 'info',
+    DISCORD_TOKEN: BOT_TOKEN,
+    DISCORD_APPLICATION_ID: APP_ID,
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_CDN_HOSTS: '127.0.0.1',
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_APP_TOKEN: slack.appToken,
+    SLACK_SIGNING_SECRET: 'load-signing-secret',
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_FILE_HOSTS: '127.0.0.1',
   });
-
-  const sent = new Map<string, Sent>();
-  const submitRefusals = new Map<string, number>();
-  const duplicates: string[] = [];
-  const rss: RssSample[] = [];
-  let finished: () => void = () => {};
-  const allAnswered = new Promise<void>((resolve) => {
-    finished = resolve;
-  });
-  let answered = 0;
+  const workerProcs = Array.from(
+    { length: workers },
+    (_, w) =>
+      new LoadProcess(
+        `worker ${w + 1}`,
+        [join(PROJECT_ROOT, 'bin/portrait.mjs'), 'worker'],
+        { ...common, LOG_LEVEL: 'debug', PORTRAIT_WORKER_CONCURRENCY: String(threads) },
+        onWorkerLog,
+      ),
+  );
+  const procs = [bot, ...workerProcs];
   let sampler: NodeJS.Timeout | undefined;
+  let poller: NodeJS.Timeout | undefined;
   try {
-    const metricsPort = await worker.ready;
-    const selfieBytes = new Uint8Array(readFileSync(facePath(PHOTO)));
-    const requesters: Requester[] = Array.from({ length: users }, (_, u) => ({
-      platform: 'discord',
-      userId: `load-user-${u}`,
-      scopeId: `load-guild-${Math.floor(u / USERS_PER_COMMUNITY)}`,
-    }));
-    // Each user's selfie is stored once, as an adapter does on the first request; redos reuse the key.
-    const selfies = await Promise.all(requesters.map((r) => service.putBlob(selfieBytes, r)));
-    const nextOf = new Map<number, () => void>();
-    const consumer = await service.consumeDeliveries('discord', async (d: Delivery) => {
-      if (d.kind === 'progress') return;
-      const s = sent.get(d.jobId);
-      if (!s) return;
-      s.answers++;
-      if (s.answers > 1) {
-        duplicates.push(d.jobId);
-        return;
-      }
-      s.answeredAt = performance.now();
-      const queueMs = d.kind === 'result' ? d.result.timings['queue'] : undefined;
-      if (queueMs !== undefined) s.queueMs = queueMs;
-      if (d.kind === 'failure') s.code = d.error.code;
-      answered++;
-      nextOf.get(s.user)?.();
-      if (answered === requests) finished();
+    await Promise.all([
+      discord.waitForIdentify(),
+      slack.socketConnected(),
+      bot.waitForLog((l) => l.msg === 'slack adapter ready', 'the adapters were ready'),
+      ...workerProcs.map((w) => w.waitForLog((l) => l.msg === 'worker ready', 'its models were loaded')),
+    ]);
+
+    let answered = 0;
+    let duplicates = 0;
+    let finished: () => void = () => {};
+    const allAnswered = new Promise<void>((resolve) => {
+      finished = resolve;
     });
-
-    // The worker's RSS, as its own /metrics reports it, once a second.
-    const sample = async () => {
-      const text = await scrape(metricsPort).catch(() => '');
-      const bytes = metricValue(text, 'process_resident_memory_bytes');
-      if (bytes !== undefined) rss.push({ answered, bytes });
-    };
-    sampler = setInterval(() => void sample(), 1000);
-    await sample();
-
-    // Requests are dealt to users round-robin; each user sends its share keeping `inFlight` outstanding.
-    const inFlight = config.PORTRAIT_USER_IN_FLIGHT;
-    const share = requesters.map((_, u) => Math.floor(requests / users) + (u < requests % users ? 1 : 0));
+    const byKey = new Map<string, Req>();
+    const share = Array.from({ length: users }, (_, u) => Math.floor(total / users) + (u < total % users ? 1 : 0));
+    const sentBy = new Array<number>(users).fill(0);
     let issued = 0;
-    const t0 = performance.now();
-    const submitOne = async (u: number, n: number) => {
-      const requester = requesters[u] as Requester;
-      const idempotencyKey = `load-${u}-${n}`;
-      const submittedAt = performance.now();
-      const i = issued++;
-      try {
-        const receipt = await service.submit({
-          idempotencyKey,
-          request: {
-            requester,
-            selfieKeys: [selfies[u] as string],
-            pose: POSES[i % POSES.length] as string,
-            lighting: LIGHTINGS[Math.floor(i / POSES.length) % LIGHTINGS.length] as string,
-            seed: i,
-            route: { user: String(u) },
+
+    const send = (u: number): void => {
+      if ((sentBy[u] ?? 0) >= (share[u] ?? 0)) return;
+      sentBy[u] = (sentBy[u] ?? 0) + 1;
+      const n = issued++;
+      const platform = u < users / 2 ? 'discord' : 'slack';
+      if (platform === 'discord') {
+        const user = { ...USER, id: String(BigInt(USER.id) + BigInt(u + 1)), username: `load${u}` };
+        const raw = chatCommand('portrait', {
+          user,
+          options: [{ name: 'seed', type: 4, value: n + 1 }],
+          attachments: {
+            selfie: { url: cdnUrl, filename: 'selfie.jpg', contentType: 'image/jpeg', size: selfie.byteLength },
           },
         });
-        if (receipt.duplicate) throw new Error(`request ${idempotencyKey} was taken for a duplicate`);
-        sent.set(receipt.jobId, { user: u, submittedAt, answers: 0 });
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? 'submit.error';
-        submitRefusals.set(code, (submitRefusals.get(code) ?? 0) + 1);
-        // A refused request is answered (by the refusal): it counts towards the end, and the user goes on.
-        answered++;
-        if (answered === requests) finished();
-        nextOf.get(u)?.();
+        const r: Req = {
+          n,
+          user: u,
+          platform,
+          key: raw['token'] as string,
+          requestId: `discord-${raw['id'] as string}`,
+          sentAt: performance.now(),
+          answers: 0,
+        };
+        track(r, String(n + 1));
+        discord.dispatchInteraction(raw);
+      } else {
+        const channel = `CL${n}`;
+        const ts = `${1_760_000_000 + n}.000100`;
+        const r: Req = {
+          n,
+          user: u,
+          platform,
+          key: channel,
+          requestId: `slack-T1-${channel}-${ts}`,
+          sentAt: performance.now(),
+          answers: 0,
+        };
+        track(r, channel);
+        void slack.sendEnvelope('events_api', {
+          token: 'x',
+          team_id: 'T1',
+          api_app_id: 'A1',
+          type: 'event_callback',
+          event_id: `EvLoad${n}`,
+          event_time: 1,
+          event: {
+            type: 'app_mention',
+            user: `UL${u}`,
+            text: `<@${slack.botUserId}> front, studio`,
+            ts,
+            event_ts: ts,
+            channel,
+            files: [
+              {
+                id: `FL${n}`,
+                name: 'selfie.jpg',
+                mimetype: 'image/jpeg',
+                filetype: 'jpg',
+                size: selfie.byteLength,
+                url_private_download: slackUrl,
+              },
+            ],
+          },
+        });
       }
     };
-    for (const [u, total] of share.entries()) {
-      let next = 0;
-      const sendNext = () => {
-        if (next < total) void submitOne(u, next++);
-      };
-      nextOf.set(u, sendNext);
-      for (let k = 0; k < Math.min(inFlight, total); k++) sendNext();
-    }
+    const track = (r: Req, key: string) => {
+      reqs.push(r);
+      byKey.set(`${r.platform}:${key}`, r);
+      byRequestId.set(r.requestId, r);
+    };
+    const answer = (r: Req | undefined, code?: string) => {
+      if (!r) return;
+      r.answers++;
+      if (r.answers > 1) {
+        duplicates++;
+        return;
+      }
+      r.answeredAt = performance.now();
+      if (code) r.code = code;
+      answered++;
+      if (answered === total) finished();
+      else send(r.user);
+    };
+
+    // The fakes record every call; new ones are read every 50 ms and matched to their request.
+    let dSeen = 0;
+    let sSeen = 0;
+    const poll = () => {
+      for (; dSeen < discord.calls.length; dSeen++) {
+        const c = discord.calls[dSeen];
+        if (!c || c.status === undefined || c.status >= 300) continue;
+        const upload = c.files.map((f) => DISCORD_UPLOAD.exec(f.name)?.[1]).find((s) => s !== undefined);
+        if (upload) {
+          answer(byKey.get(`discord:${upload}`));
+          continue;
+        }
+        const token = /^\/(?:webhooks\/\d+|interactions\/\d+)\/([^/]+)/.exec(c.path)?.[1];
+        const data = c.body?.['data'] as Record<string, unknown> | undefined;
+        const code = codeOfSentence(String(c.body?.['content'] ?? data?.['content'] ?? ''));
+        if (token && code)
+          answer(
+            [...byKey.values()].find((r) => r.platform === 'discord' && r.key === token),
+            code,
+          );
+      }
+      for (; sSeen < slack.calls.length; sSeen++) {
+        const c = slack.calls[sSeen];
+        if (!c) continue;
+        if (c.method === 'files.completeUploadExternal') {
+          answer(byKey.get(`slack:${String(c.args['channel_id'])}`));
+        } else if (c.method.startsWith('chat.')) {
+          const code = String(c.args['text'] ?? '').includes(':warning:')
+            ? codeOfSentence(String(c.args['text']))
+            : undefined;
+          if (code) answer(byKey.get(`slack:${String(c.args['channel'])}`), code);
+        }
+      }
+    };
+    poller = setInterval(poll, 50);
+    sampler = setInterval(() => {
+      for (const p of procs) p.sample(answered);
+    }, 1000);
+
+    const t0 = performance.now();
+    for (let u = 0; u < users; u++) for (let k = 0; k < inFlight; k++) send(u);
     const timedOut = await Promise.race([
       allAnswered.then(() => false),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), maxMs).unref()),
     ]);
     const elapsedMs = performance.now() - t0;
+    // A moment for late duplicates to show before counting.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    poll();
+    clearInterval(poller);
     clearInterval(sampler);
-    await sample();
-    const finalMetrics = await scrape(metricsPort).catch(() => '');
-    await consumer.close();
+    for (const p of procs) p.sample(answered);
 
-    report({
-      requests,
-      users,
-      engine,
-      concurrency,
-      outputSize,
-      sent,
-      submitRefusals,
-      duplicates,
-      rss,
-      elapsedMs,
-      timedOut,
-      workerPeakRss: worker.peakRss(),
-      workerMetrics: finalMetrics,
-    });
+    report({ total, users, workers, threads, outputSize, inFlight, reqs, duplicates, elapsedMs, timedOut, procs });
   } finally {
+    clearInterval(poller);
     clearInterval(sampler);
-    await worker.stop();
+    await Promise.all(procs.map((p) => p.stop()));
+    await discord.stop();
+    await slack.close();
     await deleteKeys(redis.connection(), prefix);
-    await service.close();
     await redis.close();
   }
 }
 
-interface RssSample {
-  /** Requests answered when it was taken: the trend is judged after the warm-up (models, first allocations). */
-  answered: number;
-  bytes: number;
-}
-
-interface WorkerProcess {
-  /** Resolves with the worker's metrics port once its models are loaded. */
-  ready: Promise<number>;
-  /** Peak RSS in bytes from /proc (Linux), else undefined. */
-  peakRss(): number | undefined;
-  stop(): Promise<void>;
-}
-
-/** `portrait worker` as an operator runs it, with its health endpoint on a free port. */
-function startWorkerProcess(extraEnv: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [`${PROJECT_ROOT}/bin/portrait.mjs`, 'worker'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...extraEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const tail: string[] = [];
-  const ready = new Promise<number>((resolve, reject) => {
-    let port: number | undefined;
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      const entry = parseLine(line);
-      if (entry?.['msg'] === 'health and metrics endpoint listening') port = Number(entry['port']);
-      if (entry?.['msg'] === 'portrait worker ready' && port !== undefined) resolve(port);
-    });
-    void exited.then(() => reject(new Error(`portrait worker exited before it was ready:\n${tail.join('\n')}`)));
-  });
-  let peak: number | undefined;
-  const readPeak = () => {
-    try {
-      const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-      if (kb) peak = Number(kb) * 1024;
-    } catch {
-      // Not Linux, or the process is gone: the sampled RSS stands in.
-    }
-    return peak;
-  };
-  return {
-    ready,
-    peakRss: readPeak,
-    async stop() {
-      readPeak();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-}
-
-function parseLine(line: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
-async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  return res.text();
-}
-
-/** One sample's value from a Prometheus exposition; labels given as they appear, e.g. `{engine="crop"}`. */
-function metricValue(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
 function report(r: {
-  requests: number;
+  total: number;
   users: number;
-  engine: string;
-  concurrency: number;
+  workers: number;
+  threads: number;
   outputSize: number;
-  sent: Map<string, Sent>;
-  submitRefusals: Map<string, number>;
-  duplicates: string[];
-  rss: RssSample[];
+  inFlight: number;
+  reqs: Req[];
+  duplicates: number;
   elapsedMs: number;
   timedOut: boolean;
-  workerPeakRss: number | undefined;
-  workerMetrics: string;
+  procs: LoadProcess[];
 }): void {
-  const all = [...r.sent.values()];
-  const answered = all.filter((s) => s.answeredAt !== undefined);
-  const ok = answered.filter((s) => s.code === undefined);
-  const e2e = answered.map((s) => (s.answeredAt as number) - s.submittedAt);
-  const waits = ok.map((s) => s.queueMs ?? Number.NaN).filter(Number.isFinite);
+  const answered = r.reqs.filter((q) => q.answeredAt !== undefined);
+  const ok = answered.filter((q) => q.code === undefined);
+  const e2e = answered.map((q) => (q.answeredAt as number) - q.sentAt);
+  const waits = r.reqs.map((q) => q.queueMs).filter((v): v is number => v !== undefined);
   const failures = new Map<string, number>();
-  for (const s of answered) if (s.code) failures.set(s.code, (failures.get(s.code) ?? 0) + 1);
-  for (const [code, n] of r.submitRefusals) failures.set(`${code} (at submit)`, n);
-  const worstWait = new Map<number, number>();
-  for (const s of ok) worstWait.set(s.user, Math.max(worstWait.get(s.user) ?? 0, s.queueMs ?? 0));
-  const perUserWorst = [...worstWait.values()];
-  const lost = all.length - answered.length;
+  for (const q of answered) if (q.code) failures.set(q.code, (failures.get(q.code) ?? 0) + 1);
+  const worst = new Map<number, number>();
+  for (const q of r.reqs) if (q.queueMs !== undefined) worst.set(q.user, Math.max(worst.get(q.user) ?? 0, q.queueMs));
+  const perUser = [...worst.values()];
+  const byPlatform = (p: string) => ok.filter((q) => q.platform === p).length;
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`cores: ${availableParallelism()} (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
   console.log(
-    `${r.requests} requests from ${r.users} users (up to ${getConfig().PORTRAIT_USER_IN_FLIGHT} in flight each), ` +
-      `engine ${r.engine} at ${r.outputSize}px, 1 worker process with ${r.concurrency} pipeline thread(s), one photo`,
+    `${r.total} requests from ${r.users} users (half Discord /portrait, half Slack mentions; up to ${r.inFlight} in flight each), ` +
+      `bot process + ${r.workers} worker process(es) x ${r.threads} thread(s), compositor at ${r.outputSize}px`,
   );
-  const row = (label: string, value: string) => console.log(`  ${label.padEnd(38)} ${value}`);
+  const row = (label: string, value: string) => console.log(`  ${label.padEnd(36)} ${value}`);
   row('wall time', `${(r.elapsedMs / 1000).toFixed(1)} s${r.timedOut ? ' (stopped at LOAD_MAX_SECONDS)' : ''}`);
   row('throughput', `${(answered.length / (r.elapsedMs / 1000)).toFixed(2)} answers/s`);
-  row('queue wait p50 / p95 / p99', triple(waits));
+  row('queue wait p50 / p95 / p99', `${triple(waits)} (${waits.length} jobs)`);
   row('end to end p50 / p95 / p99', triple(e2e));
-  row('worst queue wait of any one user', `${seconds(Math.max(0, ...perUserWorst))}`);
-  row('best user’s worst wait', `${seconds(perUserWorst.length ? Math.min(...perUserWorst) : 0)}`);
-  row('answered ok', `${ok.length} of ${r.requests}`);
-  row('failures by code', failures.size === 0 ? 'none' : [...failures].map(([code, n]) => `${code}: ${n}`).join(', '));
-  row('lost (accepted, never answered)', String(lost));
-  row('duplicated answers', String(r.duplicates.length));
-  // Flatness after the warm-up (the first 10% of answers: models loaded, buffers grown to their working size).
-  const steady = r.rss.filter((x) => x.answered >= r.requests / 10);
-  const quarter = Math.max(1, Math.floor(steady.length / 4));
-  const avg = (xs: RssSample[]) => xs.reduce((a, x) => a + x.bytes, 0) / Math.max(1, xs.length);
-  const [first, last] = [avg(steady.slice(0, quarter)), avg(steady.slice(-quarter))];
-  const sampledPeak = Math.max(0, ...r.rss.map((x) => x.bytes));
-  row('worker peak RSS', mib(r.workerPeakRss ?? sampledPeak) + (r.workerPeakRss ? ' (VmHWM)' : ' (sampled)'));
+  row('worst queue wait of any one user', seconds(Math.max(0, ...perUser)));
+  row('best user’s worst wait', seconds(perUser.length ? Math.min(...perUser) : 0));
   row(
-    'worker RSS after warm-up',
-    steady.length < 2
-      ? 'too short a run to say'
-      : `${mib(first)} -> ${mib(last)} first to last quarter (${(((last - first) / first) * 100).toFixed(1)}%), ` +
-          `range ${mib(Math.min(...steady.map((x) => x.bytes)))}-${mib(Math.max(...steady.map((x) => x.bytes)))}, ${steady.length} samples`,
+    'portraits delivered',
+    `${ok.length} of ${r.total} (Discord ${byPlatform('discord')}, Slack ${byPlatform('slack')})`,
   );
-  row('driver (service + consumer) peak RSS', mib(process.resourceUsage().maxRSS * 1024));
-  // The worker's own counters must agree with what the driver saw.
-  const completed = metricValue(r.workerMetrics, 'portrait_jobs_completed_total', `{engine="${r.engine}"}`) ?? 0;
-  const waitCount = metricValue(r.workerMetrics, 'portrait_queue_wait_seconds_count') ?? 0;
-  row('worker /metrics: completed, waits', `${completed}, ${waitCount} (driver saw ${ok.length} ok)`);
+  row(
+    'failures/refusals by code',
+    failures.size === 0 ? 'none' : [...failures].map(([c, n]) => `${c}: ${n}`).join(', '),
+  );
+  row('lost (sent, never answered)', String(r.total - answered.length));
+  row('duplicated answers', String(r.duplicates));
+  for (const p of r.procs) {
+    const peak = p.peakRss() ?? Math.max(0, ...p.rss.map((x) => x.bytes));
+    row(`${p.name} peak RSS / drift`, `${mib(peak)} / ${drift(p.rss, r.total)}`);
+  }
+  row('driver (fakes) peak RSS', mib(process.resourceUsage().maxRSS * 1024));
+}
+
+/** RSS change from the first to the last quarter of the samples after warm-up (the first 10% of answers). */
+function drift(samples: Array<{ answered: number; bytes: number }>, total: number): string {
+  const steady = samples.filter((x) => x.answered >= total / 10);
+  if (steady.length < 4) return 'too short a run to say';
+  const q = Math.max(1, Math.floor(steady.length / 4));
+  const avg = (xs: typeof steady) => xs.reduce((a, x) => a + x.bytes, 0) / xs.length;
+  const [first, last] = [avg(steady.slice(0, q)), avg(steady.slice(-q))];
+  return `${mib(first)} -> ${mib(last)} (${(((last - first) / first) * 100).toFixed(1)}%)`;
 }
 
 function pct(values: number[], p: number): number {
@@ -358,4 +374,11 @@ function seconds(ms: number): string {
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+// `npm run load` runs this file directly; `npm run bench -- load` imports it and calls run().
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.env['PORTRAIT_MODELS_DIR'] ??= MODELS_DIR;
+  await run();
+  process.exit(0);
 }
