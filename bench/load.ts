@@ -257,10 +257,11 @@ export async function run(): Promise<void> {
         if (c.method === 'files.completeUploadExternal') {
           answer(byKey.get(`slack:${String(c.args['channel_id'])}`));
         } else if (c.method.startsWith('chat.')) {
-          const code = String(c.args['text'] ?? '').includes(':warning:')
-            ? codeOfSentence(String(c.args['text']))
-            : undefined;
-          if (code) answer(byKey.get(`slack:${String(c.args['channel'])}`), code);
+          // Every sentence that ends a Slack request starts with :warning:; one no code is known for still counts.
+          const text = String(c.args['text'] ?? '');
+          if (text.includes(':warning:')) {
+            answer(byKey.get(`slack:${String(c.args['channel'])}`), codeOfSentence(text) ?? 'unrecognised sentence');
+          }
         }
       }
     };
