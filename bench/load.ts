@@ -21,7 +21,8 @@
  * worker's own `waitMs` on its 'portrait started' line, matched by request id.
  *
  * Knobs (environment): LOAD_REQUESTS (500), LOAD_USERS (100), LOAD_WORKERS (1 worker process), LOAD_CONCURRENCY
- * (pipeline threads per worker, 1), LOAD_OUTPUT_SIZE (512), LOAD_MAX_SECONDS (600: the run stops there and what
+ * (pipeline threads per worker, 1), LOAD_OUTPUT_SIZE (512), LOAD_IN_FLIGHT (requests each user keeps in flight:
+ * PORTRAIT_USER_IN_FLIGHT; more shows the refusals), LOAD_MAX_SECONDS (600: the run stops there and what
  * is unanswered counts as lost).
  */
 import { readFileSync } from 'node:fs';
@@ -70,7 +71,9 @@ export async function run(): Promise<void> {
   const threads = knob('LOAD_CONCURRENCY', 1);
   const outputSize = knob('LOAD_OUTPUT_SIZE', 512);
   const maxMs = knob('LOAD_MAX_SECONDS', 600) * 1000;
-  const inFlight = base.PORTRAIT_USER_IN_FLIGHT;
+  const cap = base.PORTRAIT_USER_IN_FLIGHT;
+  // Users keep the bot's cap in flight; LOAD_IN_FLIGHT above it makes them send too fast, and the refusals show.
+  const inFlight = knob('LOAD_IN_FLIGHT', cap);
   const prefix = `load-${process.pid}-${Date.now().toString(36)}`;
 
   const redis = await openRedis(base, silentLogger);
@@ -89,7 +92,7 @@ export async function run(): Promise<void> {
     PORTRAIT_MODELS_DIR: base.PORTRAIT_MODELS_DIR ?? MODELS_DIR,
     PORTRAIT_ENGINE: 'compositor',
     PORTRAIT_OUTPUT_SIZE: String(outputSize),
-    PORTRAIT_USER_IN_FLIGHT: String(inFlight),
+    PORTRAIT_USER_IN_FLIGHT: String(cap),
     PORTRAIT_USER_RATE: '100000',
     PORTRAIT_SCOPE_QUEUE_CAP: '100000',
   };
