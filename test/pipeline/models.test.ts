@@ -261,7 +261,7 @@ describe('ORT sessions', () => {
       // This build installs onnxruntime-node for CPU; a CUDA build on a GPU host would keep 'cuda'.
       if (opened.provider === 'cpu') {
         assert.equal(lines.length, 1);
-        assert.match(lines[0] ?? '', /unavailable; running on cpu/);
+        assert.match(lines[0] ?? '', /execution provider cuda is unavailable for .+; running on cpu/);
       } else {
         assert.equal(opened.provider, 'cuda');
       }
