@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { type DiscordBot, startDiscordBot } from '../../src/bots/discord/bot.js';
-import { type Config, parseConfig } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import type { Requester } from '../../src/core/request.js';
 import { silentLogger } from '../../src/log.js';
-import { openRedis, type RedisHandle } from '../../src/queue/connection.js';
+import type { RedisHandle } from '../../src/queue/connection.js';
 import { queueKeys } from '../../src/queue/keys.js';
 import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../src/queue/worker.js';
@@ -21,8 +21,9 @@ import {
   USER,
 } from '../bots/discord/fake-discord.js';
 import { customIds, isCallbackOf, isOriginalEdit } from '../bots/discord/harness.js';
-import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../helpers/env.js';
+import { facePath, MODELS_DIR } from '../helpers/env.js';
 import { dumpPrefix, mentioning } from '../helpers/redis-dump.js';
+import { type QueueTestEnv, queueTestEnv } from '../queue/helpers.js';
 
 /**
  * Retention and `forget`, checked on the keys themselves: two members make portraits through the real Discord
@@ -34,6 +35,7 @@ import { dumpPrefix, mentioning } from '../helpers/redis-dump.js';
 describe('forget removes every key of a member; selfies and results carry their TTL', () => {
   let fake: FakeDiscord;
   let config: Config;
+  let env: QueueTestEnv | undefined;
   let redis: RedisHandle;
   let service: PortraitQueueService;
   let worker: PortraitWorker;
@@ -45,11 +47,7 @@ describe('forget removes every key of a member; selfies and results carry their 
 
   before(async () => {
     fake = await new FakeDiscord().start();
-    config = parseConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      REDIS_URL,
-      PORTRAIT_QUEUE_PREFIX: uniquePrefix('forget'),
+    env = await queueTestEnv('forget', {
       PORTRAIT_MODELS_DIR: MODELS_DIR,
       PORTRAIT_ENGINE: 'crop',
       PORTRAIT_OUTPUT_SIZE: '128',
@@ -59,7 +57,7 @@ describe('forget removes every key of a member; selfies and results carry their 
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_CDN_HOSTS: '127.0.0.1',
     });
-    redis = await openRedis(config, silentLogger);
+    ({ config, redis } = env);
     service = createPortraitService(config, redis, silentLogger);
     worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
     bot = await startDiscordBot(config, service, silentLogger, {
@@ -72,11 +70,7 @@ describe('forget removes every key of a member; selfies and results carry their 
     await bot?.stop();
     await worker?.close();
     await service?.close();
-    if (redis) {
-      const conn = redis.connection();
-      for (const k of await dumpPrefix(conn, config.PORTRAIT_QUEUE_PREFIX)) await conn.del(k.key);
-      await redis.close();
-    }
+    await env?.cleanup();
     await fake?.stop();
   });
 

@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { sniffImage } from '../../../src/bots/common/download.js';
 import { type DiscordBot, startDiscordBot } from '../../../src/bots/discord/bot.js';
-import { type Config, parseConfig } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
-import { openRedis, type RedisHandle } from '../../../src/queue/connection.js';
+import type { RedisHandle } from '../../../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../../src/queue/worker.js';
-import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../../helpers/env.js';
-import { deleteKeys } from '../../helpers/redis.js';
+import { facePath, MODELS_DIR } from '../../helpers/env.js';
+import { type QueueTestEnv, queueTestEnv } from '../../queue/helpers.js';
 import { APP_ID, BOT_TOKEN, chatCommand, componentPress, FakeDiscord, USER } from './fake-discord.js';
 import { contentOf, customIds, isCallbackOf, isChannelPost, isOriginalEdit } from './harness.js';
 
@@ -22,6 +22,7 @@ import { contentOf, customIds, isCallbackOf, isChannelPost, isOriginalEdit } fro
 describe('Discord end to end: real client, real queue on Redis, real worker and pipeline', () => {
   let fake: FakeDiscord;
   let config: Config;
+  let env: QueueTestEnv | undefined;
   let redis: RedisHandle;
   let service: PortraitQueueService;
   let worker: PortraitWorker;
@@ -40,11 +41,7 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
 
   before(async () => {
     fake = await new FakeDiscord().start();
-    config = parseConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      REDIS_URL,
-      PORTRAIT_QUEUE_PREFIX: uniquePrefix('discord'),
+    env = await queueTestEnv('discord', {
       PORTRAIT_MODELS_DIR: MODELS_DIR,
       PORTRAIT_OUTPUT_SIZE: '256',
       PORTRAIT_WORKER_CONCURRENCY: '1',
@@ -53,7 +50,7 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_CDN_HOSTS: '127.0.0.1',
     });
-    redis = await openRedis(config, silentLogger);
+    ({ config, redis } = env);
     service = createPortraitService(config, redis, silentLogger);
     worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
     bot = await startBotOnQueue();
@@ -64,10 +61,7 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
     await bot?.stop();
     await worker?.close();
     await service?.close();
-    if (redis) {
-      await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
-      await redis.close();
-    }
+    await env?.cleanup();
     await fake.stop();
   });
 

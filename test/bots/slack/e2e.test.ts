@@ -5,14 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { sniffImage } from '../../../src/bots/common/download.js';
 import { type SlackBot, startSlackBot } from '../../../src/bots/slack/index.js';
-import { type Config, parseConfig } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
 import { describeError } from '../../../src/core/messages.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
-import { openRedis, type RedisHandle } from '../../../src/queue/connection.js';
+import type { RedisHandle } from '../../../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../../src/queue/worker.js';
-import { facePath, MODELS_DIR, REDIS_URL, uniquePrefix } from '../../helpers/env.js';
-import { deleteKeys } from '../../helpers/redis.js';
+import { facePath, MODELS_DIR } from '../../helpers/env.js';
+import { type QueueTestEnv, queueTestEnv } from '../../queue/helpers.js';
 import { FakeSlack } from './fake-slack.js';
 
 /**
@@ -25,6 +25,7 @@ const SECRET = 'e2e-signing-secret';
 describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker and pipeline', () => {
   let fake: FakeSlack;
   let config: Config;
+  let env: QueueTestEnv | undefined;
   let redis: RedisHandle;
   let service: PortraitQueueService;
   let worker: PortraitWorker;
@@ -41,11 +42,7 @@ describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker
 
   before(async () => {
     fake = await new FakeSlack().start();
-    config = parseConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      REDIS_URL,
-      PORTRAIT_QUEUE_PREFIX: uniquePrefix('slack'),
+    env = await queueTestEnv('slack', {
       PORTRAIT_MODELS_DIR: MODELS_DIR,
       PORTRAIT_OUTPUT_SIZE: '256',
       PORTRAIT_WORKER_CONCURRENCY: '1',
@@ -54,7 +51,7 @@ describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker
       SLACK_API_URL: fake.apiUrl,
       SLACK_FILE_HOSTS: '127.0.0.1',
     });
-    redis = await openRedis(config, silentLogger);
+    ({ config, redis } = env);
     service = createPortraitService(config, redis, silentLogger);
     worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
     bot = await startBot();
@@ -65,10 +62,7 @@ describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker
     await bot?.stop();
     await worker?.close();
     await service?.close();
-    if (redis) {
-      await deleteKeys(redis.connection(), config.PORTRAIT_QUEUE_PREFIX);
-      await redis.close();
-    }
+    await env?.cleanup();
     await fake?.close();
   });
 
