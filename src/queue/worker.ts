@@ -275,8 +275,9 @@ async function processJob(
       outputFormat: request.output?.format ?? ctx.config.PORTRAIT_OUTPUT_FORMAT,
       debug: request.debug,
     };
+    const progress = progressReporter(ctx, job, data, log);
     const output = await ctx.threads.run(input, {
-      onProgress: progressReporter(ctx, job, data, log),
+      onProgress: progress.report,
       signal: signal ? AbortSignal.any([signal, ctx.handBack.signal]) : ctx.handBack.signal,
       timeoutMs: ctx.jobTimeoutMs,
       cancelGraceMs: ctx.cancelGraceMs,
@@ -284,6 +285,9 @@ async function processJob(
     });
     if (signal?.aborted) throw new PortraitError('job.cancelled', 'cancelled while running');
 
+    // A preview still being stored is sent before the answer, not after it (a consumer drops progress of answered
+    // jobs, and the late one would take the stage's slot from the previews before it).
+    await progress.settled();
     const { result, writes } = storeResult(ctx, jobId, request.requester, output, startedAt - data.submittedAt);
     // The image writes were issued first on the same connection the answer goes out on, and Redis runs one
     // connection's commands in order: the answer never becomes visible before its images, without waiting a round
@@ -426,7 +430,8 @@ function progressReporter(
   let lastStage: string | undefined;
   let lastAt = 0;
   let previewing = false;
-  return (progress: Progress) => {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const report = (progress: Progress) => {
     const now = Date.now();
     // While a preview is being stored, it is this stage's newest news: a later step sent meanwhile would take the
     // stage's delivery slot and, being newer, make the consumer drop the preview.
@@ -452,12 +457,15 @@ function progressReporter(
       at: now,
     };
     const send = (d: ProgressDelivery) => ctx.deliveries.progress(d, data.inbox).catch(fail);
+    // Deliveries leave in the order they were reported: a consumer drops a report older than one it has shown, so
+    // a preview still being encoded must not be overtaken by the next stage's report.
     if (!preview) {
-      void send(delivery);
+      inFlight = inFlight.then(() => send(delivery));
       return;
     }
     previewing = true;
-    storePreview(ctx.store, job.id ?? '', data.request.requester, preview)
+    inFlight = inFlight
+      .then(() => storePreview(ctx.store, job.id ?? '', data.request.requester, preview))
       .then(
         (previewKey) => send({ ...delivery, previewKey }),
         (err: unknown) => {
@@ -469,4 +477,5 @@ function progressReporter(
         previewing = false;
       });
   };
+  return { report, settled: () => inFlight };
 }
