@@ -36,7 +36,8 @@ describe('event store and service (real Redis, no worker)', () => {
   let portraits: PortraitQueueService;
   let store: EventStore;
   let events: AvatarEventService;
-  let clock = Date.parse('2026-11-24T12:00:00Z');
+  // Real time: Redis expiry (PEXPIREAT) runs on the server's clock, so a fixed date in the past would expire keys at once.
+  let clock = Date.now();
 
   /** Every key under the test's prefix. */
   const allKeys = async (): Promise<string[]> => {
