@@ -1,4 +1,4 @@
-import { progressText } from '../bots/common/present.js';
+import { progressText } from '../conversation/present.js';
 import type { Stage } from '../pipeline/types.js';
 
 export interface ProgressLine {

@@ -14,7 +14,7 @@ import {
   renderContactSheet,
   renderContactSheets,
   renderEventGallery,
-} from '../../src/bots/common/gallery.js';
+} from '../../src/conversation/gallery.js';
 import type { AvatarEvent } from '../../src/core/events.js';
 import type { EventEntry } from '../../src/queue/events.js';
 import { readZip } from './helpers.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { downloadBytes, downloadImage, isAllowedUrl } from '../../src/bots/common/download.js';
+import { downloadBytes, downloadImage, isAllowedUrl } from '../../src/conversation/download.js';
 import { isPortraitError, type PortraitError } from '../../src/errors.js';
 
 /**

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { altText, type CaptionInfo, captionText } from '../../src/bots/common/present.js';
 import { errorSentence, escapeUserText, jobLines, resultText } from '../../src/bots/discord/texts.js';
 import { jobBlocks, resultBlocks, resultFallback } from '../../src/bots/slack/blocks.js';
 import { bold, escapeMrkdwn, messageToPlainText } from '../../src/bots/slack/mrkdwn.js';
 import { errorText } from '../../src/bots/slack/portraits.js';
+import { altText, type CaptionInfo, captionText } from '../../src/conversation/present.js';
 import { PortraitError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { JobSummary } from '../../src/queue/service.js';

@@ -13,6 +13,9 @@ import {
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import type { Config } from '../../config.js';
+import { downloadImage } from '../../conversation/download.js';
+import { altText, limitsFromConfig } from '../../conversation/present.js';
+import { ProgressThrottle, type ThrottleClock } from '../../conversation/throttle.js';
 import { MAX_SELFIES, MAX_VARIATIONS, type Requester, randomSeed } from '../../core/request.js';
 import { type ErrorPayload, isPortraitError, isUserErrorCode, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -20,9 +23,6 @@ import type { Stage } from '../../pipeline/types.js';
 import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
-import { downloadImage } from '../common/download.js';
-import { altText, limitsFromConfig } from '../common/present.js';
-import { ProgressThrottle, type ThrottleClock } from '../common/throttle.js';
 import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
 import { type Catalogue, matchPresets } from './catalogue.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';

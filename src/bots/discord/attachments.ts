@@ -1,5 +1,5 @@
+import { formatBytes, isAllowedUrl } from '../../conversation/download.js';
 import { PortraitError } from '../../errors.js';
-import { formatBytes, isAllowedUrl } from '../common/download.js';
 
 /**
  * The check made the moment a command arrives, before anything is deferred or downloaded: Discord tells us each

@@ -5,8 +5,8 @@ import {
   ButtonStyle,
   ComponentType,
 } from 'discord.js';
+import { ACTION_LABELS } from '../../conversation/present.js';
 import type { JobSummary } from '../../queue/service.js';
-import { ACTION_LABELS } from '../common/present.js';
 import type { PresetInfo } from './catalogue.js';
 import { type ComponentAction, encodeComponentId } from './ids.js';
 

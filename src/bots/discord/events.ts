@@ -13,6 +13,8 @@ import {
   type SlashCommandSubcommandBuilder,
 } from 'discord.js';
 import type { Config } from '../../config.js';
+import { downloadImage } from '../../conversation/download.js';
+import { exportParts, renderEventGallery } from '../../conversation/gallery.js';
 import {
   type AvatarEvent,
   checkEntryWindow,
@@ -31,8 +33,6 @@ import type { Logger } from '../../log.js';
 import type { EventUpdate } from '../../queue/event-jobs.js';
 import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
 import type { PortraitService } from '../../queue/service.js';
-import { downloadImage } from '../common/download.js';
-import { exportParts, renderEventGallery } from '../common/gallery.js';
 import { checkDeclaredAttachments } from './attachments.js';
 import { type Catalogue, matchPresets } from './catalogue.js';
 import { type DiscordOutput, NO_MENTIONS, safeRestError } from './output.js';

@@ -1,7 +1,4 @@
 import { escapeMarkdown } from 'discord.js';
-import { describeError } from '../../core/messages.js';
-import type { ErrorDetails, ErrorPayload } from '../../errors.js';
-import type { JobSummary } from '../../queue/service.js';
 import {
   type CaptionInfo,
   captionText,
@@ -9,7 +6,10 @@ import {
   JOB_STATE_WORDS,
   type Limits,
   type PresetInfo,
-} from '../common/present.js';
+} from '../../conversation/present.js';
+import { describeError } from '../../core/messages.js';
+import type { ErrorDetails, ErrorPayload } from '../../errors.js';
+import type { JobSummary } from '../../queue/service.js';
 
 /**
  * Everything the Discord adapter says, formatted for Discord. Sentences for errors come from src/core/messages.ts;
@@ -52,7 +52,7 @@ export function errorSentence(err: Pick<ErrorPayload, 'code' | 'details' | 'refI
   return describeError({ code: err.code, details, ...(err.refId ? { refId: err.refId } : {}) });
 }
 
-export { progressText, queuedText } from '../common/present.js';
+export { progressText, queuedText } from '../../conversation/present.js';
 
 /** The message under finished portraits: who it is for (a mention that pings nobody), then the shared caption. */
 export function resultText(userId: string, count: number, caption: CaptionInfo): string {
@@ -85,7 +85,7 @@ export function quotaText(sentence: string, jobs: readonly JobSummary[]): string
   return clip([sentence, '', 'Your portraits in the queue:', ...jobLines(open)].join('\n'));
 }
 
-export { NOT_REQUESTER_TEXT as NOT_YOURS_TEXT } from '../common/present.js';
+export { NOT_REQUESTER_TEXT as NOT_YOURS_TEXT } from '../../conversation/present.js';
 export const NOT_YOUR_MESSAGE_TEXT =
   'You can only make portraits from photos you posted yourself. Post your selfie, then use Make portrait on it.';
 export const NO_IMAGES_TEXT = 'That message has no photos I can use. Run Make portrait on a message with a selfie.';

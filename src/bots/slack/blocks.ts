@@ -1,6 +1,12 @@
 import type { types } from '@slack/bolt';
+import {
+  ACTION_LABELS,
+  type HelpSection,
+  JOB_STATE_WORDS,
+  type PresetInfo,
+  queuedText,
+} from '../../conversation/present.js';
 import type { JobSummary } from '../../queue/service.js';
-import { ACTION_LABELS, type HelpSection, JOB_STATE_WORDS, type PresetInfo, queuedText } from '../common/present.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
 import { encodeState, type PortraitState } from './state.js';
 

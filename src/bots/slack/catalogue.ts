@@ -1,7 +1,7 @@
+import type { PresetInfo } from '../../conversation/present.js';
 import { LIGHTING_PRESETS } from '../../core/lighting.js';
 import { POSE_PRESETS } from '../../core/pose.js';
 import { DEFAULT_VOCABULARY, type PromptVocabulary } from '../../core/prompt.js';
-import type { PresetInfo } from '../common/present.js';
 
 /**
  * The preset catalogues and parsers the Slack adapter shows and checks with: src/core/pose.ts and

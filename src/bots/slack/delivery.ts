@@ -1,9 +1,9 @@
 import { Buffer } from 'node:buffer';
+import { altText, captionText, formatDuration, type ProgressInfo, progressText } from '../../conversation/present.js';
+import { ProgressThrottle } from '../../conversation/throttle.js';
 import { describeError } from '../../core/messages.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { DeliveryHandler } from '../../queue/service.js';
-import { altText, captionText, formatDuration, type ProgressInfo, progressText } from '../common/present.js';
-import { ProgressThrottle } from '../common/throttle.js';
 import { resultBlocks, resultFallback } from './blocks.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { errName, REACTIONS, react, type SlackContext, selfieDetails } from './portraits.js';

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { exportParts, renderEventGallery } from '../../conversation/gallery.js';
 import {
   type AvatarEvent,
   checkEntryWindow,
@@ -13,7 +14,6 @@ import type { Requester } from '../../core/request.js';
 import { type ErrorPayload, PortraitError } from '../../errors.js';
 import type { EventUpdate } from '../../queue/event-jobs.js';
 import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
-import { exportParts, renderEventGallery } from '../common/gallery.js';
 import { checkDeclaredFiles, fetchSlackFiles, type SlackFile } from './files.js';
 import { bold, escapeMrkdwn } from './mrkdwn.js';
 import { errName, errorText, REACTIONS, react, type SlackContext, startPortrait } from './portraits.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
+import { downloadImage, formatBytes } from '../../conversation/download.js';
 import { MAX_SELFIES } from '../../core/request.js';
 import { PortraitError } from '../../errors.js';
-import { downloadImage, formatBytes } from '../common/download.js';
 
 /** The fields of a Slack file object the adapter reads (events, shortcuts and file_input all carry them). */
 export interface SlackFile {

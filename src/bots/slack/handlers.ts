@@ -1,9 +1,9 @@
 import type { App, BlockAction, types } from '@slack/bolt';
+import { helpSections, type Limits, NOT_REQUESTER_TEXT } from '../../conversation/present.js';
 import { describeError } from '../../core/messages.js';
 import { type PromptFields, parsePrompt } from '../../core/prompt.js';
 import { MAX_SELFIES, MAX_VARIATIONS, type Requester, randomSeed } from '../../core/request.js';
 import { isPortraitError, PortraitError } from '../../errors.js';
-import { helpSections, type Limits, NOT_REQUESTER_TEXT } from '../common/present.js';
 import { ACTION_IDS, CALLBACK_IDS, helpBlocks, homeView, jobBlocks, MODAL_FIELDS, portraitModal } from './blocks.js';
 import { RecentKeys } from './dedupe.js';
 import { isEventMention, type SlackEvents } from './events.js';

@@ -1,4 +1,4 @@
-import type { HelpSection } from '../common/present.js';
+import type { HelpSection } from '../../conversation/present.js';
 
 /**
  * Slack mrkdwn for text the bot posts. Slack only treats `&`, `<` and `>` as control characters: escaping them

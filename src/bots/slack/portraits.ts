@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { webApi } from '@slack/bolt';
 import type { Config } from '../../config.js';
+import { queuedText, STAGE_LABELS } from '../../conversation/present.js';
 import { describeError } from '../../core/messages.js';
 import type { PromptFields } from '../../core/prompt.js';
 import { type Requester, randomSeed } from '../../core/request.js';
 import { type ErrorDetails, isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { PortraitService } from '../../queue/service.js';
-import { queuedText, STAGE_LABELS } from '../common/present.js';
 import type { SlackCatalogue } from './catalogue.js';
 import { checkDeclaredFiles, fetchSlackFiles, type SlackFile } from './files.js';
 import { escapeMrkdwn } from './mrkdwn.js';

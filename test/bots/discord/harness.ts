@@ -6,7 +6,7 @@ import { createLogger, silentLogger } from '../../../src/log.js';
 import type { Stage } from '../../../src/pipeline/types.js';
 import type { Delivery } from '../../../src/queue/jobs.js';
 import type { DeliveryHandler, PortraitService, SubmitOptions } from '../../../src/queue/service.js';
-import type { ManualClock } from '../common/manual-clock.js';
+import type { ManualClock } from '../../conversation/manual-clock.js';
 import {
   APP_ID,
   BOT_TOKEN,

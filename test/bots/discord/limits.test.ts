@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { registerCommands } from '../../../src/bots/discord/commands.js';
 import type { Delivery } from '../../../src/queue/jobs.js';
-import { ManualClock } from '../common/manual-clock.js';
+import { ManualClock } from '../../conversation/manual-clock.js';
 import { APP_ID, CHANNEL_ID, chatCommand, FakeDiscord, GUILD_ID, THREAD_ID } from './fake-discord.js';
 import { FakePortraitService } from './fake-service.js';
 import {

@@ -1,9 +1,9 @@
-import type { Config } from '../../config.js';
-import { LIGHTING_PRESETS } from '../../core/lighting.js';
-import { POSE_PRESETS } from '../../core/pose.js';
-import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
-import type { Stage } from '../../pipeline/types.js';
-import type { JobState } from '../../queue/service.js';
+import type { Config } from '../config.js';
+import { LIGHTING_PRESETS } from '../core/lighting.js';
+import { POSE_PRESETS } from '../core/pose.js';
+import { MAX_SELFIES, MAX_VARIATIONS } from '../core/request.js';
+import type { Stage } from '../pipeline/types.js';
+import type { JobState } from '../queue/service.js';
 import { formatBytes } from './download.js';
 
 /**

@@ -1,4 +1,4 @@
-import { PortraitError } from '../../errors.js';
+import { PortraitError } from '../errors.js';
 
 /**
  * Fetches a chat attachment (Discord CDN, Slack private file) for the queue, platform-neutral:

@@ -10,8 +10,8 @@ import {
   queuedText,
   renderHelpPlain,
   STAGE_LABELS,
-} from '../../../src/bots/common/present.js';
-import { STAGES } from '../../../src/pipeline/types.js';
+} from '../../src/conversation/present.js';
+import { STAGES } from '../../src/pipeline/types.js';
 
 const limits: Limits = {
   maxSelfies: 4,

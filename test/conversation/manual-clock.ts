@@ -1,4 +1,4 @@
-import type { ThrottleClock } from '../../../src/bots/common/throttle.js';
+import type { ThrottleClock } from '../../src/conversation/throttle.js';
 
 /** A manual clock: time moves only when the test says so, so nothing depends on the machine's speed. */
 export class ManualClock implements ThrottleClock {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProgressThrottle } from '../../../src/bots/common/throttle.js';
+import { ProgressThrottle } from '../../src/conversation/throttle.js';
 import { ManualClock, settle } from './manual-clock.js';
 
 function setup(sendImpl?: (key: string, v: number) => Promise<void>) {

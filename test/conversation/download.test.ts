@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { downloadBytes, downloadImage, isAllowedUrl, sniffImage } from '../../../src/bots/common/download.js';
-import { PortraitError } from '../../../src/errors.js';
+import { downloadBytes, downloadImage, isAllowedUrl, sniffImage } from '../../src/conversation/download.js';
+import { PortraitError } from '../../src/errors.js';
 
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
