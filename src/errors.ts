@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Stable error codes. Codes (not classes) cross Redis: a failed job carries its code and the chat adapter turns
  * it into a sentence (src/core/messages.ts). Add a code here together with its sentence there.
@@ -106,6 +108,10 @@ export function toErrorPayload(err: unknown, refId?: string): ErrorPayload {
   return { code: 'internal.error', message, details: {}, ...(refId ? { refId } : {}) };
 }
 
-export function fromErrorPayload(payload: ErrorPayload): PortraitError {
-  return new PortraitError(payload.code, payload.message, payload.details);
+/**
+ * A fresh reference id for an internal error: shown to the user at the end of the sentence and written to the log
+ * line about the failure, so support can find one from the other. The one maker for worker, adapters and CLI.
+ */
+export function newReferenceId(): string {
+  return randomBytes(4).toString('hex');
 }

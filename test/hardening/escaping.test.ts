@@ -128,8 +128,9 @@ describe('hostile user text is inert on Slack', () => {
       }
       const text = captionText(caption(input));
       slackInert(resultFallback(text), input);
-      const state = { v: 1, u: 'U1', t: 'T1', k: ['k'], p: input, l: input, s: input, n: 1, d: 42, f: [] } as const;
-      const [section] = resultBlocks(text, { ...state, k: [...state.k], f: [] }, []);
+      const redo = { v: 1, userId: 'U1', scopeId: 'T1', selfieKeys: ['k'], pose: input, lighting: input } as const;
+      const state = { redo: { ...redo, selfieKeys: ['k'], style: input, variations: 1, seed: 42 }, files: [] };
+      const [section] = resultBlocks(text, state, []);
       slackInert((section as { text: { text: string } }).text.text, input);
       const [line] = jobBlocks([job(input)]);
       const lineText = (line as { text: { text: string } }).text.text.replace(/<!date\^[^>]*>/, '');

@@ -5,10 +5,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkDeclaredAttachments } from '../../src/bots/discord/attachments.js';
-import { checkDeclaredFiles } from '../../src/bots/slack/files.js';
+import { checkSlackFiles } from '../../src/bots/slack/files.js';
 import { printable } from '../../src/cli/generate.js';
 import { PROJECT_ROOT } from '../../src/config.js';
+import { declaredSelfies } from '../../src/conversation/files.js';
+import { PortraitError } from '../../src/errors.js';
 
 /**
  * File names are the user's words too. The adapters never use them for anything but a first guess at the type
@@ -35,18 +36,34 @@ describe('hostile file names', () => {
     ];
     for (const [name, contentType, expected] of table) {
       it(`Discord ${JSON.stringify(name.slice(0, 40))} (${contentType ?? 'no type'}) -> ${expected}`, () => {
-        const r = checkDeclaredAttachments([{ url, contentType, size: 1000, name }], limits);
+        let r: { ok: true } | { ok: false; error: PortraitError };
+        try {
+          declaredSelfies([{ url, contentType, size: 1000, name }], limits, 'slots');
+          r = { ok: true };
+        } catch (error) {
+          if (!(error instanceof PortraitError)) throw error;
+          r = { ok: false, error };
+        }
         assert.equal(r.ok ? 'ok' : r.error.code, expected);
         // A refusal's details never quote the name.
         if (!r.ok) assert.ok(!JSON.stringify(r.error.details).includes(name.slice(0, 8)), JSON.stringify(r.error));
       });
     }
     it('Slack decides from the declared type alone; a name never changes the outcome', () => {
+      const slack = { maxBytes: 1 << 20, allowedHosts: ['files.slack.com'] };
+      const url_private_download = 'https://files.slack.com/files-pri/T1-F1/x';
       for (const name of [ESC_NAME, RLO_NAME, '../../etc/passwd.jpg', 'x.pdf']) {
-        const [ok] = checkDeclaredFiles([{ name, mimetype: 'image/jpeg', filetype: 'jpg', size: 10 }], 1 << 20);
+        const [ok] = checkSlackFiles(
+          [{ name, mimetype: 'image/jpeg', filetype: 'jpg', size: 10, url_private_download }],
+          slack,
+        );
         assert.equal(ok?.name, name);
         assert.throws(
-          () => checkDeclaredFiles([{ name, mimetype: 'application/pdf', filetype: 'pdf', size: 10 }], 1 << 20),
+          () =>
+            checkSlackFiles(
+              [{ name, mimetype: 'application/pdf', filetype: 'pdf', size: 10, url_private_download }],
+              slack,
+            ),
           /not an image/,
         );
       }

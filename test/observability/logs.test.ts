@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { REST } from 'discord.js';
 import { DiscordAdapter } from '../../src/bots/discord/adapter.js';
-import { coreCatalogue } from '../../src/bots/discord/catalogue.js';
 import { routeToRecord } from '../../src/bots/discord/route.js';
-import { defaultCatalogue } from '../../src/bots/slack/catalogue.js';
 import { createDeliveries } from '../../src/bots/slack/delivery.js';
-import { type SlackClient, type SlackContext, startPortrait } from '../../src/bots/slack/portraits.js';
+import { type SlackClient, type SlackContext, slackContext, startPortrait } from '../../src/bots/slack/portraits.js';
+import { createCatalogue as coreCatalogue } from '../../src/conversation/catalogue.js';
 import type { Requester } from '../../src/core/request.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { Delivery } from '../../src/queue/jobs.js';
@@ -76,7 +75,7 @@ describe('log context of a job', () => {
       concurrency: 1,
       retryDelayMs: 20,
     });
-    slack = { client: fakeSlackClient(), service, config: env.config, log, catalogue: defaultCatalogue() };
+    slack = slackContext({ client: fakeSlackClient(), service, config: env.config, log });
     const slackDeliveries = createDeliveries(slack, 0);
     const discord = new DiscordAdapter({
       config: env.config,
@@ -149,7 +148,7 @@ describe('log context of a job', () => {
       'test pipeline ingest', // pipeline thread, forwarded
       'test pipeline warning',
       'portrait done',
-      'slack: portrait posted', // the adapter's delivery handling
+      'portrait posted', // the conversation layer's delivery handling
     ]) {
       assert.ok(msgs.includes(expected), `no '${expected}' line for the job; saw ${JSON.stringify(msgs)}`);
     }
@@ -180,7 +179,7 @@ describe('log context of a job', () => {
     const jobLines = linesOf(jobId, requestId);
     assertEveryLineCarriesBoth(jobLines, jobId, requestId);
     const msgs = jobLines.map((l) => l.msg);
-    for (const expected of ['portrait failed; will retry', 'portrait failed', 'slack: job failed']) {
+    for (const expected of ['portrait failed; will retry', 'portrait failed', 'portrait job failed']) {
       assert.ok(msgs.includes(expected), `no '${expected}' line; saw ${JSON.stringify(msgs)}`);
     }
     assert.deepEqual(

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -13,24 +12,32 @@ import {
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import type { Config } from '../../config.js';
-import { downloadImage } from '../../conversation/download.js';
+import { errorAnswer } from '../../conversation/answers.js';
+import { type Catalogue, suggest } from '../../conversation/catalogue.js';
+import {
+  type ChatSurface,
+  type ConversationDeliveries,
+  createDeliveries,
+  type LogIds,
+  type ResultView,
+  type StatusView,
+} from '../../conversation/deliveries.js';
+import type { DeclaredFile } from '../../conversation/files.js';
 import { altText, limitsFromConfig } from '../../conversation/present.js';
-import { ProgressThrottle, type ThrottleClock } from '../../conversation/throttle.js';
-import { MAX_SELFIES, MAX_VARIATIONS, type Requester, randomSeed } from '../../core/request.js';
-import { type ErrorPayload, isPortraitError, isUserErrorCode, PortraitError, toErrorPayload } from '../../errors.js';
+import { loadRedoRecord, mayRedo, type RedoRecord, redoRequest, storeRedoRecord } from '../../conversation/redo.js';
+import { Conversation, type PortraitOptions } from '../../conversation/requests.js';
+import type { ThrottleClock } from '../../conversation/throttle.js';
+import type { Requester } from '../../core/request.js';
+import { type ErrorPayload, isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Stage } from '../../pipeline/types.js';
 import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
-import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
-import { type Catalogue, matchPresets } from './catalogue.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';
 import { cancelComponents, forgetComponents, resultComponents, statusComponents } from './components.js';
 import { DiscordEvents, EVENT_COMMAND } from './events.js';
 import { type ComponentId, decodeComponentId } from './ids.js';
 import { DiscordOutput, type OutgoingMessage, restErrorCode, safeRestError } from './output.js';
-import { loadRecipe, type Recipe, storeRecipe } from './recipe.js';
 import { type DiscordRoute, routeFromRecord, routeToRecord } from './route.js';
 import {
   CANCEL_FAILED_TEXT,
@@ -78,12 +85,8 @@ export interface DiscordAdapterOptions {
 
 /** What a request needs, wherever it came from (slash command, Make portrait, a result's button). */
 interface JobSpec {
-  selfies: { attachments: DeclaredAttachment[] } | { keys: string[] };
-  pose: string;
-  lighting: string;
-  style: string;
-  variations: number;
-  seed: number;
+  selfies: { files: DeclaredFile[] } | { keys: string[] };
+  options: PortraitOptions;
   private: boolean;
   /** 'create': start a thread on the status message; 'here': answer in the interaction's channel. */
   thread: 'create' | 'here';
@@ -99,28 +102,12 @@ type Repliable =
   | ButtonInteraction
   | StringSelectMenuInteraction;
 
-interface StatusUpdate {
-  route: DiscordRoute;
-  message: OutgoingMessage;
-  /** Blob key of a preview of the portrait forming, attached to the edit (replacing the last one). */
-  previewKey?: string;
-  /** The job's log ids, for the line about a failed edit. */
-  ids: LogIds;
-}
-
-/** What every log line about one request or its job carries. */
-type LogIds = { jobId?: string; requestId?: string };
-
 /**
  * The request id of an interaction: the job's idempotency key, so the adapter's lines, the queue's and the worker's
  * about one request share it.
  */
 function requestIdOf(i: { id: string }): string {
   return `discord-${i.id}`;
-}
-
-function deliveryIds(d: Delivery): LogIds {
-  return d.requestId === undefined ? { jobId: d.jobId } : { jobId: d.jobId, requestId: d.requestId };
 }
 
 /**
@@ -133,7 +120,9 @@ export class DiscordAdapter {
   readonly output: DiscordOutput;
   /** The /avatar-event commands and the event scheduler's update handler (`events.onUpdate`). */
   readonly events: DiscordEvents | undefined;
-  readonly #status: ProgressThrottle<StatusUpdate>;
+  /** The shared request and answer flow (src/conversation); this class parses interactions and renders. */
+  readonly conversation: Conversation;
+  readonly #deliveries: ConversationDeliveries<DiscordRoute>;
   readonly #updating = new WeakSet<Interaction>();
   readonly #o: DiscordAdapterOptions;
   readonly #log: Logger;
@@ -157,28 +146,26 @@ export class DiscordAdapter {
           ...(options.fetch ? { fetch: options.fetch } : {}),
         })
       : undefined;
-    this.#status = new ProgressThrottle<StatusUpdate>({
+    this.conversation = new Conversation({
+      service: options.service,
+      catalogue: options.catalogue,
+      download: {
+        allowedHosts: options.config.DISCORD_CDN_HOSTS,
+        maxBytes: options.config.PORTRAIT_MAX_INPUT_BYTES,
+      },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.newSeed ? { newSeed: options.newSeed } : {}),
+    });
+    this.#deliveries = createDeliveries(this.#surface(), {
+      service: options.service,
+      log: options.log,
       intervalMs: options.progressIntervalMs ?? 2000,
       ...(options.clock ? { clock: options.clock } : {}),
-      send: async (_jobId, u) => {
-        // The preview is read when the edit goes out (the throttle keeps only the newest update), so an expired
-        // one just means a text-only edit.
-        const preview = u.previewKey ? await this.#o.service.getBlob(u.previewKey).catch(() => null) : null;
-        const files: RawFile[] = preview
-          ? [{ name: PREVIEW_FILE, data: Buffer.from(preview), contentType: 'image/webp' }]
-          : [];
-        const message: OutgoingMessage = preview
-          ? { ...u.message, attachments: [{ id: 0, filename: PREVIEW_FILE, description: PREVIEW_ALT }] }
-          : u.message;
-        await this.output
-          .editStatus(u.route, message, files)
-          .catch((err: unknown) => this.#log.warn({ ...u.ids, err: safeRestError(err) }, 'progress edit failed'));
-      },
     });
   }
 
   async close(): Promise<void> {
-    await this.#status.close();
+    await this.#deliveries.close();
   }
 
   /** The process is stopping: from now on every command is answered "restarting, try again in a minute". */
@@ -251,28 +238,24 @@ export class DiscordAdapter {
       i.options.getAttachment('selfie', true),
       ...EXTRA_SELFIE_OPTIONS.map((n) => i.options.getAttachment(n)),
     ].filter((a) => a !== null);
-    const declared = attachments.map((a) => ({ url: a.url, contentType: a.contentType, size: a.size, name: a.name }));
-    const check = checkDeclaredAttachments(declared, this.#limits());
-    if (!check.ok) return this.#refuse(i, check.error);
-
-    const pose = i.options.getString('pose')?.trim() || 'front';
-    const lighting = i.options.getString('lighting')?.trim() || 'studio';
-    const bad = this.#o.catalogue.checkPose(pose) ?? this.#o.catalogue.checkLighting(lighting);
-    if (bad) return this.#refuse(i, bad);
-    const variations = i.options.getInteger('variations') ?? 1;
-    if (variations < 1 || variations > MAX_VARIATIONS) {
-      return this.#refuse(
-        i,
-        new PortraitError('request.bad_option', 'variations', { option: 'variations', expected: '1 to 4' }),
-      );
+    let files: DeclaredFile[];
+    let options: PortraitOptions;
+    try {
+      files = this.conversation.selfies(attachments.map(declaredFile), 'slots');
+      options = this.conversation.options({
+        pose: i.options.getString('pose') ?? undefined,
+        lighting: i.options.getString('lighting') ?? undefined,
+        style: i.options.getString('style') ?? undefined,
+        variations: i.options.getInteger('variations') ?? undefined,
+        seed: i.options.getInteger('seed') ?? undefined,
+      });
+    } catch (err) {
+      if (isPortraitError(err)) return this.#refuse(i, err);
+      throw err;
     }
     await this.#startJob(i, {
-      selfies: { attachments: declared },
-      pose,
-      lighting,
-      style: i.options.getString('style')?.trim() ?? '',
-      variations,
-      seed: i.options.getInteger('seed') ?? this.#newSeed(),
+      selfies: { files },
+      options,
       private: i.options.getBoolean('private') ?? false,
       thread: 'create',
     });
@@ -283,33 +266,20 @@ export class DiscordAdapter {
     const target = i.targetMessage;
     // Selfies are biometric: members may turn only their own photos into portraits.
     if (target.author.id !== i.user.id) return this.#refuse(i, NOT_YOUR_MESSAGE_TEXT);
-    const images = [...target.attachments.values()]
-      .filter(
-        (a) => (a.contentType ?? '').startsWith('image/') || /\.(jpe?g|png|webp|avif|gif|heic|heif)$/i.test(a.name),
-      )
-      .slice(0, MAX_SELFIES);
-    if (images.length === 0) return this.#refuse(i, NO_IMAGES_TEXT);
-    const declared = images.map((a) => ({ url: a.url, contentType: a.contentType, size: a.size, name: a.name }));
-    const check = checkDeclaredAttachments(declared, this.#limits());
-    if (!check.ok) return this.#refuse(i, check.error);
+    if (target.attachments.size === 0) return this.#refuse(i, NO_IMAGES_TEXT);
+    let files: DeclaredFile[];
+    try {
+      files = this.conversation.selfies([...target.attachments.values()].map(declaredFile), 'message');
+    } catch (err) {
+      if (isPortraitError(err)) return this.#refuse(i, err);
+      throw err;
+    }
     await this.#startJob(i, {
-      selfies: { attachments: declared },
-      pose: 'front',
-      lighting: 'studio',
-      style: '',
-      variations: 1,
-      seed: this.#newSeed(),
+      selfies: { files },
+      options: this.conversation.options({}),
       private: false,
       thread: 'create',
     });
-  }
-
-  #limits() {
-    return { maxBytes: this.#o.config.PORTRAIT_MAX_INPUT_BYTES, allowedHosts: this.#o.config.DISCORD_CDN_HOSTS };
-  }
-
-  #newSeed(): number {
-    return (this.#o.newSeed ?? randomSeed)();
   }
 
   /**
@@ -348,22 +318,18 @@ export class DiscordAdapter {
         wantThread
           ? this.output.startThread(channel, replyMessage.id, `Portrait for ${i.user.displayName}`.replace(/\s+/g, ' '))
           : Promise.resolve(undefined),
-        'keys' in spec.selfies ? spec.selfies.keys : this.#fetchSelfies(spec.selfies.attachments, requester),
+        'keys' in spec.selfies ? spec.selfies.keys : this.conversation.storeSelfies(spec.selfies.files, requester),
       ]);
       const thread = started ?? channel;
       if (started) void this.output.addThreadMember(started, i.user.id);
-      const recipe: Recipe = {
+      const redo: RedoRecord = {
         v: 1,
         userId: requester.userId,
         scopeId: requester.scopeId,
         selfieKeys,
-        pose: spec.pose,
-        lighting: spec.lighting,
-        style: spec.style,
-        variations: spec.variations,
-        seed: spec.seed,
+        ...spec.options,
       };
-      const recipeKey = await storeRecipe(this.#o.service, recipe, requester);
+      const recipeKey = await storeRedoRecord(this.#o.service, redo, requester);
       const route: DiscordRoute = {
         app: i.applicationId,
         interaction: i.id,
@@ -374,22 +340,16 @@ export class DiscordAdapter {
         private: spec.private,
         user: requester.userId,
         recipe: recipeKey,
-        pose: spec.pose,
-        lighting: spec.lighting,
+        pose: spec.options.pose,
+        lighting: spec.options.lighting,
         selfies: selfieKeys.length,
       };
-      const receipt = await this.#o.service.submit({
+      const receipt = await this.conversation.submit({
         idempotencyKey: requestIdOf(i),
-        request: {
-          requester,
-          selfieKeys,
-          pose: spec.pose,
-          lighting: spec.lighting,
-          style: spec.style,
-          variations: spec.variations,
-          seed: spec.seed,
-          route: routeToRecord(route),
-        },
+        requester,
+        selfieKeys,
+        options: spec.options,
+        route: routeToRecord(route),
       });
       this.#log.info(
         {
@@ -403,29 +363,15 @@ export class DiscordAdapter {
       );
       // Through the throttle, keyed by job: edits stay in order, and once the answer is posted a late
       // "queued" can no longer overwrite it.
-      this.#status.update(receipt.jobId, {
+      this.#deliveries.status(
+        receipt.jobId,
         route,
-        message: { content: queuedText(receipt.position), components: cancelComponents(receipt.jobId) },
-        ids: { jobId: receipt.jobId, requestId: requestIdOf(i) },
-      });
+        { kind: 'queued', jobId: receipt.jobId, position: receipt.position },
+        { jobId: receipt.jobId, requestId: requestIdOf(i) },
+      );
     } catch (err) {
       await this.#answerError(i, err, requester);
     }
-  }
-
-  async #fetchSelfies(attachments: readonly DeclaredAttachment[], owner: Requester): Promise<string[]> {
-    const { maxBytes, allowedHosts } = this.#limits();
-    const images = await Promise.all(
-      attachments.map((a, idx) =>
-        downloadImage(a.url, {
-          allowedHosts,
-          maxBytes,
-          ...(attachments.length > 1 ? { selfie: idx + 1 } : {}),
-          ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
-        }),
-      ),
-    );
-    return Promise.all(images.map((img) => this.#o.service.putBlob(img.bytes, owner)));
   }
 
   /**
@@ -433,21 +379,15 @@ export class DiscordAdapter {
    * the generic sentence and a reference id that is also in the log line.
    */
   async #answerError(i: Interaction, err: unknown, requester?: Requester): Promise<void> {
-    let content: string;
-    if (isPortraitError(err) && err.userError) {
-      content = errorSentence(toErrorPayload(err));
-      if (err.code.startsWith('quota.') && requester) {
-        const jobs = await this.#o.service.listJobs(requester).catch(() => []);
-        content = quotaText(content, jobs);
-      }
-      this.#log.info({ interaction: i.id, requestId: requestIdOf(i), code: err.code }, 'request refused');
-    } else {
-      const refId = randomBytes(4).toString('hex');
-      this.#log.error(
-        { refId, interaction: i.id, requestId: requestIdOf(i), err: safeRestError(err) },
-        'interaction failed',
-      );
-      content = errorSentence({ code: 'internal.error', details: {}, refId });
+    const answer = errorAnswer(err, {
+      log: this.#log,
+      what: 'interaction',
+      ids: { interaction: i.id, requestId: requestIdOf(i) },
+    });
+    let content = errorSentence(answer);
+    if (answer.code.startsWith('quota.') && requester) {
+      const jobs = await this.#o.service.listJobs(requester).catch(() => []);
+      content = quotaText(content, jobs);
     }
     if (!i.isRepliable()) return;
     try {
@@ -468,21 +408,9 @@ export class DiscordAdapter {
 
   async #autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
-    const { catalogue } = this.#o;
-    const presets = focused.name === 'pose' ? catalogue.poses : focused.name === 'lighting' ? catalogue.lightings : [];
-    const typed = String(focused.value ?? '');
-    const matches = matchPresets(presets, typed);
-    const choices = matches.map((p) => ({
-      name: `${p.name} - ${p.description}`.slice(0, 100),
-      value: p.name.slice(0, 100),
-    }));
-    // Free text the parser accepts ("yaw=20", "key from left, warm") is offered as typed.
-    const check = focused.name === 'pose' ? catalogue.checkPose : catalogue.checkLighting;
-    const exact = matches.some((p) => p.name.toLowerCase() === typed.trim().toLowerCase());
-    if (typed.trim() && !exact && !check(typed) && typed.length <= 100) {
-      choices.unshift({ name: typed.trim(), value: typed.trim() });
-    }
-    await i.respond(choices.slice(0, 25));
+    if (focused.name !== 'pose' && focused.name !== 'lighting') return await i.respond([]);
+    const choices = suggest(this.#o.catalogue, focused.name, String(focused.value ?? ''));
+    await i.respond(choices.map((c) => ({ name: c.label, value: c.value })));
   }
 
   async #statusCommand(i: ChatInputCommandInteraction): Promise<void> {
@@ -534,26 +462,24 @@ export class DiscordAdapter {
 
   /** Reroll / Variations / Relight: the recipe blob says what to redo; only its owner may. */
   async #redo(i: ButtonInteraction | StringSelectMenuInteraction, id: ComponentId): Promise<void> {
-    const recipe = await loadRecipe(this.#o.service, id.arg);
-    if (recipe.userId !== i.user.id) return this.#refuse(i, NOT_YOURS_TEXT);
-    let { lighting, seed, variations } = recipe;
-    if (id.action === 'reroll') seed = this.#newSeed();
-    if (id.action === 'vary') {
-      seed = this.#newSeed();
-      variations = MAX_VARIATIONS;
+    const record = await loadRedoRecord(this.#o.service, id.arg);
+    if (!mayRedo(record, i.user.id)) return this.#refuse(i, NOT_YOURS_TEXT);
+    if (id.action !== 'reroll' && id.action !== 'vary' && id.action !== 'relight') return;
+    let redo: ReturnType<typeof redoRequest>;
+    try {
+      redo = redoRequest(record, id.action, {
+        newSeed: () => this.conversation.newSeed(),
+        catalogue: this.#o.catalogue,
+        lighting: i.isStringSelectMenu() ? i.values[0] : undefined,
+      });
+    } catch (err) {
+      if (isPortraitError(err)) return this.#refuse(i, err);
+      throw err;
     }
-    if (id.action === 'relight') {
-      lighting = (i.isStringSelectMenu() ? i.values[0] : undefined) ?? lighting;
-      const bad = this.#o.catalogue.checkLighting(lighting);
-      if (bad) return this.#refuse(i, bad);
-    }
+    const { selfieKeys, ...options } = redo;
     await this.#startJob(i, {
-      selfies: { keys: recipe.selfieKeys },
-      pose: recipe.pose,
-      lighting,
-      style: recipe.style,
-      variations,
-      seed,
+      selfies: { keys: selfieKeys },
+      options,
       private: i.message.flags.has(MessageFlags.Ephemeral),
       thread: 'here',
     });
@@ -592,50 +518,52 @@ export class DiscordAdapter {
   // ---------------------------------------------------------------------------------------------- deliveries
 
   /**
-   * Handles one delivery of the Discord queue. Progress is throttled and best effort; a result or failure is
-   * posted with the bot token (so it survives restarts and the 15-minute token), and a throw makes the
-   * delivery queue retry it.
+   * Handles one delivery of the Discord queue (src/conversation/deliveries.ts does the flow; #surface renders).
+   * Progress is throttled and best effort; a result or failure is posted with the bot token (so it survives
+   * restarts and the 15-minute token), and a throw makes the delivery queue retry it.
    */
-  async handleDelivery(d: Delivery): Promise<void> {
-    if (d.platform !== 'discord') return;
-    const route = routeFromRecord(d.route);
-    const ids = deliveryIds(d);
-    if (!route) {
-      this.#log.warn(ids, 'delivery without a Discord route, dropped');
-      return;
-    }
-    if (d.kind === 'progress') {
-      const p: { stage: Stage; step?: number; steps?: number } = { stage: d.stage };
-      if (d.step !== undefined) p.step = d.step;
-      if (d.steps !== undefined) p.steps = d.steps;
-      this.#status.update(d.jobId, {
-        route,
-        message: { content: progressText(p) },
-        ids,
-        ...(d.previewKey ? { previewKey: d.previewKey } : {}),
-      });
-      return;
-    }
-    await this.#status.finish(d.jobId);
-    if (d.kind === 'result') await this.#deliverResult(d, route);
-    else {
-      const { refId, ...rest } = d.error;
-      await this.#deliverFailure(ids, { ...rest, ...(refId ? { refId } : {}) }, route);
-    }
+  handleDelivery(d: Delivery): Promise<void> {
+    return this.#deliveries.handle(d);
   }
 
-  async #deliverResult(d: Extract<Delivery, { kind: 'result' }>, route: DiscordRoute): Promise<void> {
-    const { result } = d;
-    const images = await Promise.all(result.outputKeys.map((k) => this.#o.service.getBlob(k)));
-    if (images.some((b) => b === null)) {
-      const expired = { code: 'job.expired', message: 'result blobs expired', details: {} } as const;
-      await this.#deliverFailure(deliveryIds(d), expired, route);
-      return;
+  /** How the shared answer flow shows up on Discord. */
+  #surface(): ChatSurface<DiscordRoute> {
+    return {
+      platform: 'discord',
+      readRoute: routeFromRecord,
+      selfies: (route) => route.selfies,
+      showStatus: (route, view, ids) => this.#showStatus(route, view, ids),
+      showResult: (route, view, ids) => this.#deliverResult(route, view, ids),
+      showFailure: (route, error) => this.#deliverFailure(route, error),
+    };
+  }
+
+  async #showStatus(route: DiscordRoute, view: StatusView, ids: LogIds): Promise<void> {
+    let message: OutgoingMessage;
+    let files: RawFile[] = [];
+    if (view.kind === 'queued') {
+      message = { content: queuedText(view.position), components: cancelComponents(view.jobId) };
+    } else {
+      // The preview is read when the edit goes out (the throttle keeps only the newest update), so an expired one
+      // just means a text-only edit.
+      const preview = view.previewKey ? await this.#o.service.getBlob(view.previewKey).catch(() => null) : null;
+      message = { content: progressText(view.progress) };
+      if (preview) {
+        files = [{ name: PREVIEW_FILE, data: Buffer.from(preview), contentType: 'image/webp' }];
+        message.attachments = [{ id: 0, filename: PREVIEW_FILE, description: PREVIEW_ALT }];
+      }
     }
+    await this.output
+      .editStatus(route, message, files)
+      .catch((err: unknown) => this.#log.warn({ ...ids, err: safeRestError(err) }, 'progress edit failed'));
+  }
+
+  async #deliverResult(route: DiscordRoute, view: ResultView, ids: LogIds): Promise<void> {
+    const { result, images, seed } = view;
     const many = images.length > 1;
     const files: RawFile[] = images.map((bytes, idx) => ({
-      name: `portrait-${d.seed}${many ? `-${idx + 1}` : ''}.${result.format}`,
-      data: Buffer.from(bytes as Uint8Array),
+      name: `portrait-${seed}${many ? `-${idx + 1}` : ''}.${result.format}`,
+      data: Buffer.from(bytes),
       contentType: `image/${result.format}`,
     }));
     // The interaction id is a snowflake: its timestamp is when the user asked, so this is the wait they saw.
@@ -643,7 +571,7 @@ export class DiscordAdapter {
       pose: route.pose,
       lighting: route.lighting,
       engine: result.engine,
-      seed: d.seed,
+      seed,
       elapsedMs: (this.#o.now ?? Date.now)() - SnowflakeUtil.timestampFrom(route.interaction),
     };
     const content = resultText(route.user, images.length, caption);
@@ -651,29 +579,25 @@ export class DiscordAdapter {
     const attachments = files.map((f, id) => ({ id, filename: f.name, description }));
     const components = resultComponents(route.recipe, route.user, this.#o.catalogue.lightings);
     await this.output.postAnswer(route, { content, components, attachments }, files);
-    this.#log.info({ ...deliveryIds(d), images: images.length }, 'portrait posted');
     await this.output
       // `attachments: []` takes a progress preview off the status message.
       .editStatus(route, { content: doneText(route.thread !== route.channel), components: [], attachments: [] })
-      .catch((err: unknown) => this.#log.warn({ ...deliveryIds(d), err: safeRestError(err) }, 'status edit failed'));
+      .catch((err: unknown) => this.#log.warn({ ...ids, err: safeRestError(err) }, 'status edit failed'));
     this.tokens.forget(route.interaction);
   }
 
-  async #deliverFailure(ids: LogIds, error: ErrorPayload, route: DiscordRoute): Promise<void> {
-    if (!isUserErrorCode(error.code)) {
-      this.#log.error({ ...ids, code: error.code, refId: error.refId, message: error.message }, 'portrait job failed');
-    } else {
-      this.#log.info({ ...ids, code: error.code }, 'portrait job refused');
-    }
-    // With a single selfie the sentence says "your selfie", not "selfie 1".
-    const { selfie: _selfie, ...otherDetails } = error.details;
-    const details = route.selfies > 1 ? error.details : otherDetails;
-    const message = { content: errorSentence({ ...error, details }), components: [] };
+  async #deliverFailure(route: DiscordRoute, error: ErrorPayload): Promise<void> {
+    const message = { content: errorSentence(error), components: [] };
     const edited = await this.output.editStatus(route, { ...message, attachments: [] }).catch((err: unknown) => {
-      this.#log.warn({ ...ids, err: safeRestError(err) }, 'status edit failed, posting the answer instead');
+      this.#log.warn({ err: safeRestError(err) }, 'status edit failed, posting the answer instead');
       return false;
     });
     if (!edited) await this.output.postAnswer(route, message);
     this.tokens.forget(route.interaction);
   }
+}
+
+/** A Discord attachment as the conversation layer's declared file. */
+function declaredFile(a: { url: string; contentType: string | null; size: number; name: string }): DeclaredFile {
+  return { url: a.url, contentType: a.contentType, size: a.size, name: a.name };
 }

@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../config.js';
+import { type Catalogue, createCatalogue } from '../../conversation/catalogue.js';
 import type { ThrottleClock } from '../../conversation/throttle.js';
 import type { Logger } from '../../log.js';
 import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
 import { DiscordAdapter } from './adapter.js';
-import { type Catalogue, coreCatalogue } from './catalogue.js';
 import { safeRestError } from './output.js';
 
 export interface DiscordBotDeps {
@@ -64,7 +64,7 @@ export async function startDiscordBot(
     service,
     log: blog,
     rest: client.rest,
-    catalogue: deps.catalogue ?? coreCatalogue(config.PORTRAIT_ENGINE),
+    catalogue: deps.catalogue ?? createCatalogue(config.PORTRAIT_ENGINE),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.progressIntervalMs !== undefined ? { progressIntervalMs: deps.progressIntervalMs } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),

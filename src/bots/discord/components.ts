@@ -5,9 +5,9 @@ import {
   ButtonStyle,
   ComponentType,
 } from 'discord.js';
+import type { PresetInfo } from '../../conversation/catalogue.js';
 import { ACTION_LABELS } from '../../conversation/present.js';
 import type { JobSummary } from '../../queue/service.js';
-import type { PresetInfo } from './catalogue.js';
 import { type ComponentAction, encodeComponentId } from './ids.js';
 
 /** Message components as plain API JSON (usable in interaction replies and in REST bodies alike). */

@@ -13,7 +13,9 @@ import {
   type SlashCommandSubcommandBuilder,
 } from 'discord.js';
 import type { Config } from '../../config.js';
+import { type Catalogue, matchPresets } from '../../conversation/catalogue.js';
 import { downloadImage } from '../../conversation/download.js';
+import { declaredSelfies } from '../../conversation/files.js';
 import { exportParts, renderEventGallery } from '../../conversation/gallery.js';
 import {
   type AvatarEvent,
@@ -33,8 +35,6 @@ import type { Logger } from '../../log.js';
 import type { EventUpdate } from '../../queue/event-jobs.js';
 import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
 import type { PortraitService } from '../../queue/service.js';
-import { checkDeclaredAttachments } from './attachments.js';
-import { type Catalogue, matchPresets } from './catalogue.js';
 import { type DiscordOutput, NO_MENTIONS, safeRestError } from './output.js';
 import { routeToRecord } from './route.js';
 import { clip, errorSentence, escapeUserText } from './texts.js';
@@ -448,8 +448,7 @@ export class DiscordEvents {
     const declared = [
       { url: attachment.url, contentType: attachment.contentType, size: attachment.size, name: attachment.name },
     ];
-    const check = checkDeclaredAttachments(declared, this.#limits());
-    if (!check.ok) throw check.error;
+    declaredSelfies(declared, this.#limits(), 'slots');
     const reply = await i.deferReply({ flags: MessageFlags.Ephemeral, withResponse: true });
     this.#o.tokens.remember(i.id, i.token, i.createdTimestamp);
     const bytes = await this.#download(attachment.url);
@@ -495,8 +494,7 @@ export class DiscordEvents {
     const declared = [
       { url: attachment.url, contentType: attachment.contentType, size: attachment.size, name: attachment.name },
     ];
-    const check = checkDeclaredAttachments(declared, this.#limits());
-    if (!check.ok) throw check.error;
+    declaredSelfies(declared, this.#limits(), 'slots');
     // Refuse a closed or unknown event before downloading anything.
     const event = await this.#o.events.find('discord', member.scopeId, name);
     const window = checkEntryWindow(event, Date.now());

@@ -8,7 +8,7 @@ import {
 } from '../../conversation/present.js';
 import type { JobSummary } from '../../queue/service.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
-import { encodeState, type PortraitState } from './state.js';
+import { encodeState, type SlackButtonState } from './state.js';
 
 /** Block Kit for everything the Slack adapter shows. Every user-influenced string goes through escapeMrkdwn. */
 
@@ -54,7 +54,7 @@ export function presetOptions(presets: readonly PresetInfo[]): PlainTextOption[]
 }
 
 /** The message under the uploaded portrait(s): caption and the four controls. */
-export function resultBlocks(caption: string, state: PortraitState, lightings: readonly PresetInfo[]): KnownBlock[] {
+export function resultBlocks(caption: string, state: SlackButtonState, lightings: readonly PresetInfo[]): KnownBlock[] {
   const value = encodeState(state);
   return [
     mrkdwnSection(escapeMrkdwn(caption)),

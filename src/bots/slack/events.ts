@@ -14,7 +14,7 @@ import type { Requester } from '../../core/request.js';
 import { type ErrorPayload, PortraitError } from '../../errors.js';
 import type { EventUpdate } from '../../queue/event-jobs.js';
 import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
-import { checkDeclaredFiles, fetchSlackFiles, type SlackFile } from './files.js';
+import { checkSlackFiles, declaredSlackFile, type SlackFile } from './files.js';
 import { bold, escapeMrkdwn } from './mrkdwn.js';
 import { errName, errorText, REACTIONS, react, type SlackContext, startPortrait } from './portraits.js';
 
@@ -426,17 +426,15 @@ export class SlackEvents {
     const event = await this.#o.events.find('slack', m.team, name || undefined);
     const window = checkEntryWindow(event, this.#now());
     if (!window.ok) throw window.error;
-    const files = checkDeclaredFiles(m.files, this.#ctx.config.PORTRAIT_MAX_INPUT_BYTES).slice(0, 1);
+    const files = checkSlackFiles(m.files, this.#ctx.conversation.limits).slice(0, 1);
     const [status] = await Promise.all([
       this.#say(m, `:hourglass_flowing_sand: Joining ${bold(event.name)}...`),
       react(this.#ctx, m.channel, m.ts, REACTIONS.seen),
     ]);
     try {
-      const [selfie] = await fetchSlackFiles(files, {
-        config: this.#ctx.config,
-        ...(this.#ctx.fetch ? { fetch: this.#ctx.fetch } : {}),
-      });
-      if (!selfie) throw new PortraitError('request.no_selfie', 'no selfie');
+      const [file] = files;
+      if (!file) throw new PortraitError('request.no_selfie', 'no selfie');
+      const selfie = await this.#ctx.conversation.download(declaredSlackFile(file));
       const receipt = await this.#o.events.join(event.name, {
         member,
         displayName: await this.#displayName(m.user),

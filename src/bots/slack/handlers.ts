@@ -1,13 +1,14 @@
 import type { App, BlockAction, types } from '@slack/bolt';
 import { helpSections, type Limits, NOT_REQUESTER_TEXT } from '../../conversation/present.js';
+import { mayRedo, type RedoAction, redoRequest } from '../../conversation/redo.js';
 import { describeError } from '../../core/messages.js';
 import { type PromptFields, parsePrompt } from '../../core/prompt.js';
-import { MAX_SELFIES, MAX_VARIATIONS, type Requester, randomSeed } from '../../core/request.js';
+import { MAX_SELFIES, MAX_VARIATIONS, type Requester } from '../../core/request.js';
 import { isPortraitError, PortraitError } from '../../errors.js';
 import { ACTION_IDS, CALLBACK_IDS, helpBlocks, homeView, jobBlocks, MODAL_FIELDS, portraitModal } from './blocks.js';
 import { RecentKeys } from './dedupe.js';
 import { isEventMention, type SlackEvents } from './events.js';
-import { checkDeclaredFiles, type SlackFile } from './files.js';
+import { checkSlackFiles, type SlackFile } from './files.js';
 import { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
 import {
   errName,
@@ -16,10 +17,9 @@ import {
   REACTIONS,
   react,
   type SlackContext,
-  type SlackPortraitRequest,
   startPortrait,
 } from './portraits.js';
-import { decodeState, type PortraitState } from './state.js';
+import { decodeState, type SlackButtonState } from './state.js';
 
 /** How Slack users ask; the first section of every help text. */
 export const SLACK_USAGE = [
@@ -205,7 +205,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     }
     let files: SlackFile[];
     try {
-      files = checkDeclaredFiles(message.files ?? [], ctx.config.PORTRAIT_MAX_INPUT_BYTES);
+      files = checkSlackFiles(message.files ?? [], ctx.conversation.limits);
     } catch (err) {
       await ephemeral(channel, user, errorText(ctx, err, 'shortcut'), thread);
       return;
@@ -241,7 +241,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     if (!meta.f) {
       // Problems with the chosen files are shown under the file field, and the form stays open.
       try {
-        checkDeclaredFiles(files, ctx.config.PORTRAIT_MAX_INPUT_BYTES);
+        checkSlackFiles(files, ctx.conversation.limits);
       } catch (err) {
         if (isPortraitError(err) && err.userError) {
           await ack({ response_action: 'errors', errors: { [MODAL_FIELDS.selfies.block]: describeError(err) } });
@@ -271,52 +271,63 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     });
   });
 
-  /** Reroll, Variations, Relight: a new job from the state in the controls message. */
-  async function rerun(body: BlockAction, state: PortraitState, fields: PromptFields): Promise<void> {
+  /** Reroll, Variations, Relight: a new job from the redo record in the controls message (src/conversation/redo.ts). */
+  async function redo(
+    body: BlockAction,
+    state: SlackButtonState,
+    action: RedoAction,
+    lighting?: string,
+  ): Promise<void> {
     const channel = body.channel?.id ?? body.container?.channel_id;
     if (!channel) return;
     const message = body.message as (MessageLike & { ts: string }) | undefined;
-    const request: SlackPortraitRequest = {
-      requester: { platform: 'slack', userId: state.u, scopeId: state.t },
+    const thread = message?.thread_ts ?? message?.ts;
+    const { redo: record } = state;
+    let next: ReturnType<typeof redoRequest>;
+    try {
+      next = redoRequest(record, action, {
+        newSeed: () => ctx.conversation.newSeed(),
+        catalogue: ctx.catalogue,
+        lighting,
+      });
+    } catch (err) {
+      await ephemeral(channel, body.user.id, errorText(ctx, err, 'redo'), thread);
+      return;
+    }
+    const { selfieKeys, ...options } = next;
+    await startPortrait(ctx, {
+      requester: { platform: 'slack', userId: record.userId, scopeId: record.scopeId },
       channel,
-      thread: message?.thread_ts ?? message?.ts,
-      source: { keys: state.k },
-      fields,
+      thread,
+      source: { keys: selfieKeys },
+      fields: options,
       idempotencyKey: `slack-action-${body.trigger_id ?? `${channel}-${body.actions[0]?.action_ts ?? Date.now()}`}`,
-    };
-    await startPortrait(ctx, request);
+    });
   }
 
-  /** The requester check shared by the controls: false (and an ephemeral answer) for anyone else. */
-  async function ownerOnly(body: BlockAction, value: string | undefined): Promise<PortraitState | undefined> {
+  /** The requester check shared by the controls: undefined (and an ephemeral answer) for anyone else. */
+  async function ownerOnly(body: BlockAction, value: string | undefined): Promise<SlackButtonState | undefined> {
     const state = decodeState(value);
     const channel = body.channel?.id ?? body.container?.channel_id;
     if (!state) {
       ctx.log.warn('slack: action without a readable state');
       return undefined;
     }
-    if (body.user.id === state.u) return state;
+    if (mayRedo(state.redo, body.user.id)) return state;
     if (channel) await ephemeral(channel, body.user.id, escapeMrkdwn(NOT_REQUESTER_TEXT));
     return undefined;
   }
 
-  const base = (s: PortraitState): PromptFields => ({
-    pose: s.p,
-    lighting: s.l,
-    ...(s.s ? { style: s.s } : {}),
-    variations: s.n,
-  });
-
   app.action<BlockAction>(ACTION_IDS.reroll, async ({ ack, body, action }) => {
     await ack();
     const state = await ownerOnly(body, buttonValue(action));
-    if (state) await rerun(body, state, { ...base(state), seed: randomSeed() });
+    if (state) await redo(body, state, 'reroll');
   });
 
   app.action<BlockAction>(ACTION_IDS.variations, async ({ ack, body, action }) => {
     await ack();
     const state = await ownerOnly(body, buttonValue(action));
-    if (state) await rerun(body, state, { ...base(state), variations: MAX_VARIATIONS, seed: randomSeed() });
+    if (state) await redo(body, state, 'vary');
   });
 
   app.action<BlockAction>(ACTION_IDS.relight, async ({ ack, body, action }) => {
@@ -325,14 +336,14 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     const lighting = action.type === 'static_select' ? action.selected_option?.value : undefined;
     if (!lighting) return;
     const state = await ownerOnly(body, stateFromMessage(body));
-    if (state) await rerun(body, state, { ...base(state), lighting, seed: state.d });
+    if (state) await redo(body, state, 'relight', lighting);
   });
 
   app.action<BlockAction>(ACTION_IDS.delete, async ({ ack, body, action }) => {
     await ack();
     const state = await ownerOnly(body, buttonValue(action));
     if (!state) return;
-    for (const file of state.f) {
+    for (const file of state.files) {
       await ctx.client.files
         .delete({ file })
         .catch((e: unknown) => ctx.log.warn({ err: errName(e) }, 'slack: file delete failed'));

@@ -1,19 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Config } from '../../config.js';
+import type { Catalogue } from '../../conversation/catalogue.js';
 import { limitsFromConfig } from '../../conversation/present.js';
 import type { Logger } from '../../log.js';
 import type { EventUpdateHandler } from '../../queue/event-jobs.js';
 import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
-import { defaultCatalogue, type SlackCatalogue } from './catalogue.js';
 import { createDeliveries, PROGRESS_INTERVAL_MS, type SlackDeliveries } from './delivery.js';
 import { SlackEvents } from './events.js';
 import { registerHandlers } from './handlers.js';
-import type { SlackConfig, SlackContext } from './portraits.js';
+import { type SlackConfig, type SlackContext, slackContext } from './portraits.js';
 import { restartingGate } from './restarting.js';
 
-export type { SlackCatalogue } from './catalogue.js';
 export { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
 
 export type SlackBotConfig = SlackConfig &
@@ -25,7 +24,10 @@ export interface SlackBotDeps {
    * Left out, the bot answers requests but posts no results (a bot process without a consumer).
    */
   consumeDeliveries?: (handler: DeliveryHandler) => DeliveryConsumer | Promise<DeliveryConsumer>;
-  catalogue?: SlackCatalogue;
+  catalogue?: Catalogue;
+  /** Seeds for requests that give none, and the clock (tests pin them). */
+  newSeed?: () => number;
+  now?: () => number;
   /** Used for Slack file downloads; defaults to the global fetch. */
   fetch?: typeof fetch;
   /** HTTP mode port; defaults to SLACK_PORT (0 picks a free port, for tests). */
@@ -77,14 +79,16 @@ export function createSlackApp(
     logger: boltLogger(log),
     logLevel: config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? LogLevel.DEBUG : LogLevel.INFO,
   });
-  const ctx: SlackContext = {
+  const ctx = slackContext({
     client: app.client,
     service,
     config,
     log,
-    catalogue: deps.catalogue ?? defaultCatalogue(),
+    ...(deps.catalogue ? { catalogue: deps.catalogue } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  };
+    ...(deps.newSeed ? { newSeed: deps.newSeed } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   const events = deps.events
     ? new SlackEvents({ ctx, events: deps.events.service, organiserGroups: deps.events.organiserGroups })
     : undefined;

@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { webApi } from '@slack/bolt';
 import type { Config } from '../../config.js';
+import { errorAnswer } from '../../conversation/answers.js';
+import { type Catalogue, createCatalogue } from '../../conversation/catalogue.js';
 import { queuedText, STAGE_LABELS } from '../../conversation/present.js';
+import { Conversation } from '../../conversation/requests.js';
 import { describeError } from '../../core/messages.js';
 import type { PromptFields } from '../../core/prompt.js';
-import { type Requester, randomSeed } from '../../core/request.js';
-import { type ErrorDetails, isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
+import type { Requester } from '../../core/request.js';
+import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { PortraitService } from '../../queue/service.js';
-import type { SlackCatalogue } from './catalogue.js';
-import { checkDeclaredFiles, fetchSlackFiles, type SlackFile } from './files.js';
+import { checkSlackFiles, declaredSlackFile, type SlackFile, slackDownloadPolicy } from './files.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { toRoute } from './state.js';
 
@@ -24,6 +25,7 @@ export type SlackConfig = Pick<
   | 'PORTRAIT_USER_IN_FLIGHT'
   | 'PORTRAIT_SCOPE_QUEUE_CAP'
   | 'PORTRAIT_BLOB_TTL_SECONDS'
+  | 'PORTRAIT_ENGINE'
 >;
 
 /** What every handler of the adapter shares. */
@@ -32,8 +34,33 @@ export interface SlackContext {
   service: PortraitService;
   config: SlackConfig;
   log: Logger;
-  catalogue: SlackCatalogue;
+  catalogue: Catalogue;
+  /** The shared request flow (src/conversation): checks, downloads, blobs, submit. */
+  conversation: Conversation;
+}
+
+/** The context every listener shares, with the conversation layer set up for Slack's file host and token. */
+export function slackContext(o: {
+  client: SlackClient;
+  service: PortraitService;
+  config: SlackConfig;
+  log: Logger;
+  catalogue?: Catalogue;
   fetch?: typeof fetch;
+  /** Seeds for requests that give none, and the clock (tests pin them). */
+  newSeed?: () => number;
+  now?: () => number;
+}): SlackContext {
+  const catalogue = o.catalogue ?? createCatalogue(o.config.PORTRAIT_ENGINE);
+  const conversation = new Conversation({
+    service: o.service,
+    catalogue,
+    download: slackDownloadPolicy(o.config, o.log),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.newSeed ? { newSeed: o.newSeed } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  return { client: o.client, service: o.service, config: o.config, log: o.log, catalogue, conversation };
 }
 
 /** One portrait request from any entry point (mention, shortcut, modal, button). */
@@ -52,13 +79,6 @@ export interface SlackPortraitRequest {
 
 export const REACTIONS = { seen: 'eyes', done: 'white_check_mark', failed: 'warning' } as const;
 
-/** With a single selfie the sentence says "your selfie", not "selfie 1" (as on Discord). */
-export function selfieDetails(details: ErrorDetails, selfies: number): ErrorDetails {
-  if (selfies !== 1 || !('selfie' in details)) return details;
-  const { selfie: _one, ...rest } = details;
-  return rest;
-}
-
 export function isChannelAllowed(config: Pick<Config, 'SLACK_ALLOWED_CHANNELS'>, channel: string): boolean {
   return config.SLACK_ALLOWED_CHANNELS.length === 0 || config.SLACK_ALLOWED_CHANNELS.includes(channel);
 }
@@ -68,13 +88,8 @@ export function isChannelAllowed(config: Pick<Config, 'SLACK_ALLOWED_CHANNELS'>,
  * reference id that is also in the log line. Escaped for mrkdwn, since sentences can quote user text.
  */
 export function errorText(ctx: Pick<SlackContext, 'log'>, err: unknown, what: string, selfies = 0): string {
-  if (isPortraitError(err) && err.userError) {
-    return `:warning: ${escapeMrkdwn(describeError({ code: err.code, details: selfieDetails(err.details, selfies) }))}`;
-  }
-  const refId = randomUUID().slice(0, 8);
-  const payload = toErrorPayload(err, refId);
-  ctx.log.error({ err: payload, refId }, `slack: ${what} failed`);
-  return `:warning: ${escapeMrkdwn(describeError(payload))}`;
+  const answer = errorAnswer(err, { log: ctx.log, what: `slack: ${what}`, selfies });
+  return `:warning: ${escapeMrkdwn(describeError(answer))}`;
 }
 
 /**
@@ -123,9 +138,10 @@ export async function startPortrait(slack: SlackContext, req: SlackPortraitReque
   try {
     // How many selfies the request has, for "your selfie" vs "selfie 2" in sentences.
     selfies = 'files' in req.source ? req.source.files.length : req.source.keys.length;
-    const files =
-      'files' in req.source ? checkDeclaredFiles(req.source.files, ctx.config.PORTRAIT_MAX_INPUT_BYTES) : [];
+    const files = 'files' in req.source ? checkSlackFiles(req.source.files, ctx.conversation.limits) : [];
     if ('files' in req.source) selfies = files.length;
+    // The same checks as on every platform: a pose the engine refuses or a typo is answered before any download.
+    const options = ctx.conversation.options(req.fields);
     // The first visible answer: both go out together, before the slow part.
     const [posted] = await Promise.all([
       firstPost(`:hourglass_flowing_sand: ${STAGE_LABELS.download}...`),
@@ -139,44 +155,26 @@ export async function startPortrait(slack: SlackContext, req: SlackPortraitReque
     if ('keys' in req.source) {
       keys = [...req.source.keys];
     } else {
-      const bytes = await fetchSlackFiles(files, {
-        config: ctx.config,
-        ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
-        onLoginPage: () =>
-          ctx.log.warn(
-            'slack: a file download answered with the Slack login page; check that the app has the files:read scope and SLACK_BOT_TOKEN is the bot token',
-          ),
-      });
-      keys = await Promise.all(bytes.map((b) => ctx.service.putBlob(b, req.requester)));
+      keys = await ctx.conversation.storeSelfies(files.map(declaredSlackFile), req.requester);
     }
-    const fields = req.fields;
-    const pose = fields.pose ?? 'front';
-    const lighting = fields.lighting ?? 'studio';
-    const style = fields.style ?? '';
-    const variations = fields.variations ?? 1;
-    const receipt = await ctx.service.submit({
+    const { pose, lighting, style, variations } = options;
+    const receipt = await ctx.conversation.submit({
       idempotencyKey: req.idempotencyKey,
-      request: {
-        requester: req.requester,
-        selfieKeys: keys,
+      requester: req.requester,
+      selfieKeys: keys,
+      options,
+      route: toRoute({
+        channel,
+        thread,
+        status,
+        ...(req.message ? { message: req.message } : {}),
+        at: String(ctx.conversation.now()),
+        keys: keys.join(','),
         pose,
         lighting,
         style,
-        variations,
-        seed: fields.seed ?? randomSeed(),
-        route: toRoute({
-          channel,
-          thread,
-          status,
-          ...(req.message ? { message: req.message } : {}),
-          at: String(Date.now()),
-          keys: keys.join(','),
-          pose,
-          lighting,
-          style,
-          variations: String(variations),
-        }),
-      },
+        variations: String(variations),
+      }),
     });
     if (receipt.duplicate) {
       // A retry of a request another delivery (or process) already queued: its own status message answers.

@@ -1,45 +1,32 @@
 import { z } from 'zod';
-import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
+import { redoRecordSchema } from '../../conversation/redo.js';
+import { MAX_VARIATIONS } from '../../core/request.js';
 
 /**
- * Everything a button under a finished portrait needs, carried in the button's own `value` (Slack allows 2000
- * characters). Nothing lives in process memory, so Reroll, Variations, Relight and Delete keep working after the
- * bot restarts or when another bot process receives the click. Short keys keep the value small.
+ * What a button under a finished portrait carries in its own `value` (Slack allows 2000 characters): the shared
+ * redo record (src/conversation/redo.ts) and the Slack file ids of the uploaded portraits, for Delete. Nothing lives
+ * in process memory, so Reroll, Variations, Relight and Delete keep working after the bot restarts or when another
+ * bot process receives the click.
  */
 const stateSchema = z.object({
-  v: z.literal(1),
-  /** Requester (Slack user id) and workspace (team id). */
-  u: z.string().min(1).max(64),
-  t: z.string().min(1).max(64),
-  /** Selfie blob keys; they expire with the blob TTL, after which a rerun fails with job.expired. */
-  k: z.array(z.string().min(1).max(200)).min(1).max(MAX_SELFIES),
-  p: z.string().max(200),
-  l: z.string().max(200),
-  s: z.string().max(500),
-  n: z.number().int().min(1).max(MAX_VARIATIONS),
-  d: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1),
-  /** Slack file ids of the uploaded portraits, for Delete. */
-  f: z.array(z.string().max(40)).max(MAX_VARIATIONS),
+  redo: redoRecordSchema,
+  files: z.array(z.string().max(40)).max(MAX_VARIATIONS),
 });
-export type PortraitState = z.infer<typeof stateSchema>;
+export type SlackButtonState = z.infer<typeof stateSchema>;
 
 const MAX_VALUE = 2000;
 
 /** The button value. The style is shortened when the whole would not fit (it is the only long free text). */
-export function encodeState(state: PortraitState): string {
+export function encodeState(state: SlackButtonState): string {
   let value = JSON.stringify(state);
   if (value.length <= MAX_VALUE) return value;
   const over = value.length - MAX_VALUE;
-  const style = state.s.slice(0, Math.max(0, state.s.length - over - 8));
-  value = JSON.stringify({ ...state, s: style });
-  return value.length <= MAX_VALUE ? value : JSON.stringify({ ...state, s: '' });
+  const style = state.redo.style.slice(0, Math.max(0, state.redo.style.length - over - 8));
+  value = JSON.stringify({ ...state, redo: { ...state.redo, style } });
+  return value.length <= MAX_VALUE ? value : JSON.stringify({ ...state, redo: { ...state.redo, style: '' } });
 }
 
-export function decodeState(value: string | undefined): PortraitState | undefined {
+export function decodeState(value: string | undefined): SlackButtonState | undefined {
   if (!value) return undefined;
   try {
     const parsed = stateSchema.safeParse(JSON.parse(value));

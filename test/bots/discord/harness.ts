@@ -1,6 +1,6 @@
 import { type DiscordBot, startDiscordBot } from '../../../src/bots/discord/bot.js';
-import type { Catalogue } from '../../../src/bots/discord/catalogue.js';
 import { type Config, parseConfig } from '../../../src/config.js';
+import type { Catalogue } from '../../../src/conversation/catalogue.js';
 import type { ErrorCode, ErrorDetails } from '../../../src/errors.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
 import type { Stage } from '../../../src/pipeline/types.js';

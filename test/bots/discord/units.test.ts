@@ -1,14 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PermissionFlagsBits } from 'discord.js';
-import { checkDeclaredAttachments, type DeclaredAttachment } from '../../../src/bots/discord/attachments.js';
-import { coreCatalogue, matchPresets } from '../../../src/bots/discord/catalogue.js';
 import { BOT_PERMISSIONS, commandDefinitions, inviteUrl } from '../../../src/bots/discord/commands.js';
 import { resultComponents } from '../../../src/bots/discord/components.js';
 import { CUSTOM_ID_MAX, decodeComponentId, encodeComponentId } from '../../../src/bots/discord/ids.js';
 import { type DiscordRoute, routeFromRecord, routeToRecord } from '../../../src/bots/discord/route.js';
 import { errorSentence, escapeUserText, helpMessages, resultText } from '../../../src/bots/discord/texts.js';
 import { TOKEN_LIFETIME_MS, TokenBook } from '../../../src/bots/discord/tokens.js';
+import { createCatalogue as coreCatalogue, matchPresets } from '../../../src/conversation/catalogue.js';
+import { type DeclaredFile, type DeclaredLimits, declaredSelfies } from '../../../src/conversation/files.js';
+import { PortraitError } from '../../../src/errors.js';
+
+type DeclaredAttachment = DeclaredFile;
+
+/** The shared declared-file check as Discord's slash command uses it (every attachment option is a selfie). */
+function checkDeclaredAttachments(
+  list: readonly DeclaredFile[],
+  limits: DeclaredLimits,
+): { ok: true } | { ok: false; error: PortraitError } {
+  try {
+    declaredSelfies(list, limits, 'slots');
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof PortraitError) return { ok: false, error };
+    throw error;
+  }
+}
 
 describe('custom ids', () => {
   it('round-trips every action and refuses what is not ours', () => {

@@ -104,7 +104,7 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
   it('a mention with a selfie is acknowledged, queued, and the portrait lands in the thread with alt text and buttons', async () => {
     const url = fake.addFile('obama.jpg', selfie);
     const body = mentionBody({
-      text: `<@${fake.botUserId}> pose: profile left, light: golden hour, style: oil painting, seed 42`,
+      text: `<@${fake.botUserId}> pose: three-quarter left, light: golden hour, style: oil painting, seed 42`,
       files: [imageFile(url)],
     });
     const { acked } = await feed(bot.app, body);
@@ -121,7 +121,7 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
     assert.equal(service.jobs.length, 1);
     const job = service.jobs[0]!;
     assert.equal(job.key, `slack-T1-C1-${ts}`);
-    assert.equal(job.request.pose, 'profile left');
+    assert.equal(job.request.pose, 'three-quarter left');
     assert.equal(job.request.lighting, 'golden hour');
     assert.equal(job.request.style, 'oil painting');
     assert.equal(job.request.seed, 42);
@@ -153,7 +153,10 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
     await bot.deliveries.handle(delivery);
 
     const urlCall = fake.callsOf('files.getUploadURLExternal')[0];
-    assert.match(String(urlCall?.args['alt_text']), /pose profile left, golden hour lighting, style: oil painting/);
+    assert.match(
+      String(urlCall?.args['alt_text']),
+      /pose three-quarter left, golden hour lighting, style: oil painting/,
+    );
     const fileId = [...fake.uploads.keys()][0]!;
     assert.deepEqual(fake.uploads.get(fileId), portrait, 'the uploaded bytes are the portrait');
     const complete = fake.callsOf('files.completeUploadExternal')[0];
@@ -169,7 +172,7 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
     }>;
     assert.match(
       blocks[0]?.text?.text ?? '',
-      /Pose: profile left · Lighting: golden hour · Style: oil painting · Engine: compositor · Seed: 42/,
+      /Pose: three-quarter left · Lighting: golden hour · Style: oil painting · Engine: compositor · Seed: 42/,
     );
     const actions = blocks.find((b) => b.type === 'actions')?.elements ?? [];
     assert.deepEqual(
@@ -223,7 +226,8 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
     await feed(bot.app, mentionBody({ text: `<@${fake.botUserId}>`, files: [imageFile(url)] }));
     assert.equal(fake.callsOf('file_download').length, 0);
     assert.equal(service.jobs.length, 0);
-    const answer = texts('chat.update').at(-1) ?? '';
+    // Refused from the declared file, before any status message (as on Discord).
+    const answer = texts('chat.postMessage').at(-1) ?? '';
     const sentence = describeError({ code: 'download.host_not_allowed', details: {} });
     assert.ok(answer.includes(escapeMrkdwn(sentence)), answer);
   });
@@ -233,7 +237,7 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
       [[], describeError({ code: 'request.no_selfie', details: {} })],
       [
         [{ name: 'cv.pdf', mimetype: 'application/pdf', filetype: 'pdf', pretty_type: 'PDF', size: 10 }],
-        describeError({ code: 'input.not_image', details: { got: 'PDF' } }),
+        describeError({ code: 'input.not_image', details: { got: 'a PDF' } }),
       ],
       [
         Array.from({ length: 5 }, () => imageFile(`${fake.origin}/files/x.jpg`)),

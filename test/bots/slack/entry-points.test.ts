@@ -120,7 +120,7 @@ describe('Slack entry points', () => {
         event: {
           type: 'app_mention',
           user: 'U1',
-          text: `<@${fake.botUserId}> profile right`,
+          text: `<@${fake.botUserId}> three-quarter right`,
           ts,
           event_ts: ts,
           channel: 'C1',
@@ -137,7 +137,7 @@ describe('Slack entry points', () => {
       });
       assert.equal(retry.status, 200);
       assert.equal(service.jobs.length, 1);
-      assert.equal(service.jobs[0]?.request.pose, 'profile right');
+      assert.equal(service.jobs[0]?.request.pose, 'three-quarter right');
       assert.equal(fake.callsOf('chat.postMessage').length, 1);
     });
 
@@ -196,7 +196,7 @@ describe('Slack entry points', () => {
 
     it('/portrait opens a modal with a file input and pose/lighting selects, pre-filled from the text', async () => {
       const bot = createSlackApp(configFor(), service, silentLogger);
-      const { acked } = await feed(bot.app, command('profile left, rembrandt'));
+      const { acked } = await feed(bot.app, command('three-quarter left, rembrandt'));
       assert.ok(acked);
       const open = fake.callsOf('views.open')[0];
       assert.equal(open?.args['trigger_id'], 'trigger-1');
@@ -210,14 +210,14 @@ describe('Slack entry points', () => {
       const byId = Object.fromEntries(view.blocks.map((b) => [b.block_id, b.element]));
       assert.equal(byId['selfies']?.type, 'file_input');
       assert.equal(byId['selfies']?.max_files, 4);
-      assert.equal(byId['pose']?.initial_option?.value, 'profile left');
+      assert.equal(byId['pose']?.initial_option?.value, 'three-quarter left');
       assert.equal(byId['lighting']?.initial_option?.value, 'rembrandt');
 
       // Submitting the modal queues the request with the view id as idempotency key.
       const url = fake.addFile('modal.jpg', selfie);
       const values = {
         selfies: { selfies: { type: 'file_input', files: [imageFile(url)] } },
-        pose: { pose: { type: 'static_select', selected_option: { value: 'profile left' } } },
+        pose: { pose: { type: 'static_select', selected_option: { value: 'three-quarter left' } } },
         lighting: { lighting: { type: 'static_select', selected_option: { value: 'neon' } } },
         style: { style: { type: 'plain_text_input', value: 'pop art' } },
         variations: { variations: { type: 'static_select', selected_option: { value: '2' } } },
@@ -230,7 +230,7 @@ describe('Slack entry points', () => {
       assert.equal(job.key, 'slack-view-VMODAL1');
       assert.deepEqual(
         [job.request.pose, job.request.lighting, job.request.style, job.request.variations],
-        ['profile left', 'neon', 'pop art', 2],
+        ['three-quarter left', 'neon', 'pop art', 2],
       );
       // From a modal the status message starts the thread in the command's channel.
       const status = fake.callsOf('chat.postMessage')[0];
@@ -267,7 +267,7 @@ describe('Slack entry points', () => {
       const res = await feed(bot.app, submission({ private_metadata: JSON.stringify({ c: 'C1' }), values }));
       const response = res.response as { response_action: string; errors: Record<string, string> };
       assert.equal(response.response_action, 'errors');
-      assert.match(response.errors['selfies'] ?? '', /is not an image \(got PDF\)/);
+      assert.match(response.errors['selfies'] ?? '', /is not an image \(got a PDF\)/);
       assert.equal(service.jobs.length, 0);
     });
 
