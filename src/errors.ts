@@ -40,7 +40,7 @@ export const USER_ERROR_CODES = [
   'job.expired',
   'service.restarting',
   'service.unavailable',
-  // community avatar events (src/core/events.ts)
+  // community avatar events (src/avatar-events/definition.ts)
   'event.not_found',
   'event.not_open',
   'event.closed',

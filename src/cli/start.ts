@@ -66,7 +66,7 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   const service = createPortraitService(config, redis, log, metrics);
   shutdown.addResource({ name: 'service', close: () => service.close() });
   // Community avatar events: the adapters get the event service, and a portrait service whose forget covers events.
-  const { openAvatarEvents } = await import('../queue/avatar-events.js');
+  const { openAvatarEvents } = await import('../avatar-events/index.js');
   const events = options.adapters ? openAvatarEvents(config, redis, service, log) : undefined;
   if (events) shutdown.addResource({ name: 'avatar events', close: () => events.close() });
   const portraits = events?.portraits ?? service;

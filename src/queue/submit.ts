@@ -14,7 +14,7 @@ import {
   deliveryQueueName,
   INBOX_PATTERN,
 } from './deliveries.js';
-import { purgeJobEvents } from './event-purge.js';
+import { purgeJobEvents } from './events-stream-purge.js';
 import type { PortraitJobData } from './jobs.js';
 import { jobIdFor, PORTRAIT_QUEUE, queueKeys } from './keys.js';
 import { rateLimitedError, rateLimitOf } from './rate-limit.js';

@@ -8,7 +8,7 @@ import { downloadBytes, downloadImage, isAllowedUrl } from '../../src/conversati
 import { isPortraitError, type PortraitError } from '../../src/errors.js';
 
 /**
- * Attachment downloads under attack, beyond the basics of test/bots/common/download.test.ts: URL tricks that make an
+ * Attachment downloads under attack, beyond the basics of test/conversation/download.test.ts: URL tricks that make an
  * allowed host name appear somewhere in a URL for another host, redirects to places off the list (other hosts, IP
  * literals, other schemes, downgrades, loops), and bodies that try to exhaust memory or time (never-ending streams,
  * lying Content-Length, gzip bombs, a slow drip). Every one ends in its refusal code, within bounded time and memory.

@@ -11,6 +11,7 @@ import {
   SnowflakeUtil,
   type StringSelectMenuInteraction,
 } from 'discord.js';
+import type { AvatarEventService } from '../../avatar-events/service.js';
 import type { Config } from '../../config.js';
 import { errorAnswer } from '../../conversation/answers.js';
 import { type Catalogue, suggest } from '../../conversation/catalogue.js';
@@ -30,7 +31,6 @@ import type { ThrottleClock } from '../../conversation/throttle.js';
 import type { Requester } from '../../core/request.js';
 import { type ErrorPayload, isPortraitError, PortraitError, toErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
+import type { AvatarEventService } from '../../avatar-events/service.js';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../config.js';
 import { type Catalogue, createCatalogue } from '../../conversation/catalogue.js';
 import type { ThrottleClock } from '../../conversation/throttle.js';
 import type { Logger } from '../../log.js';
-import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
 import { DiscordAdapter } from './adapter.js';
 import { safeRestError } from './output.js';

@@ -12,11 +12,6 @@ import {
   SlashCommandBuilder,
   type SlashCommandSubcommandBuilder,
 } from 'discord.js';
-import type { Config } from '../../config.js';
-import { type Catalogue, matchPresets } from '../../conversation/catalogue.js';
-import { downloadImage } from '../../conversation/download.js';
-import { declaredSelfies } from '../../conversation/files.js';
-import { exportParts, renderEventGallery } from '../../conversation/gallery.js';
 import {
   type AvatarEvent,
   checkEntryWindow,
@@ -28,12 +23,17 @@ import {
   parseEventTime,
   parseRetentionDays,
   validateEventDraft,
-} from '../../core/events.js';
+} from '../../avatar-events/definition.js';
+import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
+import type { EventUpdate } from '../../avatar-events/scheduler.js';
+import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
+import type { Config } from '../../config.js';
+import { type Catalogue, matchPresets } from '../../conversation/catalogue.js';
+import { downloadImage } from '../../conversation/download.js';
+import { declaredSelfies } from '../../conversation/files.js';
 import { type Requester, randomSeed } from '../../core/request.js';
 import { type ErrorPayload, PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { EventUpdate } from '../../queue/event-jobs.js';
-import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
 import type { PortraitService } from '../../queue/service.js';
 import { type DiscordOutput, NO_MENTIONS, safeRestError } from './output.js';
 import { routeToRecord } from './route.js';
@@ -44,7 +44,7 @@ import type { TokenBook } from './tokens.js';
  * `/avatar-event`: community avatar events on Discord. Organisers (Manage Server, a role in DISCORD_EVENT_ROLES, the
  * event's creator and the roles it names) create, edit, preview, open, close and delete an event and see its status,
  * gallery and export; members join with a selfie and leave. The platform-neutral rules and storage are in
- * src/core/events.ts and src/queue/event-service.ts; this file turns interactions into those calls and event
+ * src/avatar-events/definition.ts and src/avatar-events/service.ts; this file turns interactions into those calls and event
  * updates (an avatar made, a photo refused) into messages.
  *
  * Results go to the event's thread (started on the reply to `create`), and by DM to members who ask. A member's

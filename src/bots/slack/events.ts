@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import { exportParts, renderEventGallery } from '../../conversation/gallery.js';
 import {
   type AvatarEvent,
   checkEntryWindow,
@@ -8,12 +7,13 @@ import {
   effectiveStatus,
   parseEventTime,
   parseRetentionDays,
-} from '../../core/events.js';
+} from '../../avatar-events/definition.js';
+import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
+import type { EventUpdate } from '../../avatar-events/scheduler.js';
+import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
 import { describeError } from '../../core/messages.js';
 import type { Requester } from '../../core/request.js';
 import { type ErrorPayload, PortraitError } from '../../errors.js';
-import type { EventUpdate } from '../../queue/event-jobs.js';
-import type { AvatarEventService, EventCaller } from '../../queue/event-service.js';
 import { checkSlackFiles, declaredSlackFile, type SlackFile } from './files.js';
 import { bold, escapeMrkdwn } from './mrkdwn.js';
 import { errName, errorText, REACTIONS, react, type SlackContext, startPortrait } from './portraits.js';

@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { EventUpdateHandler } from '../../avatar-events/scheduler.js';
+import type { AvatarEventService } from '../../avatar-events/service.js';
 import type { Config } from '../../config.js';
 import type { Catalogue } from '../../conversation/catalogue.js';
 import { limitsFromConfig } from '../../conversation/present.js';
 import type { Logger } from '../../log.js';
-import type { EventUpdateHandler } from '../../queue/event-jobs.js';
-import type { AvatarEventService } from '../../queue/event-service.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../../queue/service.js';
 import { createDeliveries, PROGRESS_INTERVAL_MS, type SlackDeliveries } from './delivery.js';
 import { SlackEvents } from './events.js';

@@ -41,7 +41,7 @@ export function messageToPlainText(text: string): string {
     .trim();
 }
 
-/** Help sections (src/bots/common/present.ts) as mrkdwn, escaped. */
+/** Help sections (src/conversation/present.ts) as mrkdwn, escaped. */
 export function helpToMrkdwn(sections: readonly HelpSection[]): string[] {
   return sections.map((s) =>
     [

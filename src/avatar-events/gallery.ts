@@ -1,6 +1,6 @@
 import sharp, { type OverlayOptions } from 'sharp';
-import type { AvatarEvent } from '../core/events.js';
-import type { EventEntry } from '../queue/events.js';
+import type { AvatarEvent } from './definition.js';
+import type { EventEntry } from './store.js';
 
 /**
  * The event gallery, shared by the chat adapters: contact sheets (a grid of avatars with names, one image per page)

@@ -1,11 +1,11 @@
 import type { Config } from '../config.js';
 import type { Platform } from '../core/request.js';
 import type { Logger } from '../log.js';
-import type { RedisHandle } from './connection.js';
-import { type EventScheduler, type EventUpdateHandler, startEventScheduler } from './event-jobs.js';
-import { type AvatarEventService, createEventService } from './event-service.js';
-import { createEventStore } from './events.js';
-import type { PortraitQueueService } from './submit.js';
+import type { RedisHandle } from '../queue/connection.js';
+import type { PortraitQueueService } from '../queue/submit.js';
+import { type EventScheduler, type EventUpdateHandler, startEventScheduler } from './scheduler.js';
+import { type AvatarEventService, createEventService } from './service.js';
+import { createEventStore } from './store.js';
 
 /**
  * Avatar events wired for a bot process (the composition root calls this): the event store on the process's Redis,

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type AvatarEvent, type EventFields, eventExpiresAt, eventNameKey, eventSchema } from '../core/events.js';
 import {
   ENGINE_NAMES,
   type EngineName,
@@ -12,8 +11,9 @@ import {
   requesterSchema,
 } from '../core/request.js';
 import { type ErrorPayload, PortraitError } from '../errors.js';
-import { throwOnFailure } from './blobs.js';
-import { errorPayloadSchema } from './jobs.js';
+import { throwOnFailure } from '../queue/blobs.js';
+import { errorPayloadSchema } from '../queue/jobs.js';
+import { type AvatarEvent, type EventFields, eventExpiresAt, eventNameKey, eventSchema } from './definition.js';
 
 /**
  * Avatar events and their entries in Redis, platform-neutral. Events and entries survive restarts (they are plain
@@ -21,7 +21,7 @@ import { errorPayloadSchema } from './jobs.js';
  * into keys of the event, kept until the event is deleted or its retention runs out. Every image key an event ever
  * wrote is listed in the event's `files` set, so deleting the event (or the retention sweep) removes all of them.
  *
- * The queue side (which entry's portrait runs next, results coming back) is src/queue/event-jobs.ts; it shares the
+ * The queue side (which entry's portrait runs next, results coming back) is src/avatar-events/scheduler.ts; it shares the
  * keys and the entry records defined here.
  */
 
@@ -222,7 +222,7 @@ export interface EventStore {
   delete(eventId: string): Promise<RemovalOutcome | null>;
   /**
    * Adds a member's submission: a free slot, else the oldest one is replaced (entriesPerMember 1: re-submission
-   * replaces). The entry waits in the platform's pending list for src/queue/event-jobs.ts to submit it.
+   * replaces). The entry waits in the platform's pending list for src/avatar-events/scheduler.ts to submit it.
    */
   addEntry(event: AvatarEvent, input: JoinInput): Promise<JoinOutcome>;
   entries(eventId: string): Promise<EventEntry[]>;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { PortraitError } from '../errors.js';
-import { parseLighting } from './lighting.js';
-import { checkPoseForEngine, parsePose } from './pose.js';
+import { parseLighting } from '../core/lighting.js';
+import { checkPoseForEngine, parsePose } from '../core/pose.js';
 import {
   ENGINE_NAMES,
   type EngineName,
@@ -9,13 +8,14 @@ import {
   type OutputFormat,
   PLATFORMS,
   type PortraitRequestInput,
-} from './request.js';
+} from '../core/request.js';
+import { PortraitError } from '../errors.js';
 
 /**
  * Community avatar events as data: an organiser picks one theme (pose, lighting, style, engine, output) and every
  * member who joins gets a portrait in it. This module is pure and platform-neutral: the schema, validation of what an
  * organiser types (with the same pose and lighting parsers as /portrait, so the same typo suggestions), status
- * transitions, the entry window and who may manage an event. Storage lives in src/queue/events.ts, the chat commands
+ * transitions, the entry window and who may manage an event. Storage lives in src/avatar-events/store.ts, the chat commands
  * in src/bots/<platform>/events.ts.
  */
 

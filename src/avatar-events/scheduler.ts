@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { type AvatarEvent, themeRequest } from '../core/events.js';
 import type { Platform } from '../core/request.js';
 import { type ErrorPayload, isPortraitError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createBlobStore } from './blobs.js';
-import type { RedisHandle } from './connection.js';
-import { type EventEntry, type EventStore, entryRef, type ParsedRef, parseEntryRef } from './events.js';
-import type { Delivery } from './jobs.js';
-import { queueKeys } from './keys.js';
-import type { DeliveryConsumer, DeliveryHandler, PortraitService } from './service.js';
+import { createBlobStore } from '../queue/blobs.js';
+import type { RedisHandle } from '../queue/connection.js';
+import type { Delivery } from '../queue/jobs.js';
+import { queueKeys } from '../queue/keys.js';
+import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../queue/service.js';
+import { type AvatarEvent, themeRequest } from './definition.js';
+import { type EventEntry, type EventStore, entryRef, type ParsedRef, parseEntryRef } from './store.js';
 
 /**
  * The job side of avatar events: feeds waiting entries into the ordinary portrait queue without starving /portrait

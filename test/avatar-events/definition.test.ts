@@ -12,7 +12,7 @@ import {
   parseRetentionDays,
   transitionEvent,
   validateEventDraft,
-} from '../../src/core/events.js';
+} from '../../src/avatar-events/definition.js';
 import { describeError } from '../../src/core/messages.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import type { AvatarEvent } from '../../src/avatar-events/definition.js';
 import {
   buildEventExport,
   crc32,
@@ -14,9 +15,8 @@ import {
   renderContactSheet,
   renderContactSheets,
   renderEventGallery,
-} from '../../src/conversation/gallery.js';
-import type { AvatarEvent } from '../../src/core/events.js';
-import type { EventEntry } from '../../src/queue/events.js';
+} from '../../src/avatar-events/gallery.js';
+import type { EventEntry } from '../../src/avatar-events/store.js';
 import { readZip } from './helpers.js';
 
 const colours = [

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { type AvatarEvents, openAvatarEvents } from '../../src/avatar-events/index.js';
 import { type DiscordBot, startDiscordBot } from '../../src/bots/discord/bot.js';
 import { silentLogger } from '../../src/log.js';
-import { type AvatarEvents, openAvatarEvents } from '../../src/queue/avatar-events.js';
 import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
 import { type PortraitWorker, startWorker } from '../../src/queue/worker.js';
 import {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
+import type { EventUpdate } from '../../src/avatar-events/scheduler.js';
+import type { EventCaller } from '../../src/avatar-events/service.js';
 import type { Requester } from '../../src/core/request.js';
-import type { EventUpdate } from '../../src/queue/event-jobs.js';
-import type { EventCaller } from '../../src/queue/event-service.js';
 
 /** The cheap stand-in pipeline of the event tests: flat photos have no face, `sleep:<ms>` styles take time. */
 export const EVENT_PIPELINE = new URL('./fixtures/event-pipeline.ts', import.meta.url).href;

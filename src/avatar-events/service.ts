@@ -1,3 +1,7 @@
+import type { EngineName, Platform, PortraitRequestInput, Requester } from '../core/request.js';
+import { PortraitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PortraitService } from '../queue/service.js';
 import {
   type AvatarEvent,
   applyEventEdit,
@@ -12,13 +16,9 @@ import {
   themeRequest,
   transitionEvent,
   validateEventDraft,
-} from '../core/events.js';
-import type { EngineName, Platform, PortraitRequestInput, Requester } from '../core/request.js';
-import { PortraitError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { EventScheduler } from './event-jobs.js';
-import type { EventEntry, EventProgress, EventStore, RemovalOutcome } from './events.js';
-import type { PortraitService } from './service.js';
+} from './definition.js';
+import type { EventScheduler } from './scheduler.js';
+import type { EventEntry, EventProgress, EventStore, RemovalOutcome } from './store.js';
 
 /**
  * What the chat adapters call for avatar events: organiser commands (with the organiser check), member commands, the

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import { openAvatarEvents } from '../../src/avatar-events/index.js';
+import { type AvatarEventService, createEventService, type EventCaller } from '../../src/avatar-events/service.js';
+import { createEventStore, type EventStore, entryRef, parseEntryRef } from '../../src/avatar-events/store.js';
 import { describeError } from '../../src/core/messages.js';
 import type { Requester } from '../../src/core/request.js';
 import { isPortraitError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { openAvatarEvents } from '../../src/queue/avatar-events.js';
 import { openRedis } from '../../src/queue/connection.js';
-import { type AvatarEventService, createEventService, type EventCaller } from '../../src/queue/event-service.js';
-import { createEventStore, type EventStore, entryRef, parseEntryRef } from '../../src/queue/events.js';
 import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
 import { type QueueTestEnv, queueTestEnv } from '../queue/helpers.js';
 
