@@ -17,6 +17,8 @@ export interface PresetInfo {
 }
 
 export interface Catalogue {
+  /** The engine the workers run (PORTRAIT_ENGINE): what the lists and checks are for. */
+  readonly engine: EngineName;
   /** Pose presets the engine can draw (profiles are left out on the compositor). */
   readonly poses: readonly PresetInfo[];
   readonly lightings: readonly PresetInfo[];
@@ -34,6 +36,7 @@ export interface Catalogue {
 export function createCatalogue(engine: EngineName = 'compositor'): Catalogue {
   const info = (p: PresetInfo): PresetInfo => ({ name: p.name, description: p.description, aliases: p.aliases });
   return {
+    engine,
     poses: POSE_PRESETS.filter((p) => !checkPoseForEngine({ ...p, label: p.name }, engine)).map(info),
     lightings: LIGHTING_PRESETS.map(info),
     // Prompts are parsed with the full vocabulary so "profile left" is read as a pose (not as style words) and then

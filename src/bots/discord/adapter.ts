@@ -133,19 +133,6 @@ export class DiscordAdapter {
     this.#log = options.log;
     this.tokens = new TokenBook(options.now);
     this.output = new DiscordOutput(options.rest, this.tokens, options.log);
-    this.events = options.events
-      ? new DiscordEvents({
-          config: options.config,
-          events: options.events,
-          service: options.service,
-          output: this.output,
-          rest: options.rest,
-          tokens: this.tokens,
-          catalogue: options.catalogue,
-          log: options.log,
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-        })
-      : undefined;
     this.conversation = new Conversation({
       service: options.service,
       catalogue: options.catalogue,
@@ -155,7 +142,18 @@ export class DiscordAdapter {
       },
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.newSeed ? { newSeed: options.newSeed } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
+    this.events = options.events
+      ? new DiscordEvents({
+          events: options.events,
+          conversation: this.conversation,
+          output: this.output,
+          rest: options.rest,
+          tokens: this.tokens,
+          log: options.log,
+        })
+      : undefined;
     this.#deliveries = createDeliveries(this.#surface(), {
       service: options.service,
       log: options.log,
@@ -572,7 +570,7 @@ export class DiscordAdapter {
       lighting: route.lighting,
       engine: result.engine,
       seed,
-      elapsedMs: (this.#o.now ?? Date.now)() - SnowflakeUtil.timestampFrom(route.interaction),
+      elapsedMs: this.conversation.now() - SnowflakeUtil.timestampFrom(route.interaction),
     };
     const content = resultText(route.user, images.length, caption);
     const description = altText(caption).slice(0, 1024);

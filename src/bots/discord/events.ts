@@ -12,32 +12,26 @@ import {
   SlashCommandBuilder,
   type SlashCommandSubcommandBuilder,
 } from 'discord.js';
-import {
-  type AvatarEvent,
-  checkEntryWindow,
-  describeTheme,
-  type EventDraftInput,
-  type EventPatch,
-  effectiveStatus,
-  MAX_ENTRIES_PER_MEMBER,
-  parseEventTime,
-  parseRetentionDays,
-  validateEventDraft,
-} from '../../avatar-events/definition.js';
+import type { AvatarEvent } from '../../avatar-events/definition.js';
+import { effectiveStatus, MAX_ENTRIES_PER_MEMBER } from '../../avatar-events/definition.js';
 import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
 import type { EventUpdate } from '../../avatar-events/scheduler.js';
 import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
-import type { Config } from '../../config.js';
-import { type Catalogue, matchPresets } from '../../conversation/catalogue.js';
-import { downloadImage } from '../../conversation/download.js';
-import { declaredSelfies } from '../../conversation/files.js';
-import { type Requester, randomSeed } from '../../core/request.js';
-import { type ErrorPayload, PortraitError } from '../../errors.js';
+import { matchPresets } from '../../conversation/catalogue.js';
+import {
+  avatarAlt,
+  EventCommands,
+  eventTexts,
+  type RawEventOptions,
+  STATUS_WORDS,
+} from '../../conversation/event-commands.js';
+import type { Conversation } from '../../conversation/requests.js';
+import type { Requester } from '../../core/request.js';
+import type { ErrorPayload } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { PortraitService } from '../../queue/service.js';
 import { type DiscordOutput, NO_MENTIONS, safeRestError } from './output.js';
 import { routeToRecord } from './route.js';
-import { clip, errorSentence, escapeUserText } from './texts.js';
+import { clip, escapeUserText } from './texts.js';
 import type { TokenBook } from './tokens.js';
 
 /**
@@ -173,28 +167,33 @@ export function eventCommandDefinition(): RESTPostAPIApplicationCommandsJSONBody
 }
 
 export interface DiscordEventsOptions {
-  config: Config;
   events: AvatarEventService;
-  service: PortraitService;
+  /** The shared request flow: declared-file checks, downloads, blobs, submit, the clock. */
+  conversation: Conversation;
   output: DiscordOutput;
   /** The client's REST manager, for edits through interaction tokens. */
   rest: REST;
   tokens: TokenBook;
-  catalogue: Catalogue;
   log: Logger;
-  fetch?: typeof fetch;
 }
 
-/** The platform's word for an event's status. */
-const STATUS_WORDS = { draft: 'draft (not open yet)', open: 'open', closed: 'closed' } as const;
+/** Discord markdown for the shared event sentences. */
+const texts = eventTexts({
+  bold: (t) => `**${escapeUserText(t, 80)}**`,
+  text: (t, max = 300) => escapeUserText(t, max),
+  time: (ms) => `<t:${Math.floor(ms / 1000)}:f>`,
+  user: (id) => `<@${id}>`,
+});
 
 export class DiscordEvents {
   readonly #o: DiscordEventsOptions;
   readonly #log: Logger;
+  readonly #commands: EventCommands;
 
   constructor(options: DiscordEventsOptions) {
     this.#o = options;
     this.#log = options.log.child({ feature: 'events' });
+    this.#commands = new EventCommands({ events: options.events, conversation: options.conversation });
   }
 
   /** Handles one /avatar-event interaction. Throws only what the adapter's error answer should say. */
@@ -233,14 +232,15 @@ export class DiscordEvents {
       .toLowerCase();
     if (focused.name === 'event') {
       const events = i.guildId ? await this.#o.events.list('discord', i.guildId) : [];
-      const now = Date.now();
+      const now = this.#o.conversation.now();
       const choices = events
         .filter((e) => e.name.toLowerCase().includes(typed))
         .map((e) => ({ name: `${e.name} (${STATUS_WORDS[effectiveStatus(e, now)]})`.slice(0, 100), value: e.name }));
       await i.respond(choices.slice(0, 25));
       return;
     }
-    const presets = focused.name === 'pose' ? this.#o.catalogue.poses : this.#o.catalogue.lightings;
+    const { catalogue } = this.#o.conversation;
+    const presets = focused.name === 'pose' ? catalogue.poses : catalogue.lightings;
     await i.respond(
       matchPresets(presets, typed).map((p) => ({
         name: `${p.name} - ${p.description}`.slice(0, 100),
@@ -271,60 +271,47 @@ export class DiscordEvents {
     return i.options.getString('event')?.trim() || undefined;
   }
 
-  /** The create/edit options as typed; times and retention parsed here, everything else by the core validation. */
-  #themeInput(i: ChatInputCommandInteraction): EventPatch {
-    const now = Date.now();
-    const unwrap = <T>(r: { ok: true; value: T } | { ok: false; error: PortraitError }): T => {
-      if (!r.ok) throw r.error;
-      return r.value;
-    };
-    const text = (n: string) => i.options.getString(n)?.trim() || undefined;
-    const starts = text('starts');
-    const ends = text('ends');
-    const retention = text('retention');
+  /** The create/edit options as typed; the shared commands parse and check them. */
+  #themeInput(i: ChatInputCommandInteraction) {
+    const text = (n: string) => i.options.getString(n) ?? undefined;
     const role = i.options.getRole('organisers');
-    const patch: EventPatch = {};
-    const set = <K extends keyof EventPatch>(k: K, v: EventPatch[K] | undefined) => {
-      if (v !== undefined) patch[k] = v;
+    const raw: RawEventOptions = {
+      name: text('name'),
+      pose: text('pose'),
+      lighting: text('lighting'),
+      style: text('style'),
+      engine: text('engine'),
+      format: text('format'),
+      frameColour: text('frame'),
+      starts: text('starts'),
+      ends: text('ends'),
+      retention: text('retention'),
+      entries: i.options.getInteger('entries') ?? undefined,
+      size: i.options.getInteger('size') ?? undefined,
+      managers: role ? [role.id] : undefined,
     };
-    set('name', text('name'));
-    set('pose', text('pose'));
-    set('lighting', text('lighting'));
-    set('style', text('style'));
-    set('engine', text('engine'));
-    set('format', text('format'));
-    set('frameColour', text('frame'));
-    set('size', i.options.getInteger('size') ?? undefined);
-    set('entriesPerMember', i.options.getInteger('entries') ?? undefined);
-    if (starts) patch.startsAt = unwrap(parseEventTime(starts, now, 'start'));
-    if (ends) patch.endsAt = unwrap(parseEventTime(ends, now, 'end'));
-    if (retention) patch.retentionDays = unwrap(parseRetentionDays(retention));
-    if (role) patch.managers = [role.id];
-    return patch;
+    return this.#commands.patch(raw);
   }
 
   async #create(i: ChatInputCommandInteraction): Promise<void> {
     const caller = this.#caller(i);
-    if (!this.#o.events.canManage(caller)) throw new PortraitError('event.not_allowed', 'not an organiser', {});
     const patch = this.#themeInput(i);
-    const input: EventDraftInput = { ...patch, name: patch.name ?? '', destination: { channelId: i.channelId } };
     // Everything is checked before anything is posted: a typo never leaves an empty thread behind.
-    const check = validateEventDraft(input, { now: Date.now(), defaultEngine: this.#o.config.PORTRAIT_ENGINE });
-    if (!check.ok) throw check.error;
+    const checked = this.#commands.checkDraft(caller, patch, { channelId: i.channelId });
     const reply = await i.deferReply({ withResponse: true });
     const message = reply.resource?.message ?? (await i.fetchReply());
     const channel = message.channelId || i.channelId;
     const thread = i.channel?.isThread()
       ? undefined
-      : await this.#o.output.startThread(channel, message.id, `Avatars: ${check.value.name}`);
+      : await this.#o.output.startThread(channel, message.id, `Avatars: ${checked.name}`);
     const event = await this.#o.events.create(caller, {
-      ...input,
+      ...checked.input,
       destination: { channelId: channel, ...(thread ? { threadId: thread } : {}) },
     });
     this.#log.info({ event: event.id }, 'avatar event created');
     await i.editReply({
       content: clip(
-        `${summary(event)}\n` +
+        `${texts.summary(event, event.status)}\n` +
           `Check the look with \`/avatar-event preview\`, then \`/avatar-event open\`. Avatars will be posted ${
             thread ? `in <#${thread}>` : 'here'
           }.`,
@@ -334,69 +321,44 @@ export class DiscordEvents {
   }
 
   async #edit(i: ChatInputCommandInteraction): Promise<void> {
-    const name = this.#name(i) ?? '';
-    const event = await this.#o.events.edit(this.#caller(i), name, this.#themeInput(i));
-    await i.reply({ content: clip(`Updated.\n${summary(event)}`), flags: MessageFlags.Ephemeral, allowedMentions });
+    const event = await this.#o.events.edit(this.#caller(i), this.#name(i) ?? '', this.#themeInput(i));
+    await i.reply({
+      content: clip(texts.updated(texts.summary(event, event.status))),
+      flags: MessageFlags.Ephemeral,
+      allowedMentions,
+    });
   }
 
   async #open(i: ChatInputCommandInteraction): Promise<void> {
     const event = await this.#o.events.open(this.#caller(i), this.#name(i) ?? '');
     const where = event.destination.threadId ? ` Avatars are posted in <#${event.destination.threadId}>.` : '';
     await i.reply({
-      content: clip(
-        `📸 **${escapeUserText(event.name, 80)}** is open until <t:${Math.floor(event.endsAt / 1000)}:f>! ` +
-          `Join with \`/avatar-event join\` and a selfie: everyone gets an avatar with ${escapeUserText(
-            describeTheme(event.theme),
-            300,
-          )}.${where}`,
-      ),
+      content: clip(`📸 ${texts.opened(event, 'Join with `/avatar-event join`', where)}`),
       allowedMentions,
     });
   }
 
   async #close(i: ChatInputCommandInteraction): Promise<void> {
-    const caller = this.#caller(i);
-    const event = await this.#o.events.close(caller, this.#name(i) ?? '');
-    const report = await this.#o.events.organiserStatus(caller, event.name);
-    await i.reply({
-      content: clip(
-        `**${escapeUserText(event.name, 80)}** is closed: ${report.progress.avatars} avatar${
-          report.progress.avatars === 1 ? '' : 's'
-        } from ${report.progress.entrants} member${report.progress.entrants === 1 ? '' : 's'}.` +
-          (report.progress.pending + report.progress.running > 0
-            ? ` ${report.progress.pending + report.progress.running} still being made.`
-            : ''),
-      ),
-      allowedMentions,
-    });
+    const { event, progress } = await this.#commands.close(this.#caller(i), this.#name(i) ?? '');
+    await i.reply({ content: clip(texts.closed(event, progress)), allowedMentions });
   }
 
   async #delete(i: ChatInputCommandInteraction): Promise<void> {
     if (!i.options.getBoolean('confirm', true)) {
-      await i.reply({ content: 'Nothing was deleted.', flags: MessageFlags.Ephemeral, allowedMentions });
+      await i.reply({ content: texts.kept, flags: MessageFlags.Ephemeral, allowedMentions });
       return;
     }
     await i.deferReply({ flags: MessageFlags.Ephemeral });
     const { event, removedKeys } = await this.#o.events.delete(this.#caller(i), this.#name(i) ?? '');
-    await i.editReply({
-      content: `Deleted **${escapeUserText(event.name, 80)}** with every photo and avatar (${removedKeys} stored file${
-        removedKeys === 1 ? '' : 's'
-      }).`,
-      allowedMentions,
-    });
+    await i.editReply({ content: texts.deleted(event, removedKeys), allowedMentions });
   }
 
   async #status(i: ChatInputCommandInteraction): Promise<void> {
     const caller = this.#caller(i);
-    const name = this.#name(i);
-    const report = await this.#o.events.status('discord', caller.scopeId, name);
-    const { event, progress } = report;
-    const lines = [summary(event, report.status)];
-    if (this.#o.events.canManage(caller, event)) {
-      lines.push(
-        `Entrants: ${progress.entrants} · avatars: ${progress.avatars} · waiting: ${progress.pending} · being made: ${progress.running} · refused: ${progress.failed}`,
-      );
-    }
+    const target = await this.#o.events.find('discord', caller.scopeId, this.#name(i));
+    const report = await this.#commands.status(caller, target);
+    const lines = [texts.summary(report.event, report.status)];
+    if (report.progress) lines.push(texts.progress(report.progress));
     await i.reply({ content: clip(lines.join('\n')), flags: MessageFlags.Ephemeral, allowedMentions });
   }
 
@@ -404,14 +366,12 @@ export class DiscordEvents {
     await i.deferReply();
     const { event, entries, readImage } = await this.#o.events.gallery(this.#caller(i), this.#name(i));
     if (entries.length === 0) {
-      await i.editReply({ content: `No avatars in **${escapeUserText(event.name, 80)}** yet.`, allowedMentions });
+      await i.editReply({ content: texts.noAvatars(event), allowedMentions });
       return;
     }
     const page = await renderEventGallery(event, entries, readImage, i.options.getInteger('page') ?? 1);
     await i.editReply({
-      content: `**${escapeUserText(event.name, 80)}**: ${entries.length} avatar${entries.length === 1 ? '' : 's'}${
-        page.pages > 1 ? ` (page ${page.page} of ${page.pages})` : ''
-      }`,
+      content: texts.gallery(event, entries.length, page),
       files: [
         {
           attachment: Buffer.from(page.image),
@@ -430,9 +390,7 @@ export class DiscordEvents {
     let n = 0;
     for await (const part of exportParts(event, entries, readImage, limit)) {
       const message = {
-        content: `${part.files} avatar${part.files === 1 ? '' : 's'} of **${escapeUserText(event.name, 80)}** with a CSV manifest${
-          part.missing ? ` (${part.missing} could not be read)` : ''
-        }.`,
+        content: texts.exportPart(event, part.files, part.missing),
         files: [{ attachment: Buffer.from(part.zip), name: part.fileName }],
         allowedMentions,
       };
@@ -444,27 +402,23 @@ export class DiscordEvents {
   async #preview(i: ChatInputCommandInteraction): Promise<void> {
     const caller = this.#caller(i);
     const { event, request } = await this.#o.events.preview(caller, this.#name(i) ?? '');
-    const attachment = i.options.getAttachment('selfie', true);
-    const declared = [
-      { url: attachment.url, contentType: attachment.contentType, size: attachment.size, name: attachment.name },
-    ];
-    declaredSelfies(declared, this.#limits(), 'slots');
+    const { conversation } = this.#o;
+    const [file] = conversation.selfies([declared(i.options.getAttachment('selfie', true))], 'slots');
     const reply = await i.deferReply({ flags: MessageFlags.Ephemeral, withResponse: true });
     this.#o.tokens.remember(i.id, i.token, i.createdTimestamp);
-    const bytes = await this.#download(attachment.url);
     const requester = this.#member(i);
-    const selfieKey = await this.#o.service.putBlob(bytes, requester);
+    const [selfieKey = ''] = await conversation.storeSelfies(file ? [file] : [], requester);
     const pose = request.pose ?? 'front';
     const lighting = request.lighting ?? 'studio';
     // An ordinary private portrait in the theme: the adapter's delivery path shows it to the organiser only.
-    const receipt = await this.#o.service.submit({
+    const receipt = await conversation.service.submit({
       idempotencyKey: `discord-${i.id}`,
       request: {
         ...request,
         requester,
         selfieKeys: [selfieKey],
         variations: 1,
-        seed: randomSeed(),
+        seed: conversation.newSeed(),
         route: routeToRecord({
           app: i.applicationId,
           interaction: i.id,
@@ -481,75 +435,32 @@ export class DiscordEvents {
         }),
       },
     });
-    await i.editReply({
-      content: `Preview of **${escapeUserText(event.name, 80)}** queued (position ${receipt.position}); it shows up here.`,
-      allowedMentions,
-    });
+    await i.editReply({ content: texts.previewQueued(event, receipt.position), allowedMentions });
   }
 
   async #join(i: ChatInputCommandInteraction): Promise<void> {
     const member = this.#member(i);
-    const name = this.#name(i);
     const attachment = i.options.getAttachment('selfie', true);
-    const declared = [
-      { url: attachment.url, contentType: attachment.contentType, size: attachment.size, name: attachment.name },
-    ];
-    declaredSelfies(declared, this.#limits(), 'slots');
-    // Refuse a closed or unknown event before downloading anything.
-    const event = await this.#o.events.find('discord', member.scopeId, name);
-    const window = checkEntryWindow(event, Date.now());
-    if (!window.ok) throw window.error;
+    // Refuse a closed or unknown event, or a file that is no photo, before downloading anything.
+    const { event, file } = await this.#commands.joinable(member, this.#name(i), [declared(attachment)], 'slots');
     await i.deferReply({ flags: MessageFlags.Ephemeral });
     this.#o.tokens.remember(i.id, i.token, i.createdTimestamp);
-    const selfie = await this.#download(attachment.url);
-    const receipt = await this.#o.events.join(event.name, {
+    const receipt = await this.#commands.join(event, file, {
       member,
       displayName: i.member && 'displayName' in i.member ? i.member.displayName : i.user.displayName,
-      selfie,
       dm: i.options.getBoolean('dm') ?? false,
       route: { app: i.applicationId, interaction: i.id },
     });
     const thread = receipt.event.destination.threadId;
     if (thread) void this.#o.output.addThreadMember(thread, i.user.id);
     const where = thread ? `in <#${thread}>` : `in <#${receipt.event.destination.channelId}>`;
-    const ahead = receipt.position > 1 ? ` ${receipt.position - 1} ahead of you.` : '';
-    await i.editReply({
-      content: clip(
-        `${receipt.replaced ? 'Your new photo replaces the earlier one' : "You're in"}: your **${escapeUserText(
-          receipt.event.name,
-          80,
-        )}** avatar will be posted ${where}${receipt.entry.dm ? ' and sent to you by DM' : ''}.${ahead}`,
-      ),
-      allowedMentions,
-    });
+    await i.editReply({ content: clip(texts.joined(receipt, where)), allowedMentions });
   }
 
   async #leave(i: ChatInputCommandInteraction): Promise<void> {
     await i.deferReply({ flags: MessageFlags.Ephemeral });
-    const member = this.#member(i);
-    const event = await this.#o.events.find('discord', member.scopeId, this.#name(i));
-    const n = await this.#o.events.leave(member, event.name);
-    await i.editReply({
-      content:
-        n > 0
-          ? `You left **${escapeUserText(event.name, 80)}**: your photo and avatar are deleted.`
-          : `You had no entry in **${escapeUserText(event.name, 80)}**.`,
-      allowedMentions,
-    });
-  }
-
-  #limits() {
-    return { maxBytes: this.#o.config.PORTRAIT_MAX_INPUT_BYTES, allowedHosts: this.#o.config.DISCORD_CDN_HOSTS };
-  }
-
-  async #download(url: string): Promise<Uint8Array> {
-    const { maxBytes, allowedHosts } = this.#limits();
-    const image = await downloadImage(url, {
-      allowedHosts,
-      maxBytes,
-      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
-    });
-    return image.bytes;
+    const { event, entries } = await this.#commands.leave(this.#member(i), this.#name(i));
+    await i.editReply({ content: texts.left(event, entries), allowedMentions });
   }
 
   // ------------------------------------------------------------------------------------------------ updates
@@ -568,15 +479,20 @@ export class DiscordEvents {
   async #postAvatar(update: Extract<EventUpdate, { kind: 'result' }>): Promise<void> {
     const { event, entry, image } = update;
     const format = entry.result?.format ?? 'webp';
-    const alt = `Avatar of ${entry.displayName} for ${event.name}: ${describeTheme(event.theme)}`.slice(0, 1024);
     const file = (): RawFile => ({
       name: `avatar-${entry.member.userId}.${format}`,
       data: Buffer.from(image),
       contentType: `image/${format}`,
     });
     const message = {
-      content: clip(`Avatar for <@${entry.member.userId}> · **${escapeUserText(event.name, 80)}**`),
-      attachments: [{ id: 0, filename: `avatar-${entry.member.userId}.${format}`, description: alt }],
+      content: clip(texts.avatarFor(event, entry.member.userId)),
+      attachments: [
+        {
+          id: 0,
+          filename: `avatar-${entry.member.userId}.${format}`,
+          description: avatarAlt(event, entry.displayName),
+        },
+      ],
     };
     const { channelId, threadId } = event.destination;
     try {
@@ -588,17 +504,10 @@ export class DiscordEvents {
     }
     if (entry.dm) {
       await this.#o.output
-        .dm(
-          entry.member.userId,
-          { content: clip(`Your avatar for **${escapeUserText(event.name, 80)}**`), attachments: message.attachments },
-          [file()],
-        )
+        .dm(entry.member.userId, { content: clip(texts.yourAvatar(event)), attachments: message.attachments }, [file()])
         .catch((err: unknown) => this.#log.info({ err: safeRestError(err) }, 'could not DM an event avatar'));
     }
-    await this.#editJoinReply(
-      entry.route,
-      `Your **${escapeUserText(event.name, 80)}** avatar is ready${threadId ? ` in <#${threadId}>` : ''}.`,
-    );
+    await this.#editJoinReply(entry.route, texts.ready(event, threadId ? ` in <#${threadId}>` : ''));
   }
 
   async #tellFailure(
@@ -607,9 +516,7 @@ export class DiscordEvents {
     route: Readonly<Record<string, string>>,
     error: ErrorPayload,
   ): Promise<void> {
-    // One selfie per entry: the sentence says "your selfie".
-    const { selfie: _selfie, ...details } = error.details;
-    const sentence = `**${escapeUserText(event.name, 80)}**: ${errorSentence({ ...error, details })}`;
+    const sentence = texts.refused(event, error);
     if (await this.#editJoinReply(route, sentence)) return;
     await this.#o.output.dm(userId, { content: clip(sentence) }).catch(async (err: unknown) => {
       this.#log.info({ err: safeRestError(err) }, 'could not DM an event refusal; telling the thread');
@@ -638,13 +545,7 @@ export class DiscordEvents {
   }
 }
 
-/** Two lines about an event: name, status and dates; the theme. */
-function summary(event: AvatarEvent, status = event.status): string {
-  const t = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
-  return [
-    `**${escapeUserText(event.name, 80)}** · ${STATUS_WORDS[status]} · ${t(event.startsAt)} to ${t(event.endsAt)}`,
-    `Theme: ${escapeUserText(describeTheme(event.theme), 600)} · ${event.entriesPerMember} avatar${
-      event.entriesPerMember === 1 ? '' : 's'
-    } per member · results kept ${event.retentionDays} days after the end`,
-  ].join('\n');
+/** A Discord attachment as a declared file. */
+function declared(a: { url: string; contentType: string | null; size: number; name: string }) {
+  return { url: a.url, contentType: a.contentType, size: a.size, name: a.name };
 }

@@ -1,20 +1,12 @@
 import { Buffer } from 'node:buffer';
-import {
-  type AvatarEvent,
-  checkEntryWindow,
-  describeTheme,
-  type EventPatch,
-  effectiveStatus,
-  parseEventTime,
-  parseRetentionDays,
-} from '../../avatar-events/definition.js';
+import type { AvatarEvent, EventPatch } from '../../avatar-events/definition.js';
 import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
 import type { EventUpdate } from '../../avatar-events/scheduler.js';
 import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
-import { describeError } from '../../core/messages.js';
+import { avatarAlt, EventCommands, eventTexts, type RawEventOptions } from '../../conversation/event-commands.js';
 import type { Requester } from '../../core/request.js';
 import { type ErrorPayload, PortraitError } from '../../errors.js';
-import { checkSlackFiles, declaredSlackFile, type SlackFile } from './files.js';
+import { declaredSlackFile, type SlackFile } from './files.js';
 import { bold, escapeMrkdwn } from './mrkdwn.js';
 import { errName, errorText, REACTIONS, react, type SlackContext, startPortrait } from './portraits.js';
 
@@ -148,25 +140,31 @@ export interface SlackEventsOptions {
   events: AvatarEventService;
   /** SLACK_EVENT_GROUPS. */
   organiserGroups: readonly string[];
-  /** Default: Date.now (tests pin the clock for relative times). */
-  now?: () => number;
 }
 
-const STATUS_WORDS = { draft: 'draft (not open yet)', open: 'open', closed: 'closed' } as const;
+/** A time Slack shows in the reader's own zone, with a UTC fallback for clients that cannot. */
+const slackTime = (ms: number) =>
+  `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString().slice(0, 16)} UTC>`;
+
+/** Slack mrkdwn for the shared event sentences. */
+const texts = eventTexts({
+  bold,
+  text: (t) => escapeMrkdwn(t),
+  time: slackTime,
+  user: (id) => `<@${id}>`,
+});
 /** Slack takes files up to 1 GB; parts keep a large export's memory bounded. */
 const EXPORT_PART_BYTES = 200 * 1024 * 1024;
 
 export class SlackEvents {
   readonly #o: SlackEventsOptions;
   readonly #ctx: SlackContext;
+  readonly #commands: EventCommands;
 
   constructor(options: SlackEventsOptions) {
     this.#o = options;
     this.#ctx = options.ctx;
-  }
-
-  #now(): number {
-    return (this.#o.now ?? Date.now)();
+    this.#commands = new EventCommands({ events: options.events, conversation: options.ctx.conversation });
   }
 
   /** Handles an event mention; every failure ends as a sentence in the thread. Never throws. */
@@ -224,53 +222,31 @@ export class SlackEvents {
     return { platform: 'slack', userId: m.user, scopeId: m.team };
   }
 
-  #patch(m: EventMentionMessage, options: Record<string, string>): EventPatch {
-    const unwrap = <T>(r: { ok: true; value: T } | { ok: false; error: PortraitError }): T => {
-      if (!r.ok) throw r.error;
-      return r.value;
+  /** The typed `key: value` options as the shared commands read them; organisers from the mention's own ids. */
+  #patch(m: EventMentionMessage, options: Record<string, string>) {
+    const raw: RawEventOptions = {
+      name: options['name'],
+      pose: options['pose'],
+      lighting: options['lighting'],
+      style: options['style'],
+      engine: options['engine'],
+      format: options['format'],
+      frameColour: options['frameColour'],
+      starts: options['startsAt'],
+      ends: options['endsAt'],
+      retention: options['retentionDays'],
+      entries: options['entriesPerMember'],
+      size: options['size'],
     };
-    const now = this.#now();
-    const patch: EventPatch = {};
-    for (const [key, value] of Object.entries(options)) {
-      switch (key) {
-        case 'startsAt':
-          patch.startsAt = unwrap(parseEventTime(value, now, 'start'));
-          break;
-        case 'endsAt':
-          patch.endsAt = unwrap(parseEventTime(value, now, 'end'));
-          break;
-        case 'retentionDays':
-          patch.retentionDays = unwrap(parseRetentionDays(value));
-          break;
-        case 'entriesPerMember':
-        case 'size': {
-          const n = Number(value);
-          if (!Number.isInteger(n)) {
-            throw new PortraitError('request.bad_option', key, {
-              option: key === 'size' ? 'size' : 'entries per member',
-              expected: 'a whole number',
-              got: value.slice(0, 40),
-            });
-          }
-          patch[key] = n;
-          break;
-        }
-        case 'organisers':
-          break;
-        default:
-          (patch as Record<string, string>)[key] = value;
-      }
-    }
     // Organisers: user-group mentions (<!subteam^S123|@group>), user mentions and plain ids.
     if (options['organisers'] !== undefined) {
-      const ids = [
+      raw.managers = [
         ...[...m.raw.matchAll(/<!subteam\^([A-Z0-9]+)/g)].map((x) => x[1] ?? ''),
         ...[...m.raw.matchAll(/<@([A-Z0-9]+)>/g)].map((x) => x[1] ?? '').filter((id) => id !== m.user),
         ...options['organisers'].split(/[\s,]+/).filter((x) => /^[SUW][A-Z0-9]{2,}$/.test(x)),
       ];
-      patch.managers = [...new Set(ids.filter(Boolean))];
     }
-    return patch;
+    return this.#commands.patch(raw);
   }
 
   async #manage(m: EventMentionMessage, p: Extract<EventMention, { kind: 'manage' }>): Promise<void> {
@@ -278,15 +254,12 @@ export class SlackEvents {
     switch (p.sub) {
       case 'create': {
         const caller = await this.#caller(m);
-        const patch = this.#patch(m, p.options);
-        const event = await events.create(caller, {
-          ...patch,
-          name: p.name,
-          destination: { channelId: m.channel, threadId: m.thread },
-        });
+        const destination = { channelId: m.channel, threadId: m.thread };
+        const checked = this.#commands.checkDraft(caller, { ...this.#patch(m, p.options), name: p.name }, destination);
+        const event = await events.create(caller, checked.input);
         await this.#say(
           m,
-          `${summary(event)}\nTry it with \`@Portrait event preview ${escapeMrkdwn(event.name)}\` and a selfie, then \`@Portrait event open ${escapeMrkdwn(
+          `${texts.summary(event, event.status)}\nTry it with \`@Portrait event preview ${escapeMrkdwn(event.name)}\` and a selfie, then \`@Portrait event open ${escapeMrkdwn(
             event.name,
           )}\`. Avatars will be posted in this thread.`,
         );
@@ -295,7 +268,7 @@ export class SlackEvents {
       case 'edit': {
         const before = await events.find('slack', m.team, p.name);
         const event = await events.edit(await this.#caller(m, before), before.name, this.#patch(m, p.options));
-        await this.#say(m, `Updated.\n${summary(event)}`);
+        await this.#say(m, texts.updated(texts.summary(event, event.status)));
         return;
       }
       case 'open': {
@@ -303,25 +276,14 @@ export class SlackEvents {
         const event = await events.open(await this.#caller(m, before), before.name);
         await this.#say(
           m,
-          `:camera_with_flash: ${bold(event.name)} is open until <!date^${Math.floor(event.endsAt / 1000)}^{date_short_pretty} {time}|${new Date(
-            event.endsAt,
-          ).toISOString()}>! Mention me with \`join ${escapeMrkdwn(event.name)}\` and a selfie: everyone gets an avatar with ${escapeMrkdwn(
-            describeTheme(event.theme),
-          )}.`,
+          `:camera_with_flash: ${texts.opened(event, `Mention me with \`join ${escapeMrkdwn(event.name)}\``)}`,
         );
         return;
       }
       case 'close': {
         const before = await events.find('slack', m.team, p.name);
-        const caller = await this.#caller(m, before);
-        const event = await events.close(caller, before.name);
-        const { progress } = await events.organiserStatus(caller, event.name);
-        await this.#say(
-          m,
-          `${bold(event.name)} is closed: ${progress.avatars} avatar${progress.avatars === 1 ? '' : 's'} from ${
-            progress.entrants
-          } member${progress.entrants === 1 ? '' : 's'}.`,
-        );
+        const { event, progress } = await this.#commands.close(await this.#caller(m, before), before.name);
+        await this.#say(m, texts.closed(event, progress));
         return;
       }
       case 'delete': {
@@ -331,29 +293,19 @@ export class SlackEvents {
         if (!p.confirm) {
           await this.#say(
             m,
-            `This deletes ${bold(before.name)} with every photo and avatar. To go ahead: \`@Portrait event delete ${escapeMrkdwn(
-              before.name,
-            )} confirm\``,
+            texts.deleteConfirm(before, `\`@Portrait event delete ${escapeMrkdwn(before.name)} confirm\``),
           );
           return;
         }
         const { event, removedKeys } = await events.delete(caller, before.name);
-        await this.#say(
-          m,
-          `Deleted ${bold(event.name)} with every photo and avatar (${removedKeys} stored file${removedKeys === 1 ? '' : 's'}).`,
-        );
+        await this.#say(m, texts.deleted(event, removedKeys));
         return;
       }
       case 'status': {
-        const report = await events.status('slack', m.team, p.name || undefined);
-        const lines = [summary(report.event, report.status)];
-        const caller = await this.#caller(m, report.event);
-        if (events.canManage(caller, report.event)) {
-          const g = report.progress;
-          lines.push(
-            `Entrants: ${g.entrants} · avatars: ${g.avatars} · waiting: ${g.pending} · being made: ${g.running} · refused: ${g.failed}`,
-          );
-        }
+        const target = await events.find('slack', m.team, p.name || undefined);
+        const report = await this.#commands.status(await this.#caller(m, target), target);
+        const lines = [texts.summary(report.event, report.status)];
+        if (report.progress) lines.push(texts.progress(report.progress));
         await this.#say(m, lines.join('\n'));
         return;
       }
@@ -361,16 +313,14 @@ export class SlackEvents {
         const target = await events.find('slack', m.team, p.name || undefined);
         const { event, entries, readImage } = await events.gallery(await this.#caller(m, target), target.name);
         if (entries.length === 0) {
-          await this.#say(m, `No avatars in ${bold(event.name)} yet.`);
+          await this.#say(m, texts.noAvatars(event));
           return;
         }
         const page = await renderEventGallery(event, entries, readImage, p.page);
         await this.#ctx.client.files.uploadV2({
           channel_id: m.channel,
           thread_ts: m.thread,
-          initial_comment: `${bold(event.name)}: ${entries.length} avatar${entries.length === 1 ? '' : 's'}${
-            page.pages > 1 ? ` (page ${page.page} of ${page.pages})` : ''
-          }`,
+          initial_comment: texts.gallery(event, entries.length, page),
           file_uploads: [
             {
               file: Buffer.from(page.image),
@@ -391,11 +341,11 @@ export class SlackEvents {
           await this.#ctx.client.files.uploadV2({
             channel_id: dm ?? m.channel,
             ...(dm ? {} : { thread_ts: m.thread }),
-            initial_comment: `${part.files} avatar${part.files === 1 ? '' : 's'} of ${bold(event.name)} with a CSV manifest.`,
+            initial_comment: texts.exportPart(event, part.files, part.missing),
             file_uploads: [{ file: Buffer.from(part.zip), filename: part.fileName, title: part.fileName }],
           });
         }
-        if (dm) await this.#say(m, `Sent you the export of ${bold(event.name)} by direct message.`);
+        if (dm) await this.#say(m, texts.exportSent(event));
         return;
       }
       case 'preview': {
@@ -423,32 +373,24 @@ export class SlackEvents {
 
   async #join(m: EventMentionMessage, name: string, dm: boolean): Promise<void> {
     const member = this.#member(m);
-    const event = await this.#o.events.find('slack', m.team, name || undefined);
-    const window = checkEntryWindow(event, this.#now());
-    if (!window.ok) throw window.error;
-    const files = checkSlackFiles(m.files, this.#ctx.conversation.limits).slice(0, 1);
+    // Refuse a closed or unknown event, or a message without a photo, before downloading anything.
+    const files = m.files.map((file) => ({ ...declaredSlackFile(file), file }));
+    const { event, file } = await this.#commands.joinable(member, name || undefined, files, 'message');
     const [status] = await Promise.all([
-      this.#say(m, `:hourglass_flowing_sand: Joining ${bold(event.name)}...`),
+      this.#say(m, `:hourglass_flowing_sand: ${texts.joining(event)}`),
       react(this.#ctx, m.channel, m.ts, REACTIONS.seen),
     ]);
     try {
-      const [file] = files;
-      if (!file) throw new PortraitError('request.no_selfie', 'no selfie');
-      const selfie = await this.#ctx.conversation.download(declaredSlackFile(file));
-      const receipt = await this.#o.events.join(event.name, {
+      const receipt = await this.#commands.join(event, file, {
         member,
         displayName: await this.#displayName(m.user),
-        selfie,
         dm,
         route: { channel: m.channel, status: status ?? '', message: m.ts },
       });
-      const ahead = receipt.position > 1 ? ` ${receipt.position - 1} ahead of you.` : '';
       await this.#update(
         m.channel,
         status,
-        `:hourglass_flowing_sand: ${receipt.replaced ? 'Your new photo replaces the earlier one' : "You're in"}: your ${bold(
-          event.name,
-        )} avatar will be posted in the event's thread${dm ? ' and sent to you by direct message' : ''}.${ahead}`,
+        `:hourglass_flowing_sand: ${texts.joined(receipt, "in the event's thread")}`,
       );
     } catch (err) {
       await this.#update(m.channel, status, errorText(this.#ctx, err, 'event join', 1));
@@ -457,14 +399,8 @@ export class SlackEvents {
   }
 
   async #leave(m: EventMentionMessage, name: string): Promise<void> {
-    const event = await this.#o.events.find('slack', m.team, name || undefined);
-    const n = await this.#o.events.leave(this.#member(m), event.name);
-    await this.#say(
-      m,
-      n > 0
-        ? `You left ${bold(event.name)}: your photo and avatar are deleted.`
-        : `You had no entry in ${bold(event.name)}.`,
-    );
+    const { event, entries } = await this.#commands.leave(this.#member(m), name || undefined);
+    await this.#say(m, texts.left(event, entries));
   }
 
   async #displayName(user: string): Promise<string> {
@@ -520,19 +456,15 @@ export class SlackEvents {
             file: Buffer.from(update.image),
             filename: `avatar-${entry.member.userId}.${format}`,
             title: `${entry.displayName} · ${event.name}`,
-            alt_text: `Avatar of ${entry.displayName} for ${event.name}: ${describeTheme(event.theme)}`.slice(0, 1000),
+            alt_text: avatarAlt(event, entry.displayName),
           },
         ],
       });
-    await upload(
-      event.destination.channelId,
-      event.destination.threadId,
-      `Avatar for <@${entry.member.userId}> · ${bold(event.name)}`,
-    );
+    await upload(event.destination.channelId, event.destination.threadId, texts.avatarFor(event, entry.member.userId));
     if (entry.dm) {
       const dm = await this.#dmChannel(entry.member.userId);
       if (dm) {
-        await upload(dm, undefined, `Your avatar for ${bold(event.name)}`).catch((e: unknown) =>
+        await upload(dm, undefined, texts.yourAvatar(event)).catch((e: unknown) =>
           this.#ctx.log.info({ err: errName(e) }, 'slack: could not DM an event avatar'),
         );
       }
@@ -541,7 +473,7 @@ export class SlackEvents {
       await this.#update(
         route['channel'],
         route['status'],
-        `:white_check_mark: Your ${bold(event.name)} avatar is ready in the event's thread.`,
+        `:white_check_mark: ${texts.ready(event, " in the event's thread")}`,
       );
       if (route['message']) await react(this.#ctx, route['channel'], route['message'], REACTIONS.done);
     }
@@ -553,9 +485,7 @@ export class SlackEvents {
     route: Readonly<Record<string, string>>,
     error: ErrorPayload,
   ): Promise<void> {
-    const { selfie: _selfie, ...details } = error.details;
-    const sentence = describeError({ code: error.code, details, ...(error.refId ? { refId: error.refId } : {}) });
-    const text = `:warning: ${bold(event.name)}: ${escapeMrkdwn(sentence)}`;
+    const text = `:warning: ${texts.refused(event, error)}`;
     if (route['channel'] && route['status']) {
       await this.#ctx.client.chat.update({ channel: route['channel'], ts: route['status'], text });
       if (route['message']) await react(this.#ctx, route['channel'], route['message'], REACTIONS.failed);
@@ -568,16 +498,4 @@ export class SlackEvents {
       ...(event.destination.threadId ? { thread_ts: event.destination.threadId } : {}),
     });
   }
-}
-
-/** Two lines about an event: name, status and dates; the theme. */
-function summary(event: AvatarEvent, status = effectiveStatus(event, Date.now())): string {
-  const date = (ms: number) =>
-    `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString().slice(0, 16)} UTC>`;
-  return [
-    `${bold(event.name)} · ${STATUS_WORDS[status]} · ${date(event.startsAt)} to ${date(event.endsAt)}`,
-    `Theme: ${escapeMrkdwn(describeTheme(event.theme))} · ${event.entriesPerMember} avatar${
-      event.entriesPerMember === 1 ? '' : 's'
-    } per member · results kept ${event.retentionDays} days after the end`,
-  ].join('\n');
 }
