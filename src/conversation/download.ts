@@ -1,3 +1,4 @@
+import { type FileKind, type ImageFormat, sniffFile } from '../core/file-kind.js';
 import { PortraitError } from '../errors.js';
 
 /**
@@ -11,8 +12,6 @@ import { PortraitError } from '../errors.js';
  *   `200 text/html` or a PDF renamed `.jpg` is refused with its own error code.
  * Errors are PortraitErrors with user codes (`download.*`, `input.*`) and details that never include the URL.
  */
-
-export type ImageKind = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
 export interface DownloadOptions {
   /** Host names the file may come from, e.g. `cdn.discordapp.com` (no scheme, no port). */
@@ -34,7 +33,7 @@ export interface DownloadOptions {
 
 export interface DownloadedImage {
   bytes: Uint8Array;
-  kind: ImageKind;
+  format: ImageFormat;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -56,17 +55,27 @@ export function isAllowedUrl(url: string, allowedHosts: readonly string[]): bool
 /** Downloads one image attachment under the rules above. Throws PortraitError. */
 export async function downloadImage(url: string, options: DownloadOptions): Promise<DownloadedImage> {
   const bytes = await downloadBytes(url, options);
-  const details = options.selfie !== undefined ? { selfie: options.selfie } : {};
-  const sniffed = sniffImage(bytes);
-  if (sniffed.ok) return { bytes, kind: sniffed.kind };
-  if (sniffed.reason === 'empty') throw new PortraitError('input.empty', 'downloaded file is empty', details);
-  if (sniffed.reason === 'heic') throw new PortraitError('input.heic_unsupported', 'HEIC image', details);
-  const got = sniffed.got;
-  throw new PortraitError(
-    sniffed.reason === 'unsupported_image' ? 'input.unsupported_format' : 'input.not_image',
-    `downloaded file is ${got}`,
-    { ...details, got },
-  );
+  const kind = await sniffFile(bytes);
+  if (kind.kind === 'image') return { bytes, format: kind.format };
+  throw refusalFor(kind, options.selfie);
+}
+
+/** The refusal for a file that is no photo the bot reads, named by what it is ("got a PDF"). */
+export function refusalFor(kind: Exclude<FileKind, { kind: 'image' }>, selfie?: number): PortraitError {
+  const details = selfie !== undefined ? { selfie } : {};
+  switch (kind.kind) {
+    case 'empty':
+      return new PortraitError('input.empty', 'downloaded file is empty', details);
+    case 'heic':
+      return new PortraitError('input.heic_unsupported', 'HEIC image', details);
+    case 'unsupported_image':
+      return new PortraitError('input.unsupported_format', `downloaded file is ${kind.name}`, {
+        ...details,
+        got: kind.name,
+      });
+    default:
+      return new PortraitError('input.not_image', `downloaded file is ${kind.name}`, { ...details, got: kind.name });
+  }
 }
 
 /** Downloads raw bytes under the host allow-list, redirect rule and streaming size cap. Throws PortraitError. */
@@ -164,55 +173,6 @@ async function readCapped(
     offset += c.byteLength;
   }
   return out;
-}
-
-export type SniffResult =
-  | { ok: true; kind: ImageKind }
-  | { ok: false; reason: 'empty' | 'heic' | 'unsupported_image' | 'not_image'; got: string };
-
-const ascii = (b: Uint8Array, start: number, end: number): string => String.fromCharCode(...b.subarray(start, end));
-
-/** Identifies an image by its first bytes. Pure; the pipeline's ingest decodes and checks it fully later. */
-export function sniffImage(b: Uint8Array): SniffResult {
-  if (b.length === 0) return { ok: false, reason: 'empty', got: 'an empty file' };
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { ok: true, kind: 'jpeg' };
-  if (b.length >= 8 && ascii(b, 1, 4) === 'PNG' && b[0] === 0x89 && b[4] === 0x0d && b[5] === 0x0a) {
-    return { ok: true, kind: 'png' };
-  }
-  if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return { ok: true, kind: 'gif' };
-  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return { ok: true, kind: 'webp' };
-  if (b.length >= 12 && ascii(b, 4, 8) === 'ftyp') {
-    // ISO base media: the major brand plus the compatible brands tell AVIF from HEIC.
-    const boxSize = Math.min(b.length, Math.max(16, ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0));
-    const brands: string[] = [ascii(b, 8, 12)];
-    for (let i = 16; i + 4 <= boxSize; i += 4) brands.push(ascii(b, i, i + 4));
-    if (brands.some((x) => x === 'avif' || x === 'avis')) return { ok: true, kind: 'avif' };
-    if (brands.some((x) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(x))) {
-      return { ok: false, reason: 'heic', got: 'a HEIC photo' };
-    }
-    return { ok: false, reason: 'not_image', got: 'a video or other media file' };
-  }
-  const unsupported: Array<[boolean, string]> = [
-    [b.length >= 2 && ascii(b, 0, 2) === 'BM', 'a BMP image'],
-    [b.length >= 4 && (ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*'), 'a TIFF image'],
-    [b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0, 'an icon file'],
-    [b.length >= 4 && b[0] === 0xff && b[1] === 0x0a, 'a JPEG XL image'],
-  ];
-  for (const [hit, got] of unsupported) if (hit) return { ok: false, reason: 'unsupported_image', got };
-  return { ok: false, reason: 'not_image', got: describeNonImage(b) };
-}
-
-function describeNonImage(b: Uint8Array): string {
-  if (ascii(b, 0, 4) === '%PDF') return 'a PDF';
-  if (b[0] === 0x50 && b[1] === 0x4b) return 'a ZIP or Office document';
-  const head = ascii(b, 0, Math.min(b.length, 256))
-    .replace(/^\uFEFF/, '')
-    .trimStart()
-    .toLowerCase();
-  if (head.startsWith('<!doctype html') || head.startsWith('<html') || head.includes('<head')) return 'a web page';
-  if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return 'an SVG drawing';
-  if (head.startsWith('{') || head.startsWith('[')) return 'a JSON file';
-  return 'a file of unknown type';
 }
 
 export function formatBytes(n: number): string {

@@ -1,9 +1,10 @@
+import { sniffFile } from '../core/file-kind.js';
 import type { Requester } from '../core/request.js';
 import { randomSeed } from '../core/request.js';
 import { PortraitError } from '../errors.js';
 import type { PortraitService, SubmitReceipt } from '../queue/service.js';
 import { type Catalogue, checkOptions } from './catalogue.js';
-import { downloadImage } from './download.js';
+import { downloadBytes, refusalFor } from './download.js';
 import { type DeclaredFile, type DeclaredLimits, declaredSelfies, type FileSource } from './files.js';
 
 /**
@@ -100,31 +101,21 @@ export class Conversation {
     const { allowedHosts, maxBytes, headers, onLoginPage } = this.#o.download;
     const details = selfie === undefined ? {} : { selfie };
     if (!file.url) throw new PortraitError('download.failed', 'file has no download URL', details);
-    try {
-      const image = await downloadImage(file.url, {
-        allowedHosts,
-        maxBytes,
-        ...(headers ? { headers } : {}),
-        ...(selfie !== undefined ? { selfie } : {}),
-        ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
-      });
-      return image.bytes;
-    } catch (err) {
-      if (
-        onLoginPage &&
-        err instanceof PortraitError &&
-        err.code === 'input.not_image' &&
-        err.details['got'] === 'a web page'
-      ) {
-        onLoginPage();
-        throw new PortraitError(
-          'download.failed',
-          'the file host answered with a login page instead of the file',
-          details,
-        );
-      }
-      throw err;
+    const bytes = await downloadBytes(file.url, {
+      allowedHosts,
+      maxBytes,
+      ...(headers ? { headers } : {}),
+      ...(selfie !== undefined ? { selfie } : {}),
+      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+    });
+    const kind = await sniffFile(bytes);
+    if (kind.kind === 'image') return bytes;
+    if (kind.kind === 'web_page' && onLoginPage) {
+      // The platform declared an image and its file host sent a web page: its login page, not the user's fault.
+      onLoginPage();
+      throw new PortraitError('download.failed', 'the file host answered with a web page instead of the file', details);
     }
+    throw refusalFor(kind, selfie);
   }
 
   /** Downloads every selfie at once and stores each as a blob owned by the requester; the keys in order. */

@@ -1,4 +1,5 @@
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { type ImageFormat, sniffFile } from '../core/file-kind.js';
 import type { OutputFormat } from '../core/request.js';
 import { type ErrorCode, PortraitError } from '../errors.js';
 import type { Box, RgbImage } from './types.js';
@@ -14,7 +15,7 @@ import type { Box, RgbImage } from './types.js';
  * frame only. Errors carry the selfie's 1-based index and the format found, never bytes.
  */
 
-export type SniffedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'heif';
+export type SniffedFormat = ImageFormat;
 
 export type SniffResult =
   | { ok: true; format: SniffedFormat }
@@ -77,94 +78,23 @@ export function installLoaderAllowlist(): void {
   allowlistInstalled = true;
 }
 
-const ascii = (bytes: Uint8Array, start: number, end: number): string =>
-  String.fromCharCode(...bytes.subarray(start, Math.min(end, bytes.length)));
-
-const startsWith = (bytes: Uint8Array, sig: readonly number[], at = 0): boolean =>
-  bytes.length >= at + sig.length && sig.every((b, i) => bytes[at + i] === b);
-
-const HEVC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs']);
-const AVIF_BRANDS = new Set(['avif', 'avis']);
-
-/** Brands of an ISO-BMFF `ftyp` box: the major brand and the compatible ones. */
-function ftypBrands(bytes: Uint8Array): string[] {
-  const size = ((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0);
-  const end = Math.min(bytes.length, Math.max(16, Math.min(size, 256)));
-  const brands = [ascii(bytes, 8, 12)];
-  for (let i = 16; i + 4 <= end; i += 4) brands.push(ascii(bytes, i, i + 4));
-  return brands;
-}
-
-/** Names of formats we recognise but refuse, for the error's `got`. */
-const REFUSED_SIGNATURES: ReadonlyArray<{ got: string; test: (b: Uint8Array) => boolean }> = [
-  { got: 'TIFF', test: (b) => startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) },
-  { got: 'BMP', test: (b) => ascii(b, 0, 2) === 'BM' && b.length > 14 },
-  { got: 'PDF', test: (b) => ascii(b, 0, 5) === '%PDF-' },
-  { got: 'PSD', test: (b) => ascii(b, 0, 4) === '8BPS' },
-  { got: 'ICO', test: (b) => startsWith(b, [0x00, 0x00, 0x01, 0x00]) },
-  { got: 'JPEG XL', test: (b) => startsWith(b, [0xff, 0x0a]) || ascii(b, 4, 8) === 'JXL ' },
-  { got: 'JPEG 2000', test: (b) => ascii(b, 4, 8) === 'jP  ' || startsWith(b, [0xff, 0x4f, 0xff, 0x51]) },
-  { got: 'OpenEXR', test: (b) => startsWith(b, [0x76, 0x2f, 0x31, 0x01]) },
-  { got: 'FITS', test: (b) => ascii(b, 0, 9) === 'SIMPLE  =' },
-  { got: 'Radiance HDR', test: (b) => ascii(b, 0, 10) === '#?RADIANCE' || ascii(b, 0, 6) === '#?RGBE' },
-  { got: 'PNM', test: (b) => /^P[1-7]\s/.test(ascii(b, 0, 3)) },
-  { got: 'vips', test: (b) => startsWith(b, [0x08, 0xf2, 0xa6, 0xb6]) || startsWith(b, [0xb6, 0xa6, 0xf2, 0x08]) },
-  { got: 'ZIP', test: (b) => ascii(b, 0, 4) === 'PK\u0003\u0004' },
-  { got: 'gzip', test: (b) => startsWith(b, [0x1f, 0x8b]) },
-  {
-    got: 'MP4 video',
-    test: (b) => ascii(b, 4, 8) === 'ftyp' && /^(isom|mp4\d|M4V |qt {2}|3gp\d|avc1|dash)$/.test(ascii(b, 8, 12)),
-  },
-];
-
-/** True when the first bytes read as text (UTF-8/ASCII with no control bytes besides whitespace). */
-function looksLikeText(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 512);
-  let start = 0;
-  if (startsWith(bytes, [0xef, 0xbb, 0xbf])) start = 3;
-  else if (startsWith(bytes, [0xff, 0xfe]) || startsWith(bytes, [0xfe, 0xff])) return true;
-  for (let i = start; i < n; i++) {
-    const c = bytes[i] ?? 0;
-    if (c < 0x09 || (c > 0x0d && c < 0x20) || c === 0x7f) return false;
-  }
-  return n > start;
-}
-
 /**
- * The real format of `bytes` from its magic numbers. Accepted: JPEG, PNG, WebP, GIF, AVIF (and HEIF files whose
- * brand does not say; their codec is checked from the header before decoding). Everything else is refused with
- * a code and a readable name of what it is.
+ * The real format of `bytes`, from the project's one sniffer (src/core/file-kind.ts). Accepted: JPEG, PNG, WebP,
+ * GIF, AVIF (and HEIF files whose brand does not say; their codec is checked from the header before decoding).
+ * Everything else is refused with a code and a readable name of what it is.
  */
-export function sniffFormat(bytes: Uint8Array): SniffResult {
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return { ok: true, format: 'jpeg' };
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { ok: true, format: 'png' };
-  if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return { ok: true, format: 'gif' };
-  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP') return { ok: true, format: 'webp' };
-  if (bytes.length >= 12 && ascii(bytes, 4, 8) === 'ftyp') {
-    const brands = ftypBrands(bytes);
-    const major = brands[0] ?? '';
-    if (AVIF_BRANDS.has(major)) return { ok: true, format: 'avif' };
-    if (HEVC_BRANDS.has(major)) return { ok: false, code: 'input.heic_unsupported', got: 'HEIC' };
-    if (major === 'mif1' || major === 'msf1' || major === 'miaf') {
-      if (brands.some((b) => AVIF_BRANDS.has(b))) return { ok: true, format: 'avif' };
-      if (brands.some((b) => HEVC_BRANDS.has(b))) return { ok: false, code: 'input.heic_unsupported', got: 'HEIC' };
-      return { ok: true, format: 'heif' };
-    }
+export async function sniffFormat(bytes: Uint8Array): Promise<SniffResult> {
+  const sniffed = await sniffFile(bytes);
+  switch (sniffed.kind) {
+    case 'image':
+      return { ok: true, format: sniffed.format };
+    case 'heic':
+      return { ok: false, code: 'input.heic_unsupported', got: sniffed.name };
+    case 'unsupported_image':
+      return { ok: false, code: 'input.unsupported_format', got: sniffed.name };
+    default:
+      return { ok: false, code: 'input.not_image', got: sniffed.name };
   }
-  for (const sig of REFUSED_SIGNATURES) {
-    if (sig.test(bytes)) return { ok: false, code: 'input.unsupported_format', got: sig.got };
-  }
-  if (looksLikeText(bytes)) {
-    const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 1024)).toLowerCase();
-    if (/<svg[\s>]/.test(head)) return { ok: false, code: 'input.unsupported_format', got: 'SVG' };
-    if (/<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]/.test(head)) {
-      return { ok: false, code: 'input.not_image', got: 'a web page (HTML)' };
-    }
-    if (head.trimStart().startsWith('<?xml')) return { ok: false, code: 'input.not_image', got: 'XML' };
-    if (/^\s*[[{]/.test(head)) return { ok: false, code: 'input.not_image', got: 'JSON text' };
-    return { ok: false, code: 'input.not_image', got: 'text' };
-  }
-  return { ok: false, code: 'input.not_image', got: 'an unknown file type' };
 }
 
 const FORMAT_NAMES: Record<SniffedFormat, string> = {
@@ -203,7 +133,7 @@ export async function decodeImage(bytes: Uint8Array, options: IngestOptions): Pr
       limit: formatBytes(options.maxBytes),
     });
   }
-  const sniffed = sniffFormat(bytes);
+  const sniffed = await sniffFormat(bytes);
   if (!sniffed.ok) throw refuse(sniffed.code, `refused input: ${sniffed.got}`, { got: sniffed.got });
   const name = FORMAT_NAMES[sniffed.format];
 

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { downloadBytes, downloadImage, isAllowedUrl, sniffImage } from '../../src/conversation/download.js';
+import { downloadBytes, downloadImage, isAllowedUrl } from '../../src/conversation/download.js';
+import { sniffFile } from '../../src/core/file-kind.js';
 import { PortraitError } from '../../src/errors.js';
+import { sniffFormat } from '../../src/pipeline/image.js';
 
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
@@ -29,7 +31,8 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<PortraitE
   assert.fail(`expected ${code}`);
 }
 
-describe('sniffImage', () => {
+describe('sniffFile (the one sniffer of downloads and the pipeline)', () => {
+  const BMP = new Uint8Array(Buffer.concat([Buffer.from('BM'), Buffer.alloc(24)]));
   const table: Array<[string, Uint8Array, string]> = [
     ['png', PNG, 'png'],
     ['jpeg', JPEG, 'jpeg'],
@@ -38,24 +41,61 @@ describe('sniffImage', () => {
     ['avif', ftyp('avif', 'mif1', 'miaf'), 'avif'],
     ['avif by compatible brand', ftyp('mif1', 'avif'), 'avif'],
     ['heic', ftyp('heic', 'mif1', 'heic'), 'heic'],
-    ['mp4', ftyp('isom', 'mp41'), 'not_image'],
-    ['html login page', new TextEncoder().encode('\n  <!DOCTYPE html><html><head>'), 'not_image'],
-    ['pdf', new TextEncoder().encode('%PDF-1.7'), 'not_image'],
-    ['bmp', new TextEncoder().encode('BM\0\0\0\0'), 'unsupported_image'],
+    ['HEIF with HEVC compatible brands', ftyp('mif1', 'mif1', 'heic', 'miaf'), 'heic'],
+    // Brands that say neither AVIF nor HEVC: the decoder reads the codec from the header (src/pipeline/image.ts).
+    ['HEIF of unknown codec', ftyp('mif1', 'miaf'), 'heif'],
+    ['mp4', ftyp('isom', 'mp41'), 'other'],
+    ['html login page', new TextEncoder().encode('\n  <!DOCTYPE html><html><head>'), 'web_page'],
+    ['pdf', new TextEncoder().encode('%PDF-1.7'), 'other'],
+    ['bmp', BMP, 'unsupported_image'],
+    ['svg', new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"></svg>'), 'unsupported_image'],
     ['empty', new Uint8Array(0), 'empty'],
-    ['text', new TextEncoder().encode('hello world'), 'not_image'],
+    ['text', new TextEncoder().encode('hello world'), 'other'],
   ];
   for (const [name, bytes, expected] of table) {
-    it(name, () => {
-      const r = sniffImage(bytes);
-      assert.equal(r.ok ? r.kind : r.reason, expected);
+    it(name, async () => {
+      const r = await sniffFile(bytes);
+      assert.equal(r.kind === 'image' ? r.format : r.kind, expected);
     });
   }
-  it('names a web page so the sentence says what arrived', () => {
-    const r = sniffImage(new TextEncoder().encode('<html><head><title>Sign in</title>'));
-    assert.deepEqual(r, { ok: false, reason: 'not_image', got: 'a web page' });
+  it('names a web page so the sentence says what arrived', async () => {
+    assert.deepEqual(await sniffFile(new TextEncoder().encode('<html><head><title>Sign in</title>')), {
+      kind: 'web_page',
+      name: 'a web page',
+    });
+  });
+  it('the download and the pipeline refuse every file with the same code and name', async () => {
+    for (const [, bytes] of table) {
+      if (bytes.length === 0) continue;
+      const pipeline = await sniffFormat(bytes);
+      let download: { code: string; got: unknown } | undefined;
+      const server = await serve(bytes);
+      try {
+        await downloadImage(server.url, { allowedHosts: ['127.0.0.1'], maxBytes: 1 << 20 });
+      } catch (err) {
+        if (!(err instanceof PortraitError)) throw err;
+        download = { code: err.code, got: err.details['got'] };
+      } finally {
+        await server.close();
+      }
+      if (pipeline.ok)
+        assert.equal(download, undefined, `download refused what the pipeline reads: ${pipeline.format}`);
+      else
+        assert.deepEqual(download, {
+          code: pipeline.code,
+          got: pipeline.code === 'input.heic_unsupported' ? undefined : pipeline.got,
+        });
+    }
   });
 });
+
+/** A one-file loopback server for the agreement test. */
+async function serve(bytes: Uint8Array): Promise<{ url: string; close(): Promise<void> }> {
+  const srv = createServer((_req, res) => res.end(Buffer.from(bytes)));
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const { port } = srv.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/f`, close: () => new Promise<void>((ok) => srv.close(() => ok())) };
+}
 
 describe('isAllowedUrl', () => {
   const hosts = ['cdn.discordapp.com', '127.0.0.1'];
@@ -124,7 +164,7 @@ describe('downloadImage over loopback HTTP', () => {
 
   it('returns the bytes and the sniffed kind, sending the injected auth header', async () => {
     const got = await downloadImage(`${base}/ok.png?sig=x`, { ...opts, headers: { authorization: 'Bearer t0k3n' } });
-    assert.equal(got.kind, 'png');
+    assert.equal(got.format, 'png');
     assert.deepEqual(got.bytes, PNG);
     assert.deepEqual(seenAuth.at(-1), ['/ok.png', 'Bearer t0k3n']);
   });
@@ -150,7 +190,7 @@ describe('downloadImage over loopback HTTP', () => {
   });
   it('follows a redirect on the same host with the header', async () => {
     const got = await downloadImage(`${base}/redirect-same`, { ...opts, headers: { authorization: 'Bearer a' } });
-    assert.equal(got.kind, 'png');
+    assert.equal(got.format, 'png');
     assert.deepEqual(seenAuth.at(-1), ['/ok.png', 'Bearer a']);
   });
   it('never follows a redirect to a host off the list', async () => {

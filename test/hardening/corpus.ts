@@ -537,29 +537,29 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'text-named-jpg',
     what: 'plain text named .jpg',
     expect: 'input.not_image',
-    got: 'text',
+    got: 'a text file',
     build: async () => Buffer.from('these are my holiday notes, not a photo\n'),
   },
   {
     id: 'html-page',
     what: 'an HTML page (a saved error or login page)',
     expect: 'input.not_image',
-    got: /HTML/,
+    got: 'a web page',
     build: async () =>
       Buffer.from('<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body></body></html>'),
   },
   {
     id: 'pdf',
     what: 'a PDF',
-    expect: 'input.unsupported_format',
-    got: 'PDF',
+    expect: 'input.not_image',
+    got: 'a PDF',
     build: async () => Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'),
   },
   {
     id: 'svg',
     what: 'an SVG drawing',
     expect: 'input.unsupported_format',
-    got: 'SVG',
+    got: 'an SVG drawing',
     build: async () =>
       Buffer.from(
         '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200"/></svg>',
@@ -569,7 +569,7 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'svg-external-refs',
     what: 'an SVG with an external entity, an xlink image and a CSS import pointing at a loopback canary',
     expect: 'input.unsupported_format',
-    got: 'SVG',
+    got: 'an SVG drawing',
     build: async (s) =>
       Buffer.from(
         `<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY xxe SYSTEM "${s.canary.url}/entity">]>\n` +
@@ -600,7 +600,7 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'xml-entity',
     what: 'XML with an external entity (XXE)',
     expect: 'input.not_image',
-    got: 'XML',
+    got: 'an XML file',
     build: async () =>
       Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'),
   },
@@ -608,28 +608,28 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'json',
     what: 'a JSON document',
     expect: 'input.not_image',
-    got: 'JSON text',
+    got: 'a JSON file',
     build: async () => Buffer.from('{"url": "https://example.com/me.jpg"}'),
   },
   {
     id: 'zip',
     what: 'a ZIP archive holding a JPEG',
-    expect: 'input.unsupported_format',
-    got: 'ZIP',
+    expect: 'input.not_image',
+    got: 'a ZIP file',
     build: async (s) => zipWith('me.jpg', s.portrait),
   },
   {
     id: 'gzip',
     what: 'a gzip stream',
-    expect: 'input.unsupported_format',
-    got: 'gzip',
+    expect: 'input.not_image',
+    got: 'a gzip file',
     build: async () => Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
   },
   {
     id: 'mp4',
     what: 'an MP4 video header',
-    expect: 'input.unsupported_format',
-    got: 'MP4 video',
+    expect: 'input.not_image',
+    got: 'a video',
     build: async () => ftyp('isom', ['isom', 'iso2', 'mp41']),
   },
   {
@@ -648,7 +648,7 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'tiff-multipage',
     what: 'a three-page TIFF',
     expect: 'input.unsupported_format',
-    got: 'TIFF',
+    got: 'a TIFF image',
     build: async (s) => {
       const { width, height } = s.portraitSize;
       const pages = Buffer.concat([s.portraitRaw, s.portraitRaw, s.portraitRaw]);
@@ -661,21 +661,21 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'bmp',
     what: 'a BMP header',
     expect: 'input.unsupported_format',
-    got: 'BMP',
+    got: 'a BMP image',
     build: async () => Buffer.concat([ascii('BM'), Buffer.alloc(60)]),
   },
   {
     id: 'psd',
     what: 'a Photoshop header',
     expect: 'input.unsupported_format',
-    got: 'PSD',
+    got: 'a PSD image',
     build: async () => Buffer.concat([ascii('8BPS'), Buffer.alloc(40)]),
   },
   {
     id: 'unknown-binary',
     what: 'twelve bytes of unknown binary',
     expect: 'input.not_image',
-    got: 'an unknown file type',
+    got: 'a file of unknown type',
     build: async () => Buffer.from([0x00, 0x13, 0x37, 0x00, 0xfe, 0x01, 0x02, 0x03, 0x00, 0x00, 0x10, 0x20]),
   },
 
@@ -723,8 +723,8 @@ export const CORPUS: readonly CorpusCase[] = [
   {
     id: 'polyglot-pdf-jpeg',
     what: 'a PDF header with a JPEG after it',
-    expect: 'input.unsupported_format',
-    got: 'PDF',
+    expect: 'input.not_image',
+    got: 'a PDF',
     build: async (s) => Buffer.concat([ascii('%PDF-1.4\n'), s.portrait]),
   },
 

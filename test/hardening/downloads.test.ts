@@ -152,7 +152,7 @@ describe('redirects never leave the allow-list', () => {
       fetch: fetchFn,
       headers: { authorization: 'Bearer secret' },
     });
-    assert.equal(got.kind, 'png');
+    assert.equal(got.format, 'png');
     assert.deepEqual(seen, [
       [start, 'Bearer secret'],
       [next, null],

@@ -26,7 +26,7 @@ describe('ingest: supported formats', () => {
   for (const format of ['jpeg', 'png', 'webp', 'avif', 'gif'] as const) {
     it(`decodes ${format} to sRGB RGB of the same size`, async () => {
       const bytes = await sharp(photo).toFormat(format).toBuffer();
-      assert.deepEqual(sniffFormat(bytes), { ok: true, format });
+      assert.deepEqual(await sniffFormat(bytes), { ok: true, format });
       const { image, format: found } = await decodeImage(bytes, LIMITS);
       assert.equal(found, format);
       assert.equal(image.width, width);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { type DiscordBot, startDiscordBot } from '../../../src/bots/discord/bot.js';
 import type { Config } from '../../../src/config.js';
-import { sniffImage } from '../../../src/conversation/download.js';
+import { sniffFile } from '../../../src/core/file-kind.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
 import type { RedisHandle } from '../../../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../../../src/queue/submit.js';
@@ -83,8 +83,8 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
       'the portrait upload',
     );
     const file = upload.files[0]!;
-    const sniffed = sniffImage(file.bytes);
-    assert.ok(sniffed.ok && sniffed.kind === 'webp', 'a WebP portrait');
+    const sniffed = await sniffFile(file.bytes);
+    assert.deepEqual(sniffed, { kind: 'image', format: 'webp' }, 'a WebP portrait');
     const meta = await sharp(file.bytes).metadata();
     assert.equal(meta.width, 256);
     assert.equal(meta.height, 256);
