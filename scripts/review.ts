@@ -69,7 +69,12 @@ async function decodeTile(bytes: Uint8Array, side: number): Promise<RgbImage> {
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: 3,
+  };
 }
 
 const blank = (side: number): RgbImage => ({
@@ -140,9 +145,13 @@ async function main(): Promise<void> {
         if (!image) throw new Error('no image');
         const name = `${String(p + 1).padStart(2, '0')}-${basename(photo).replace(/\.[^.]+$/, '')}-${n}.png`;
         writeFileSync(join(out, 'full', name), image);
-        const note = typeof result.report['caption'] === 'string' ? String(result.report['caption']) : '';
+        const note = typeof result.report['note'] === 'string' ? String(result.report['note']) : '';
         const pose = result.report['renderedPose'] ?? result.report['targetPose'] ?? '';
-        tiles.push({ label: [head, `rendered: ${pose}`, note].filter(Boolean).join('\n'), image: await decodeTile(image, tile) });
+        const wrapped = note.match(/.{1,52}(\s|$)/g) ?? [];
+        tiles.push({
+          label: [head, `rendered: ${pose}`, ...wrapped.slice(0, 3)].filter(Boolean).join('\n'),
+          image: await decodeTile(image, tile),
+        });
         delivered++;
       } catch (err) {
         const payload = toErrorPayload(err);
