@@ -44,7 +44,7 @@ export interface GradeLook {
   tint: number;
   /** Saturation gain (1 = unchanged). */
   saturation: number;
-  /** S-curve strength (0 = linear). */
+  /** S-curve strength (0 = linear, negative = flatter). */
   contrast: number;
 }
 
@@ -89,6 +89,8 @@ export interface OilLook {
   impasto: number;
   /** Canvas weave strength (0..1). */
   canvas: number;
+  /** An old master's amber varnish (0 = fresh colours, 1 = deep amber, darker shadows). */
+  varnish: number;
 }
 
 /** Pencil sketch: colour dodge of the inverted blur on grey, shading, hatching, paper. */
@@ -189,8 +191,10 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     prompt: 'sepia toned vintage photograph',
     look: { kind: 'mono', mix: [0.45, 0.43, 0.12], contrast: 0.3, tone: [160, 124, 88] },
     variants: [
-      { kind: 'mono', mix: [0.5, 0.4, 0.1], contrast: 0.5, tone: [150, 120, 95] },
-      { kind: 'mono', mix: [0.4, 0.45, 0.15], contrast: 0.2, tone: [168, 136, 96] },
+      // Deep chocolate, contrasty.
+      { kind: 'mono', mix: [0.5, 0.4, 0.1], contrast: 0.65, tone: [128, 98, 78] },
+      // Pale golden, soft.
+      { kind: 'mono', mix: [0.4, 0.45, 0.15], contrast: 0.05, tone: [190, 160, 110] },
     ],
   },
   {
@@ -199,10 +203,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['warm grade', 'warm tone', 'warm tones', 'warmer', 'warm colours', 'warm colors', 'sunny'],
     description: 'A warm colour grade: golden skin, amber highlights.',
     prompt: 'warm color grading, golden tones',
-    look: { kind: 'grade', temperature: 0.45, tint: 0.05, saturation: 1.08, contrast: 0.15 },
+    look: { kind: 'grade', temperature: 0.55, tint: 0.05, saturation: 1.08, contrast: 0.15 },
     variants: [
-      { kind: 'grade', temperature: 0.7, tint: 0.12, saturation: 1.15, contrast: 0.25 },
-      { kind: 'grade', temperature: 0.3, tint: -0.05, saturation: 0.95, contrast: 0.05 },
+      // Deep golden, punchy.
+      { kind: 'grade', temperature: 0.95, tint: 0.1, saturation: 1.2, contrast: 0.35 },
+      // Soft peach, low contrast.
+      { kind: 'grade', temperature: 0.5, tint: 0.35, saturation: 0.9, contrast: -0.15 },
     ],
   },
   {
@@ -211,10 +217,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['cool grade', 'cool tone', 'cool tones', 'cooler', 'cold', 'cold tones', 'cool colours', 'cool colors'],
     description: 'A cool colour grade: crisp blue-teal shadows, clean skin.',
     prompt: 'cool color grading, blue tones',
-    look: { kind: 'grade', temperature: -0.45, tint: -0.05, saturation: 0.95, contrast: 0.2 },
+    look: { kind: 'grade', temperature: -0.6, tint: -0.05, saturation: 0.95, contrast: 0.2 },
     variants: [
-      { kind: 'grade', temperature: -0.7, tint: -0.15, saturation: 0.9, contrast: 0.3 },
-      { kind: 'grade', temperature: -0.3, tint: 0.08, saturation: 1.05, contrast: 0.1 },
+      // Icy teal, contrasty.
+      { kind: 'grade', temperature: -0.95, tint: -0.3, saturation: 0.85, contrast: 0.4 },
+      // Soft lavender-blue, low contrast.
+      { kind: 'grade', temperature: -0.5, tint: 0.3, saturation: 1.0, contrast: -0.15 },
     ],
   },
   {
@@ -225,12 +233,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     prompt: 'vintage 35mm film photo, film grain, faded colors',
     look: {
       kind: 'film',
-      fade: 0.07,
-      shadows: [-2, 6, 10],
-      highlights: [10, 4, -10],
-      saturation: 0.85,
-      halation: 0.35,
-      grain: 7,
+      fade: 0.09,
+      shadows: [-4, 6, 14],
+      highlights: [14, 6, -14],
+      saturation: 0.82,
+      halation: 0.4,
+      grain: 8,
       grainSize: 1.4,
       vignette: 0.25,
     },
@@ -267,10 +275,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['oil painting', 'oil', 'oils', 'painting', 'painted', 'impasto', 'classical painting', 'old master'],
     description: 'An oil painting: soft brush strokes, fine on the face and broad behind it, on canvas.',
     prompt: 'oil painting, visible brush strokes, canvas texture',
-    look: { kind: 'oil', brush: 0.012, faceBrush: 0.005, saturation: 1.12, impasto: 0.45, canvas: 0.3 },
+    look: { kind: 'oil', brush: 0.012, faceBrush: 0.005, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
     variants: [
-      { kind: 'oil', brush: 0.02, faceBrush: 0.007, saturation: 1.25, impasto: 0.6, canvas: 0.35 },
-      { kind: 'oil', brush: 0.008, faceBrush: 0.004, saturation: 1.0, impasto: 0.3, canvas: 0.45 },
+      // Impressionist: broad strokes, fresh saturated colour.
+      { kind: 'oil', brush: 0.022, faceBrush: 0.008, saturation: 1.3, impasto: 0.6, canvas: 0.35, varnish: 0 },
+      // Old master: fine strokes under an amber varnish.
+      { kind: 'oil', brush: 0.009, faceBrush: 0.004, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
     ],
   },
   {
@@ -372,8 +382,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     prompt: 'high-key white studio backdrop',
     backdrop: studio([246, 246, 246], 0.12, 0.05),
     variants: [
-      [250, 246, 238],
-      [236, 240, 246],
+      [246, 236, 220],
+      [222, 230, 240],
     ],
   },
   {
@@ -384,8 +394,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     prompt: 'low-key dark studio backdrop',
     backdrop: studio([38, 38, 40], 0.6, 0.2),
     variants: [
-      [44, 34, 28],
-      [28, 34, 44],
+      [72, 50, 36],
+      [30, 48, 76],
     ],
   },
   {

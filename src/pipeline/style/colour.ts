@@ -17,9 +17,9 @@ export function applyGrade(src: RgbImage, g: GradeLook): RgbImage {
   const t = g.temperature;
   const m = g.tint;
   // Gains at full strength (in the highlights).
-  const gr = 1 + 0.16 * t + 0.04 * m;
-  const gg = 1 + 0.03 * t - 0.07 * m;
-  const gb = 1 - 0.22 * t + 0.04 * m;
+  const gr = 1 + 0.2 * t + 0.05 * m;
+  const gg = 1 + 0.03 * t - 0.09 * m;
+  const gb = 1 - 0.28 * t + 0.05 * m;
   const curve = lut((x) => sCurve(x, g.contrast));
   const sat = g.saturation;
   for (let i = 0; i < d.length; i += 3) {

@@ -14,7 +14,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const { width, height } = src;
   const n = width * height;
   const scale = Math.max(width, height) / 1024;
-  const flat = applyOilStrokes(src, 0.009, 0.004, alpha);
+  const flat = applyOilStrokes(src, 0.014, 0.006, alpha);
   const luma = lumaPlane(flat);
   const inkSigma = Math.max(0.6, c.ink * scale * 0.7);
   const g1 = gaussianBlur(luma, width, height, inkSigma);
@@ -52,7 +52,8 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
       } else {
         // Keep the hue, move the lightness most of the way to the band's: a full snap lifts dark skin into
         // peach (scaling a dark brown up brightens its chroma too), which changes who the person looks like.
-        const target = luma[p]! + (255 * ql - luma[p]!) * 0.7;
+        // The darkest band is a deep shade, not black: black belongs to the ink.
+        const target = luma[p]! + (255 * (0.1 + 0.9 * ql) - luma[p]!) * 0.7;
         const k = target / Math.max(8, luma[p]!);
         r = d[i]! * k;
         g = d[i + 1]! * k;
@@ -73,12 +74,14 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
           const dv = v - Math.round(v);
           const dist = Math.sqrt(du * du + dv * dv);
           const radius = Math.sqrt(cover / Math.PI);
-          shade = 1 - 0.35 * smoothstep(radius + 0.06, radius - 0.06, dist);
+          // Dots a little darker, the gaps a little lighter, so the band keeps its mean and skin stays clean.
+          const inside = smoothstep(radius + 0.06, radius - 0.06, dist);
+          shade = inside * (1 - 0.3 * (1 - cover)) + (1 - inside) * (1 + 0.3 * cover);
         }
       }
       // Ink on the dark side of edges.
       const dog = g1[p]! - g2[p]!;
-      const ink = c.ink > 0 ? smoothstep(2.5, 6, -dog) : 0;
+      const ink = c.ink > 0 ? smoothstep(1.8, 4.5, -dog) : 0;
       const keep = shade * (1 - ink);
       out[i] = r * keep + 18 * ink;
       out[i + 1] = g * keep + 14 * ink;

@@ -1,7 +1,7 @@
 import type { Random } from '../../core/random.js';
 import type { FilmLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { boxBlur, gaussianBlur, image, lumaPlane, sCurve, smoothstep, whiteNoise } from './filters.js';
+import { boxBlur, image, lumaPlane, sCurve, smoothstep, whiteNoise, wideBlur } from './filters.js';
 
 /**
  * Analogue film: halation (a red-orange glow that bleeds from highlights into their surroundings, as light
@@ -20,7 +20,7 @@ export function applyFilm(src: RgbImage, f: FilmLook, rng: Random): RgbImage {
   if (f.halation > 0) {
     const hi = new Float32Array(n);
     for (let p = 0; p < n; p++) hi[p] = smoothstep(150, 250, luma[p]!);
-    glow = gaussianBlur(hi, width, height, 9 * scale);
+    glow = wideBlur(hi, width, height, 9 * scale);
   }
 
   // Grain: white noise softened to the grain size, normalised to unit deviation.

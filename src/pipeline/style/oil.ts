@@ -11,15 +11,24 @@ import { alphaAt, fractalNoise, gaussianBlur, image, whiteNoise } from './filter
  * broad behind it. It runs at most at `WORK_SIDE` px and is scaled back up; then the paint gets relief (an emboss
  * of its own luminance lit from the upper left) and a canvas weave.
  */
-const WORK_SIDE = 640;
+const WORK_SIDE = 512;
 
 export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
-  return finish(applyOilStrokes(src, o.brush, o.faceBrush, alpha), o, rng);
+  const { width, height } = src;
+  const k = Math.min(1, WORK_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * k));
+  const h = Math.max(1, Math.round(height * k));
+  const small = k < 1 ? resize(src, w, h) : src;
+  const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
+  const ws = Math.max(w, h);
+  const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws);
+  const painted = brushStrokes(flat, smallAlpha, o, rng);
+  return canvas(k < 1 ? resize(painted, width, height) : painted, o, rng);
 }
 
 /**
- * The strokes alone (no relief, no canvas): the edge-keeping flattening the comic look starts from too. Brushes
- * are shares of the image side.
+ * The strokes alone (no smear, relief or canvas): the edge-keeping flattening the comic look starts from.
+ * Brushes are shares of the image side.
  */
 export function applyOilStrokes(
   src: RgbImage,
@@ -42,18 +51,12 @@ export function applyOilStrokes(
 function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, background: number, face: number): RgbImage {
   const { width, height, data } = src;
   const W = width + 1;
-  // Integral images of R, G, B and luma squared; luma itself from R, G, B sums.
-  const sr = new Float64Array(W * (height + 1));
-  const sg = new Float64Array(W * (height + 1));
-  const sb = new Float64Array(W * (height + 1));
-  const sl = new Float64Array(W * (height + 1));
-  const sq = new Float64Array(W * (height + 1));
+  // One interleaved integral image of R, G, B, luma and luma squared, so each window corner is one cache line.
+  // Float64: the squared sums exceed float32's exact range at this size.
+  const S = new Float64Array(W * (height + 1) * 5);
+  const rowSum = new Float64Array(5);
   for (let y = 0; y < height; y++) {
-    let ar = 0;
-    let ag = 0;
-    let ab = 0;
-    let al = 0;
-    let aq = 0;
+    rowSum.fill(0);
     const row = (y + 1) * W;
     const prev = y * W;
     for (let x = 0; x < width; x++) {
@@ -62,69 +65,67 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
       const g = data[i + 1]!;
       const b = data[i + 2]!;
       const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      ar += r;
-      ag += g;
-      ab += b;
-      al += l;
-      aq += l * l;
-      sr[row + x + 1] = sr[prev + x + 1]! + ar;
-      sg[row + x + 1] = sg[prev + x + 1]! + ag;
-      sb[row + x + 1] = sb[prev + x + 1]! + ab;
-      sl[row + x + 1] = sl[prev + x + 1]! + al;
-      sq[row + x + 1] = sq[prev + x + 1]! + aq;
+      rowSum[0]! += r;
+      rowSum[1]! += g;
+      rowSum[2]! += b;
+      rowSum[3]! += l;
+      rowSum[4]! += l * l;
+      const o = (row + x + 1) * 5;
+      const u = (prev + x + 1) * 5;
+      for (let c = 0; c < 5; c++) S[o + c] = S[u + c]! + rowSum[c]!;
     }
   }
   const out = new Uint8ClampedArray(data.length);
-  const qx0 = [0, 0, 0, 0];
-  const qy0 = [0, 0, 0, 0];
-  const qx1 = [0, 0, 0, 0];
-  const qy1 = [0, 0, 0, 0];
+  // The four windows that have (x, y) as a corner: columns [xl, x + 1) or [x, xr), rows [yt, y + 1) or [y, yb).
+  const cols = new Int32Array(8);
+  const rows = new Int32Array(8);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const a = alphaAt(alpha, p);
-      const r = Math.max(1, Math.round(background + (face - background) * a));
-      // The four windows of side r + 1 that have (x, y) as a corner, clipped to the image; [x0, x1) x [y0, y1).
-      const xl = Math.max(0, x - r);
-      const xr = Math.min(width, x + r + 1);
-      const yt = Math.max(0, y - r);
-      const yb = Math.min(height, y + r + 1);
-      qx0[0] = xl;
-      qx1[0] = x + 1;
-      qy0[0] = yt;
-      qy1[0] = y + 1;
-      qx0[1] = x;
-      qx1[1] = xr;
-      qy0[1] = yt;
-      qy1[1] = y + 1;
-      qx0[2] = xl;
-      qx1[2] = x + 1;
-      qy0[2] = y;
-      qy1[2] = yb;
-      qx0[3] = x;
-      qx1[3] = xr;
-      qy0[3] = y;
-      qy1[3] = yb;
+      const r = Math.max(1, Math.round(background + (face - background) * alphaAt(alpha, p)));
+      const xl = x - r > 0 ? x - r : 0;
+      const xr = x + r + 1 < width ? x + r + 1 : width;
+      const yt = y - r > 0 ? y - r : 0;
+      const yb = y + r + 1 < height ? y + r + 1 : height;
+      cols[0] = xl;
+      cols[1] = x + 1;
+      cols[2] = x;
+      cols[3] = xr;
+      cols[4] = xl;
+      cols[5] = x + 1;
+      cols[6] = x;
+      cols[7] = xr;
+      rows[0] = yt;
+      rows[1] = y + 1;
+      rows[2] = yt;
+      rows[3] = y + 1;
+      rows[4] = y;
+      rows[5] = yb;
+      rows[6] = y;
+      rows[7] = yb;
       let wsum = 0;
       let mr = 0;
       let mg = 0;
       let mb = 0;
-      for (let q = 0; q < 4; q++) {
-        const a00 = qy0[q]! * W + qx0[q]!;
-        const a01 = qy0[q]! * W + qx1[q]!;
-        const a10 = qy1[q]! * W + qx0[q]!;
-        const a11 = qy1[q]! * W + qx1[q]!;
-        const count = (qx1[q]! - qx0[q]!) * (qy1[q]! - qy0[q]!);
-        const inv = 1 / count;
-        const ml = (sl[a11]! - sl[a01]! - sl[a10]! + sl[a00]!) * inv;
-        const variance = Math.max(0, (sq[a11]! - sq[a01]! - sq[a10]! + sq[a00]!) * inv - ml * ml);
+      for (let q = 0; q < 8; q += 2) {
+        const x0 = cols[q]!;
+        const x1 = cols[q + 1]!;
+        const y0 = rows[q]! * W;
+        const y1 = rows[q + 1]! * W;
+        const a00 = (y0 + x0) * 5;
+        const a01 = (y0 + x1) * 5;
+        const a10 = (y1 + x0) * 5;
+        const a11 = (y1 + x1) * 5;
+        const inv = 1 / ((x1 - x0) * (rows[q + 1]! - rows[q]!));
+        const ml = (S[a11 + 3]! - S[a01 + 3]! - S[a10 + 3]! + S[a00 + 3]!) * inv;
+        const variance = (S[a11 + 4]! - S[a01 + 4]! - S[a10 + 4]! + S[a00 + 4]!) * inv - ml * ml;
         // Weight ~ 1 / sigma^4 (Papari's q = 4), softened so flat windows do not divide by zero.
-        const v = variance + 4;
-        const wq = 1 / (v * v);
-        wsum += wq;
-        mr += wq * (sr[a11]! - sr[a01]! - sr[a10]! + sr[a00]!) * inv;
-        mg += wq * (sg[a11]! - sg[a01]! - sg[a10]! + sg[a00]!) * inv;
-        mb += wq * (sb[a11]! - sb[a01]! - sb[a10]! + sb[a00]!) * inv;
+        const v = (variance > 0 ? variance : 0) + 4;
+        const wq = inv / (v * v);
+        wsum += wq / inv;
+        mr += wq * (S[a11]! - S[a01]! - S[a10]! + S[a00]!);
+        mg += wq * (S[a11 + 1]! - S[a01 + 1]! - S[a10 + 1]! + S[a00 + 1]!);
+        mb += wq * (S[a11 + 2]! - S[a01 + 2]! - S[a10 + 2]! + S[a00 + 2]!);
       }
       const i = p * 3;
       out[i] = mr / wsum;
@@ -135,40 +136,128 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
   return image(new Uint8Array(out.buffer), width, height);
 }
 
-/** Saturation, paint relief and canvas at full size. */
-function finish(src: RgbImage, o: OilLook, rng: Random): RgbImage {
+/**
+ * Brush strokes on the flattened paint: the flow of the picture (the smoothed structure tensor's edge tangent)
+ * drags each pixel's colour a brush length along the edges, as a loaded brush does, and drags noise the same way
+ * into bristle streaks; the streaks plus the paint's luminance give the relief, lit from the upper left.
+ */
+function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: OilLook, rng: Random): RgbImage {
   const { width, height, data } = src;
   const n = width * height;
-  const scale = Math.max(width, height) / 1024;
+  const side = Math.max(width, height);
   const lum = new Float32Array(n);
   for (let p = 0, i = 0; p < n; p++, i += 3) lum[p] = 0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!;
-  // Relief: the paint's height is its softened luminance plus fine bristle noise, lit from the upper left.
-  const bristle = gaussianBlur(whiteNoise(n, rng), width, height, 1.2 * scale);
-  for (let p = 0; p < n; p++) lum[p] = lum[p]! + bristle[p]! * 60;
-  const height1 = gaussianBlur(lum, width, height, 1.5 * scale);
+  const jxx = new Float32Array(n);
+  const jxy = new Float32Array(n);
+  const jyy = new Float32Array(n);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      const gx = lum[p + 1]! - lum[p - 1]!;
+      const gy = lum[p + width]! - lum[p - width]!;
+      jxx[p] = gx * gx;
+      jxy[p] = gx * gy;
+      jyy[p] = gy * gy;
+    }
+  }
+  const sigma = Math.max(1.5, side * 0.006);
+  const sxx = gaussianBlur(jxx, width, height, sigma);
+  const sxy = gaussianBlur(jxy, width, height, sigma);
+  const syy = gaussianBlur(jyy, width, height, sigma);
+  const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
+  const out = new Uint8ClampedArray(data.length);
+  const streak = new Float32Array(n);
+  const smear = o.brush * side * 0.9;
+  const faceSmear = o.faceBrush * side * 0.9;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      // The eigenvector of the smaller eigenvalue: the direction along which the picture changes least.
+      const a = sxx[p]!;
+      const b = sxy[p]!;
+      const c = syy[p]!;
+      const lmin = (a + c) / 2 - Math.sqrt(((a - c) / 2) ** 2 + b * b);
+      let tx = b;
+      let ty = lmin - a;
+      if (Math.abs(a - lmin) < Math.abs(c - lmin)) {
+        tx = lmin - c;
+        ty = b;
+      }
+      const norm = Math.hypot(tx, ty);
+      if (norm > 1e-6) {
+        tx /= norm;
+        ty /= norm;
+      } else {
+        tx = 1;
+        ty = 0;
+      }
+      const len = smear + (faceSmear - smear) * alphaAt(alpha, p);
+      const steps = Math.max(1, Math.round(len / 2));
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      let t = 0;
+      let count = 0;
+      for (let s = -steps; s <= steps; s++) {
+        const d = (s * len) / steps;
+        const sx = Math.round(x + tx * d);
+        const sy = Math.round(y + ty * d);
+        if (sx < 0 || sy < 0 || sx >= width || sy >= height) continue;
+        const q = sy * width + sx;
+        r += data[q * 3]!;
+        g += data[q * 3 + 1]!;
+        bl += data[q * 3 + 2]!;
+        t += bristles[q]!;
+        count++;
+      }
+      const i = p * 3;
+      out[i] = r / count;
+      out[i + 1] = g / count;
+      out[i + 2] = bl / count;
+      // Skin is painted smooth: bristle marks on a face read as wrinkles.
+      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.75 * alphaAt(alpha, p));
+    }
+  }
+  // Relief: height = luminance + streaks; light from the upper left.
+  const heightMap = new Float32Array(n);
+  for (let p = 0, i = 0; p < n; p++, i += 3)
+    heightMap[p] = 0.2126 * out[i]! + 0.7152 * out[i + 1]! + 0.0722 * out[i + 2]! + streak[p]! * 160;
+  const soft = gaussianBlur(heightMap, width, height, 0.8);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      const relief = (soft[p - width - 1]! - soft[p + width + 1]!) * o.impasto * 0.5;
+      const i = p * 3;
+      out[i] = out[i]! + relief;
+      out[i + 1] = out[i + 1]! + relief;
+      out[i + 2] = out[i + 2]! + relief;
+    }
+  }
+  return image(new Uint8Array(out.buffer), width, height);
+}
+
+/** Saturation, varnish and the canvas weave at full size. */
+function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
+  const { width, height, data } = src;
+  const scale = Math.max(width, height) / 1024;
   const weave = fractalNoise(width, height, Math.max(2, Math.round(3 * scale)), 2, rng);
   const period = Math.max(3, 4 * scale);
   const out = new Uint8ClampedArray(data.length);
-  const step = Math.max(1, Math.round(scale));
   for (let y = 0; y < height; y++) {
-    const ya = Math.max(0, y - step) * width;
-    const yb = Math.min(height - 1, y + step) * width;
     const cy = Math.sin((2 * Math.PI * y) / period);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const xa = Math.max(0, x - step);
-      const xb = Math.min(width - 1, x + step);
-      const relief = (height1[yb + xb]! - height1[ya + xa]!) * -o.impasto * 0.9;
       const cloth = (Math.sin((2 * Math.PI * x) / period) * cy * 0.5 + (weave[p]! - 0.5)) * o.canvas * 22;
       const i = p * 3;
       const r = data[i]!;
       const g = data[i + 1]!;
       const b = data[i + 2]!;
       const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      const add = relief + cloth;
-      out[i] = l + (r - l) * o.saturation + add;
-      out[i + 1] = l + (g - l) * o.saturation + add;
-      out[i + 2] = l + (b - l) * o.saturation + add;
+      // Varnish: an amber glaze that deepens the shadows more than the lights.
+      const glaze = 1 - o.varnish * 0.3 * (1 - l / 255);
+      out[i] = (l + (r - l) * o.saturation) * glaze * (1 + 0.04 * o.varnish) + cloth;
+      out[i + 1] = (l + (g - l) * o.saturation) * glaze * (1 - 0.04 * o.varnish) + cloth;
+      out[i + 2] = (l + (b - l) * o.saturation) * glaze * (1 - 0.3 * o.varnish) + cloth;
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
@@ -177,28 +266,34 @@ function finish(src: RgbImage, o: OilLook, rng: Random): RgbImage {
 /** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
 export function resize(src: RgbImage, w: number, h: number): RgbImage {
   const out = new Uint8ClampedArray(w * h * 3);
-  const sx = src.width / w;
-  const sy = src.height / h;
   const d = src.data;
   const sw = src.width;
   const sh = src.height;
+  const x0 = new Int32Array(w);
+  const x1 = new Int32Array(w);
+  const fx = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const g = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
+    x0[x] = Math.floor(g) * 3;
+    x1[x] = Math.min(sw - 1, Math.floor(g) + 1) * 3;
+    fx[x] = g - Math.floor(g);
+  }
   for (let y = 0; y < h; y++) {
-    const fy = Math.min(sh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(sh - 1, y0 + 1);
-    const ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(sw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const tx = fx - x0;
-      const o = (y * w + x) * 3;
+    const g = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
+    const r0 = Math.floor(g) * sw * 3;
+    const r1 = Math.min(sh - 1, Math.floor(g) + 1) * sw * 3;
+    const ty = g - Math.floor(g);
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, o += 3) {
+      const a = r0 + x0[x]!;
+      const b = r0 + x1[x]!;
+      const e = r1 + x0[x]!;
+      const f = r1 + x1[x]!;
+      const t = fx[x]!;
       for (let c = 0; c < 3; c++) {
-        const a = d[(y0 * sw + x0) * 3 + c]!;
-        const b = d[(y0 * sw + x1) * 3 + c]!;
-        const e = d[(y1 * sw + x0) * 3 + c]!;
-        const f = d[(y1 * sw + x1) * 3 + c]!;
-        out[o + c] = (a + (b - a) * tx) * (1 - ty) + (e + (f - e) * tx) * ty;
+        const top = d[a + c]! + (d[b + c]! - d[a + c]!) * t;
+        const bottom = d[e + c]! + (d[f + c]! - d[e + c]!) * t;
+        out[o + c] = top + (bottom - top) * ty;
       }
     }
   }

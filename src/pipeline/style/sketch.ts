@@ -1,7 +1,17 @@
 import type { Random } from '../../core/random.js';
 import type { SketchLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, boxBlur, fractalNoise, gaussianBlur, image, lumaPlane, whiteNoise } from './filters.js';
+import {
+  alphaAt,
+  boxBlur,
+  fractalNoise,
+  gaussianBlur,
+  image,
+  lumaPlane,
+  valueNoise,
+  whiteNoise,
+  wideBlur,
+} from './filters.js';
 
 /**
  * Pencil sketch. Lines: the classic colour dodge of the grey image by its inverted blur (flat areas go to white,
@@ -17,29 +27,33 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const grey = gaussianBlur(lumaPlane(src), width, height, 1.1 * scale);
   const inverted = new Float32Array(n);
   for (let p = 0; p < n; p++) inverted[p] = 255 - grey[p]!;
-  const blurred = gaussianBlur(inverted, width, height, s.line * 1024 * scale);
+  const blurred = wideBlur(inverted, width, height, s.line * 1024 * scale);
   // Shading follows the broad shapes only.
   const tone = gaussianBlur(grey, width, height, 4 * scale);
   const hatch = hatching(width, height, Math.max(6, Math.round(14 * scale)), rng);
-  const tooth = fractalNoise(width, height, Math.max(2, Math.round(2 * scale)), 2, rng);
-  const fibre = fractalNoise(width, height, Math.max(8, Math.round(40 * scale)), 3, rng);
+  const tooth = valueNoise(width, height, Math.max(2, Math.round(2 * scale)), rng);
+  const fibre = fractalNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
   // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
-  const reach = alpha ? gaussianBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
+  const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
   const out = new Uint8ClampedArray(n * 3);
+  // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
+  const darken = new Float32Array(1024);
+  for (let k = 0; k < 1024; k++) darken[k] = 1 - (k / 1023) ** s.darkness;
   const [pr, pg, pb] = s.paper;
   const [kr, kg, kb] = s.pencil;
   for (let p = 0; p < n; p++) {
     const g = grey[p]!;
     // Colour dodge: g / (1 - blur(inverted)), on 0..1.
     const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
-    const line = 1 - dodge ** s.darkness;
+    const line = darken[Math.round(dodge * 1023)]!;
     const t = 1 - tone[p]! / 255;
     // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
-    const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[p]!) * 3));
-    const shade = s.shading * t * t * (1 - s.hatching) + s.shading * s.hatching * hatched * t;
+    const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[p]!) * 2));
+    // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
+    const shade = s.shading * (t * t * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.35 * t);
     let k = 1 - (1 - line) * (1 - shade);
     // Graphite skips over the paper's tooth.
-    k *= 0.78 + 0.44 * tooth[p]!;
+    k *= 0.85 + 0.3 * tooth[p]!;
     const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
     k *= s.background + (1 - s.background) * a;
     k = Math.min(1, k);
