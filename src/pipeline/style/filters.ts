@@ -191,7 +191,12 @@ export function image(data: Uint8Array, width: number, height: number): RgbImage
 }
 
 /** Box-averages a plane down by an integer factor (edge cells average what they cover). */
-export function downsample(src: Plane, width: number, height: number, f: number): { plane: Plane; w: number; h: number } {
+export function downsample(
+  src: Plane,
+  width: number,
+  height: number,
+  f: number,
+): { plane: Plane; w: number; h: number } {
   const w = Math.ceil(width / f);
   const h = Math.ceil(height / f);
   const sum = new Float32Array(w * h);

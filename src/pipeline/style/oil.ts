@@ -83,10 +83,10 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const r = Math.max(1, Math.round(background + (face - background) * alphaAt(alpha, p)));
-      const xl = x - r > 0 ? x - r : 0;
-      const xr = x + r + 1 < width ? x + r + 1 : width;
-      const yt = y - r > 0 ? y - r : 0;
-      const yb = y + r + 1 < height ? y + r + 1 : height;
+      const xl = Math.max(x - r, 0);
+      const xr = Math.min(x + r + 1, width);
+      const yt = Math.max(y - r, 0);
+      const yb = Math.min(y + r + 1, height);
       cols[0] = xl;
       cols[1] = x + 1;
       cols[2] = x;
@@ -120,7 +120,7 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
         const ml = (S[a11 + 3]! - S[a01 + 3]! - S[a10 + 3]! + S[a00 + 3]!) * inv;
         const variance = (S[a11 + 4]! - S[a01 + 4]! - S[a10 + 4]! + S[a00 + 4]!) * inv - ml * ml;
         // Weight ~ 1 / sigma^4 (Papari's q = 4), softened so flat windows do not divide by zero.
-        const v = (variance > 0 ? variance : 0) + 4;
+        const v = Math.max(variance, 0) + 4;
         const wq = inv / (v * v);
         wsum += wq / inv;
         mr += wq * (S[a11]! - S[a01]! - S[a10]! + S[a00]!);
