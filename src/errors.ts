@@ -25,6 +25,7 @@ export const USER_ERROR_CODES = [
   'request.bad_pose',
   'request.pose_out_of_range',
   'request.bad_lighting',
+  'request.bad_style',
   'request.bad_option',
   'request.engine_unavailable',
   // limits

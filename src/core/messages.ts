@@ -48,6 +48,10 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
         : `That pose turns the head further than the ${String(d['engine'] ?? 'current')} engine can draw well (at most ${String(d['limit'] ?? '30')} degrees). Pick a smaller turn, or ask the admin for the diffusion engine.`,
   'request.bad_lighting': (d) =>
     `I don't know the lighting '${String(d['got'] ?? '')}'.${suggestion(d)} Try studio, rembrandt, golden hour, or "key from left, warm".`,
+  'request.bad_style': (d) =>
+    d['first']
+      ? `Pick one ${String(d['role'] ?? 'look')}: '${String(d['first'])}' and '${String(d['second'] ?? '')}' don't combine. A style is at most one look, one colour treatment and one backdrop, e.g. "black and white oil paint, studio grey".`
+      : `I don't know the style '${String(d['got'] ?? '')}'.${suggestion(d)} Styles: ${String(d['styles'] ?? 'see the help')}; combine a look with a backdrop, e.g. "black and white, studio grey".`,
   'request.bad_option': (d) =>
     `${String(d['option'] ?? 'An option')} is not valid: ${String(d['expected'] ?? 'check the help')}.`,
   'request.engine_unavailable': (d) =>
