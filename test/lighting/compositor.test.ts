@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { PortraitError } from '../../src/errors.js';
 import { createCompositorEngine, headAndShouldersFrame } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { resizeImage } from '../../src/pipeline/image.js';

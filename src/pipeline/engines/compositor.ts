@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import { type Lighting, parseLighting } from '../../core/lighting.js';
 import { checkPoseForEngine, parsePose, resolvePose, type TargetPose } from '../../core/pose.js';
 import { deriveSeed, mulberry32 } from '../../core/random.js';
+import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
@@ -19,9 +20,10 @@ import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
 import { treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
-import { personLight } from '../lighting/person-relight.js';
+import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
 
@@ -77,7 +79,8 @@ export interface PreparedTarget {
   source: LightingEstimate;
   /** The photo without the person, the hole filled from the background around it. */
   plate: RgbImage;
-  /** The first variation composed without a style: what the diffusion engine's stitch is built from. */
+  /** The relight of the first variation, and it composed without a style: what the diffusion stitch is built from. */
+  light: PersonLight;
   relit: RgbImage;
   timings: Timings;
 }
@@ -294,6 +297,7 @@ export async function prepareTarget(
     delta,
     source,
     plate,
+    light,
     relit,
     timings,
     ...(plan.note ? { note: plan.note } : {}),
@@ -349,6 +353,9 @@ export class CompositorEngine implements Engine {
     const { pose } = parseRequestOptions(request);
     const refused = checkPoseForEngine(pose, 'compositor');
     if (refused) throw refused;
+    const parsedStyle = parseStyle(request.style);
+    if (!parsedStyle.ok) throw parsedStyle.error;
+    const style = parsedStyle.value;
 
     const size = request.outputSize;
     const prepared = await prepareTarget(request, size, onProgress);
@@ -359,21 +366,26 @@ export class CompositorEngine implements Engine {
     const t = performance.now();
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
-      if (v === 0) {
+      const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
+      const look = varyStyle(style, v, rng);
+      if (v === 0 && !look.backdrop && !look.medium && !look.colour) {
         images.push(prepared.relit);
         continue;
       }
-      // Each variation moves the light around the face, the background's brightness and the framing, seeded.
-      const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
-      const swing = (rng.next() < 0.5 ? -1 : 1) * rng.range(12, 28);
-      const lit = swingLights(lighting, swing);
-      const light = personLight(prepared.model, prepared.delta, prepared.source, lit);
-      const background = treatedBackground(prepared.plate, {
-        treatment: lighting.background,
-        rigColour: lightingColour(lit),
-        backgroundGain: rng.range(0.85, 1.12),
-      });
-      images.push(await jitterCrop(composePortrait(prepared.person, light, background), rng));
+      // Later variations move the light around the face, the background's brightness and the framing, seeded;
+      // a style varies its own parameters (another shade of backdrop, another film stock or brush).
+      const lit = v === 0 ? lighting : swingLights(lighting, (rng.next() < 0.5 ? -1 : 1) * rng.range(12, 28));
+      const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
+      const backdrop = renderBackdrop(look, size, size, rng);
+      const background = backdrop
+        ? { image: backdrop, factor: 1 }
+        : treatedBackground(prepared.plate, {
+            treatment: lighting.background,
+            rigColour: lightingColour(lit),
+            backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
+          });
+      const composed = applyLook(composePortrait(prepared.person, light, background), prepared.person.alpha, look, rng);
+      images.push(v === 0 ? composed : await jitterCrop(composed, rng));
     }
     timings.stitch = performance.now() - t;
 
@@ -393,6 +405,7 @@ export class CompositorEngine implements Engine {
       turnDegrees: round1(prepared.turn.rendered),
       inventedShare: round3(prepared.turn.invented),
       lighting: lighting.label,
+      ...(style.label ? { style: style.label } : {}),
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
       sourceLightElevation: round1(prepared.source.dominant.elevation),
       ...(prepared.note ? { note: prepared.note } : {}),
@@ -488,7 +501,7 @@ async function debugImages(
     { label: 'background plate (person removed, filled)', image: p.plate },
     {
       label: 'relight gain where each pixel came from\n(grey = 1, log scale 0.4..2.5, tinted by the rig)',
-      image: gainImage(p.person, personLight(p.model, p.delta, p.source, p.lighting)),
+      image: gainImage(p.person, p.light),
     },
     { label: `relit and composed: ${p.lighting.label}`, image: p.relit },
     {
