@@ -8,6 +8,7 @@ import { createBlobStore } from '../queue/blobs.js';
 import type { RedisHandle } from '../queue/connection.js';
 import type { Delivery } from '../queue/jobs.js';
 import { queueKeys } from '../queue/keys.js';
+import { runScript } from '../queue/scripts.js';
 import type { DeliveryConsumer, DeliveryHandler, PortraitService } from '../queue/service.js';
 import { type AvatarEvent, themeRequest } from './definition.js';
 import { type EventEntry, type EventStore, entryRef, type ParsedRef, parseEntryRef } from './store.js';
@@ -43,43 +44,6 @@ const CLAIM_LEASE_MS = 60_000;
 /** How long an unwelcome quota answer (the member's own /portrait jobs, a full queue) defers an entry. */
 const DEFER_MS = 15_000;
 const MAX_SCAN = 500;
-
-const CLAIM = `
-local now = tonumber(ARGV[1])
-for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
-  redis.call('ZREM', KEYS[2], ref)
-  redis.call('ZADD', KEYS[1], 0, ref)
-end
-local counts = {}
-for _, ref in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local scope = string.match(ref, '^([^|]*)|')
-  counts[scope] = (counts[scope] or 0) + 1
-end
-local cap = tonumber(ARGV[2])
-for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))) do
-  local scope, user = string.match(ref, '^([^|]*)|[^|]*|([^|]*)|')
-  if scope and (counts[scope] or 0) < cap and redis.call('EXISTS', ARGV[5] .. user) == 0 then
-    redis.call('ZREM', KEYS[1], ref)
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ref)
-    redis.call('SET', ARGV[5] .. user, ref, 'PX', tonumber(ARGV[3]))
-    return ref
-  end
-end
-return false
-`;
-
-/** KEYS[1] running, KEYS[2] the member's busy marker; ARGV[1] ref, ARGV[2] lease ms (0: release). */
-const LEASE = `
-if tonumber(ARGV[2]) == 0 then
-  local n = redis.call('ZREM', KEYS[1], ARGV[1])
-  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-  return n
-end
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[1])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-return 1
-`;
 
 export type EventUpdate =
   | { kind: 'result'; event: AvatarEvent; entry: EventEntry; image: Uint8Array; previous: EventEntry }
@@ -153,18 +117,13 @@ export async function startEventScheduler(
   const client: Redis = deps.redis.connection('client');
   const blobs = createBlobStore(client, queueKeys(config.PORTRAIT_QUEUE_PREFIX), config.PORTRAIT_BLOB_TTL_SECONDS);
   const keys = store.keys;
-  client.defineCommand('eventClaim', { lua: CLAIM, numberOfKeys: 2 });
-  client.defineCommand('eventLease', { lua: LEASE, numberOfKeys: 2 });
-  const lua = client as unknown as {
-    eventClaim(...args: (string | number)[]): Promise<string | null>;
-    eventLease(...args: (string | number)[]): Promise<number>;
-  };
   // A job waits in the portrait queue at most as long as its selfie lives; past that it fails as expired anyway.
   const jobLeaseMs = config.PORTRAIT_BLOB_TTL_SECONDS * 1000;
   const deferMs = options.deferMs ?? DEFER_MS;
 
   const busyKeyOf = (ref: string) => `${keys.busyPrefix(platform)}${ref.split('|')[2] ?? ''}`;
-  const lease = (ref: string, ms: number) => lua.eventLease(keys.running(platform), busyKeyOf(ref), ref, ms, now());
+  const lease = (ref: string, ms: number) =>
+    runScript(client, 'eventLease', [keys.running(platform), busyKeyOf(ref)], [ref, ms, now()]);
   const releaseRef = (ref: string) => lease(ref, 0);
   const defer = async (ref: string, ms: number) => {
     await releaseRef(ref);
@@ -258,14 +217,11 @@ export async function startEventScheduler(
     do {
       again = false;
       for (;;) {
-        const ref = await lua.eventClaim(
-          keys.pending(platform),
-          keys.running(platform),
-          now(),
-          config.PORTRAIT_EVENT_IN_FLIGHT,
-          CLAIM_LEASE_MS,
-          MAX_SCAN,
-          keys.busyPrefix(platform),
+        const ref = await runScript(
+          client,
+          'eventClaim',
+          [keys.pending(platform), keys.running(platform)],
+          [now(), config.PORTRAIT_EVENT_IN_FLIGHT, CLAIM_LEASE_MS, MAX_SCAN, keys.busyPrefix(platform)],
         );
         if (!ref) break;
         const step = await submitRef(ref);

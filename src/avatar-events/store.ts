@@ -13,6 +13,7 @@ import {
 import { type ErrorPayload, PortraitError } from '../errors.js';
 import { throwOnFailure } from '../queue/blobs.js';
 import { errorPayloadSchema } from '../queue/jobs.js';
+import { runScript } from '../queue/scripts.js';
 import { type AvatarEvent, type EventFields, eventExpiresAt, eventNameKey, eventSchema } from './definition.js';
 
 /**
@@ -134,32 +135,6 @@ export function parseEntryRef(ref: string): ParsedRef | undefined {
   return { eventId, field: `${user}|${slot}`, rev: Number(rev) };
 }
 
-/**
- * Writes an entry if its slot still holds revision ARGV[2] (0: empty) and the event still exists; optionally moves
- * the slot's pending ref (ARGV[4] added with score ARGV[5], ARGV[6] removed) in the same step. Returns 1 on success,
- * 0 when the slot moved on (a newer submission, a leave), -1 when the event is gone.
- */
-const PUT_ENTRY = `
-if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local rev = 0
-if cur then rev = cjson.decode(cur).rev end
-if rev ~= tonumber(ARGV[2]) then return 0 end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
-if ARGV[6] ~= '' then redis.call('ZREM', KEYS[2], ARGV[6]) end
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) end
-return 1
-`;
-
-/** Stores an image under the event if it still exists, listing it in the event's files first. 1 or 0 (gone). */
-const PUT_IMAGE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SADD', KEYS[2], KEYS[3])
-redis.call('SET', KEYS[3], ARGV[1], 'PXAT', ARGV[2])
-redis.call('PEXPIREAT', KEYS[2], ARGV[2])
-return 1
-`;
-
 export interface CreateEventInput {
   platform: Platform;
   scopeId: string;
@@ -253,15 +228,6 @@ export interface EventStore {
 
 export function createEventStore(redis: Redis, prefix: string): EventStore {
   const keys = eventKeys(prefix);
-  if (!('eventPutEntry' in redis)) {
-    redis.defineCommand('eventPutEntry', { lua: PUT_ENTRY, numberOfKeys: 3 });
-    redis.defineCommand('eventPutImage', { lua: PUT_IMAGE, numberOfKeys: 3 });
-  }
-  const lua = redis as unknown as {
-    eventPutEntry(...args: (string | number)[]): Promise<number>;
-    eventPutImage(k1: string, k2: string, k3: string, bytes: Buffer, pxat: number): Promise<number>;
-  };
-
   const parseEvent = (json: string | null): AvatarEvent | null => {
     if (!json) return null;
     const parsed = eventSchema.safeParse(JSON.parse(json));
@@ -289,16 +255,11 @@ export function createEventStore(redis: Redis, prefix: string): EventStore {
   }
 
   async function putEntry(event: AvatarEvent, next: EventEntry, expectedRev: number, refs?: RefMove) {
-    const reply = await lua.eventPutEntry(
-      keys.entries(event.id),
-      keys.pending(event.platform),
-      keys.event(event.id),
-      entryField(next),
-      expectedRev,
-      JSON.stringify(next),
-      refs?.add ?? '',
-      refs?.score ?? 0,
-      refs?.remove ?? '',
+    const reply = await runScript(
+      redis,
+      'eventPutEntry',
+      [keys.entries(event.id), keys.pending(event.platform), keys.event(event.id)],
+      [entryField(next), expectedRev, JSON.stringify(next), refs?.add ?? '', refs?.score ?? 0, refs?.remove ?? ''],
     );
     return reply;
   }
@@ -531,7 +492,12 @@ export function createEventStore(redis: Redis, prefix: string): EventStore {
       const imageKey = keys.image(event.id, previous);
       const bytes = Buffer.from(input.image.buffer, input.image.byteOffset, input.image.byteLength);
       if (
-        (await lua.eventPutImage(keys.event(event.id), keys.files(event.id), imageKey, bytes, backstop(event))) === 0
+        (await runScript(
+          redis,
+          'eventPutImage',
+          [keys.event(event.id), keys.files(event.id), imageKey],
+          [bytes, backstop(event)],
+        )) === 0
       ) {
         return { outcome: 'stale' };
       }

@@ -1,40 +1,11 @@
 import type { Redis } from 'ioredis';
+import { runScript } from './scripts.js';
 
 /**
  * BullMQ keeps an events stream per queue (`<prefix>:<queue>:events`, capped by count, not by age) whose entries name
  * job ids and carry what a job returned. `forget` removes a requester's jobs; this removes their traces from those
- * streams too, so nothing keyed by their job ids outlives the command. Delivery jobs are named after the portrait
- * job (`<jobId>-result`, `<jobId>-progress-<stage>`), so an entry is dropped when its jobId starts with a given id.
- * Runs in Redis, a page of entries at a time; forget is rare and the streams are bounded.
+ * streams too (scripts/purge-job-events.lua), so nothing keyed by their job ids outlives the command.
  */
-const PURGE = `
-local ids = ARGV
-local removed = 0
-for k = 1, #KEYS do
-  local from = '-'
-  while true do
-    local page = redis.call('XRANGE', KEYS[k], from, '+', 'COUNT', 500)
-    if #page == 0 then break end
-    for _, entry in ipairs(page) do
-      local fields = entry[2]
-      for f = 1, #fields - 1, 2 do
-        if fields[f] == 'jobId' then
-          local jobId = fields[f + 1]
-          for _, id in ipairs(ids) do
-            if string.sub(jobId, 1, #id) == id then
-              removed = removed + redis.call('XDEL', KEYS[k], entry[1])
-              break
-            end
-          end
-        end
-      end
-    end
-    if #page < 500 then break end
-    from = '(' .. page[#page][1]
-  end
-end
-return removed
-`;
 
 /** Deletes every entry of `streams` whose jobId is one of `jobIds` or starts with one. Returns how many went. */
 export async function purgeJobEvents(
@@ -43,8 +14,5 @@ export async function purgeJobEvents(
   jobIds: readonly string[],
 ): Promise<number> {
   if (streams.length === 0 || jobIds.length === 0) return 0;
-  if (!('portraitPurgeEvents' in redis)) redis.defineCommand('portraitPurgeEvents', { lua: PURGE });
-  const call = (redis as unknown as { portraitPurgeEvents(n: number, ...args: string[]): Promise<number> })
-    .portraitPurgeEvents;
-  return Number(await call.call(redis, streams.length, ...streams, ...jobIds));
+  return Number(await runScript(redis, 'purgeJobEvents', streams, jobIds));
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { PortraitError } from '../errors.js';
+import { runScript } from './scripts.js';
 
 /**
  * Per-user rate limit: at most `limit` accepted portrait requests in any sliding window of `windowMs`
@@ -31,33 +32,6 @@ export function rateLimitOf(
   return { limit: config.PORTRAIT_USER_RATE, windowMs: config.PORTRAIT_USER_RATE_WINDOW_SECONDS * 1000 };
 }
 
-/**
- * Lua helpers shared by the reservation script and `takeRate`. `rate_check` drops entries older than the window and
- * returns 0 when a request may go ahead, else the milliseconds until the oldest entry leaves the window.
- * `rate_take` records an accepted request. A limit of 0 or less means no limit.
- */
-export const RATE_LUA = `
-local function rate_check(key, now, window, limit)
-  if limit <= 0 then return 0 end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then return 0 end
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
-end
-local function rate_take(key, member, now, window, limit)
-  if limit <= 0 then return end
-  redis.call('ZADD', key, now, member)
-  redis.call('PEXPIRE', key, window)
-end
-`;
-
-const TAKE = `${RATE_LUA}
-local wait = rate_check(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
-if wait > 0 then return wait end
-rate_take(KEYS[1], ARGV[4], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
-return 0
-`;
-
 /** A fresh member for the sliding log: random, so the set holds no request or job ids. */
 export function rateMember(): string {
   return randomBytes(9).toString('base64url');
@@ -68,10 +42,7 @@ export function rateMember(): string {
  * it was recorded, else the milliseconds to wait. `now` is injectable so the window can be tested without waiting.
  */
 export async function takeRate(redis: Redis, key: string, rate: RateLimit, now = Date.now()): Promise<number> {
-  if (!('portraitTakeRate' in redis)) redis.defineCommand('portraitTakeRate', { numberOfKeys: 1, lua: TAKE });
-  const call = (redis as unknown as { portraitTakeRate(...args: (string | number)[]): Promise<number> })
-    .portraitTakeRate;
-  return Number(await call.call(redis, key, now, rate.windowMs, rate.limit, rateMember()));
+  return runScript(redis, 'takeRate', [key], [now, rate.windowMs, rate.limit, rateMember()]);
 }
 
 /** "45 seconds", "13 minutes", "2 hours": rounded up, so the user never retries too early. */

@@ -2,44 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Requester } from '../core/request.js';
 import { throwOnFailure } from './blobs.js';
 import type { QueueKeys } from './keys.js';
-import { RATE_LUA, type RateLimit, rateMember } from './rate-limit.js';
-
-/**
- * Per-user and per-community caps on jobs in flight (queued or running), as reservations in two sorted sets. The
- * check and the reservation are one Lua script, so two concurrent submits cannot both slip under a cap (and the
- * duplicate and selfie checks and the per-user rate limit of rate-limit.ts ride along, keeping submit at three
- * round trips). A
- * reservation is released when the job ends (worker), is cancelled or forgotten; if a process dies before that, the
- * score (a deadline) lets it lapse, and `reconcile` drops reservations whose job is already finished or gone.
- */
-const RESERVE = `${RATE_LUA}
-if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {'duplicate', 0} end
-for i = 7, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then return {'missing', i - 6} end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'user', 0} end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'scope', 0} end
-local wait = rate_check(KEYS[6], tonumber(ARGV[2]), tonumber(ARGV[9]), tonumber(ARGV[8]))
-if wait > 0 then return {'rate', wait} end
-rate_take(KEYS[6], ARGV[10], tonumber(ARGV[2]), tonumber(ARGV[9]), tonumber(ARGV[8]))
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('EXPIRE', KEYS[2], ARGV[6])
--- The job list's own TTL restarts with every submit: records older than the TTL go one by one.
-local records = redis.call('HGETALL', KEYS[3])
-local oldest = tonumber(ARGV[2]) - tonumber(ARGV[6]) * 1000
-for i = 1, #records, 2 do
-  local ok, record = pcall(cjson.decode, records[i + 1])
-  local at = ok and type(record) == 'table' and tonumber(record.submittedAt)
-  if at and at <= oldest then redis.call('HDEL', KEYS[3], records[i]) end
-end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
-redis.call('EXPIRE', KEYS[3], ARGV[6])
-return {'ok', redis.call('LLEN', KEYS[5])}
-`;
+import { type RateLimit, rateMember } from './rate-limit.js';
+import { runScript } from './scripts.js';
 
 /**
  * - ok: reserved; `waiting` is the wait list's length just before the job joins it.
@@ -74,31 +38,31 @@ export interface ReserveArgs {
 /** Checks for a duplicate, the selfies and both caps, and reserves, in one atomic round trip. */
 export async function reserveSlot(redis: Redis, keys: QueueKeys, a: ReserveArgs): Promise<ReserveOutcome> {
   const now = Date.now();
-  // Defined once per connection: later calls send the script's SHA (EVALSHA), not its text.
-  if (!('portraitReserve' in redis)) redis.defineCommand('portraitReserve', { lua: RESERVE });
-  const call = (redis as unknown as { portraitReserve(n: number, ...args: (string | number)[]): Promise<unknown> })
-    .portraitReserve;
-  const [outcome, n] = (await call.call(
+  const [outcome, n] = await runScript(
     redis,
-    6 + a.selfieKeys.length,
-    keys.userInFlight(a.requester),
-    keys.scopeInFlight(a.requester),
-    keys.userJobs(a.requester),
-    a.jobKey,
-    a.waitKey,
-    a.rate?.key ?? keys.userRate(a.requester),
-    ...a.selfieKeys,
-    a.jobId,
-    now,
-    now + a.ttlSeconds * 1000,
-    a.userCap,
-    a.scopeCap,
-    a.ttlSeconds,
-    a.summary,
-    a.rate?.limit ?? 0,
-    a.rate?.windowMs ?? 0,
-    rateMember(),
-  )) as [string, number];
+    'reserveSlot',
+    [
+      keys.userInFlight(a.requester),
+      keys.scopeInFlight(a.requester),
+      keys.userJobs(a.requester),
+      a.jobKey,
+      a.waitKey,
+      a.rate?.key ?? keys.userRate(a.requester),
+      ...a.selfieKeys,
+    ],
+    [
+      a.jobId,
+      now,
+      now + a.ttlSeconds * 1000,
+      a.userCap,
+      a.scopeCap,
+      a.ttlSeconds,
+      a.summary,
+      a.rate?.limit ?? 0,
+      a.rate?.windowMs ?? 0,
+      rateMember(),
+    ],
+  );
   switch (outcome) {
     case 'ok':
       return { outcome, waiting: n };
