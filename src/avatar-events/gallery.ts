@@ -1,3 +1,4 @@
+import { type Zippable, zipSync } from 'fflate';
 import sharp, { type OverlayOptions } from 'sharp';
 import type { AvatarEvent } from './definition.js';
 import type { EventEntry } from './store.js';
@@ -277,7 +278,7 @@ function hexToRgb(hex: string): { r: number; g: number; b: number } | undefined 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Export: a zip of every avatar plus manifest.csv. Store-only (avatars are already compressed), with CRC-32.
+// Export: a zip of every avatar plus manifest.csv, written by fflate. Store-only: avatars are already compressed.
 
 export interface ZipFile {
   /** Path inside the zip ('/' separated, UTF-8). */
@@ -286,94 +287,11 @@ export interface ZipFile {
   modified?: Date;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3, as zip and PNG use it). */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (CRC_TABLE[(c ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/**
- * A store-only zip (no compression, no zip64): local headers, the data, a central directory. Refuses archives
- * beyond the classic format's limits (65,535 files, 4 GiB) rather than writing a broken one.
- */
+/** A store-only zip of `files` (fflate: UTF-8 names flagged, CRC-32 in every header). */
 export function createZip(files: readonly ZipFile[]): Uint8Array {
-  if (files.length > 0xffff) throw new Error('too many files for a zip without zip64');
-  const encoder = new TextEncoder();
-  const locals: Uint8Array[] = [];
-  const centrals: Uint8Array[] = [];
-  let offset = 0;
-  for (const file of files) {
-    const name = encoder.encode(file.name);
-    const crc = crc32(file.data);
-    const { time, date } = dosDateTime(file.modified ?? new Date());
-    const local = new Uint8Array(30 + name.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true); // version needed: 2.0
-    lv.setUint16(6, 0x0800, true); // UTF-8 names
-    lv.setUint16(8, 0, true); // stored
-    lv.setUint16(10, time, true);
-    lv.setUint16(12, date, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, file.data.length, true);
-    lv.setUint32(22, file.data.length, true);
-    lv.setUint16(26, name.length, true);
-    lv.setUint16(28, 0, true);
-    local.set(name, 30);
-    const central = new Uint8Array(46 + name.length);
-    const cv = new DataView(central.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true); // made by: 2.0, MS-DOS attributes
-    cv.setUint16(6, 20, true);
-    cv.setUint16(8, 0x0800, true);
-    cv.setUint16(10, 0, true);
-    cv.setUint16(12, time, true);
-    cv.setUint16(14, date, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, file.data.length, true);
-    cv.setUint32(24, file.data.length, true);
-    cv.setUint16(28, name.length, true);
-    cv.setUint32(42, offset, true);
-    central.set(name, 46);
-    locals.push(local, file.data);
-    centrals.push(central);
-    offset += local.length + file.data.length;
-    if (offset > 0xffffffff) throw new Error('zip too large without zip64');
-  }
-  const centralSize = centrals.reduce((n, c) => n + c.length, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, files.length, true);
-  ev.setUint16(10, files.length, true);
-  ev.setUint32(12, centralSize, true);
-  ev.setUint32(16, offset, true);
-  const out = new Uint8Array(offset + centralSize + end.length);
-  let at = 0;
-  for (const part of [...locals, ...centrals, end]) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function dosDateTime(d: Date): { time: number; date: number } {
-  const year = Math.max(1980, d.getUTCFullYear());
-  return {
-    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | Math.floor(d.getUTCSeconds() / 2),
-    date: ((year - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
-  };
+  const entries: Zippable = {};
+  for (const file of files) entries[file.name] = [file.data, { level: 0, mtime: file.modified ?? new Date() }];
+  return zipSync(entries);
 }
 
 /** One CSV field: quoted when needed, and spreadsheet formulas defused (a name starting with '=' stays text). */

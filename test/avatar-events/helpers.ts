@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import type { EventUpdate } from '../../src/avatar-events/scheduler.js';
 import type { EventCaller } from '../../src/avatar-events/service.js';
@@ -59,26 +60,22 @@ export class UpdateLog {
   }
 }
 
-/** A minimal zip reader (central directory), independent of the writer: names, data and stored CRCs. */
-export function readZip(zip: Uint8Array) {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  const end = zip.length - 22;
-  assert.equal(view.getUint32(end, true), 0x06054b50, 'end of central directory');
-  const count = view.getUint16(end + 10, true);
-  let at = view.getUint32(end + 16, true);
-  const files: { name: string; data: Uint8Array; crc: number }[] = [];
-  for (let i = 0; i < count; i++) {
-    assert.equal(view.getUint32(at, true), 0x02014b50, 'central header');
-    const crc = view.getUint32(at + 16, true);
-    const size = view.getUint32(at + 20, true);
-    const nameLen = view.getUint16(at + 28, true);
-    const local = view.getUint32(at + 42, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLen));
-    assert.equal(view.getUint32(local, true), 0x04034b50, 'local header');
-    const localNameLen = view.getUint16(local + 26, true);
-    const start = local + 30 + localNameLen + view.getUint16(local + 28, true);
-    files.push({ name, data: zip.subarray(start, start + size), crc });
-    at += 46 + nameLen + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
-  }
-  return files;
+/**
+ * Reads a zip with Python's `zipfile`, a reader independent of the writer (fflate): it checks every member's CRC
+ * (`testzip`) and refuses a malformed archive (a wrong method field, bad offsets) the way users' tools would.
+ */
+export function readZip(zip: Uint8Array): { name: string; data: Uint8Array; crc: number }[] {
+  const script = [
+    'import base64, io, json, sys, zipfile',
+    'z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))',
+    'bad = z.testzip()',
+    'assert bad is None, "bad CRC in " + str(bad)',
+    'print(json.dumps([[i.filename, i.compress_type, i.CRC, base64.b64encode(z.read(i)).decode()] for i in z.infolist()]))',
+  ].join('\n');
+  const out = execFileSync('python3', ['-c', script], { input: zip, maxBuffer: 512 * 1024 * 1024 });
+  const members = JSON.parse(out.toString()) as Array<[string, number, number, string]>;
+  return members.map(([name, method, crc, data]) => {
+    assert.equal(method, 0, `${name} is stored, not compressed`);
+    return { name, data: new Uint8Array(Buffer.from(data, 'base64')), crc };
+  });
 }
