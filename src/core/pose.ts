@@ -232,6 +232,8 @@ export function parsePose(text: string): PoseResult {
     .split(/,|\+| and /)
     .map((p) => p.trim())
     .filter((p) => p !== '');
+  // Only separators (",,,") ask for nothing, like an empty pose: not a pose with an empty label.
+  if (parts.length === 0) return ok(fromAngles({ yaw: 0, pitch: 0, roll: 0 }));
   for (const part of parts) {
     const r = parsePart(part);
     if (!r.ok) return bad(text, r.suggestion, r.range);

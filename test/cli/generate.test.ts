@@ -103,3 +103,57 @@ test('with no REDIS_URL the CLI starts its own Redis and stops it again', async 
   assert.equal(meta.format, 'webp');
   assert.equal(meta.width, 128);
 });
+
+test('--debug writes the debug sheet: a PNG with every panel of the compositor run', async () => {
+  const out = join(dir, 'debugged.png');
+  const debugDir = join(dir, 'debug');
+  const r = await generate([
+    '--selfie',
+    facePath('obama.jpg'),
+    '--pose',
+    'three-quarter left',
+    '--size',
+    '256',
+    '--seed',
+    '3',
+    '--out',
+    out,
+    '--debug',
+    debugDir,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(summary['debugSheet'], join(debugDir, 'debugged-debug.png'));
+  const { data, info } = await sharp(String(summary['debugSheet'])).raw().toBuffer({ resolveWithObject: true });
+  assert.equal((await sharp(String(summary['debugSheet'])).metadata()).format, 'png');
+  // Reference with mesh, framed reference, person mask, hair mask, head depth, turned, plate, relight gain, relit,
+  // stitch canvas, final: three tiles of 384 px to a row (src/pipeline/debug-sheet.ts).
+  assert.equal(info.width, 3 * (384 + 12) + 12);
+  assert.equal(countPanels(data, info.width, info.height, info.channels), 11);
+});
+
+/**
+ * Counts the image tiles of a debug sheet: in each of the three tile columns, a run of pixel rows where most of the
+ * column is not the sheet's background, and at least a tile tall, is one tile (label lines are 18 px).
+ */
+function countPanels(data: Buffer, width: number, height: number, channels: number): number {
+  // The sheet's background is exactly rgb(24, 24, 28) (lossless PNG); photos, masks and depth maps are not.
+  const isBackground = (i: number) => data[i] === 24 && data[i + 1] === 24 && data[i + 2] === 28;
+  let panels = 0;
+  for (let c = 0; c < 3; c++) {
+    const x0 = 12 + c * (384 + 12);
+    let run = 0;
+    for (let y = 0; y <= height; y++) {
+      let content = 0;
+      if (y < height) for (let x = x0; x < x0 + 384; x++) if (!isBackground((y * width + x) * channels)) content++;
+      if (content > 384 * 0.5) run++;
+      else {
+        // A tile is at least 96 px tall (a 2:1 stitch canvas at 384 px wide would be 192); a label line is 18.
+        if (run >= 96) panels++;
+        run = 0;
+      }
+    }
+  }
+  return panels;
+}

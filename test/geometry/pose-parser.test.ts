@@ -121,10 +121,31 @@ describe('parsePose', () => {
     }
   });
 
-  it('never throws on odd input', () => {
-    for (const text of ['=', '-', ',,,', 'yaw=', 'yaw==3', '°', 'x'.repeat(500), 'left, ', '1e9', 'yaw=NaN']) {
+  it('answers odd input with a pinned result, never a throw', () => {
+    const front = { yaw: 0, pitch: 0, roll: 0, label: 'front' };
+    const table: Array<[string, { ok: true; value: unknown } | { ok: false; code: string }]> = [
+      ['', { ok: true, value: front }],
+      ['-', { ok: true, value: front }],
+      // Only separators ask for nothing, like an empty pose.
+      [',,,', { ok: true, value: front }],
+      [
+        'left, ',
+        { ok: true, value: { yaw: 30, pitch: 0, roll: 0, label: 'three-quarter left', keep: ['pitch', 'roll'] } },
+      ],
+      ['=', { ok: false, code: 'request.bad_pose' }],
+      ['yaw=', { ok: false, code: 'request.bad_pose' }],
+      ['yaw==3', { ok: false, code: 'request.bad_pose' }],
+      ['°', { ok: false, code: 'request.bad_pose' }],
+      ['x'.repeat(500), { ok: false, code: 'request.bad_pose' }],
+      ['1e9', { ok: false, code: 'request.bad_pose' }],
+      ['yaw=NaN', { ok: false, code: 'request.bad_pose' }],
+    ];
+    for (const [text, expected] of table) {
       const r = parsePose(text);
-      assert.equal(typeof r.ok, 'boolean');
+      const got = r.ok ? { ok: true, value: r.value } : { ok: false, code: r.error.code };
+      assert.deepEqual(got, expected, JSON.stringify(text.slice(0, 20)));
+      // A refusal quotes what was typed (bounded), so the sentence says what it could not read.
+      if (!r.ok) assert.equal(r.error.details['got'], text.slice(0, String(r.error.details['got']).length));
     }
   });
 });
