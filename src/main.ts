@@ -1,6 +1,7 @@
 /**
- * The `portrait` CLI: start | worker | generate | models | register-commands. This is the composition root:
- * config, logger, Redis, queue, engines and adapters are wired here and nowhere else.
+ * The `portrait` CLI: start | worker | generate | models | register-commands. Config and logger are made here; each
+ * command composes the rest of its process (src/cli/start.ts: Redis, queue, worker, avatar events and the chat
+ * adapters; src/cli/generate.ts: an in-process worker for one request).
  */
 import { ConfigError, getConfig } from './config.js';
 import { createLogger } from './log.js';

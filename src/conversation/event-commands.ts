@@ -10,6 +10,7 @@ import {
   parseRetentionDays,
   validateEventDraft,
 } from '../avatar-events/definition.js';
+import { exportParts, renderEventGallery } from '../avatar-events/gallery.js';
 import type { AvatarEventService, EventCaller, JoinReceipt } from '../avatar-events/service.js';
 import type { EventProgress } from '../avatar-events/store.js';
 import { describeError } from '../core/messages.js';
@@ -236,6 +237,19 @@ export class EventCommands {
   ): Promise<JoinReceipt> {
     const selfie = await this.#conversation.download(file);
     return this.events.join(event.name, { ...o, selfie });
+  }
+
+  /** A page of the event's contact sheet; `page` undefined when nobody has an avatar yet. */
+  async gallery(caller: EventCaller, name: string | undefined, page: number) {
+    const { event, entries, readImage } = await this.events.gallery(caller, name);
+    if (entries.length === 0) return { event, count: 0, page: undefined };
+    return { event, count: entries.length, page: await renderEventGallery(event, entries, readImage, page) };
+  }
+
+  /** The export as zips of at most `maxBytes` (a platform's upload limit), one part at a time. */
+  async export(caller: EventCaller, name: string | undefined, maxBytes: number) {
+    const { event, entries, readImage } = await this.events.gallery(caller, name);
+    return { event, parts: exportParts(event, entries, readImage, maxBytes) };
   }
 
   /** Leaves; how many entries went. */

@@ -105,7 +105,6 @@ export const ACTION_LABELS = {
   delete: 'Delete',
 } as const;
 
-export const DELETED_TEXT = 'Portrait deleted by the requester.';
 export const NOT_REQUESTER_TEXT = 'Only the person who asked for this portrait can do that.';
 
 /** A preset as the help lists it. The pose and lighting catalogues in src/core both fit this shape. */

@@ -437,11 +437,6 @@ function presetOrThrow(name: string): LightingPreset {
   return p;
 }
 
-/** The preset by canonical name (or alias), for code that wants the data itself. */
-export function getLightingPreset(name: string): LightingPreset | undefined {
-  return presetByName.get(normalise(name));
-}
-
 /** One line per preset, for `/portrait help` and bot menus. */
 export function describeLightingPresets(): string[] {
   return [

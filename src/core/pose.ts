@@ -158,32 +158,6 @@ const AXIS_ALIASES: Readonly<Record<string, Axis>> = {
  */
 export const COMPOSITOR_POSE_LIMITS = { yaw: 30, pitch: 20, roll: 30 } as const;
 
-/**
- * The largest out-of-plane turn (yaw and pitch combined; roll is an in-plane rotation and costs nothing) the
- * compositor makes from the chosen selfie. Above the absolute limits so "front" from a selfie turned 30 degrees
- * still works, but a selfie turned one way asked to face the other (60 degrees and more) is refused: the warp would
- * have to invent the whole hidden half of the face.
- */
-export const COMPOSITOR_MAX_TURN = 40;
-
-/**
- * Whether the compositor can turn a face from the selfie's own pose to the target. Returns the
- * 'request.pose_out_of_range' error (details: limit, engine, turn, from) when the turn is too large.
- */
-export function checkCompositorTurn(
-  from: { yaw: number; pitch: number },
-  to: TargetPose,
-  selfie: number,
-): PortraitError | undefined {
-  const turn = Math.hypot(to.yaw - from.yaw, to.pitch - from.pitch);
-  if (turn <= COMPOSITOR_MAX_TURN) return undefined;
-  return new PortraitError(
-    'request.pose_out_of_range',
-    `a ${Math.round(turn)} degree turn from the selfie's own pose is beyond the compositor's ${COMPOSITOR_MAX_TURN}`,
-    { limit: COMPOSITOR_MAX_TURN, engine: 'compositor', turn: Math.round(turn), got: to.label, selfie },
-  );
-}
-
 export type PoseResult = { ok: true; value: TargetPose } | { ok: false; error: PortraitError };
 
 const presetByName = new Map<string, PosePreset>();

@@ -5,8 +5,8 @@ import { type HealthServer, type ReadinessCheck, startHealthServer } from './hea
 import { createMetrics, type PortraitMetrics } from './metrics.js';
 import { createQueueProbe } from './queue-probe.js';
 
+export type { QueueMetrics } from '../queue/metrics.js';
 export { type HealthServer, type ReadinessCheck, startHealthServer } from './health-server.js';
-export type { QueueMetrics } from './hooks.js';
 export { createMetrics, type MetricsOptions, type PortraitMetrics } from './metrics.js';
 export { createQueueProbe, type QueueSnapshot } from './queue-probe.js';
 

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../log.js';
-import type { QueueMetrics } from './hooks.js';
+import type { QueueMetrics } from '../queue/metrics.js';
 import type { QueueSnapshot } from './queue-probe.js';
 
 /** Prometheus metrics of one process: the queue hooks plus what is read on scrape. */

@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Platform } from '../core/request.js';
 import type { Logger } from '../log.js';
-import type { QueueMetrics } from '../observability/hooks.js';
 import type { RedisHandle } from './connection.js';
 import { type Delivery, deliverySchema } from './jobs.js';
+import type { QueueMetrics } from './metrics.js';
 import { startRetentionSweeper } from './retention.js';
 import type { DeliveryConsumer, DeliveryHandler } from './service.js';
 

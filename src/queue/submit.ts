@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import { type Platform, type PortraitRequest, portraitRequestSchema, type Requester } from '../core/request.js';
 import { PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { QueueMetrics } from '../observability/hooks.js';
 import { createBlobStore, throwOnFailure } from './blobs.js';
 import type { RedisHandle } from './connection.js';
 import {
@@ -17,6 +16,7 @@ import {
 import { purgeJobEvents } from './events-stream-purge.js';
 import type { PortraitJobData } from './jobs.js';
 import { jobIdFor, PORTRAIT_QUEUE, queueKeys } from './keys.js';
+import type { QueueMetrics } from './metrics.js';
 import { rateLimitedError, rateLimitOf } from './rate-limit.js';
 import type {
   DeliveryConsumer,

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { type Config, parseConfig } from '../../src/config.js';
 import type { Requester } from '../../src/core/request.js';
 import { silentLogger } from '../../src/log.js';
@@ -66,5 +65,3 @@ export class DeliveryInbox {
     return this.received.filter((d) => d.jobId === jobId && d.kind !== 'progress');
   }
 }
-
-export { once };

@@ -14,7 +14,6 @@ import {
 } from 'discord.js';
 import type { AvatarEvent } from '../../avatar-events/definition.js';
 import { effectiveStatus, MAX_ENTRIES_PER_MEMBER } from '../../avatar-events/definition.js';
-import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
 import type { EventUpdate } from '../../avatar-events/scheduler.js';
 import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
 import { matchPresets } from '../../conversation/catalogue.js';
@@ -364,14 +363,17 @@ export class DiscordEvents {
 
   async #gallery(i: ChatInputCommandInteraction): Promise<void> {
     await i.deferReply();
-    const { event, entries, readImage } = await this.#o.events.gallery(this.#caller(i), this.#name(i));
-    if (entries.length === 0) {
+    const { event, count, page } = await this.#commands.gallery(
+      this.#caller(i),
+      this.#name(i),
+      i.options.getInteger('page') ?? 1,
+    );
+    if (!page) {
       await i.editReply({ content: texts.noAvatars(event), allowedMentions });
       return;
     }
-    const page = await renderEventGallery(event, entries, readImage, i.options.getInteger('page') ?? 1);
     await i.editReply({
-      content: texts.gallery(event, entries.length, page),
+      content: texts.gallery(event, count, page),
       files: [
         {
           attachment: Buffer.from(page.image),
@@ -385,10 +387,10 @@ export class DiscordEvents {
 
   async #export(i: ChatInputCommandInteraction): Promise<void> {
     await i.deferReply({ flags: MessageFlags.Ephemeral });
-    const { event, entries, readImage } = await this.#o.events.gallery(this.#caller(i), this.#name(i));
     const limit = (i.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT) - UPLOAD_MARGIN;
+    const { event, parts } = await this.#commands.export(this.#caller(i), this.#name(i), limit);
     let n = 0;
-    for await (const part of exportParts(event, entries, readImage, limit)) {
+    for await (const part of parts) {
       const message = {
         content: texts.exportPart(event, part.files, part.missing),
         files: [{ attachment: Buffer.from(part.zip), name: part.fileName }],

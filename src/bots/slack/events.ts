@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import type { AvatarEvent, EventPatch } from '../../avatar-events/definition.js';
-import { exportParts, renderEventGallery } from '../../avatar-events/gallery.js';
 import type { EventUpdate } from '../../avatar-events/scheduler.js';
 import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
 import { avatarAlt, EventCommands, eventTexts, type RawEventOptions } from '../../conversation/event-commands.js';
@@ -311,16 +310,15 @@ export class SlackEvents {
       }
       case 'gallery': {
         const target = await events.find('slack', m.team, p.name || undefined);
-        const { event, entries, readImage } = await events.gallery(await this.#caller(m, target), target.name);
-        if (entries.length === 0) {
+        const { event, count, page } = await this.#commands.gallery(await this.#caller(m, target), target.name, p.page);
+        if (!page) {
           await this.#say(m, texts.noAvatars(event));
           return;
         }
-        const page = await renderEventGallery(event, entries, readImage, p.page);
         await this.#ctx.client.files.uploadV2({
           channel_id: m.channel,
           thread_ts: m.thread,
-          initial_comment: texts.gallery(event, entries.length, page),
+          initial_comment: texts.gallery(event, count, page),
           file_uploads: [
             {
               file: Buffer.from(page.image),
@@ -334,10 +332,11 @@ export class SlackEvents {
       }
       case 'export': {
         const target = await events.find('slack', m.team, p.name || undefined);
-        const { event, entries, readImage } = await events.gallery(await this.#caller(m, target), target.name);
+        const caller = await this.#caller(m, target);
+        const { event, parts } = await this.#commands.export(caller, target.name, EXPORT_PART_BYTES);
         // The zip lists member ids: it goes to the organiser's direct messages, not the channel.
         const dm = await this.#dmChannel(m.user);
-        for await (const part of exportParts(event, entries, readImage, EXPORT_PART_BYTES)) {
+        for await (const part of parts) {
           await this.#ctx.client.files.uploadV2({
             channel_id: dm ?? m.channel,
             ...(dm ? {} : { thread_ts: m.thread }),

@@ -13,8 +13,6 @@ import { registerHandlers } from './handlers.js';
 import { type SlackConfig, type SlackContext, slackContext } from './portraits.js';
 import { restartingGate } from './restarting.js';
 
-export { escapeMrkdwn, messageToPlainText } from './mrkdwn.js';
-
 export type SlackBotConfig = SlackConfig &
   Pick<Config, 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_PORT' | 'SLACK_API_URL' | 'LOG_LEVEL'>;
 

@@ -22,18 +22,6 @@ export interface DiffusionConditions {
   mask: Float32Array;
 }
 
-/** Interleaved RGB -> NCHW float in [-1, 1]. */
-export function rgbToTensor(image: RgbImage): Float32Array {
-  const plane = image.width * image.height;
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) {
-    out[p] = image.data[p * 3]! / 127.5 - 1;
-    out[plane + p] = image.data[p * 3 + 1]! / 127.5 - 1;
-    out[2 * plane + p] = image.data[p * 3 + 2]! / 127.5 - 1;
-  }
-  return out;
-}
-
 /** NCHW float in [-1, 1] (columns x0..x0+outWidth of a width-wide image) -> interleaved RGB. */
 export function tensorToRgb(tensor: Float32Array, width: number, height: number, x0 = 0, outWidth = width): RgbImage {
   const plane = width * height;

@@ -58,22 +58,6 @@ export function trainSigmas(acp: Float64Array): Float64Array {
   return acp.map((a) => Math.sqrt((1 - a) / a));
 }
 
-/** numpy.interp for increasing xp. */
-export function interp(x: number, xp: ArrayLike<number>, fp: ArrayLike<number>): number {
-  const n = xp.length;
-  if (x <= xp[0]!) return fp[0]!;
-  if (x >= xp[n - 1]!) return fp[n - 1]!;
-  let lo = 0;
-  let hi = n - 1;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (xp[mid]! <= x) lo = mid;
-    else hi = mid;
-  }
-  const w = (x - xp[lo]!) / (xp[hi]! - xp[lo]!);
-  return fp[lo]! + w * (fp[hi]! - fp[lo]!);
-}
-
 /** Sigma at a (fractional) training timestep, interpolated linearly in t as diffusers does. */
 export function sigmaAt(t: number, sigmas: Float64Array): number {
   const n = sigmas.length;

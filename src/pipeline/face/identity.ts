@@ -175,27 +175,6 @@ export function createIdentityEmbedder(session: EmbeddingSession, owned = false)
   };
 }
 
-/** Loads an ArcFace-style model from a file path (the config's PORTRAIT_IDENTITY_MODEL when it is a path). */
-export async function loadIdentityEmbedder(path: string, threads = 2): Promise<IdentityEmbedder> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(path, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-  } catch (err) {
-    throw new PortraitError(
-      'model.invalid',
-      'identity model could not be loaded',
-      { model: 'identity' },
-      { cause: err },
-    );
-  }
-  return createIdentityEmbedder(session, true);
-}
-
 /**
  * The embedder PORTRAIT_IDENTITY_MODEL asks for: a model id from the registry ('identity', resolved, checksummed
  * and cached like every model) or a path to any ArcFace-style .onnx. Undefined when the setting is empty.

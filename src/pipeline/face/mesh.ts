@@ -35,7 +35,7 @@ export const MESH_INPUT_SIZE = 192;
  * found), which is what a correctly scaled depth must do. FaceMesh z is therefore the raw z times this gain.
  */
 export const MESH_DEPTH_GAIN = 1.4;
-export const MESH_INPUT_NAME = 'input_1';
+const MESH_INPUT_NAME = 'input_1';
 export const MESH_OUTPUT_POINTS = 'conv2d_20';
 export const MESH_OUTPUT_PRESENCE = 'conv2d_30';
 

@@ -22,10 +22,6 @@ export interface Euler {
 
 const DEG = Math.PI / 180;
 
-export function identity3(): Mat3 {
-  return Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-}
-
 export function multiply3(a: Mat3, b: Mat3): Mat3 {
   const out = new Float64Array(9);
   for (let r = 0; r < 3; r++) {

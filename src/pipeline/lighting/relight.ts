@@ -262,15 +262,3 @@ export function applyGain(
   }
   return { data: out, width, height, channels: 3 };
 }
-
-/** The gain field as a picture (1.0 = mid grey), for the debug sheet. */
-export function gainToImage(result: Pick<RelightResult, 'gain' | 'gridWidth' | 'gridHeight'>): RgbImage {
-  const n = result.gridWidth * result.gridHeight;
-  const data = new Uint8Array(n * 3);
-  for (let i = 0; i < n * 3; i++) {
-    // log scale: 0.4 -> dark, 1 -> 128, 2.5 -> bright.
-    const v = 128 + (Math.log(result.gain[i] ?? 1) / Math.log(2.5)) * 127;
-    data[i] = Math.max(0, Math.min(255, Math.round(v)));
-  }
-  return { data, width: result.gridWidth, height: result.gridHeight, channels: 3 };
-}

@@ -148,12 +148,6 @@ export function lightingColour(lighting: Pick<Lighting, 'lights' | 'ambient'>): 
   return unitLuminance([sum[0] ?? 1, sum[1] ?? 1, sum[2] ?? 1]);
 }
 
-/** Scales all channels of `sh` by `k` in place. */
-export function scaleSh(sh: ShRgb, k: number): ShRgb {
-  for (let i = 0; i < sh.length; i++) sh[i] = (sh[i] ?? 0) * k;
-  return sh;
-}
-
 /**
  * Least-squares fit of per-channel SH to samples: `normals` (N x 3, unit, camera frame) and `values` (N x 3, e.g.
  * linear RGB of the face). With the albedo assumed constant it folds into the coefficients, so the fit is the

@@ -9,13 +9,12 @@ import { modelRegistry } from './sessions.js';
 export {
   isModelId,
   MODEL_CARDS,
-  MODEL_IDS,
   type ModelCard,
   type ModelId,
   modelCard,
   type TensorSpec,
 } from './cards.js';
-export { type DownloadOptions, type DownloadProgress, downloadVerified, sha256File } from './download.js';
+export { type DownloadOptions, type DownloadProgress, sha256File } from './download.js';
 export {
   type FetchResult,
   type ModelConfig,
@@ -31,11 +30,9 @@ export {
   type ExecutionProvider,
   getSession,
   getSessionForFile,
-  modelRegistry,
   type OpenedSession,
   openSession,
   type SessionConfig,
-  sessionOptions,
 } from './sessions.js';
 
 /** `portrait models list`. */

@@ -11,9 +11,6 @@ import type { RgbImage } from '../types.js';
 
 export type Plane = Float32Array;
 
-/** Rec. 709 luma weights on sRGB values: the grey the looks start from. */
-export const LUMA: readonly [number, number, number] = [0.2126, 0.7152, 0.0722];
-
 export function lumaPlane(image: RgbImage): Plane {
   const { data } = image;
   const n = image.width * image.height;
@@ -97,21 +94,6 @@ export function gaussianBlur(src: Plane, width: number, height: number, sigma: n
   // Three boxes of width w have variance 3 (w^2 - 1) / 12; solve for r with w = 2r + 1.
   const r = Math.round((Math.sqrt(4 * sigma * sigma + 1) - 1) / 2);
   return boxBlur(src, width, height, r, 3);
-}
-
-/** The three channels of an image as planes. */
-export function splitChannels(image: RgbImage): [Plane, Plane, Plane] {
-  const n = image.width * image.height;
-  const r = new Float32Array(n);
-  const g = new Float32Array(n);
-  const b = new Float32Array(n);
-  const d = image.data;
-  for (let p = 0, i = 0; p < n; p++, i += 3) {
-    r[p] = d[i]!;
-    g[p] = d[i + 1]!;
-    b[p] = d[i + 2]!;
-  }
-  return [r, g, b];
 }
 
 /**

@@ -17,7 +17,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 
 export const BOT_TOKEN = 'fake-bot-token.AAAAAA.BBBBBBBBBBBBBBBB';
 export const APP_ID = '1100000000000000001';
-export const BOT_ID = APP_ID;
+/** Discord's bot user id is its application's id. */
+export const BOT_ID = '1100000000000000001';
 export const GUILD_ID = '1100000000000000002';
 export const CHANNEL_ID = '1100000000000000003';
 export const THREAD_ID = '1100000000000000004';
