@@ -3,11 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
+import { selfieDetails } from '../conversation/answers.js';
 import { parseLighting } from '../core/lighting.js';
 import { describeError } from '../core/messages.js';
 import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
-import { type ErrorPayload, PortraitError, toErrorPayload } from '../errors.js';
+import { type ErrorPayload, newReferenceId, PortraitError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPack } from '../pipeline/diffusion/pack.js';
 import { fetchModels } from '../pipeline/models/index.js';
@@ -140,7 +141,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     return EXIT.ok;
   } catch (err) {
     progress.end();
-    const refId = randomBytes(4).toString('hex');
+    const refId = newReferenceId();
     const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
     if (payload.refId) log.error({ err, refId }, 'generate failed');
     return report(oneSelfie(payload, args.selfies.length), args.json);
@@ -228,11 +229,9 @@ function outputPaths(out: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => resolve(i === 0 ? out : `${stem}-${i + 1}${ext}`));
 }
 
-/** With a single selfie, "your selfie" reads better than "selfie 1". */
+/** With a single selfie, "your selfie" reads better than "selfie 1" (the rule every platform shares). */
 function oneSelfie(error: ErrorPayload, selfies: number): ErrorPayload {
-  if (selfies !== 1 || !('selfie' in error.details)) return error;
-  const { selfie: _, ...details } = error.details;
-  return { ...error, details };
+  return { ...error, details: selfieDetails(error.details, selfies) };
 }
 
 function report(error: ErrorPayload, json: boolean): number {

@@ -1,9 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Requester } from '../core/request.js';
-import { INTERNAL_ERROR_CODES, type InternalErrorCode, PortraitError, toErrorPayload } from '../errors.js';
+import {
+  INTERNAL_ERROR_CODES,
+  type InternalErrorCode,
+  newReferenceId,
+  PortraitError,
+  toErrorPayload,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PipelineInput, PipelineOutput, Progress } from '../pipeline/types.js';
 import { createBlobStore } from './blobs.js';
@@ -234,7 +239,7 @@ async function processJob(
   const parsed = portraitJobSchema.safeParse(job.data);
   if (!parsed.success) {
     // Nobody to answer without a valid requester; a producer bug, so say so loudly.
-    const refId = newRefId();
+    const refId = newReferenceId();
     ctx.log.error({ jobId, refId, issues: parsed.error.issues }, 'malformed portrait job');
     throw new UnrecoverableError(`malformed job (reference ${refId})`);
   }
@@ -315,7 +320,7 @@ async function processJob(
     }
     const userError = err instanceof PortraitError && err.userError;
     const lastTry = userError || poisoned || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const refId = userError ? undefined : newRefId();
+    const refId = userError ? undefined : newReferenceId();
     ctx.metrics?.jobFailed(userError ? err.code : codeOf(asInternal(err)), lastTry);
     if (userError) log.info({ code: err.code }, 'portrait refused');
     else log.error({ err, refId, lastTry }, lastTry ? 'portrait failed' : 'portrait failed; will retry');
@@ -349,7 +354,7 @@ async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, Stor
   if (!parsed.success) return;
   const { request, inbox } = parsed.data;
   if (await ctx.deliveries.answered(jobId, request.requester.platform, inbox)) return;
-  const refId = newRefId();
+  const refId = newReferenceId();
   ctx.log.error(
     { jobId, requestId: parsed.data.idempotencyKey, refId, reason: err.message },
     'portrait failed outside the processor',
@@ -382,10 +387,6 @@ function asInternal(err: unknown): unknown {
   if (err instanceof PortraitError && internal.includes(err.code)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new PortraitError('internal.error' satisfies InternalErrorCode, message);
-}
-
-function newRefId(): string {
-  return randomBytes(4).toString('hex');
 }
 
 /**
