@@ -4,6 +4,7 @@ import { POSE_PRESETS } from '../core/pose.js';
 import { MAX_SELFIES, MAX_VARIATIONS } from '../core/request.js';
 import type { Stage } from '../pipeline/types.js';
 import type { JobState } from '../queue/service.js';
+import type { PresetInfo } from './catalogue.js';
 import { formatBytes } from './download.js';
 
 /**
@@ -106,13 +107,6 @@ export const ACTION_LABELS = {
 } as const;
 
 export const NOT_REQUESTER_TEXT = 'Only the person who asked for this portrait can do that.';
-
-/** A preset as the help lists it. The pose and lighting catalogues in src/core both fit this shape. */
-export interface PresetInfo {
-  readonly name: string;
-  readonly description: string;
-  readonly aliases?: readonly string[];
-}
 
 /** The limits users are told about. */
 export interface Limits {

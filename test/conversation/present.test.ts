@@ -71,7 +71,7 @@ describe('present: shared chat texts', () => {
   it('help lists usage, presets with descriptions, limits and privacy', () => {
     const text = renderHelpPlain(
       helpSections({
-        poses: [{ name: 'front', description: 'Facing the camera.' }],
+        poses: [{ name: 'front', description: 'Facing the camera.', aliases: [] }],
         limits,
         usage: ['Mention me with a selfie.'],
         forgetHint: 'Run /portrait-forget',

@@ -1,11 +1,11 @@
 import { escapeMarkdown } from 'discord.js';
+import type { PresetInfo } from '../../conversation/catalogue.js';
 import {
   type CaptionInfo,
   captionText,
   helpSections,
   JOB_STATE_WORDS,
   type Limits,
-  type PresetInfo,
 } from '../../conversation/present.js';
 import { describeError } from '../../core/messages.js';
 import type { ErrorDetails, ErrorPayload } from '../../errors.js';

@@ -1,11 +1,6 @@
 import type { types } from '@slack/bolt';
-import {
-  ACTION_LABELS,
-  type HelpSection,
-  JOB_STATE_WORDS,
-  type PresetInfo,
-  queuedText,
-} from '../../conversation/present.js';
+import type { PresetInfo } from '../../conversation/catalogue.js';
+import { ACTION_LABELS, type HelpSection, JOB_STATE_WORDS, queuedText } from '../../conversation/present.js';
 import type { JobSummary } from '../../queue/service.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
 import { encodeState, type SlackButtonState } from './state.js';
