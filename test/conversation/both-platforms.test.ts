@@ -91,6 +91,27 @@ const CASES: Case[] = [
 
 const MAX_INPUT_BYTES = '1000000';
 
+/**
+ * A fetch that holds each download until a second one is in flight (or a safety timer fires), recording how many
+ * ran at once: downloads made one after the other never overlap, downloads started together do.
+ */
+class OverlapProbe {
+  inFlight = 0;
+  maxInFlight = 0;
+  #waiting: Array<() => void> = [];
+  readonly fetch: typeof fetch = async (input, init) => {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (this.inFlight >= 2) for (const go of this.#waiting.splice(0)) go();
+    else await new Promise<void>((go) => this.#waiting.push(go) && setTimeout(go, 1000).unref());
+    try {
+      return await fetch(input, init);
+    } finally {
+      this.inFlight -= 1;
+    }
+  };
+}
+
 describe('the same case behaves the same on Discord and Slack', () => {
   let discord: FakeDiscord;
   let discordService: FakePortraitService;
@@ -99,6 +120,8 @@ describe('the same case behaves the same on Discord and Slack', () => {
   let slackService: MemoryService;
   let slackApp: SlackApp;
   let seq = 0;
+  const discordFetch = new OverlapProbe();
+  const slackFetch = new OverlapProbe();
 
   before(async () => {
     discord = await new FakeDiscord().start();
@@ -115,6 +138,7 @@ describe('the same case behaves the same on Discord and Slack', () => {
         PORTRAIT_MAX_INPUT_BYTES: MAX_INPUT_BYTES,
       }),
       catalogue: createCatalogue('compositor'),
+      fetch: discordFetch.fetch,
     });
     slack = await new FakeSlack().start();
     slackService = new MemoryService({ userInFlight: 100, scopeCap: 100 });
@@ -129,6 +153,7 @@ describe('the same case behaves the same on Discord and Slack', () => {
       }),
       slackService,
       silentLogger,
+      { fetch: slackFetch.fetch },
     );
   });
   after(async () => {
@@ -238,6 +263,54 @@ describe('the same case behaves the same on Discord and Slack', () => {
       'tilt right',
     ]);
     assert.ok(createCatalogue('diffusion').poses.some((p) => p.name === 'profile left'));
+  });
+
+  it('two selfies are downloaded at once on both platforms', async () => {
+    const two = [jpeg('a.jpg'), jpeg('b.jpg')];
+    const attachments = Object.fromEntries(
+      two.map((f, i) => [
+        i === 0 ? 'selfie' : 'selfie2',
+        {
+          url: discord.putCdnFile(f.name, selfie, f.contentType),
+          filename: f.name,
+          contentType: f.contentType,
+          size: selfie.byteLength,
+        },
+      ]),
+    );
+    const raw = chatCommand('portrait', { attachments });
+    discord.dispatchInteraction(raw);
+    await discord.waitFor(isOriginalEdit(raw['token'] as string, 'Queued'), 'queued');
+    assert.equal(discordFetch.maxInFlight, 2, 'Discord');
+
+    seq += 1;
+    const ts = `1720000${String(seq).padStart(3, '0')}.000100`;
+    await feed(slackApp.app, {
+      token: 'legacy',
+      team_id: 'T1',
+      api_app_id: 'A1',
+      type: 'event_callback',
+      event_id: `EvBoth${seq}`,
+      event_time: 1_720_000_000,
+      event: {
+        type: 'app_mention',
+        user: 'U1',
+        text: `<@${slack.botUserId}>`,
+        ts,
+        event_ts: ts,
+        channel: 'C1',
+        files: two.map((f, i) => ({
+          id: `F${seq}x${i}`,
+          name: f.name,
+          mimetype: f.contentType,
+          filetype: 'jpg',
+          size: selfie.byteLength,
+          url_private_download: slack.addFile(`${seq}-${f.name}`, selfie),
+        })),
+      },
+    });
+    assert.equal(slackService.jobs.at(-1)?.request.selfieKeys?.length, 2);
+    assert.equal(slackFetch.maxInFlight, 2, 'Slack');
   });
 
   it('a failure of a one-selfie job says "your selfie" on both', async () => {

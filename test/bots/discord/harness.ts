@@ -45,7 +45,7 @@ export interface Running {
 export async function startBot(
   fake: FakeDiscord,
   service: PortraitService,
-  opts: { config?: Config; clock?: ManualClock; catalogue?: Catalogue; seeds?: number[] } = {},
+  opts: { config?: Config; clock?: ManualClock; catalogue?: Catalogue; seeds?: number[]; fetch?: typeof fetch } = {},
 ): Promise<Running> {
   let handler: DeliveryHandler | undefined;
   const seeds = [...(opts.seeds ?? [])];
@@ -62,6 +62,7 @@ export async function startBot(
       newSeed: () => seeds.shift() ?? nextSeed++,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.catalogue ? { catalogue: opts.catalogue } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
     },
   );
   return {
