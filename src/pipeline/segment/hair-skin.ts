@@ -1,0 +1,195 @@
+import type { Box, RgbImage } from '../types.js';
+import { components } from './components.js';
+import { boxMean } from './guided-filter.js';
+import type { Plane } from './plane.js';
+
+/**
+ * Hair and skin from the PAN model's rough channels, corrected with what the photo itself says about the head.
+ * The model misses short and grey hair and calls some of it skin (it was trained on 452 images), and it sees
+ * hair in dark helmets and jackets. So, at the guide's resolution:
+ * - skin outside the face's inner oval must also have the face's own skin colour (a grey crew cut, a tie and a
+ *   jacket lining are not skin however the model votes); inside the oval the model is trusted;
+ * - hair is the model's hair, plus anything of the person around the head (above the chin, within about a face
+ *   width of the face) that is neither skin, nor skin-coloured, nor clothes, outside the face's inner oval (eyes
+ *   and brows are not hair);
+ * - hair blobs that never reach the head are dropped, so long hair over the shoulders stays and a helmet goes.
+ */
+
+export interface HairSkinInput {
+  /** The photo at the guide's resolution. */
+  image: RgbImage;
+  person: Plane;
+  skin: Plane;
+  clothes: Plane;
+  hair: Plane;
+  /** The face's box at this resolution, when known. */
+  face?: Box;
+}
+
+export function hairAndSkin(input: HairSkinInput): { hair: Plane; skin: Plane } {
+  const { width, height } = input.image;
+  const n = width * height;
+  const face = input.face ?? faceFromSkin(input.skin, input.person);
+  const hair = new Float32Array(n);
+  const skin = new Float32Array(n);
+  const colour = face ? skinColourModel(input.image, input.skin, face) : undefined;
+  const src = input.image.data;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const core = face ? faceCore(face, x + 0.5, y + 0.5) : 0;
+      let s = input.skin.data[i] ?? 0;
+      // Skin-coloured pixels the model missed (a highlight on the forehead) are not hair either.
+      let skinLike = 0;
+      if (colour && core < 1) {
+        skinLike = colour((src[i * 3] ?? 0) / 255, (src[i * 3 + 1] ?? 0) / 255, (src[i * 3 + 2] ?? 0) / 255);
+        s *= core + (1 - core) * skinLike;
+      }
+      skin[i] = s;
+      const zone = face ? headZone(face, x + 0.5, y + 0.5) * (1 - core) : 0;
+      const other = (1 - Math.max(s, skinLike)) * (1 - (input.clothes.data[i] ?? 0));
+      hair[i] = Math.max(input.hair.data[i] ?? 0, zone * other);
+    }
+  }
+  const hairPlane = { width, height, data: hair };
+  if (face) keepHeadHair(hairPlane, face);
+  return { hair: hairPlane, skin: { width, height, data: skin } };
+}
+
+/** 0 at v <= 0, 1 at v >= width, smooth in between. */
+function ramp(v: number, width: number): number {
+  const t = Math.min(1, Math.max(0, v / width));
+  return t * t * (3 - 2 * t);
+}
+
+/**
+ * Where hair can be: above the chin and within about a face width of the face's centre line, fading out over a
+ * quarter face so the zone leaves no edge of its own in the mask.
+ */
+function headZone(face: Box, x: number, y: number): number {
+  const cx = face.x + face.width / 2;
+  const dx = Math.abs(x - cx) / face.width; // 0 at the centre line, 0.5 at the box side
+  const below = (y - (face.y + face.height)) / face.height; // > 0 below the chin
+  const above = (face.y - y) / face.height; // > 0 above the box top
+  return ramp(1.1 - dx, 0.25) * ramp(-below, 0.15) * ramp(1.0 - above, 0.25);
+}
+
+/** 1 inside the oval of eyes, nose and mouth (the detector box shrunk a little), fading to 0 just outside it. */
+function faceCore(face: Box, x: number, y: number): number {
+  const dx = (x - (face.x + face.width / 2)) / (face.width * 0.42);
+  const dy = (y - (face.y + face.height * 0.55)) / (face.height * 0.45);
+  return ramp(1.15 - Math.hypot(dx, dy), 0.3);
+}
+
+/**
+ * The face's skin colour, from the pixels of the face's middle (cheeks, nose) that the model calls skin, as a
+ * Gaussian over chromaticity (r and g over r+g+b, which shading leaves alone) and a loose brightness range (a
+ * shadowed neck is half as bright as a lit cheek). Answers how skin-like a colour is: 1 within 3 sigma of the
+ * chromaticity and within a factor 2 of the brightness, 0 beyond 5 sigma or a factor 3. In RGB the shading axis
+ * is so long that a navy tie or grey hair passes for skin in shadow.
+ */
+function median(values: number[]): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[sorted.length >> 1] ?? 0;
+}
+
+function skinColourModel(
+  image: RgbImage,
+  skin: Plane,
+  face: Box,
+): ((r: number, g: number, b: number) => number) | undefined {
+  const { width, height, data } = image;
+  const x0 = Math.max(0, Math.floor(face.x + face.width * 0.25));
+  const x1 = Math.min(width, Math.ceil(face.x + face.width * 0.75));
+  const y0 = Math.max(0, Math.floor(face.y + face.height * 0.35));
+  const y1 = Math.min(height, Math.ceil(face.y + face.height * 0.8));
+  const us: number[] = [];
+  const vs: number[] = [];
+  let sl = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = y * width + x;
+      if ((skin.data[i] ?? 0) < 0.5) continue;
+      const r = (data[i * 3] ?? 0) / 255;
+      const g = (data[i * 3 + 1] ?? 0) / 255;
+      const b = (data[i * 3 + 2] ?? 0) / 255;
+      const l = r + g + b;
+      if (l < 0.15) continue;
+      us.push(r / l);
+      vs.push(g / l);
+      sl += Math.log(l);
+    }
+  }
+  if (us.length < 20) return undefined;
+  const ml = sl / us.length;
+  // Median and median absolute deviation: lips, brows and specular highlights in the sample must not widen it.
+  // The spread is kept between 0.01 (a flat-lit face still accepts its own skin in shadow) and 0.025 (beyond
+  // that grey hair and beige clothes pass for skin).
+  const mu = median(us);
+  const mv = median(vs);
+  const su = Math.min(0.025, Math.max(0.01, 1.4826 * median(us.map((u) => Math.abs(u - mu)))));
+  const sv = Math.min(0.025, Math.max(0.01, 1.4826 * median(vs.map((v) => Math.abs(v - mv)))));
+  const fullRatio = Math.log(2);
+  const fadeRatio = Math.log(1.5);
+  return (r, g, bl) => {
+    const l = r + g + bl;
+    if (l < 0.02) return 0;
+    const sigma = Math.hypot((r / l - mu) / su, (g / l - mv) / sv);
+    const chroma = 1 - ramp(sigma - 3, 2);
+    const bright = 1 - ramp(Math.abs(Math.log(l) - ml) - fullRatio, fadeRatio);
+    return chroma * bright;
+  };
+}
+
+/**
+ * Keeps only hair that reaches the head: long hair falling over the shoulders stays because it is connected to
+ * the hair above the chin, while dark things the hair model likes elsewhere (a helmet, a collar, a dark jacket)
+ * are dropped. In place.
+ */
+function keepHeadHair(hair: Plane, face: Box): void {
+  const { width, height } = hair;
+  const { labels, areas } = components(hair, 0.5);
+  const keep = new Uint8Array(areas.length);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i] ?? 0;
+    if (l === 0 || keep[l]) continue;
+    const x = i % width;
+    if (headZone(face, x + 0.5, (i - x) / width + 0.5) > 0.5) keep[l] = 1;
+  }
+  // Soft pixels around a kept blob stay, those around a dropped one go: dilate the kept blobs a little.
+  const kept = new Float32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) kept[i] = keep[labels[i] ?? 0] ? 1 : 0;
+  const near = boxMean(kept, width, height, 2);
+  for (let i = 0; i < labels.length; i++) if ((near[i] ?? 0) === 0) hair.data[i] = 0;
+}
+
+/**
+ * A face box guessed from the skin mask when the caller has none: the skin blob inside the person that is
+ * largest, favouring blobs high in the frame (hands and arms are skin too). The blob includes the neck, so its
+ * box is cut to a face's proportions from the top.
+ */
+function faceFromSkin(skin: Plane, person: Plane): Box | undefined {
+  const masked: Plane = {
+    width: skin.width,
+    height: skin.height,
+    data: skin.data.map((v, i) => (Math.min(v, person.data[i] ?? 0) >= 0.5 ? 1 : 0)),
+  };
+  const { areas, boxes } = components(masked, 0.5);
+  let best = 0;
+  let bestScore = 0;
+  for (let l = 1; l < areas.length; l++) {
+    const box = boxes[l];
+    if (!box) continue;
+    const cy = (box[1] + box[3]) / 2 / skin.height;
+    const score = (areas[l] ?? 0) * (1.5 - cy);
+    if (score > bestScore) {
+      bestScore = score;
+      best = l;
+    }
+  }
+  const box = boxes[best];
+  if (!best || !box) return undefined;
+  const w = box[2] - box[0] + 1;
+  const h = Math.min(box[3] - box[1] + 1, w * 1.3);
+  return { x: box[0], y: box[1], width: w, height: h };
+}
