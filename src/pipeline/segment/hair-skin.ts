@@ -22,14 +22,14 @@ export interface HairSkinInput {
   skin: Plane;
   clothes: Plane;
   hair: Plane;
-  /** The face's box at this resolution, when known. */
+  /** The main face's box at this resolution; without one only the model's own hair and skin are used. */
   face?: Box;
 }
 
 export function hairAndSkin(input: HairSkinInput): { hair: Plane; skin: Plane } {
   const { width, height } = input.image;
   const n = width * height;
-  const face = input.face ?? faceFromSkin(input.skin, input.person);
+  const face = input.face;
   const hair = new Float32Array(n);
   const skin = new Float32Array(n);
   const colour = face ? skinColourModel(input.image, input.skin, face) : undefined;
@@ -161,35 +161,4 @@ function keepHeadHair(hair: Plane, face: Box): void {
   for (let i = 0; i < labels.length; i++) kept[i] = keep[labels[i] ?? 0] ? 1 : 0;
   const near = boxMean(kept, width, height, 2);
   for (let i = 0; i < labels.length; i++) if ((near[i] ?? 0) === 0) hair.data[i] = 0;
-}
-
-/**
- * A face box guessed from the skin mask when the caller has none: the skin blob inside the person that is
- * largest, favouring blobs high in the frame (hands and arms are skin too). The blob includes the neck, so its
- * box is cut to a face's proportions from the top.
- */
-function faceFromSkin(skin: Plane, person: Plane): Box | undefined {
-  const masked: Plane = {
-    width: skin.width,
-    height: skin.height,
-    data: skin.data.map((v, i) => (Math.min(v, person.data[i] ?? 0) >= 0.5 ? 1 : 0)),
-  };
-  const { areas, boxes } = components(masked, 0.5);
-  let best = 0;
-  let bestScore = 0;
-  for (let l = 1; l < areas.length; l++) {
-    const box = boxes[l];
-    if (!box) continue;
-    const cy = (box[1] + box[3]) / 2 / skin.height;
-    const score = (areas[l] ?? 0) * (1.5 - cy);
-    if (score > bestScore) {
-      bestScore = score;
-      best = l;
-    }
-  }
-  const box = boxes[best];
-  if (!best || !box) return undefined;
-  const w = box[2] - box[0] + 1;
-  const h = Math.min(box[3] - box[1] + 1, w * 1.3);
-  return { x: box[0], y: box[1], width: w, height: h };
 }

@@ -1,3 +1,4 @@
+import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
 import type { Box, RgbImage } from '../types.js';
 import { dropSmallBlobs } from './components.js';
@@ -21,7 +22,8 @@ export interface PersonSegmentation {
 export interface SegmentOptions {
   /**
    * The main face's box in the image's pixels (the detector's box), which places the head for the hair and skin
-   * masks. Without it the largest skin region high in the frame is taken for the face.
+   * masks. Without it the face detector runs on the image (tens of milliseconds); when it finds no face, hair and
+   * skin are the model's own.
    */
   face?: Box;
 }
@@ -58,10 +60,11 @@ const EDGE_HIGH = 0.8;
  */
 export async function segmentPerson(image: RgbImage, options: SegmentOptions = {}): Promise<PersonSegmentation> {
   const forModels = await scaledCopy(image, MODEL_SIDE);
-  const [small, coarse, parts] = await Promise.all([
+  const [small, coarse, parts, face] = await Promise.all([
     scaledCopy(forModels, GUIDE_SIDE),
     runSelfieSegmentation(forModels),
     runSkinClothesHair(forModels),
+    options.face ?? mainFaceBox(image),
   ]);
   const { person, personLow } = refinePerson(image, small, coarse);
   const { width, height } = image;
@@ -71,7 +74,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
     skin: resizePlane(parts.skin, small.width, small.height),
     clothes: resizePlane(parts.clothes, small.width, small.height),
     hair: resizePlane(parts.hair, small.width, small.height),
-    ...(options.face ? { face: scaleBox(options.face, small.width / width, small.height / height) } : {}),
+    ...(face ? { face: scaleBox(face, small.width / width, small.height / height) } : {}),
   });
   return { width, height, person: person.data, ...insidePerson(person, low.hair, low.skin) };
 }
@@ -179,6 +182,11 @@ function bandBounds(p: Plane, band: number): Bounds {
 function steepen(q: number): number {
   const t = Math.min(1, Math.max(0, (q - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW)));
   return t * t * (3 - 2 * t);
+}
+
+async function mainFaceBox(image: RgbImage): Promise<Box | undefined> {
+  const faces = await detectFaces(image);
+  return faces[chooseMainFace(faces, image.width, image.height)]?.box;
 }
 
 function scaleBox(b: Box, sx: number, sy: number): Box {
