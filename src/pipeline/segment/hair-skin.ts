@@ -46,7 +46,7 @@ export function hairAndSkin(input: HairSkinInput): { hair: Plane; skin: Plane } 
         s *= core + (1 - core) * skinLike;
       }
       skin[i] = s;
-      const zone = face ? headZone(face, x + 0.5, y + 0.5) * (1 - core) : 0;
+      const zone = face ? hairlineZone(face, x + 0.5, y + 0.5) * (1 - core) : 0;
       const other = (1 - Math.max(s, skinLike)) * (1 - (input.clothes.data[i] ?? 0));
       hair[i] = Math.max(input.hair.data[i] ?? 0, zone * other);
     }
@@ -72,6 +72,14 @@ function headZone(face: Box, x: number, y: number): number {
   const below = (y - (face.y + face.height)) / face.height; // > 0 below the chin
   const above = (face.y - y) / face.height; // > 0 above the box top
   return ramp(1.1 - dx, 0.25) * ramp(-below, 0.15) * ramp(1.0 - above, 0.25);
+}
+
+/**
+ * Where hair the model missed can be: the head zone down to about the ear lobes. Beside the jaw and neck the
+ * non-skin pixels are shadow and collar, not hair (long hair there is the model's, which it finds well).
+ */
+function hairlineZone(face: Box, x: number, y: number): number {
+  return headZone(face, x, y) * ramp(face.y + face.height * 0.7 - y, face.height * 0.15);
 }
 
 /** 1 inside the oval of eyes, nose and mouth (the detector box shrunk a little), fading to 0 just outside it. */
