@@ -63,7 +63,7 @@ export async function run(): Promise<void> {
   const small = await scaledCopy(forModels, GUIDE_SIDE);
   const coarse = await runSelfieSegmentation(forModels);
   const parts = await runSkinClothesHair(forModels);
-  const { person, personLow } = refinePerson(image, small, coarse);
+  const { person, reach } = refinePerson(image, small, coarse);
   const k = small.width / image.width;
   const faceLow = { x: face.x * k, y: face.y * k, width: face.width * k, height: face.height * k };
 
@@ -76,7 +76,7 @@ export async function run(): Promise<void> {
   await time('hair and skin', () => {
     const low = hairAndSkin({
       image: small,
-      person: personLow,
+      reach,
       skin: resizePlane(parts.skin, small.width, small.height),
       clothes: resizePlane(parts.clothes, small.width, small.height),
       hair: resizePlane(parts.hair, small.width, small.height),

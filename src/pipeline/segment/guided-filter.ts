@@ -228,16 +228,21 @@ export function applyCoefficients(
   const sy = chh / height;
   const xs0 = new Int32Array(width);
   const fx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
+  // Output columns interpolating from each guide column: [spanStart[a], spanStart[a + 1]).
+  const spanStart = new Int32Array(cw + 1).fill(width);
+  for (let x = width - 1; x >= 0; x--) {
     const u = Math.min(cw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    xs0[x] = Math.floor(u);
-    fx[x] = u - Math.floor(u);
+    const a = Math.floor(u);
+    xs0[x] = a;
+    fx[x] = u - a;
+    spanStart[a] = x;
   }
+  for (let a = cw - 1; a >= 0; a--) spanStart[a] = Math.min(spanStart[a]!, spanStart[a + 1]!);
   const { ar, ag, ab, b } = coeff;
   const src = image.data;
   const lerp = (p: Float32Array, r0: number, r1: number, a: number, c: number, f: number, fy: number): number => {
-    const top = (p[r0 + a] ?? 0) + ((p[r0 + c] ?? 0) - (p[r0 + a] ?? 0)) * f;
-    const bottom = (p[r1 + a] ?? 0) + ((p[r1 + c] ?? 0) - (p[r1 + a] ?? 0)) * f;
+    const top = p[r0 + a]! + (p[r0 + c]! - p[r0 + a]!) * f;
+    const bottom = p[r1 + a]! + (p[r1 + c]! - p[r1 + a]!) * f;
     return top + (bottom - top) * fy;
   };
   for (let y = 0; y < height; y++) {
@@ -246,25 +251,29 @@ export function applyCoefficients(
     const r0 = y0 * cw;
     const r1 = Math.min(chh - 1, y0 + 1) * cw;
     const fy = v - y0;
-    let o = y * width;
-    for (let x = 0; x < width; x++, o++) {
-      const a = xs0[x] ?? 0;
-      const state = settled[r0 + a] ?? 2;
-      if (state !== 2) {
-        out[o] = state;
-        continue;
-      }
+    const row = y * width;
+    for (let a = 0; a < cw; a++) {
+      const from = spanStart[a]!;
+      const to = spanStart[a + 1]!;
+      if (from >= to) continue;
+      const state = settled[r0 + a]!;
+      // Settled spans: the output is already 0; 1 is a native fill.
+      if (state === 1) out.fill(1, row + from, row + to);
+      if (state !== 2) continue;
       const c = Math.min(cw - 1, a + 1);
-      const f = fx[x] ?? 0;
-      const q =
-        lerp(ar, r0, r1, a, c, f, fy) * ((src[o * 3] ?? 0) / 255) +
-        lerp(ag, r0, r1, a, c, f, fy) * ((src[o * 3 + 1] ?? 0) / 255) +
-        lerp(ab, r0, r1, a, c, f, fy) * ((src[o * 3 + 2] ?? 0) / 255) +
-        lerp(b, r0, r1, a, c, f, fy);
-      const shaped = shape(Math.min(1, Math.max(0, q)));
-      const lo = lerp(lower, r0, r1, a, c, f, fy);
-      const hi = lerp(upper, r0, r1, a, c, f, fy);
-      out[o] = Math.min(hi, Math.max(lo, shaped));
+      for (let x = from; x < to; x++) {
+        const o = row + x;
+        const f = fx[x]!;
+        const q =
+          lerp(ar, r0, r1, a, c, f, fy) * (src[o * 3]! / 255) +
+          lerp(ag, r0, r1, a, c, f, fy) * (src[o * 3 + 1]! / 255) +
+          lerp(ab, r0, r1, a, c, f, fy) * (src[o * 3 + 2]! / 255) +
+          lerp(b, r0, r1, a, c, f, fy);
+        const shaped = shape(Math.min(1, Math.max(0, q)));
+        const lo = lerp(lower, r0, r1, a, c, f, fy);
+        const hi = lerp(upper, r0, r1, a, c, f, fy);
+        out[o] = Math.min(hi, Math.max(lo, shaped));
+      }
     }
   }
   return { width, height, data: out };

@@ -18,7 +18,8 @@ import type { Plane } from './plane.js';
 export interface HairSkinInput {
   /** The photo at the guide's resolution. */
   image: RgbImage;
-  person: Plane;
+  /** Non-zero where the refined person can be: hair and skin are decided only there. */
+  reach: Plane;
   skin: Plane;
   clothes: Plane;
   hair: Plane;
@@ -34,21 +35,34 @@ export function hairAndSkin(input: HairSkinInput): { hair: Plane; skin: Plane } 
   const skin = new Float32Array(n);
   const colour = face ? skinColourModel(input.image, input.skin, face) : undefined;
   const src = input.image.data;
+  const reach = input.reach.data;
+  const modelSkin = input.skin.data;
+  const modelHair = input.hair.data;
+  const clothes = input.clothes.data;
+  // The zones are separable (a column factor times a row factor), so they are tabulated once.
+  const zoneX = new Float32Array(width);
+  const zoneY = new Float32Array(height);
+  if (face) {
+    for (let x = 0; x < width; x++) zoneX[x] = headZoneX(face, x + 0.5);
+    for (let y = 0; y < height; y++) zoneY[y] = hairlineZoneY(face, y + 0.5);
+  }
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
+      // Both masks end up multiplied by the person: outside its reach there is nothing to decide.
+      if (reach[i] === 0) continue;
       const core = face ? faceCore(face, x + 0.5, y + 0.5) : 0;
-      let s = input.skin.data[i] ?? 0;
+      const zone = zoneX[x]! * zoneY[y]! * (1 - core);
+      let s = modelSkin[i]!;
       // Skin-coloured pixels the model missed (a highlight on the forehead) are not hair either.
       let skinLike = 0;
-      if (colour && core < 1) {
-        skinLike = colour((src[i * 3] ?? 0) / 255, (src[i * 3 + 1] ?? 0) / 255, (src[i * 3 + 2] ?? 0) / 255);
+      if (colour && core < 1 && (s > 1e-3 || zone > 0)) {
+        skinLike = colour(src[i * 3]! / 255, src[i * 3 + 1]! / 255, src[i * 3 + 2]! / 255);
         s *= core + (1 - core) * skinLike;
       }
       skin[i] = s;
-      const zone = face ? hairlineZone(face, x + 0.5, y + 0.5) * (1 - core) : 0;
-      const other = (1 - Math.max(s, skinLike)) * (1 - (input.clothes.data[i] ?? 0));
-      hair[i] = Math.max(input.hair.data[i] ?? 0, zone * other);
+      const other = zone > 0 ? (1 - Math.max(s, skinLike)) * (1 - clothes[i]!) : 0;
+      hair[i] = Math.max(modelHair[i]!, zone * other);
     }
   }
   const hairPlane = { width, height, data: hair };
@@ -64,29 +78,37 @@ function ramp(v: number, width: number): number {
 
 /**
  * Where hair can be: above the chin and within about a face width of the face's centre line, fading out over a
- * quarter face so the zone leaves no edge of its own in the mask.
+ * quarter face so the zone leaves no edge of its own in the mask. The product of a column and a row factor.
  */
 function headZone(face: Box, x: number, y: number): number {
-  const cx = face.x + face.width / 2;
-  const dx = Math.abs(x - cx) / face.width; // 0 at the centre line, 0.5 at the box side
+  return headZoneX(face, x) * headZoneY(face, y);
+}
+
+function headZoneX(face: Box, x: number): number {
+  const dx = Math.abs(x - (face.x + face.width / 2)) / face.width; // 0 at the centre line, 0.5 at the box side
+  return ramp(1.1 - dx, 0.25);
+}
+
+function headZoneY(face: Box, y: number): number {
   const below = (y - (face.y + face.height)) / face.height; // > 0 below the chin
   const above = (face.y - y) / face.height; // > 0 above the box top
-  return ramp(1.1 - dx, 0.25) * ramp(-below, 0.15) * ramp(1.0 - above, 0.25);
+  return ramp(-below, 0.15) * ramp(1.0 - above, 0.25);
 }
 
 /**
- * Where hair the model missed can be: the head zone down to about the ear lobes. Beside the jaw and neck the
- * non-skin pixels are shadow and collar, not hair (long hair there is the model's, which it finds well).
+ * Rows where hair the model missed can be: the head zone's rows down to about the ear lobes. Beside the jaw and
+ * neck the non-skin pixels are shadow and collar, not hair (long hair there is the model's, which it finds well).
  */
-function hairlineZone(face: Box, x: number, y: number): number {
-  return headZone(face, x, y) * ramp(face.y + face.height * 0.7 - y, face.height * 0.15);
+function hairlineZoneY(face: Box, y: number): number {
+  return headZoneY(face, y) * ramp(face.y + face.height * 0.7 - y, face.height * 0.15);
 }
 
 /** 1 inside the oval of eyes, nose and mouth (the detector box shrunk a little), fading to 0 just outside it. */
 function faceCore(face: Box, x: number, y: number): number {
   const dx = (x - (face.x + face.width / 2)) / (face.width * 0.42);
   const dy = (y - (face.y + face.height * 0.55)) / (face.height * 0.45);
-  return ramp(1.15 - Math.hypot(dx, dy), 0.3);
+  const d2 = dx * dx + dy * dy;
+  return d2 >= 1.3225 ? 0 : ramp(1.15 - Math.sqrt(d2), 0.3);
 }
 
 /**
@@ -142,7 +164,9 @@ function skinColourModel(
   return (r, g, bl) => {
     const l = r + g + bl;
     if (l < 0.02) return 0;
-    const sigma = Math.hypot((r / l - mu) / su, (g / l - mv) / sv);
+    const du = (r / l - mu) / su;
+    const dv = (g / l - mv) / sv;
+    const sigma = Math.sqrt(du * du + dv * dv);
     const chroma = 1 - ramp(sigma - 3, 2);
     const bright = 1 - ramp(Math.abs(Math.log(l) - ml) - fullRatio, fadeRatio);
     return chroma * bright;

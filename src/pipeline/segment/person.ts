@@ -66,15 +66,17 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
     runSkinClothesHair(forModels),
     options.face ?? mainFaceBox(image),
   ]);
-  const { person, personLow } = refinePerson(image, small, coarse);
+  const { person, reach } = refinePerson(image, small, coarse);
   const { width, height } = image;
   const low = hairAndSkin({
     image: small,
-    person: personLow,
+    reach,
     skin: resizePlane(parts.skin, small.width, small.height),
     clothes: resizePlane(parts.clothes, small.width, small.height),
     hair: resizePlane(parts.hair, small.width, small.height),
-    ...(face ? { face: scaleBox(face, small.width / width, small.height / height) } : {}),
+    ...(face && face.width >= 1 && face.height >= 1
+      ? { face: scaleBox(face, small.width / width, small.height / height) }
+      : {}),
   });
   return { width, height, person: person.data, ...insidePerson(person, low.hair, low.skin) };
 }
@@ -92,9 +94,9 @@ export function scaledCopy(image: RgbImage, side: number): Promise<RgbImage> {
 /**
  * The selfie model's mask refined against the photo: stray blobs dropped, a colour guided filter fitted at the
  * guide's resolution and applied at the photo's, kept within BAND of the model's edge and steepened.
- * `personLow` is the unrefined mask at the guide's resolution.
+ * `reach` (at the guide's resolution) is non-zero wherever the refined mask may be.
  */
-export function refinePerson(image: RgbImage, small: RgbImage, coarse: Plane): { person: Plane; personLow: Plane } {
+export function refinePerson(image: RgbImage, small: RgbImage, coarse: Plane): { person: Plane; reach: Plane } {
   const cleaned: Plane = { width: coarse.width, height: coarse.height, data: coarse.data.slice() };
   dropSmallBlobs(cleaned, 0.5, 0.1);
   const k = Math.max(small.width, small.height) / GUIDE_SIDE;
@@ -102,7 +104,7 @@ export function refinePerson(image: RgbImage, small: RgbImage, coarse: Plane): {
   const guide = prepareGuide(small, Math.max(2, Math.round(GUIDE_RADIUS * k)), GUIDE_EPS);
   const bounds = bandBounds(personLow, Math.max(1, Math.round(BAND * k)));
   const person = applyCoefficients(guidedCoefficients(guide, personLow), image, bounds, steepen);
-  return { person, personLow };
+  return { person, reach: bounds.upper };
 }
 
 /**
