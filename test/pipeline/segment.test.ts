@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.js';
+import { isPortraitError } from '../../src/errors.js';
 import { fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
-import { estimateDepth, type PersonSegmentation, segmentPerson } from '../../src/pipeline/segment/index.js';
+import {
+  estimateDepth,
+  openSegmentationModels,
+  type PersonSegmentation,
+  segmentPerson,
+} from '../../src/pipeline/segment/index.js';
 import { runSelfieSegmentation } from '../../src/pipeline/segment/models.js';
 import { refinePerson, scaledCopy } from '../../src/pipeline/segment/person.js';
 import { type Plane, resizePlane } from '../../src/pipeline/segment/plane.js';
@@ -181,6 +190,35 @@ describe('segmentation building blocks', () => {
     const after = wrong(person.data);
     assert.ok(after < before * 0.35, `misclassified pixels ${before} -> ${after}`);
     assert.ok(edgeWidth(person.data, size, size) < edgeWidth(raw, size, size) * 0.5);
+  });
+});
+
+describe('segmentation models', () => {
+  after(async () => {
+    await disposeSessions();
+  });
+
+  it('opens both required models from PORTRAIT_MODELS_DIR', async () => {
+    await configureModels(parseConfig({ PORTRAIT_MODELS_DIR: MODELS_DIR }));
+    await openSegmentationModels();
+  });
+
+  it('says which file is missing and what to set when a model can be neither found nor downloaded', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'seg-models-'));
+    try {
+      // Nothing listens on the discard port: the download fails at once.
+      await configureModels(
+        parseConfig({ PORTRAIT_MODELS_CACHE: cache, PORTRAIT_MODEL_MIRROR: 'http://127.0.0.1:9/' }),
+      );
+      await assert.rejects(openSegmentationModels(), (err: unknown) => {
+        assert.ok(isPortraitError(err) && err.code === 'model.missing', String(err));
+        assert.match(err.message, /mediapipe-selfie_segmentation\.onnx|skin-clothes-hair-pan\.onnx/);
+        assert.match(err.message, /PORTRAIT_MODELS_DIR/);
+        return true;
+      });
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 });
 

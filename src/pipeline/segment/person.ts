@@ -1,5 +1,6 @@
 import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
+import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
 import { dropSmallBlobs } from './components.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
@@ -79,6 +80,14 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
       : {}),
   });
   return { width, height, person: person.data, ...insidePerson(person, low.hair, low.skin) };
+}
+
+/**
+ * Opens the models segmentPerson needs (downloading them if the registry must), so an engine that segments can
+ * fail at its start, with the registry's sentence, instead of on its first job.
+ */
+export async function openSegmentationModels(): Promise<void> {
+  await Promise.all([getSession('selfie-segmentation'), getSession('skin-clothes-hair')]);
 }
 
 /** The photo scaled to at most `side` pixels per side, keeping its shape, never enlarged. */
