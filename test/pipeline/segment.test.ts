@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.js';
 import { isPortraitError } from '../../src/errors.js';
-import { fromSharp, toSharp } from '../../src/pipeline/image.js';
+import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
+import { decodeImage, fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
@@ -18,9 +19,20 @@ import {
 import { runSelfieSegmentation } from '../../src/pipeline/segment/models.js';
 import { refinePerson, scaledCopy } from '../../src/pipeline/segment/person.js';
 import { type Plane, resizePlane } from '../../src/pipeline/segment/plane.js';
-import type { Box, RgbImage } from '../../src/pipeline/types.js';
-import { MODELS_DIR } from '../helpers/env.js';
-import { loadSelfie } from '../lighting/photos.js';
+import type { Box, Face, RgbImage } from '../../src/pipeline/types.js';
+import { facePath, MODELS_DIR } from '../helpers/env.js';
+
+/**
+ * A shared photo with its faces and the main one (largest and most central). Not findMainFace: that refuses
+ * two_people.jpg (no face dominates), and segmentation must still work on such a photo.
+ */
+async function loadPhoto(name: string): Promise<{ image: RgbImage; faces: Face[]; face: Face }> {
+  const { image } = await decodeImage(await readFile(facePath(name)), { maxBytes: 50 * 2 ** 20, maxPixels: 4e7 });
+  const faces = await detectFaces(image);
+  const face = faces[chooseMainFace(faces, image.width, image.height)];
+  assert.ok(face, `no face in ${name}`);
+  return { image, faces, face };
+}
 
 /** Mean of a mask over a box (clamped to the image). */
 function meanIn(mask: Float32Array, width: number, height: number, box: Box): number {
@@ -232,7 +244,7 @@ describe('segmentation on real photos', () => {
 
   for (const name of ['obama.jpg', 'biden.jpg', 'astronaut.png', 'two_people.jpg']) {
     it(`${name}: the face is person, the top corners are background, the edge follows the photo`, async () => {
-      const selfie = await loadSelfie(name);
+      const selfie = await loadPhoto(name);
       const { square, face } = await workingSquare(selfie.image, selfie.face.box);
       const seg = await segmentPerson(square, { face });
       const { width, height } = square;
@@ -262,7 +274,7 @@ describe('segmentation on real photos', () => {
 
   it('marks short dark hair (obama.jpg) and grey hair (biden.jpg) above the face as hair, not skin', async () => {
     for (const name of ['obama.jpg', 'biden.jpg']) {
-      const selfie = await loadSelfie(name);
+      const selfie = await loadPhoto(name);
       const { square, face } = await workingSquare(selfie.image, selfie.face.box);
       // Without the face box too: the face is then found from the skin mask.
       for (const options of [{ face }, {}]) {
@@ -284,7 +296,7 @@ describe('segmentation on real photos', () => {
 
   it('keeps the shape of non-square photos (a tall full-length shot, a wide two-person shot)', async () => {
     for (const name of ['biden.jpg', 'two_people.jpg']) {
-      const selfie = await loadSelfie(name);
+      const selfie = await loadPhoto(name);
       const { image } = selfie;
       const seg = await segmentPerson(image, { face: selfie.face.box });
       assert.equal(seg.person.length, image.width * image.height);
@@ -300,7 +312,7 @@ describe('segmentation on real photos', () => {
   });
 
   it('handles a small working square', async () => {
-    const selfie = await loadSelfie('obama.jpg');
+    const selfie = await loadPhoto('obama.jpg');
     const { square, face } = await workingSquare(selfie.image, selfie.face.box, 300);
     assert.equal(square.width, 300);
     const seg = await segmentPerson(square, { face });
@@ -310,7 +322,7 @@ describe('segmentation on real photos', () => {
 
   it('depth puts the person nearer than the background, normalised to 0..1 at the image size', async () => {
     for (const name of ['obama.jpg', 'astronaut.png', 'pexels-dinielle-de-veyra-4195444.jpg']) {
-      const selfie = await loadSelfie(name);
+      const selfie = await loadPhoto(name);
       const { square, face } = await workingSquare(selfie.image, selfie.face.box, 512);
       const depth = await estimateDepth(square);
       assert.equal(depth.length, square.width * square.height);
