@@ -171,21 +171,21 @@ export function insidePerson(
 }
 
 /**
- * Where the edge may be: `lower` is 1 where the model's mask is above 0.5 even `band` pixels away in every
- * direction (surely person), `upper` is 0 where it is below 0.5 everywhere within `band` (surely background).
+ * Where the edge may be: `lower` is 1 where the model's mask averages above 0.98 over the `band`-radius window
+ * (surely person), `upper` is 0 where it averages below 0.02 (surely background); both ramp smoothly in between.
+ * They come from the soft mask, not a thresholded one: a binary mask's 256-px cells would show as a staircase
+ * wherever the photo cannot place the edge (a navy sleeve against a navy flag) and the bound decides it.
  */
 function bandBounds(p: Plane, band: number): Bounds {
   const { width, height } = p;
   const n = width * height;
-  const binary = new Float32Array(n);
-  for (let i = 0; i < n; i++) binary[i] = (p.data[i] ?? 0) >= 0.5 ? 1 : 0;
-  const mean = boxMean(binary, width, height, band);
+  const mean = boxMean(p.data, width, height, band);
   const lower = new Float32Array(n);
   const upper = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const m = mean[i] ?? 0;
-    lower[i] = m > 0.999 ? 1 : 0;
-    upper[i] = m > 0.001 ? 1 : 0;
+    const m = mean[i]!;
+    lower[i] = m >= 0.98 ? 1 : m <= 0.85 ? 0 : (m - 0.85) / 0.13;
+    upper[i] = m <= 0.02 ? 0 : m >= 0.1 ? 1 : (m - 0.02) / 0.08;
   }
   return { lower: { width, height, data: lower }, upper: { width, height, data: upper } };
 }
