@@ -1,4 +1,5 @@
 import { PortraitError } from '../errors.js';
+import type { EngineName } from './request.js';
 import { closest } from './typos.js';
 
 /**
@@ -594,6 +595,17 @@ function combine(parts: readonly StylePreset[]): Style {
     ...(backdrop ? { backdrop } : {}),
     presets: sorted,
   };
+}
+
+/**
+ * Whether an engine can render a style: the compositor renders only the catalogue (anything else gets
+ * 'request.bad_style' with the list, never a silently ignored style); the diffusion engine takes any words; the
+ * crop engine has no style. Undefined when the text is fine.
+ */
+export function checkStyleForEngine(text: string, engine: EngineName): PortraitError | undefined {
+  if (engine !== 'compositor') return undefined;
+  const r = parseStyle(text);
+  return r.ok ? undefined : r.error;
 }
 
 /** The preset by canonical name or alias, for code that wants the data itself. */
