@@ -124,6 +124,8 @@ export interface ComicLook {
   saturation: number;
   /** Pop-art palette: dark to light colours that replace the tones, or undefined to keep the photo's hues. */
   palette?: readonly Rgb8[];
+  /** With a palette: the flat colour behind the subject, one that none of the palette's tones blends into. */
+  ground?: Rgb8;
 }
 
 export type MediumLook = FilmLook | OilLook | SketchLook | ComicLook;
@@ -207,7 +209,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     look: { kind: 'grade', temperature: 0.55, tint: 0.05, saturation: 1.08, contrast: 0.15 },
     variants: [
       // Deep golden, punchy.
-      { kind: 'grade', temperature: 0.95, tint: 0.1, saturation: 1.2, contrast: 0.35 },
+      { kind: 'grade', temperature: 0.8, tint: 0.08, saturation: 1.1, contrast: 0.35 },
       // Soft peach, low contrast.
       { kind: 'grade', temperature: 0.5, tint: 0.35, saturation: 0.9, contrast: -0.15 },
     ],
@@ -248,8 +250,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       {
         kind: 'film',
         fade: 0.05,
-        shadows: [-6, 10, 2],
-        highlights: [4, 6, -2],
+        shadows: [-4, 6, 3],
+        highlights: [6, 5, -4],
         saturation: 0.95,
         halation: 0.2,
         grain: 8,
@@ -316,8 +318,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       {
         kind: 'sketch',
         line: 0.006,
-        darkness: 1.5,
-        shading: 0.3,
+        darkness: 2.3,
+        shading: 0.45,
         hatching: 0.25,
         paper: [248, 240, 222],
         pencil: [92, 58, 36],
@@ -346,6 +348,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
           [250, 140, 60],
           [255, 226, 90],
         ],
+        ground: [64, 196, 204],
       },
       {
         kind: 'comic',
@@ -359,6 +362,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
           [236, 120, 120],
           [250, 236, 200],
         ],
+        ground: [250, 210, 64],
       },
     ],
   },
