@@ -209,7 +209,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     look: { kind: 'grade', temperature: 0.55, tint: 0.05, saturation: 1.08, contrast: 0.15 },
     variants: [
       // Deep golden, punchy.
-      { kind: 'grade', temperature: 0.8, tint: 0.08, saturation: 1.1, contrast: 0.35 },
+      { kind: 'grade', temperature: 0.85, tint: 0.12, saturation: 1.12, contrast: 0.5 },
       // Soft peach, low contrast.
       { kind: 'grade', temperature: 0.5, tint: 0.35, saturation: 0.9, contrast: -0.15 },
     ],
