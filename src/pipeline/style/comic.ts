@@ -1,6 +1,6 @@
 import type { ComicLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { gaussianBlur, image, lumaPlane, smoothstep } from './filters.js';
+import { boxBlur, image, lumaPlane, smoothstep } from './filters.js';
 import { applyOilStrokes } from './oil.js';
 
 /**
@@ -17,9 +17,10 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const scale = Math.max(width, height) / 1024;
   const flat = applyOilStrokes(src, 0.014, 0.006, alpha);
   const luma = lumaPlane(flat);
-  const inkSigma = Math.max(0.6, c.ink * scale * 0.7);
-  const g1 = gaussianBlur(luma, width, height, inkSigma);
-  const g2 = gaussianBlur(luma, width, height, inkSigma * 1.6);
+  // Difference of two blurs, the wider one the narrower blurred again (box passes add their variances).
+  const r = Math.max(1, Math.round(c.ink * scale * 0.5));
+  const g1 = boxBlur(luma, width, height, r, 2);
+  const g2 = boxBlur(g1, width, height, r, 2);
   const d = flat.data;
   const out = new Uint8ClampedArray(n * 3);
   const levels = c.levels;

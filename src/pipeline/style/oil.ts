@@ -1,7 +1,7 @@
 import type { Random } from '../../core/random.js';
 import type { OilLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, fractalNoise, gaussianBlur, image, whiteNoise } from './filters.js';
+import { alphaAt, gaussianBlur, image, whiteNoise } from './filters.js';
 
 /**
  * Oil paint. The strokes come from a smooth Kuwahara filter: each pixel takes a weighted mean of the four square
@@ -240,14 +240,17 @@ function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: Oi
 function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
   const { width, height, data } = src;
   const scale = Math.max(width, height) / 1024;
-  const weave = fractalNoise(width, height, Math.max(2, Math.round(3 * scale)), 2, rng);
+  // The weave: a product of sines (threads across and along), roughened by white noise.
+  const rough = whiteNoise(width * height, rng);
   const period = Math.max(3, 4 * scale);
+  const across = new Float32Array(width);
+  for (let x = 0; x < width; x++) across[x] = Math.sin((2 * Math.PI * x) / period);
   const out = new Uint8ClampedArray(data.length);
   for (let y = 0; y < height; y++) {
     const cy = Math.sin((2 * Math.PI * y) / period);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const cloth = (Math.sin((2 * Math.PI * x) / period) * cy * 0.5 + (weave[p]! - 0.5)) * o.canvas * 22;
+      const cloth = (across[x]! * cy * 0.5 + rough[p]! * 0.6) * o.canvas * 22;
       const i = p * 3;
       const r = data[i]!;
       const g = data[i + 1]!;
