@@ -19,6 +19,7 @@ export const USER_ERROR_CODES = [
   // faces
   'face.none',
   'face.too_small',
+  'face.several',
   // request options
   'request.no_selfie',
   'request.too_many_selfies',
