@@ -493,7 +493,7 @@ export interface Style {
   readonly presets: readonly StylePreset[];
 }
 
-export const NO_STYLE: Style = { label: '', description: "The photo's own look.", prompt: '', presets: [] };
+const NO_STYLE: Style = { label: '', description: "The photo's own look.", prompt: '', presets: [] };
 
 export type StyleResult = { ok: true; value: Style } | { ok: false; error: PortraitError };
 

@@ -77,7 +77,7 @@ export function matchPresets(presets: readonly PresetInfo[], typed: string, limi
  * part after the last comma, each offered as the whole text with that part completed, keeping only combinations
  * that `check` accepts (two backdrops do not combine).
  */
-export function matchStyleChoices(
+function matchStyleChoices(
   presets: readonly PresetInfo[],
   typed: string,
   check: (text: string) => PortraitError | undefined,

@@ -267,7 +267,7 @@ function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
 }
 
 /** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
-export function resize(src: RgbImage, w: number, h: number): RgbImage {
+function resize(src: RgbImage, w: number, h: number): RgbImage {
   const out = new Uint8ClampedArray(w * h * 3);
   const d = src.data;
   const sw = src.width;
