@@ -23,7 +23,7 @@ import { treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
-import { type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
 import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
@@ -593,6 +593,9 @@ export async function createCompositorEngine(
   config: Pick<Config, 'PORTRAIT_IDENTITY_MODEL'>,
   deps: { logger?: Logger } = {},
 ): Promise<Engine> {
+  // The segmentation models are required: a missing one fails the worker's start with the registry's sentence,
+  // not a member's first portrait.
+  await openSegmentationModels();
   let identity: IdentityEmbedder | undefined;
   try {
     identity = await identityEmbedderFor(config.PORTRAIT_IDENTITY_MODEL);
