@@ -182,11 +182,12 @@ export class Playground {
   }
 
   /** The refusal for an upload over the cap, also used before its body is read (Content-Length). */
-  tooLarge(size: number, selfie?: number): PortraitError {
+  tooLarge(size: number | undefined, selfie?: number): PortraitError {
     return new PortraitError('input.too_large', 'upload over the limit', {
       ...(selfie === undefined ? {} : { selfie }),
       limit: formatBytes(this.#d.config.PORTRAIT_MAX_INPUT_BYTES),
-      got: formatBytes(size),
+      // Unknown when the body came without a length and was cut off at the limit.
+      ...(size === undefined ? {} : { got: formatBytes(size) }),
     });
   }
 

@@ -47,9 +47,10 @@ export function hostRule(bind: string, port: number): HostRule {
 /** Splits a Host header ("127.0.0.1:7860", "[::1]:7860", "localhost") into a lower-case name and a port. */
 export function parseHostHeader(header: string): { name: string; port: number | undefined } | undefined {
   const h = header.trim().toLowerCase();
-  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(h);
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/.exec(h);
   if (!m) return undefined;
   const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && port > 65535) return undefined;
   return { name: stripBrackets(m[1]!).replace(/\.$/, ''), port };
 }
 

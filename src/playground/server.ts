@@ -162,7 +162,7 @@ export async function startPlaygroundServer(o: PlaygroundServerOptions): Promise
       const body = await readBody(req, o.maxUploadBytes);
       if (body === 'too large') {
         res.setHeader('connection', 'close');
-        return refuse(res, 413, o.app.refusal(o.app.tooLarge(o.maxUploadBytes + 1, selfie)));
+        return refuse(res, 413, o.app.refusal(o.app.tooLarge(undefined, selfie)));
       }
       return sendJson(res, 200, await o.app.upload(session, body, selfie));
     }
