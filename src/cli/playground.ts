@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
+import { PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../playground/host.js';
 import { Shutdown, stopOnSignals } from './shutdown.js';
@@ -64,6 +65,11 @@ export async function playgroundCommand(argv: string[], config: Config, log: Log
         `Cannot listen on '${host}': pass --host with an address of this machine (default 127.0.0.1).\n`,
       );
       return 2;
+    }
+    // A missing or damaged model: its message names the file and what to set (PORTRAIT_MODELS_DIR ...).
+    if (err instanceof PortraitError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
     }
     throw err;
   }

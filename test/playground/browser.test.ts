@@ -182,9 +182,9 @@ describe('the playground in Chromium', { skip: haveBrowser ? false : INSTALL }, 
     const page = await open();
     // A file that is not a photo, refused on upload.
     await page.setInputFiles('#files', { name: 'cv.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('%PDF-1.7 cv') });
-    await page.waitForSelector('#refusal:not([hidden])');
+    await page.waitForSelector('#selfies-msg.bad');
     assert.equal(
-      await page.textContent('#refusal'),
+      await page.textContent('#selfies-msg'),
       'Your selfie is not an image (got a PDF). Send a JPEG, PNG, WebP, AVIF or GIF photo.',
     );
     assert.equal(await page.locator('#selfies .selfie').count(), 0, 'the refused file is not kept');

@@ -50,6 +50,14 @@ function showRefusal(sentence) {
   box.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
 }
 
+/** On a narrow screen the result panel sits under the form: bring it into view when a portrait starts. */
+function revealStage() {
+  const stage = document.querySelector('.stage');
+  if (stage.getBoundingClientRect().top > window.innerHeight * 0.6) {
+    stage.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+}
+
 function clearRefusal() {
   $('refusal').hidden = true;
   $('refusal').textContent = '';
@@ -60,10 +68,10 @@ function clearRefusal() {
 function addFiles(fileList) {
   const files = [...fileList];
   if (files.length === 0) return;
-  clearRefusal();
+  selfieMessage('');
   const max = state.catalogue?.limits.maxSelfies ?? 4;
   const room = max - state.selfies.length;
-  if (files.length > room) showRefusal(state.catalogue.sentences.tooManySelfies);
+  if (files.length > room) selfieMessage(state.catalogue.sentences.tooManySelfies);
   const taken = files.slice(0, Math.max(0, room));
   const total = state.selfies.length + taken.length;
   for (const file of taken) {
@@ -86,9 +94,16 @@ async function upload(selfie, number) {
     selfie.status = 'ready';
   } catch (err) {
     removeSelfie(selfie.local);
-    showRefusal(err.message);
+    selfieMessage(err.message);
   }
   renderSelfies();
+}
+
+/** Problems with the photos are told under them, where the eye is after picking (on a phone the result is far). */
+function selfieMessage(sentence) {
+  const msg = $('selfies-msg');
+  msg.textContent = sentence || '';
+  msg.className = sentence ? 'field-msg bad' : 'field-msg';
 }
 
 function removeSelfie(local) {
@@ -225,6 +240,7 @@ function applyEvent() {
   const event = selectedEvent();
   const note = $('event-note');
   for (const f of ['pose', 'lighting', 'style']) $(f).disabled = Boolean(event);
+  for (const chip of document.querySelectorAll('.chip')) chip.disabled = Boolean(event);
   if (!event) {
     note.hidden = true;
     return;
@@ -235,7 +251,7 @@ function applyEvent() {
   for (const f of ['pose', 'lighting']) $(f).dispatchEvent(new Event('input'));
   const when =
     event.status === 'draft'
-      ? `draft, not open yet${event.startsAt > Date.now() ? `, starts ${new Date(event.startsAt).toLocaleString()}` : ''}`
+      ? `draft, not open yet${event.startsAt > Date.now() ? `, starts ${new Date(event.startsAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}` : ''}`
       : event.status;
   note.textContent = `Previewing '${event.name}' (${event.platform}, ${when}): ${event.theme.description}. Members will get exactly this.`;
   note.hidden = false;
@@ -281,7 +297,7 @@ async function make(recipe, selfieIds) {
   clearRefusal();
   let ids = selfieIds;
   if (!ids) {
-    if (state.selfies.length === 0) return showRefusal(state.catalogue.sentences.noSelfie);
+    if (state.selfies.length === 0) return selfieMessage(state.catalogue.sentences.noSelfie);
     await Promise.all(state.selfies.map((s) => s.upload));
     if (state.selfies.length === 0) return;
     ids = state.selfies.map((s) => s.id);
@@ -309,6 +325,7 @@ async function make(recipe, selfieIds) {
       });
     }
     track(job, true);
+    revealStage();
   } catch (err) {
     showRefusal(err.message);
   } finally {
@@ -358,6 +375,7 @@ function render() {
   $('job').hidden = !job || job.status === 'failed';
   if (job?.status === 'failed') showRefusal(job.refusal.sentence);
   if (job && job.status !== 'failed') renderJob(job);
+  if (job?.status !== 'done') $('debug').hidden = true;
   renderHistory();
 }
 
@@ -395,7 +413,9 @@ function renderJob(job) {
   const frame = $('frame');
   frame.classList.toggle('event', Boolean(job.recipe.event?.frameColour));
   frame.style.setProperty('--frame', job.recipe.event?.frameColour || '');
-  $('caption').textContent = (job.recipe.event ? `Preview of '${job.recipe.event.name}' · ` : '') + r.captions[i];
+  // "3.6 s" must not break between number and unit on a phone.
+  const caption = r.captions[i].replace(/(\d) (s|min)\b/g, '$1\u00a0$2');
+  $('caption').textContent = (job.recipe.event ? `Preview of '${job.recipe.event.name}' · ` : '') + caption;
   $('download').href = r.images[i];
   $('download').download = `portrait-${r.seed}${r.images.length > 1 ? `-${i + 1}` : ''}.${r.format}`;
   const variants = $('variants');
@@ -417,9 +437,10 @@ function renderJob(job) {
       return b;
     }),
   );
-  $('reroll').onclick = () => make({ ...job.recipe, seed: undefined }, job.recipe.selfies);
-  $('more').onclick = () =>
-    make({ ...job.recipe, variations: state.catalogue.limits.maxVariations }, job.recipe.selfies);
+  // Redo the job's own recipe (an event preview stays one), not what the form says now.
+  const redo = { ...job.recipe, event: job.recipe.event?.id };
+  $('reroll').onclick = () => make({ ...redo, seed: undefined }, job.recipe.selfies);
+  $('more').onclick = () => make({ ...redo, variations: state.catalogue.limits.maxVariations }, job.recipe.selfies);
   $('debug').hidden = !r.debugSheet;
   if (r.debugSheet && $('debug-img').getAttribute('src') !== r.debugSheet) {
     $('debug-img').src = r.debugSheet;
