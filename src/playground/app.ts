@@ -17,6 +17,7 @@ import { describeError } from '../core/messages.js';
 import { checkPoseForEngine, POSE_PRESETS, parsePose } from '../core/pose.js';
 import { parsePrompt } from '../core/prompt.js';
 import { type EngineName, MAX_SELFIES, MAX_VARIATIONS, randomSeed } from '../core/request.js';
+import { describeStylePresets, parseStyle, STYLE_PRESETS } from '../core/style.js';
 import { type ErrorPayload, PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { STAGES } from '../pipeline/types.js';
@@ -99,8 +100,11 @@ export class Playground {
       // Poses the engine cannot draw (profiles on the compositor) are left out, as in the Discord menus.
       poses: POSE_PRESETS.filter((p) => !checkPoseForEngine({ ...p, label: p.name }, engine)).map(preset),
       lightings: LIGHTING_PRESETS.map(preset),
-      styles: [] as Array<{ name: string; description: string }>,
-      styleUsed: engine === 'diffusion',
+      styles: STYLE_PRESETS.map((p) => ({ name: p.name, description: p.description, role: p.role })),
+      // The compositor renders the catalogue's looks and backdrops, the diffusion engine prompts with any words; the
+      // crop engine only crops.
+      styleUsed: engine !== 'crop',
+      styleHint: describeStylePresets().at(-1) ?? '',
       limits: {
         maxSelfies: MAX_SELFIES,
         maxVariations: MAX_VARIATIONS,
@@ -121,7 +125,12 @@ export class Playground {
   }
 
   /** Checks a pose and a lighting as the bots do when a command arrives; each field gets its label or its sentence. */
-  check(fields: { pose?: string | undefined; lighting?: string | undefined; engine?: EngineName | undefined }) {
+  check(fields: {
+    pose?: string | undefined;
+    lighting?: string | undefined;
+    style?: string | undefined;
+    engine?: EngineName | undefined;
+  }) {
     const out: Record<string, { label: string } | Refusal> = {};
     if (fields.pose !== undefined) {
       const r = this.#pose(fields.pose, fields.engine ?? this.#d.config.PORTRAIT_ENGINE);
@@ -130,6 +139,10 @@ export class Playground {
     if (fields.lighting !== undefined) {
       const r = parseLighting(fields.lighting.trim() || 'studio');
       out['lighting'] = r.ok ? { label: r.value.label } : this.refusal(r.error);
+    }
+    if (fields.style !== undefined) {
+      const r = this.#style(fields.style, fields.engine ?? this.#d.config.PORTRAIT_ENGINE);
+      out['style'] = r instanceof PortraitError ? this.refusal(r) : { label: r };
     }
     return out;
   }
@@ -216,8 +229,10 @@ export class Playground {
     if (pose instanceof PortraitError) throw pose;
     const light = parseLighting(theme?.lighting ?? text(body.lighting, 'studio'));
     if (!light.ok) throw light.error;
-    const style = theme?.style ?? (typeof body.style === 'string' ? body.style.trim() : '');
-    if (style.length > STYLE_MAX) throw badOption('style', `at most ${STYLE_MAX} characters`);
+    const styleText = theme?.style ?? (typeof body.style === 'string' ? body.style.trim() : '');
+    if (styleText.length > STYLE_MAX) throw badOption('style', `at most ${STYLE_MAX} characters`);
+    const style = this.#style(styleText, engine);
+    if (style instanceof PortraitError) throw style;
     const variations = body.variations === undefined || body.variations === '' ? 1 : Number(body.variations);
     if (!Number.isInteger(variations) || variations < 1 || variations > MAX_VARIATIONS) {
       throw badOption('variations', `1 to ${MAX_VARIATIONS}`);
@@ -401,6 +416,17 @@ export class Playground {
         ...('refId' in err && err.refId ? { refId: err.refId } : {}),
       }),
     };
+  }
+
+  /**
+   * The style as the engine will read it: the compositor renders only the catalogue (its parser's canonical label,
+   * or its refusal with a suggestion), the diffusion engine takes any words, the crop engine none.
+   */
+  #style(text: string, engine: EngineName): string | PortraitError {
+    const typed = text.trim();
+    if (engine !== 'compositor') return typed;
+    const r = parseStyle(typed);
+    return r.ok ? r.value.label : r.error;
   }
 
   #pose(textIn: string, engine: EngineName): string | PortraitError {

@@ -143,6 +143,7 @@ export async function startPlaygroundServer(o: PlaygroundServerOptions): Promise
         o.app.check({
           pose: query.get('pose') ?? undefined,
           lighting: query.get('lighting') ?? undefined,
+          style: query.get('style') ?? undefined,
           engine: ENGINE_NAMES.includes(engine as EngineName) ? (engine as EngineName) : undefined,
         }),
       );

@@ -135,6 +135,11 @@ describe('input checks, in the bots sentences', () => {
       [{ pose: 'lft' }, 'request.bad_pose', describeError(lft.error)],
       [{ pose: 'profile left' }, 'request.pose_out_of_range', /compositor engine can draw well \(at most 30 degrees\)/],
       [{ lighting: 'goldn hour' }, 'request.bad_lighting', /Did you mean 'golden hour'\?/],
+      [
+        { style: 'oil paintng' },
+        'request.bad_style',
+        /^I don't know the style 'oil paintng'\. Did you mean 'oil paint'\?/,
+      ],
       [{ variations: 9 }, 'request.bad_option', 'variations is not valid: 1 to 4.'],
       [{ seed: -1 }, 'request.bad_option', 'seed is not valid: a whole number from 0 to 4294967295.'],
       [{ selfies: [] }, 'request.no_selfie', describeError({ code: 'request.no_selfie', details: {} })],
@@ -150,7 +155,10 @@ describe('input checks, in the bots sentences', () => {
       if (typeof sentence === 'string') assert.equal(refusal.sentence, sentence);
       else assert.match(refusal.sentence, sentence);
     }
-    const check = (await client.get('/api/check?pose=lft&lighting=golden%20hour')).json<Record<string, unknown>>();
+    const check = (
+      await client.get('/api/check?pose=lft&lighting=golden%20hour&style=oil%20paint%20on%20studio%20blue')
+    ).json<Record<string, unknown>>();
+    assert.deepEqual(check['style'], { label: 'oil paint, studio blue' });
     assert.deepEqual(check['pose'], { code: 'request.bad_pose', sentence: describeError(lft.error) });
     assert.deepEqual(check['lighting'], { label: 'golden hour' });
   });
@@ -177,6 +185,7 @@ describe('portraits through the queue', () => {
       selfies: [id],
       pose: '3/4 left',
       lighting: 'rembrandt',
+      style: 'b&w',
       seed: 42,
       requestId: 'test-request-0001',
     });
@@ -193,7 +202,7 @@ describe('portraits through the queue', () => {
     assert.equal(result.seed, 42);
     assert.match(
       result.captions[0]!,
-      /^Pose: three-quarter left · Lighting: rembrandt · Engine: compositor · Seed: 42 · /,
+      /^Pose: three-quarter left · Lighting: rembrandt · Style: black and white · Engine: compositor · Seed: 42 · /,
     );
     const stages = (done['stages'] as Array<{ label: string }>).map((s) => s.label);
     assert.ok(stages.includes('Finding your face'), stages.join(', '));
@@ -254,7 +263,7 @@ describe('portraits through the queue', () => {
         name: 'Winter portraits',
         pose: 'three-quarter right',
         lighting: 'blue hour',
-        style: 'watercolour',
+        style: 'sepia on studio beige',
         frameColour: '#3366ff',
         destination: { channelId: 'c1' },
       },
@@ -284,13 +293,13 @@ describe('portraits through the queue', () => {
     }>();
     assert.equal(job.recipe['pose'], 'three-quarter right');
     assert.equal(job.recipe['lighting'], 'blue hour');
-    assert.equal(job.recipe['style'], 'watercolour');
+    assert.equal(job.recipe['style'], 'sepia, studio beige');
     assert.deepEqual(job.recipe['event'], { id: event.id, name: 'Winter portraits', frameColour: '#3366ff' });
     const done = await me.watch(job.id);
     assert.equal(done.status, 'done', JSON.stringify(done['refusal']));
     assert.match(
       (done['result'] as { captions: string[] }).captions[0]!,
-      /Pose: three-quarter right · Lighting: blue hour · Style: watercolour/,
+      /Pose: three-quarter right · Lighting: blue hour · Style: sepia, studio beige/,
     );
   });
 

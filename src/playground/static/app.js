@@ -179,9 +179,18 @@ function setupDrop() {
 
 // ---------------------------------------------------------------- options
 
-function chips(containerId, inputId, presets) {
+/**
+ * Preset buttons under a field. A pose or a lighting is one preset; a style combines up to one look, one colour
+ * treatment and one backdrop, so its buttons add and remove parts ("oil paint, studio grey").
+ */
+function chips(containerId, inputId, presets, combine = false) {
   const box = $(containerId);
   const input = $(inputId);
+  const parts = () =>
+    input.value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
   box.replaceChildren(
     ...presets.map((p) => {
       const b = document.createElement('button');
@@ -191,15 +200,23 @@ function chips(containerId, inputId, presets) {
       b.title = p.description;
       b.addEventListener('click', () => {
         if (input.disabled) return;
-        input.value = p.name;
+        if (!combine) input.value = p.name;
+        else {
+          const now = parts();
+          // Another preset of the same role is swapped out: one look, one colour, one backdrop.
+          const sameRole = new Set(presets.filter((q) => q.role === p.role).map((q) => q.name));
+          input.value = now.includes(p.name)
+            ? now.filter((x) => x !== p.name).join(', ')
+            : [...now.filter((x) => !sameRole.has(x)), p.name].join(', ');
+        }
         input.dispatchEvent(new Event('input'));
       });
       return b;
     }),
   );
   const mark = () => {
-    const v = input.value.trim().toLowerCase();
-    for (const b of box.children) b.setAttribute('aria-pressed', String(b.textContent === v));
+    const chosen = combine ? parts().map((x) => x.toLowerCase()) : [input.value.trim().toLowerCase()];
+    for (const b of box.children) b.setAttribute('aria-pressed', String(chosen.includes(b.textContent)));
   };
   input.addEventListener('input', mark);
   mark();
@@ -213,12 +230,12 @@ function scheduleCheck() {
 
 /** Asks the server whether the pose and lighting parse, so a typo is caught with its suggestion before a job. */
 async function checkFields() {
-  const params = new URLSearchParams({ pose: $('pose').value, lighting: $('lighting').value });
+  const params = new URLSearchParams({ pose: $('pose').value, lighting: $('lighting').value, style: $('style').value });
   const engine = selectedEvent()?.theme.engine;
   if (engine) params.set('engine', engine);
   try {
     const r = await api(`/api/check?${params}`);
-    for (const field of ['pose', 'lighting']) fieldMessage(field, r[field]?.sentence);
+    for (const field of ['pose', 'lighting', 'style']) fieldMessage(field, r[field]?.sentence);
   } catch {
     // The submit reports it.
   }
@@ -248,7 +265,7 @@ function applyEvent() {
   $('pose').value = event.theme.pose;
   $('lighting').value = event.theme.lighting;
   $('style').value = event.theme.style;
-  for (const f of ['pose', 'lighting']) $(f).dispatchEvent(new Event('input'));
+  for (const f of ['pose', 'lighting', 'style']) $(f).dispatchEvent(new Event('input'));
   const when =
     event.status === 'draft'
       ? `draft, not open yet${event.startsAt > Date.now() ? `, starts ${new Date(event.startsAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}` : ''}`
@@ -270,7 +287,7 @@ async function applyTheme() {
     if (r.style !== undefined) $('style').value = r.style;
     if (r.variations) $('variations').value = String(r.variations);
     if (r.seed !== undefined) $('seed').value = String(r.seed);
-    for (const f of ['pose', 'lighting']) $(f).dispatchEvent(new Event('input'));
+    for (const f of ['pose', 'lighting', 'style']) $(f).dispatchEvent(new Event('input'));
     msg.textContent = 'Theme applied to the fields below.';
     msg.className = 'muted small';
   } catch (err) {
@@ -528,12 +545,13 @@ async function start() {
       return o;
     }),
   );
-  $('style-msg').textContent = catalogue.styleUsed
-    ? ''
-    : `The ${catalogue.engine} engine on this server keeps your photo's look and does not use the style; the diffusion engine does.`;
+  if (catalogue.styleUsed) chips('style-chips', 'style', catalogue.styles, true);
+  $('style-hint').textContent = catalogue.styleUsed
+    ? catalogue.styleHint
+    : `The ${catalogue.engine} engine on this server only crops your photo and does not use the style.`;
   $('limits').replaceChildren(...catalogue.limitLines.map(li));
   $('privacy').replaceChildren(...catalogue.privacyLines.map(li));
-  for (const f of ['pose', 'lighting']) $(f).addEventListener('input', scheduleCheck);
+  for (const f of ['pose', 'lighting', 'style']) $(f).addEventListener('input', scheduleCheck);
 
   $('form').addEventListener('submit', (e) => {
     e.preventDefault();
