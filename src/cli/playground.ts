@@ -45,6 +45,12 @@ export async function playgroundCommand(argv: string[], config: Config, log: Log
     return 2;
   }
   const host = values.host?.trim() || '127.0.0.1';
+  if (values['no-worker'] && !config.REDIS_URL) {
+    process.stderr.write(
+      '--no-worker needs a shared Redis that workers use: set REDIS_URL (with the embedded Redis no worker could take the jobs).\n',
+    );
+    return 2;
+  }
 
   const shutdown = new Shutdown(log, config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000);
   stopOnSignals(shutdown, log);
