@@ -8,6 +8,7 @@ import {
   privacyLines,
   progressText,
   queuedText,
+  reportNote,
   STAGE_LABELS,
 } from '../bots/common/present.js';
 import type { Config } from '../config.js';
@@ -378,6 +379,8 @@ export class Playground {
           seed: d.seed,
           elapsedMs: Date.now() - job.submittedAt,
           variation: { index: i + 1, count },
+          // What the engine did differently from the request (a partial turn), as the bots show it.
+          note: reportNote(r.report),
         });
       job.status = 'done';
       job.finishedAt = Date.now();
