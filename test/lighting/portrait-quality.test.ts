@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CompositorEngine, createCompositorEngine } from '../../src/pipeline/engines/compositor.js';
 import type { EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
-import { BOUNDARY } from '../../src/pipeline/geometry/triangles.js';
+import { BOUNDARY, TRIANGLES } from '../../src/pipeline/geometry/triangles.js';
+import { faceSideLuminance } from '../../src/pipeline/lighting/measure.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
 import { segmentPerson } from '../../src/pipeline/segment/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
@@ -95,6 +96,29 @@ describe('compositor portraits: the faults a person would see', () => {
         for (let c = 0; c < 3; c++) stepped[o * 3 + c] = (stepped[o * 3 + c] ?? 1) * 1.35;
       }
       assert.ok(outlineKink(stepped, gw, gh, cell, pts) > 0.15, 'the measure sees a step');
+    }
+  });
+
+  it('lights the side the light comes from: "key from left" and "key from right" move the bright side', async () => {
+    for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg']) {
+      const ratios: number[] = [];
+      let photo = 1;
+      for (const lighting of ['key from left', 'key from right']) {
+        const { result, prepared } = await engine.run(
+          request({ selfies: [await selfie(name)], pose: 'front', lighting }),
+          () => {},
+        );
+        const out = result.images[0];
+        assert.ok(out);
+        // Subject's left over subject's right (the picture's right over its left), before and after.
+        photo = faceSideLuminance(prepared.framed, prepared.framedPoints, TRIANGLES).ratio;
+        ratios.push(faceSideLuminance(out, prepared.renderedPoints, TRIANGLES).ratio);
+      }
+      const [left, right] = ratios as [number, number];
+      // The photo's own light is only partly known (fitted on the face), so the measure is the change it makes.
+      assert.ok(left > photo * 1.3, `${name}: key from left, ${photo.toFixed(2)} -> ${left.toFixed(2)}`);
+      assert.ok(right < photo / 1.4, `${name}: key from right, ${photo.toFixed(2)} -> ${right.toFixed(2)}`);
+      assert.ok(left / right > 2, `${name}: left ${left.toFixed(2)} vs right ${right.toFixed(2)}`);
     }
   });
 

@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import { LIGHTING_PRESETS } from '../../core/lighting.js';
 import { POSE_PRESETS } from '../../core/pose.js';
 import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
+import { STYLE_PRESETS } from '../../core/style.js';
 import type { Stage } from '../../pipeline/types.js';
 import type { JobState } from '../../queue/service.js';
 import { formatBytes } from './download.js';
@@ -162,6 +163,8 @@ export interface HelpOptions {
   poses?: readonly PresetInfo[];
   /** Defaults to the lighting catalogue of src/core/lighting.ts. */
   lightings?: readonly PresetInfo[];
+  /** Defaults to the style catalogue of src/core/style.ts. */
+  styles?: readonly PresetInfo[];
   limits: Limits;
   /** How this platform asks for a portrait (the adapter knows its commands), shown first. */
   usage: readonly string[];
@@ -173,6 +176,7 @@ export interface HelpOptions {
 export function helpSections(o: HelpOptions): HelpSection[] {
   const lightings = o.lightings ?? LIGHTING_PRESETS;
   const poses = o.poses ?? POSE_PRESETS;
+  const styles = o.styles ?? STYLE_PRESETS;
   return [
     { heading: 'How to ask', lines: o.usage },
     {
@@ -198,9 +202,18 @@ export function helpSections(o: HelpOptions): HelpSection[] {
       ],
     },
     {
+      heading: 'Styles',
+      lines: [
+        ...styles.map((p) => ({ term: p.name, text: p.description })),
+        {
+          term: '<look>, <backdrop>',
+          text: 'combine a look with a backdrop, e.g. "black and white, studio grey" or "warm film".',
+        },
+      ],
+    },
+    {
       heading: 'Options',
       lines: [
-        { term: 'style', text: 'a few words of style for the diffusion engine, e.g. "oil painting".' },
         { term: 'variations', text: `1 to ${o.limits.maxVariations} different takes in one go.` },
         { term: 'seed', text: 'a number that makes a result repeatable; Reroll picks a new one.' },
       ],

@@ -24,7 +24,7 @@ import { downloadImage } from '../common/download.js';
 import { altText, limitsFromConfig, reportNote } from '../common/present.js';
 import { ProgressThrottle, type ThrottleClock } from '../common/throttle.js';
 import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
-import { type Catalogue, matchPresets } from './catalogue.js';
+import { type Catalogue, matchPresets, styleChoices } from './catalogue.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';
 import { cancelComponents, forgetComponents, resultComponents, statusComponents } from './components.js';
 import { DiscordEvents, EVENT_COMMAND } from './events.js';
@@ -257,7 +257,11 @@ export class DiscordAdapter {
 
     const pose = i.options.getString('pose')?.trim() || 'front';
     const lighting = i.options.getString('lighting')?.trim() || 'studio';
-    const bad = this.#o.catalogue.checkPose(pose) ?? this.#o.catalogue.checkLighting(lighting);
+    const style = i.options.getString('style')?.trim() ?? '';
+    const bad =
+      this.#o.catalogue.checkPose(pose) ??
+      this.#o.catalogue.checkLighting(lighting) ??
+      this.#o.catalogue.checkStyle(style);
     if (bad) return this.#refuse(i, bad);
     const variations = i.options.getInteger('variations') ?? 1;
     if (variations < 1 || variations > MAX_VARIATIONS) {
@@ -270,7 +274,7 @@ export class DiscordAdapter {
       selfies: { attachments: declared },
       pose,
       lighting,
-      style: i.options.getString('style')?.trim() ?? '',
+      style,
       variations,
       seed: i.options.getInteger('seed') ?? this.#newSeed(),
       private: i.options.getBoolean('private') ?? false,
@@ -469,6 +473,7 @@ export class DiscordAdapter {
   async #autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
     const { catalogue } = this.#o;
+    if (focused.name === 'style') return await i.respond(styleChoices(catalogue, String(focused.value ?? '')));
     const presets = focused.name === 'pose' ? catalogue.poses : focused.name === 'lighting' ? catalogue.lightings : [];
     const typed = String(focused.value ?? '');
     const matches = matchPresets(presets, typed);
@@ -505,6 +510,7 @@ export class DiscordAdapter {
     const [first = '', ...rest] = helpMessages({
       poses: catalogue.poses,
       lightings: catalogue.lightings,
+      styles: catalogue.styles,
       limits: limitsFromConfig(config),
     });
     await i.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions });

@@ -98,10 +98,10 @@ export function personLight(
       // face-only fit says little about the colour on hair and shoulders); the rig's colour is added as a tint.
       // The photo's light is known only where the face faces the camera (the fit's samples): at grazing normals
       // (the face's rim, the sides of the head) it is read toward the front, where the fit is reliable.
-      const sx = nx * 0.7;
-      const sy = ny * 0.7;
-      const sl = Math.hypot(sx, sy, nz + 0.3) || 1;
-      const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.3) / sl));
+      const sx = nx * 0.85;
+      const sy = ny * 0.85;
+      const sl = Math.hypot(sx, sy, nz + 0.15) || 1;
+      const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.15) / sl));
       const g = [0, 0, 0];
       for (let c = 0; c < 3; c++) g[c] = Math.max(0.02, evalSh(target, c, tx, ty, tz)) / s;
       const gl = Math.max(1e-3, luminance(g[0]!, g[1]!, g[2]!));
