@@ -18,7 +18,7 @@ import { describeError } from '../core/messages.js';
 import { checkPoseForEngine, POSE_PRESETS, parsePose } from '../core/pose.js';
 import { parsePrompt } from '../core/prompt.js';
 import { type EngineName, MAX_SELFIES, MAX_VARIATIONS, randomSeed } from '../core/request.js';
-import { describeStylePresets, parseStyle, STYLE_PRESETS } from '../core/style.js';
+import { checkStyleForEngine, describeStylePresets, parseStyle, STYLE_PRESETS } from '../core/style.js';
 import { type ErrorPayload, PortraitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { STAGES } from '../pipeline/types.js';
@@ -422,14 +422,16 @@ export class Playground {
   }
 
   /**
-   * The style as the engine will read it: the compositor renders only the catalogue (its parser's canonical label,
-   * or its refusal with a suggestion), the diffusion engine takes any words, the crop engine none.
+   * The style checked for the engine as the bots check it (checkStyleForEngine: the compositor renders only the
+   * catalogue, the diffusion engine takes any words, the crop engine none). A catalogue style is stored under its
+   * canonical label ('b&w' -> 'black and white'), so the caption names what was rendered.
    */
   #style(text: string, engine: EngineName): string | PortraitError {
     const typed = text.trim();
-    if (engine !== 'compositor') return typed;
-    const r = parseStyle(typed);
-    return r.ok ? r.value.label : r.error;
+    const refused = checkStyleForEngine(typed, engine);
+    if (refused) return refused;
+    const parsed = parseStyle(typed);
+    return parsed.ok && parsed.value.label ? parsed.value.label : typed;
   }
 
   #pose(textIn: string, engine: EngineName): string | PortraitError {
