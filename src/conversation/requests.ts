@@ -87,13 +87,14 @@ export class Conversation {
   options(o: { [K in keyof PortraitOptions]?: PortraitOptions[K] | undefined }): PortraitOptions {
     const pose = o.pose?.trim() || 'front';
     const lighting = o.lighting?.trim() || 'studio';
-    const bad = checkOptions(this.catalogue, { pose, lighting });
+    const style = o.style?.trim() ?? '';
+    const bad = checkOptions(this.catalogue, { pose, lighting, style });
     if (bad) throw bad;
     const variations = o.variations ?? 1;
     if (!Number.isInteger(variations) || variations < 1 || variations > 4) {
       throw new PortraitError('request.bad_option', 'variations', { option: 'variations', expected: '1 to 4' });
     }
-    return { pose, lighting, style: o.style?.trim() ?? '', variations, seed: o.seed ?? this.newSeed() };
+    return { pose, lighting, style, variations, seed: o.seed ?? this.newSeed() };
   }
 
   /** Downloads one selfie under the platform's policy; `selfie` numbers it in sentences (left out for one). */

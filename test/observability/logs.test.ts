@@ -75,7 +75,14 @@ describe('log context of a job', () => {
       concurrency: 1,
       retryDelayMs: 20,
     });
-    slack = slackContext({ client: fakeSlackClient(), service, config: env.config, log });
+    // The test pipeline reads its script from the style, which the diffusion engine takes as free words.
+    slack = slackContext({
+      client: fakeSlackClient(),
+      service,
+      config: env.config,
+      log,
+      catalogue: coreCatalogue('diffusion'),
+    });
     const slackDeliveries = createDeliveries(slack, 0);
     const discord = new DiscordAdapter({
       config: env.config,

@@ -24,7 +24,7 @@ import {
   type StatusView,
 } from '../../conversation/deliveries.js';
 import type { DeclaredFile } from '../../conversation/files.js';
-import { altText, limitsFromConfig } from '../../conversation/present.js';
+import { altText, limitsFromConfig, reportNote } from '../../conversation/present.js';
 import { loadRedoRecord, mayRedo, type RedoRecord, redoRequest, storeRedoRecord } from '../../conversation/redo.js';
 import { Conversation, type PortraitOptions } from '../../conversation/requests.js';
 import type { ThrottleClock } from '../../conversation/throttle.js';
@@ -406,7 +406,7 @@ export class DiscordAdapter {
 
   async #autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
-    if (focused.name !== 'pose' && focused.name !== 'lighting') return await i.respond([]);
+    if (focused.name !== 'pose' && focused.name !== 'lighting' && focused.name !== 'style') return await i.respond([]);
     const choices = suggest(this.#o.catalogue, focused.name, String(focused.value ?? ''));
     await i.respond(choices.map((c) => ({ name: c.label, value: c.value })));
   }
@@ -431,6 +431,7 @@ export class DiscordAdapter {
     const [first = '', ...rest] = helpMessages({
       poses: catalogue.poses,
       lightings: catalogue.lightings,
+      styles: catalogue.styles,
       limits: limitsFromConfig(config),
     });
     await i.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions });
@@ -571,6 +572,7 @@ export class DiscordAdapter {
       engine: result.engine,
       seed,
       elapsedMs: this.conversation.now() - SnowflakeUtil.timestampFrom(route.interaction),
+      note: reportNote(result.report),
     };
     const content = resultText(route.user, images.length, caption);
     const description = altText(caption).slice(0, 1024);

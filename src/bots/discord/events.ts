@@ -16,7 +16,7 @@ import type { AvatarEvent } from '../../avatar-events/definition.js';
 import { effectiveStatus, MAX_ENTRIES_PER_MEMBER } from '../../avatar-events/definition.js';
 import type { EventUpdate } from '../../avatar-events/scheduler.js';
 import type { AvatarEventService, EventCaller } from '../../avatar-events/service.js';
-import { matchPresets } from '../../conversation/catalogue.js';
+import { suggest } from '../../conversation/catalogue.js';
 import {
   avatarAlt,
   EventCommands,
@@ -63,7 +63,13 @@ function themeOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandB
     .addStringOption((o) =>
       o.setName('lighting').setDescription('Everyone’s lighting: golden hour, rembrandt ...').setAutocomplete(true),
     )
-    .addStringOption((o) => o.setName('style').setDescription('Style words (diffusion engine)').setMaxLength(500))
+    .addStringOption((o) =>
+      o
+        .setName('style')
+        .setDescription('Everyone’s style: black and white, oil paint, studio grey ...')
+        .setAutocomplete(true)
+        .setMaxLength(500),
+    )
     .addStringOption((o) => o.setName('starts').setDescription("When entries open: 'now', 'in 2 days', '2026-12-01'"))
     .addStringOption((o) => o.setName('ends').setDescription("When entries close: 'in 7 days', '2026-12-24 18:00'"))
     .addIntegerOption((o) =>
@@ -238,14 +244,9 @@ export class DiscordEvents {
       await i.respond(choices.slice(0, 25));
       return;
     }
-    const { catalogue } = this.#o.conversation;
-    const presets = focused.name === 'pose' ? catalogue.poses : catalogue.lightings;
-    await i.respond(
-      matchPresets(presets, typed).map((p) => ({
-        name: `${p.name} - ${p.description}`.slice(0, 100),
-        value: p.name.slice(0, 100),
-      })),
-    );
+    if (focused.name !== 'pose' && focused.name !== 'lighting' && focused.name !== 'style') return await i.respond([]);
+    const choices = suggest(this.#o.conversation.catalogue, focused.name, String(focused.value ?? ''));
+    await i.respond(choices.map((c) => ({ name: c.label, value: c.value })));
   }
 
   #caller(i: ChatInputCommandInteraction): EventCaller {

@@ -1,6 +1,13 @@
 import { Buffer } from 'node:buffer';
 import { createDeliveries as conversationDeliveries, type ResultView } from '../../conversation/deliveries.js';
-import { altText, captionText, formatDuration, progressText, queuedText } from '../../conversation/present.js';
+import {
+  altText,
+  captionText,
+  formatDuration,
+  progressText,
+  queuedText,
+  reportNote,
+} from '../../conversation/present.js';
 import { describeError } from '../../core/messages.js';
 import type { ErrorPayload } from '../../errors.js';
 import type { DeliveryHandler } from '../../queue/service.js';
@@ -57,6 +64,7 @@ async function showResult(ctx: SlackContext, route: SlackRoute, view: ResultView
     engine: result.engine,
     seed,
     elapsedMs,
+    note: reportNote(result.report),
   };
   const count = images.length;
   const caption = count > 1 ? `${count} variations · ${captionText(info)}` : captionText(info);

@@ -64,6 +64,3 @@ export const POSE_FIT_WEIGHTS: Float32Array = (() => {
   }
   return w;
 })();
-
-/** Face width of the reference in its own units (cheek 234 to cheek 454). */
-export const REFERENCE_FACE_WIDTH = 100;

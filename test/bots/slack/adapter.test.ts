@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { createSlackApp, type SlackApp } from '../../../src/bots/slack/index.js';
 import { escapeMrkdwn } from '../../../src/bots/slack/mrkdwn.js';
 import { type Config, parseConfig } from '../../../src/config.js';
+import { createCatalogue } from '../../../src/conversation/catalogue.js';
 import { NOT_REQUESTER_TEXT } from '../../../src/conversation/present.js';
 import { describeError } from '../../../src/core/messages.js';
 import { silentLogger } from '../../../src/log.js';
@@ -263,14 +264,16 @@ describe('Slack adapter (Bolt + fake Web API, in-memory queue)', () => {
 
     fake.calls.length = 0;
     const url = fake.addFile('esc.jpg', selfie);
+    // Free style words are taken by the diffusion engine (the compositor renders only its style catalogue).
+    const diffusion = createSlackApp(configFor(), service, silentLogger, { catalogue: createCatalogue('diffusion') });
     await feed(
-      bot.app,
+      diffusion.app,
       mentionBody({ text: `<@${fake.botUserId}> style: &lt;!here&gt; @channel &amp; co`, files: [imageFile(url)] }),
     );
     const job = service.jobs.at(-1)!;
     assert.equal(job.request.style, '<!here> @channel & co', 'the pipeline gets what the user typed');
     const outputKey = await service.putBlob(portrait, job.request.requester);
-    await bot.deliveries.handle({
+    await diffusion.deliveries.handle({
       kind: 'result',
       jobId: job.jobId,
       platform: 'slack',
