@@ -10,7 +10,7 @@
  *   npm run review -- --requests 1,4-6      some requests (numbers as listed in review-out/index.txt)
  *   npm run review -- --size 1024 --out DIR output size (default 1024, what members get) and folder
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -104,6 +104,8 @@ async function main(): Promise<void> {
   const size = Number.parseInt(values.size ?? '1024', 10);
   const tile = Number.parseInt(values.tile ?? '360', 10);
   const out = resolve(values.out ?? 'review-out');
+  // Sheets of an earlier run would mix with this one's: start from an empty folder.
+  rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'full'), { recursive: true });
 
   const config = getConfig({ PORTRAIT_ENGINE: 'compositor', LOG_LEVEL: 'warn' });

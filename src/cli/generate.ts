@@ -137,6 +137,9 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
           (debugSheet ? `; debug sheet: ${debugSheet}` : '') +
           '\n',
       );
+      // What the engine did differently from the request (a partial turn), for the operator as for a member.
+      const note = done.result.report['note'];
+      if (typeof note === 'string' && note !== '') process.stderr.write(`note: ${note}\n`);
     }
     return EXIT.ok;
   } catch (err) {

@@ -76,6 +76,14 @@ export interface CaptionInfo {
   style?: string | undefined;
   /** 1-based index and count when a job made several variations. */
   variation?: { index: number; count: number } | undefined;
+  /** What the engine did differently from the request, in words (the compositor's partial turn), if anything. */
+  note?: string | undefined;
+}
+
+/** The engine's note from a result's report (a string under `note`), if any. */
+export function reportNote(report: Readonly<Record<string, unknown>>): string | undefined {
+  const note = report['note'];
+  return typeof note === 'string' && note !== '' ? note : undefined;
 }
 
 /** The caption under a portrait: "Pose: front · Lighting: golden hour · Engine: compositor · Seed: 42 · 3.2 s". */
@@ -89,7 +97,8 @@ export function captionText(c: CaptionInfo): string {
     formatDuration(c.elapsedMs),
   ];
   const head = c.variation && c.variation.count > 1 ? `Variation ${c.variation.index} of ${c.variation.count} · ` : '';
-  return head + parts.join(' · ');
+  const note = c.note ? `\n${c.note.charAt(0).toUpperCase()}${c.note.slice(1)}` : '';
+  return head + parts.join(' · ') + note;
 }
 
 /** Alt text for an uploaded portrait (screen readers; Slack `alt_text`, Discord `description`). At most 1000 chars. */

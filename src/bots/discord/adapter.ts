@@ -21,7 +21,7 @@ import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
 import { downloadImage } from '../common/download.js';
-import { altText, limitsFromConfig } from '../common/present.js';
+import { altText, limitsFromConfig, reportNote } from '../common/present.js';
 import { ProgressThrottle, type ThrottleClock } from '../common/throttle.js';
 import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
 import { type Catalogue, matchPresets, styleChoices } from './catalogue.js';
@@ -651,6 +651,7 @@ export class DiscordAdapter {
       engine: result.engine,
       seed: d.seed,
       elapsedMs: (this.#o.now ?? Date.now)() - SnowflakeUtil.timestampFrom(route.interaction),
+      note: reportNote(result.report),
     };
     const content = resultText(route.user, images.length, caption);
     const description = altText(caption).slice(0, 1024);

@@ -330,6 +330,12 @@ function swingLights(lighting: Lighting, degrees: number): Lighting {
   return { ...lighting, lights: lighting.lights.map((l) => ({ ...l, azimuth: l.azimuth + degrees })) };
 }
 
+/**
+ * Cosine similarity under which two selfies are taken for different people. ArcFace-style embeddings give about
+ * 0.7 for two photos of one person and 0.0-0.1 for two people (obama.jpg, obama2.jpg, biden.jpg with the test model).
+ */
+const SAME_PERSON = 0.35;
+
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -357,6 +363,7 @@ export class CompositorEngine implements Engine {
     if (!parsedStyle.ok) throw parsedStyle.error;
     const style = parsedStyle.value;
 
+    if (this.#identity) await this.#checkOnePerson(request.selfies);
     const size = request.outputSize;
     const prepared = await prepareTarget(request, size, onProgress);
     const { lighting, timings } = prepared;
@@ -421,6 +428,26 @@ export class CompositorEngine implements Engine {
     const result: EngineResult = { images, report, timings: { ...timings } };
     if (request.debug) result.debugImages = await debugImages(prepared, images[0], request.seed);
     return { result, prepared };
+  }
+
+  /**
+   * Several selfies are one person's (they are used together); with an identity model configured, a selfie whose
+   * face is unlike the first one's is refused, naming it. Without one nothing is checked.
+   */
+  async #checkOnePerson(selfies: readonly PreparedSelfie[]): Promise<void> {
+    const first = selfies[0];
+    if (!this.#identity || !first) return;
+    for (const other of selfies.slice(1)) {
+      const score = await this.#identity.similarity(
+        { image: first.image, landmarks: first.mainFace.landmarks },
+        { image: other.image, landmarks: other.mainFace.landmarks },
+      );
+      if (score < SAME_PERSON) {
+        throw new PortraitError('face.different_people', `selfie ${other.index} is not selfie 1's person`, {
+          selfie: other.index,
+        });
+      }
+    }
   }
 
   /** Cosine similarity of the output's face and the reference's main face (undefined when no face is found). */
