@@ -10,6 +10,8 @@ const HELP = `portrait <command>
   start                 run every configured chat adapter (DISCORD_TOKEN, SLACK_BOT_TOKEN) plus a worker
   worker                run a pipeline worker only
   generate              make a portrait from selfie files (portrait generate --help)
+  playground            a page in your browser to try poses, lighting and styles on your selfies
+                        (portrait playground --help)
   models list|fetch|verify
                         the face models: where they are, download them, check their sha256
   register-commands     register the Discord slash commands (per guild with DISCORD_GUILD_IDS)
@@ -19,7 +21,8 @@ const HELP = `portrait <command>
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
   // A one-shot command logs only warnings unless LOG_LEVEL says otherwise; services log at info.
-  const quiet = command === 'generate' || command === 'models' || command === 'register-commands';
+  const quiet =
+    command === 'generate' || command === 'playground' || command === 'models' || command === 'register-commands';
   const config = getConfig(quiet ? { LOG_LEVEL: 'warn' } : {});
   const log = createLogger(config);
   switch (command) {
@@ -27,6 +30,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { generateCommand } = await import('./cli/generate.js');
       return generateCommand(rest, config, log);
     }
+    case 'playground':
+      return (await import('./cli/playground.js')).playgroundCommand(rest, config, log);
     case 'start':
       return (await import('./cli/start.js')).startCommand(config, log, { worker: true, adapters: true });
     case 'worker':

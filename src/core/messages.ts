@@ -61,7 +61,7 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'request.engine_unavailable': (d) =>
     `The ${String(d['engine'] ?? 'requested')} engine isn't set up on this bot. Leave the engine out to use the default.`,
   'quota.user_in_flight': (d) =>
-    `You already have ${plural(Number(d['limit'] ?? 2), 'portrait')} in progress. Wait for one to finish, or cancel one with /portrait-status.`,
+    `You already have ${plural(Number(d['limit'] ?? 2), 'portrait')} in progress. Wait for one to finish, or cancel one with ${String(d['cancelWith'] ?? '/portrait-status')}.`,
   'quota.queue_full': () => 'The portrait queue for this community is full right now. Try again in a few minutes.',
   'quota.rate_limited': (d) =>
     `You're making portraits faster than this bot allows. Try again in ${String(d['retryAfter'] ?? 'a minute')}.`,

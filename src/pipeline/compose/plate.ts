@@ -231,3 +231,27 @@ function growMask(mask: Float32Array, width: number, height: number, radius: num
   }
   return out;
 }
+
+/**
+ * The person's own colours at their soft edge: where the alpha is partial, the photo mixes the person with the
+ * background behind them (I = a F + (1 - a) B), and composing that over another background leaves a rim of the old
+ * one (a pale halo on a dark backdrop, green from a park on a studio grey). With the plate as B, F = (I - (1 - a) B) / a
+ * recovers the person's colour; clamped, and only where a is large enough for the division to be stable (below,
+ * the pixel's weight in any composition is small anyway).
+ */
+export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: RgbImage): RgbImage {
+  const { data, width, height } = image;
+  const out = new Uint8Array(data.length);
+  out.set(data);
+  const bg = plate.data;
+  for (let o = 0; o < width * height; o++) {
+    const a = alpha[o] ?? 0;
+    if (a >= 0.98 || a <= 0.04) continue;
+    const i = o * 3;
+    for (let c = 0; c < 3; c++) {
+      const f = ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / a;
+      out[i + c] = f < 0 ? 0 : f > 255 ? 255 : f + 0.5;
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}

@@ -225,10 +225,16 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
   // field). The face keeps its own relief (the nose moves more than the cheeks).
   const wide = boxBlur(d, gw, gh, 2, Math.max(1, Math.round(gw / 20)), 3);
   const keep = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(gw / 30)), 2);
+  // Nothing can come from beyond the photo's edge: the field (blur included) falls to zero at the borders, or the
+  // pixels there would be drawn from the clamped edge as streaks.
+  const margin = Math.max(2, gw * 0.05);
   for (let o = 0; o < gw * gh; o++) {
     const k = Math.min(1, (keep[o] ?? 0) * 1.25);
-    d[o * 2] = k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0);
-    d[o * 2 + 1] = k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0);
+    const gx = o % gw;
+    const gy = Math.floor(o / gw);
+    const edge = smoothstep(0, margin, Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5));
+    d[o * 2] = (k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0)) * edge;
+    d[o * 2 + 1] = (k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0)) * edge;
   }
   return d;
 }
