@@ -1,7 +1,7 @@
 import type { Random } from '../../core/random.js';
 import type { OilLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, gaussianBlur, image, whiteNoise } from './filters.js';
+import { alphaAt, boxBlur, gaussianBlur, image, lumaPlane, smoothstep, upsample, whiteNoise } from './filters.js';
 
 /**
  * Oil paint. The strokes come from a smooth Kuwahara filter: each pixel takes a weighted mean of the four square
@@ -10,6 +10,11 @@ import { alphaAt, gaussianBlur, image, whiteNoise } from './filters.js';
  * with the brush and the brush can change per pixel: fine on the face (`faceBrush`, where the subject mask is 1),
  * broad behind it. It runs at most at `WORK_SIDE` px and is scaled back up; then the paint gets relief (an emboss
  * of its own luminance lit from the upper left) and a canvas weave.
+ *
+ * Faces must stay readable (the review panel saw melted faces: teeth one white bar, smudged eyes), so on the
+ * subject a detail weight from local contrast (eyes, teeth, lips, brows; not smooth skin) shrinks the brush and the
+ * smear further, and at full size the photo's own fine luminance detail (what the reduced working size lost) is
+ * laid back over the paint by that weight.
  */
 const WORK_SIDE = 512;
 
@@ -21,9 +26,41 @@ export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | u
   const small = k < 1 ? resize(src, w, h) : src;
   const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
   const ws = Math.max(w, h);
-  const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws);
-  const painted = brushStrokes(flat, smallAlpha, o, rng);
-  return canvas(k < 1 ? resize(painted, width, height) : painted, o, rng);
+  const smallLuma = lumaPlane(small);
+  const detail = smallAlpha ? faceDetail(smallLuma, smallAlpha, w, h) : undefined;
+  const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws, detail);
+  const painted = brushStrokes(flat, smallAlpha, o, rng, detail);
+  let fine: Float32Array | undefined;
+  if (detail) {
+    // The fine detail the working size dropped: full-size luminance less the small one scaled back up, kept where
+    // the detail weight says a feature is.
+    const full = lumaPlane(src);
+    const f = width / w;
+    const base = k < 1 ? upsample(smallLuma, w, h, f, width, height) : full;
+    const weight = k < 1 ? upsample(detail, w, h, f, width, height) : detail;
+    fine = new Float32Array(width * height);
+    for (let p = 0; p < fine.length; p++) fine[p] = (full[p]! - base[p]!) * weight[p]! * 0.9;
+  }
+  return canvas(k < 1 ? resize(painted, width, height) : painted, o, rng, fine);
+}
+
+/**
+ * 0..1 per pixel: how much of a facial feature is here. Local contrast (the standard deviation of luminance over
+ * a few pixels of the working size) between that of skin and that of an eye or a lip line, on the subject only.
+ */
+function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: number): Float32Array {
+  const sq = new Float32Array(luma.length);
+  for (let p = 0; p < sq.length; p++) sq[p] = luma[p]! * luma[p]!;
+  const r = Math.max(1, Math.round(Math.max(w, h) / 256));
+  const m = boxBlur(luma, w, h, r, 2);
+  const m2 = boxBlur(sq, w, h, r, 2);
+  const out = new Float32Array(luma.length);
+  for (let p = 0; p < out.length; p++) {
+    const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
+    out[p] = smoothstep(5, 18, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+  }
+  // Spread a little, so the brush is fine around a feature as well as on its edge.
+  return boxBlur(out, w, h, r, 1);
 }
 
 /**
@@ -43,12 +80,21 @@ export function applyOilStrokes(
   const small = k < 1 ? resize(src, w, h) : src;
   const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
   const ws = Math.max(w, h);
-  const painted = kuwahara(small, smallAlpha, brush * ws, faceBrush * ws);
+  const painted = kuwahara(small, smallAlpha, brush * ws, faceBrush * ws, undefined);
   return k < 1 ? resize(painted, width, height) : painted;
 }
 
-/** Smooth Kuwahara with a per-pixel radius between `background` and `face` (by the subject mask). */
-function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, background: number, face: number): RgbImage {
+/**
+ * Smooth Kuwahara with a per-pixel radius between `background` and `face` (by the subject mask), shrunk further
+ * where `detail` marks a facial feature.
+ */
+function kuwahara(
+  src: RgbImage,
+  alpha: ArrayLike<number> | undefined,
+  background: number,
+  face: number,
+  detail: Float32Array | undefined,
+): RgbImage {
   const { width, height, data } = src;
   const W = width + 1;
   // One interleaved integral image of R, G, B and luma squared, so each window corner is one cache line (the luma
@@ -84,7 +130,8 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const r = Math.max(1, Math.round(background + (face - background) * alphaAt(alpha, p)));
+      const fineness = detail ? 1 - 0.6 * detail[p]! : 1;
+      const r = Math.max(1, Math.round((background + (face - background) * alphaAt(alpha, p)) * fineness));
       const xl = Math.max(x - r, 0);
       const xr = Math.min(x + r + 1, width);
       const yt = Math.max(y - r, 0);
@@ -146,7 +193,13 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
  * drags each pixel's colour a brush length along the edges, as a loaded brush does, and drags noise the same way
  * into bristle streaks; the streaks plus the paint's luminance give the relief, lit from the upper left.
  */
-function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: OilLook, rng: Random): RgbImage {
+function brushStrokes(
+  src: RgbImage,
+  alpha: ArrayLike<number> | undefined,
+  o: OilLook,
+  rng: Random,
+  detail: Float32Array | undefined,
+): RgbImage {
   const { width, height, data } = src;
   const n = width * height;
   const side = Math.max(width, height);
@@ -196,7 +249,8 @@ function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: Oi
         tx = 1;
         ty = 0;
       }
-      const len = smear + (faceSmear - smear) * alphaAt(alpha, p);
+      // Features are not dragged: a smear across an eye or the teeth is what melts a face.
+      const len = (smear + (faceSmear - smear) * alphaAt(alpha, p)) * (detail ? 1 - 0.85 * detail[p]! : 1);
       const steps = Math.max(1, Math.round(len / 2));
       let r = 0;
       let g = 0;
@@ -241,12 +295,13 @@ function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: Oi
   return image(new Uint8Array(out.buffer), width, height);
 }
 
-/** Saturation, varnish and the canvas weave at full size. */
-function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
+/** Saturation, varnish, the face's fine detail (`fine`, luminance offsets) and the canvas weave at full size. */
+function canvas(src: RgbImage, o: OilLook, rng: Random, fine: Float32Array | undefined): RgbImage {
   const { width, height, data } = src;
   const scale = Math.max(width, height) / 1024;
-  // The weave: a product of sines (threads across and along), roughened by white noise.
-  const rough = whiteNoise(width * height, rng);
+  // The weave: a product of sines (threads across and along), roughened by white noise from a 512 px tile (a
+  // quarter of the cost of full-size noise; a repeat that far apart does not show under the weave).
+  const rough = whiteNoise(512 * 512, rng);
   const period = Math.max(3, 4 * scale);
   const across = new Float32Array(width);
   for (let x = 0; x < width; x++) across[x] = Math.sin((2 * Math.PI * x) / period);
@@ -255,11 +310,12 @@ function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
     const cy = Math.sin((2 * Math.PI * y) / period);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const cloth = (across[x]! * cy * 0.5 + rough[p]! * 0.6) * o.canvas * 22;
+      const cloth = (across[x]! * cy * 0.5 + rough[((y & 511) << 9) | (x & 511)]! * 0.6) * o.canvas * 22;
       const i = p * 3;
-      const r = data[i]!;
-      const g = data[i + 1]!;
-      const b = data[i + 2]!;
+      const add = fine ? fine[p]! : 0;
+      const r = data[i]! + add;
+      const g = data[i + 1]! + add;
+      const b = data[i + 2]! + add;
       const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
       // Varnish: an amber glaze that deepens the shadows more than the lights.
       const glaze = 1 - o.varnish * 0.3 * (1 - l / 255);

@@ -33,6 +33,9 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
   // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
   const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
+  // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
+  // finds no edge and the face fades into the paper; an artist draws that contour anyway.
+  const contour = alpha ? outline(alpha, width, height, scale) : undefined;
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
@@ -47,9 +50,16 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     const tile = ((((p / width) | 0) + oy) & MASK) * TILE + (((p % width) + ox) & MASK);
     // Colour dodge: g / (1 - blur(inverted)), on 0..1.
     const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
-    const line = darken[Math.round(dodge * 1023)]!;
+    // Faint lines (a suit's weave, skin texture) are dropped: they read as grainy speckle, not as drawing.
+    let line = darken[Math.round(dodge * 1023)]!;
+    line *= line < 0.3 ? smoothstep01((line - 0.05) / 0.25) : 1;
     // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
     const t = blurred[p]! / 255;
+    // In a dark area both the grey and 1 - blur are near 0, and the dodge's ratio turns every bit of noise into
+    // black ink blotches with white speckle (a dark suit, a helmet's shadow): there the lines give way to the
+    // shading, as a pencil lays a dark area in tone.
+    line *= 1 - smoothstep01((t - 0.68) / 0.2);
+    if (contour) line = Math.max(line, contour[p]!);
     // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
     const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
     // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
@@ -57,7 +67,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       s.shading * (soft[Math.round(t * 1023)]! * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.3 * t);
     let k = 1 - (1 - line) * (1 - shade);
     // Graphite skips over the paper's tooth.
-    k *= 1 + 0.2 * tooth[tile]!;
+    k *= 1 + 0.12 * tooth[tile]!;
     const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
     k *= s.background + (1 - s.background) * a;
     k = Math.min(1, k);
@@ -68,6 +78,30 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     out[i + 2] = pb * paper * (1 - k) + kb * k;
   }
   return image(new Uint8Array(out.buffer), width, height);
+}
+
+function smoothstep01(x: number): number {
+  const t = x < 0 ? 0 : x > 1 ? 1 : x;
+  return t * t * (3 - 2 * t);
+}
+
+/**
+ * A soft pencil line along the edge of the subject mask: the mask's gradient magnitude after a light blur, about
+ * 2 px wide at 1024 px, up to 0.55 dark (the dodge lines stay the stronger marks where they exist).
+ */
+function outline(alpha: ArrayLike<number>, width: number, height: number, scale: number): Float32Array {
+  const a = boxBlur(Float32Array.from(alpha), width, height, Math.max(1, Math.round(scale)), 2);
+  const out = new Float32Array(width * height);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      const gx = a[p + 1]! - a[p - 1]!;
+      const gy = a[p + width]! - a[p - width]!;
+      // A sharp mask edge blurred over ~3 px has a gradient of ~0.3 per 2 px.
+      out[p] = 0.55 * smoothstep01((Math.sqrt(gx * gx + gy * gy) - 0.06) / 0.2);
+    }
+  }
+  return out;
 }
 
 /** Streaks along the 45-degree diagonal: white noise averaged along each diagonal over `length` px, in 0..1. */
