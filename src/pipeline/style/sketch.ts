@@ -50,15 +50,13 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     const tile = ((((p / width) | 0) + oy) & MASK) * TILE + (((p % width) + ox) & MASK);
     // Colour dodge: g / (1 - blur(inverted)), on 0..1.
     const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
-    // Faint lines (a suit's weave, skin texture) are dropped: they read as grainy speckle, not as drawing.
     let line = darken[Math.round(dodge * 1023)]!;
-    line *= line < 0.3 ? smoothstep01((line - 0.05) / 0.25) : 1;
+    // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
+    // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
+    // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
+    line *= smoothstep01((255 - blurred[p]! - g - 3) / 9);
     // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
     const t = blurred[p]! / 255;
-    // In a dark area both the grey and 1 - blur are near 0, and the dodge's ratio turns every bit of noise into
-    // black ink blotches with white speckle (a dark suit, a helmet's shadow): there the lines give way to the
-    // shading, as a pencil lays a dark area in tone.
-    line *= 1 - smoothstep01((t - 0.68) / 0.2);
     if (contour) line = Math.max(line, contour[p]!);
     // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
     const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
