@@ -1,7 +1,17 @@
 import type { Random } from '../../core/random.js';
 import type { OilLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, boxBlur, downsample, gaussianBlur, image, lumaPlane, smoothstep, upsample, whiteNoise } from './filters.js';
+import {
+  alphaAt,
+  boxBlur,
+  downsample,
+  gaussianBlur,
+  image,
+  lumaPlane,
+  smoothstep,
+  upsample,
+  whiteNoise,
+} from './filters.js';
 
 /**
  * Oil paint. The strokes come from a smooth Kuwahara filter: each pixel takes a weighted mean of the four square
