@@ -82,7 +82,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
 }
 
 function smoothstep01(x: number): number {
-  const t = x < 0 ? 0 : x > 1 ? 1 : x;
+  const t = Math.min(1, Math.max(0, x));
   return t * t * (3 - 2 * t);
 }
 
