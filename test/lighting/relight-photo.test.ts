@@ -8,12 +8,15 @@ import { estimateLighting } from '../../src/pipeline/lighting/estimate.js';
 import { faceSideLuminance } from '../../src/pipeline/lighting/measure.js';
 import { relight } from '../../src/pipeline/lighting/relight.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
+import { needsPhotos } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
 
 after(() => disposeSessions());
 
 for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg']) {
-  test(`relight ${name}: "key from left" and "key from right" swap which side of the face is bright`, async () => {
+  test(`relight ${name}: "key from left" and "key from right" swap which side of the face is bright`, {
+    skip: needsPhotos(name),
+  }, async () => {
     const selfie = await loadSelfie(name);
     // Work at about a megapixel like the engine does; the face's proportions are what matter.
     const k = Math.min(1, 1080 / Math.max(selfie.image.width, selfie.image.height));
