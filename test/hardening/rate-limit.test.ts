@@ -76,6 +76,21 @@ describe('per-user rate limit', () => {
     assert.equal((await submit(user('bob'), 'bob-1')).duplicate, false);
   });
 
+  it('the operator running portrait generate (platform cli) has no rate limit and no in-flight cap', async () => {
+    // A chat member with the same name is limited: the exemption is the platform's, not the user's.
+    const operator: Requester = { platform: 'cli', userId: 'admin', scopeId: 'local' };
+    const member = user('admin');
+    for (const i of [1, 2, 3]) await submit(member, `member-${i}`);
+    assert.equal((await refusal(submit(member, 'member-4'))).code, 'quota.rate_limited');
+    // Past the rate (3) and the in-flight cap (20) in one window, with every job still queued.
+    const receipts = [];
+    for (let i = 1; i <= 25; i++) receipts.push(await submit(operator, `operator-${i}`));
+    assert.equal(new Set(receipts.map((r) => r.jobId)).size, 25);
+    assert.ok(receipts.every((r) => !r.duplicate));
+    // The reservation still answers a retried run as the same job.
+    assert.equal((await submit(operator, 'operator-7')).duplicate, true);
+  });
+
   it('is atomic: ten concurrent submits over an empty window accept exactly the limit', async () => {
     const carol = user('carol');
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => submit(carol, `carol-${i}`)));
