@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
@@ -22,6 +22,32 @@ const toAbsolute = (p: string) => resolve(PROJECT_ROOT, p);
 const path = z.string().min(1).transform(toAbsolute);
 const pathOr = (fallback: string) => z.string().min(1).default(fallback).transform(toAbsolute);
 const url = z.url({ message: 'expected a URL such as https://example.com' });
+/** Redis speaks its own protocol: an http:// URL (a web console's address, say) can never work. */
+const redisUrl = z.string().regex(/^(rediss?:\/\/[^/?#\s]+|unix:\/*[^\s]+)/i, {
+  message: 'expected redis://host:6379, rediss://host:6380 (TLS) or unix:/path/to/redis.sock',
+});
+/**
+ * PORTRAIT_MODELS_DIR must be a folder: a typo would otherwise show only as a model missing at the first job. The
+ * registry never writes there, so nothing would create it either.
+ */
+const modelsFolder = z
+  .string()
+  .min(1)
+  .transform(toAbsolute)
+  .superRefine((p, ctx) => {
+    let folder = false;
+    try {
+      folder = statSync(p).isDirectory();
+    } catch {
+      folder = false;
+    }
+    if (!folder) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${p} is not a folder: point it at the folder holding the model files, or leave it unset to download them into models/cache`,
+      });
+    }
+  });
 
 /**
  * Every environment variable the product reads, with its default next to it. `.env.example` documents each one.
@@ -31,14 +57,14 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  REDIS_URL: url.optional(),
+  REDIS_URL: redisUrl.optional(),
   PORTRAIT_DATA_DIR: pathOr('.data'),
   PORTRAIT_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _')
     .default('portrait'),
 
-  PORTRAIT_MODELS_DIR: path.optional(),
+  PORTRAIT_MODELS_DIR: modelsFolder.optional(),
   PORTRAIT_MODELS_CACHE: pathOr('models/cache'),
   PORTRAIT_MODEL_MIRROR: url.optional(),
   PORTRAIT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),

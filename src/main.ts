@@ -3,6 +3,7 @@
  * config, logger, Redis, queue, engines and adapters are wired here and nowhere else.
  */
 import { ConfigError, getConfig } from './config.js';
+import { StartupError } from './errors.js';
 import { createLogger } from './log.js';
 
 const HELP = `portrait <command>
@@ -61,6 +62,10 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exit(code);
   },
   (err: unknown) => {
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);

@@ -7,11 +7,11 @@ import { parseLighting } from '../core/lighting.js';
 import { describeError } from '../core/messages.js';
 import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
-import { type ErrorPayload, PortraitError, toErrorPayload } from '../errors.js';
+import { type ErrorPayload, PortraitError, StartupError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPack } from '../pipeline/diffusion/pack.js';
 import { fetchModels } from '../pipeline/models/index.js';
-import { createPortraitService, type Delivery, openRedis, startWorker } from '../queue/index.js';
+import { createPortraitService, type Delivery, openRedis, RedisUnavailableError, startWorker } from '../queue/index.js';
 import { GENERATE_HELP, type GenerateArgs, parseGenerateArgs } from './generate-args.js';
 import { createProgressLine } from './progress-line.js';
 
@@ -140,6 +140,9 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     return EXIT.ok;
   } catch (err) {
     progress.end();
+    // An operator's setting at fault (an unreachable REDIS_URL, a model that cannot be fetched) is said by main.ts
+    // in one sentence naming it; a reference id would send the operator looking for a bug.
+    if (err instanceof StartupError || err instanceof RedisUnavailableError) throw err;
     const refId = randomBytes(4).toString('hex');
     const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
     if (payload.refId) log.error({ err, refId }, 'generate failed');
