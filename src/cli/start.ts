@@ -100,10 +100,8 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
     if (events && onUpdate) await events.attach('discord', onUpdate);
     const { inviteUrl } = await import('../bots/discord/commands.js');
     const invite = inviteUrl({ DISCORD_APPLICATION_ID: discord?.applicationId ?? config.DISCORD_APPLICATION_ID });
-    log.info(
-      { bot: discord?.botName, application: discord?.applicationId, invite },
-      `discord adapter ready as ${discord?.botName}; invite it to a server with ${invite}`,
-    );
+    log.info({ bot: discord?.botName, application: discord?.applicationId }, 'discord adapter ready');
+    log.info({ invite }, `Discord bot ${discord?.botName} is online; invite it to a server with ${invite}`);
   }
   if (wantSlack) {
     const { startSlackBot } = await import('../bots/slack/index.js');
@@ -119,10 +117,7 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
     });
     shutdown.addAdapter({ name: 'slack', drain: () => bot.drain(), stop: () => bot.stop() });
     if (events && bot.eventUpdates) await events.attach('slack', bot.eventUpdates);
-    log.info(
-      { mode: bot.mode, port: bot.port, bot: slack?.botName, team: slack?.team },
-      `slack adapter ready as ${slack?.botName} in ${slack?.team}`,
-    );
+    log.info({ mode: bot.mode, port: bot.port, bot: slack?.botName, team: slack?.team }, 'slack adapter ready');
   }
   // Runs until a signal: stopOnSignals ends the process.
   return undefined;
