@@ -1,10 +1,11 @@
+import { isPortraitError } from '../errors.js';
 import { fetchModels, isModelId, listModels, type ModelId, verifyModels } from '../pipeline/models/index.js';
 
 const HELP = `portrait models list|fetch [id ...]|verify
 
   list     every model: where it resolves (PORTRAIT_MODELS_DIR, the cache, or not yet downloaded), size, license
   fetch    download the required models (or the ids named) into the cache, checking sha256
-  verify   check the sha256 of every model file present; exit 1 if one does not match
+  verify   check the sha256 of every model file present; exit 1 if one does not match or a required one is missing
 `;
 
 /** `portrait models ...`. Returns the exit code. */
@@ -28,7 +29,17 @@ export async function modelsCommand(argv: string[]): Promise<number> {
         process.stderr.write(`unknown model id: ${unknown.join(', ')} (see: portrait models list)\n`);
         return 2;
       }
-      const results = await fetchModels(rest.length > 0 ? (rest as ModelId[]) : undefined);
+      let results: Awaited<ReturnType<typeof fetchModels>>;
+      try {
+        results = await fetchModels(rest.length > 0 ? (rest as ModelId[]) : undefined);
+      } catch (err) {
+        // Offline, a wrong mirror, a changed upstream file: the registry's sentence names the file and the way out.
+        if (isPortraitError(err) && err.code.startsWith('model.')) {
+          process.stderr.write(`${err.message}\n`);
+          return 1;
+        }
+        throw err;
+      }
       printTable(
         ['id', 'source', 'path'],
         results.map((r) => [r.id, r.source, r.path]),
@@ -39,9 +50,28 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const results = await verifyModels();
       printTable(
         ['id', 'status', 'path'],
-        results.map((r) => [r.id, r.ok === undefined ? 'missing' : r.ok ? 'ok' : 'SHA256 MISMATCH', r.path ?? '-']),
+        results.map((r) => [
+          r.id,
+          r.ok === undefined ? (r.optional ? 'missing (optional)' : 'MISSING') : r.ok ? 'ok' : 'SHA256 MISMATCH',
+          r.path ?? '-',
+        ]),
       );
-      return results.some((r) => r.ok === false) ? 1 : 0;
+      const missing = results.filter((r) => r.ok === undefined && !r.optional).map((r) => r.file);
+      const wrong = results.filter((r) => r.ok === false).map((r) => r.path ?? r.file);
+      if (wrong.length > 0) {
+        process.stderr.write(
+          `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not match the expected sha256: delete ` +
+            `${wrong.length === 1 ? 'it' : 'them'} and run \`npx portrait models fetch\` (a file in PORTRAIT_MODELS_DIR ` +
+            'you replace yourself, see `npx portrait models list` for the URLs).\n',
+        );
+      }
+      if (missing.length > 0) {
+        process.stderr.write(
+          `${missing.length === 1 ? 'A required model is' : 'Required models are'} missing (${missing.join(', ')}): ` +
+            'run `npx portrait models fetch`, or set PORTRAIT_MODELS_DIR to a folder holding them.\n',
+        );
+      }
+      return wrong.length > 0 || missing.length > 0 ? 1 : 0;
     }
     default:
       process.stdout.write(HELP);
