@@ -17,6 +17,40 @@ const int = (min: number, max: number) => {
   const message = `expected a whole number from ${min} to ${max}`;
   return z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
 };
+/**
+ * An allow-list entry (DISCORD_CDN_HOSTS, SLACK_FILE_HOSTS): a host name, optionally with a port (`files.example:8443`,
+ * `[::1]:8080`). Returns the lower-case host name and the port ('' when none: any port), or why the entry can never
+ * match a download URL (a scheme, a path, a user name).
+ */
+export function parseHostEntry(entry: string): { hostname: string; port: string } | { problem: string } {
+  const host = entry.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) {
+    return {
+      problem: `'${host}' has a scheme: write the host alone, e.g. ${host.replace(/^[^:]+:\/\//, '').split('/')[0]}`,
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(`https://${host}`);
+  } catch {
+    return { problem: `'${host}' is not a host name (expected e.g. files.example.com or files.example.com:8443)` };
+  }
+  if (url.username || url.password) return { problem: `'${host}' has a user name: write the host alone` };
+  if (url.pathname !== '/' || url.search || url.hash || /[/?#]/.test(host)) {
+    return { problem: `'${host}' has a path: write the host alone, e.g. ${url.host}` };
+  }
+  // new URL drops a port that is the scheme's default; keep what was written.
+  const port = url.port || (/:443$/.test(host) ? '443' : '');
+  return { hostname: url.hostname.toLowerCase(), port };
+}
+
+const hostList = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    const parsed = parseHostEntry(entry);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  }
+});
+
 /** Paths are relative to the project root; defaults go through the same resolution (zod skips transforms for them). */
 const toAbsolute = (p: string) => resolve(PROJECT_ROOT, p);
 const path = z.string().min(1).transform(toAbsolute);
@@ -95,7 +129,7 @@ const schema = z.object({
   DISCORD_APPLICATION_ID: z.string().regex(/^\d+$/, 'expected the numeric application id').optional(),
   DISCORD_GUILD_IDS: list.default([]),
   DISCORD_ALLOWED_CHANNELS: list.default([]),
-  DISCORD_CDN_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  DISCORD_CDN_HOSTS: hostList.default(['cdn.discordapp.com', 'media.discordapp.net']),
   DISCORD_API_URL: url.optional(),
   DISCORD_EVENT_ROLES: list.default([]),
 
@@ -104,7 +138,7 @@ const schema = z.object({
   SLACK_APP_TOKEN: z.string().min(1).optional(),
   SLACK_PORT: int(1, 65535).default(3000),
   SLACK_API_URL: url.default('https://slack.com/api/'),
-  SLACK_FILE_HOSTS: list.default(['files.slack.com']),
+  SLACK_FILE_HOSTS: hostList.default(['files.slack.com']),
   SLACK_ALLOWED_CHANNELS: list.default([]),
   SLACK_EVENT_GROUPS: list.default([]),
 
