@@ -124,6 +124,10 @@ const schema = z.object({
   PORTRAIT_USER_RATE: int(0, 100_000).default(30),
   PORTRAIT_USER_RATE_WINDOW_SECONDS: int(60, 30 * 24 * 3600).default(3600),
   PORTRAIT_EVENT_IN_FLIGHT: int(1, 1000).default(2),
+  PORTRAIT_EXIT_WITH_PARENT: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
 
   DISCORD_TOKEN: z.string().min(1).optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d+$/, 'expected the numeric application id').optional(),

@@ -56,7 +56,7 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
 
   // Signals are handled from the first moment: a stop during start-up closes whatever is running by then.
   const shutdown = new Shutdown(log, config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000);
-  stopOnSignals(shutdown, log);
+  stopOnSignals(shutdown, log, { withParent: config.PORTRAIT_EXIT_WITH_PARENT });
 
   const redis: RedisHandle = await openRedis(config, log);
   shutdown.addResource({ name: 'redis', close: () => redis.close() });
