@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { config as loadDotenv } from 'dotenv';
+import { config as loadDotenv, parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { closest } from './core/typos.js';
 
 /** The repository root (src/.. or dist/..), so relative defaults do not depend on the caller's cwd. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +91,8 @@ const modelsFolder = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset: readable lines when stderr is a terminal, JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 
   REDIS_URL: redisUrl.optional(),
   PORTRAIT_DATA_DIR: pathOr('.data'),
@@ -169,6 +172,33 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 }
 
 let cached: Config | undefined;
+let fileWarnings: string[] = [];
+
+/** The names this product reads. */
+export const CONFIG_NAMES: readonly string[] = Object.keys(schema.shape);
+
+/**
+ * Names in a .env file that look like this product's (PORTRAIT_*, DISCORD_*, SLACK_*) but are not read by it: a typo
+ * (PORTRAIT_MODEL_DIR) or a leftover would otherwise do nothing, silently. One sentence each, with the nearest name.
+ */
+export function unknownNames(names: Iterable<string>, source = '.env'): string[] {
+  const known = new Set(CONFIG_NAMES);
+  const out: string[] = [];
+  for (const name of names) {
+    if (!/^(PORTRAIT|DISCORD|SLACK)_/.test(name) || known.has(name)) continue;
+    const near = closest(name, CONFIG_NAMES);
+    out.push(
+      `${source} sets ${name}, which portrait does not read${near ? ` (did you mean ${near}?)` : ''}: it has no effect; ` +
+        'see .env.example for every variable.',
+    );
+  }
+  return out;
+}
+
+/** What getConfig found questionable in .env, for the caller to log once it has a logger. */
+export function envFileWarnings(): readonly string[] {
+  return fileWarnings;
+}
 
 /**
  * The process's configuration: `.env` (when present) under the real environment, parsed once and frozen.
@@ -177,7 +207,10 @@ let cached: Config | undefined;
 export function getConfig(defaults: Readonly<Record<string, string>> = {}): Config {
   if (!cached) {
     const envFile = resolve(process.cwd(), '.env');
-    if (existsSync(envFile)) loadDotenv({ path: envFile, quiet: true });
+    if (existsSync(envFile)) {
+      loadDotenv({ path: envFile, quiet: true });
+      fileWarnings = unknownNames(Object.keys(parseDotenv(readFileSync(envFile))));
+    }
     cached = parseConfig({ ...defaults, ...process.env });
   }
   return cached;

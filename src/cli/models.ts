@@ -1,7 +1,7 @@
 import { isPortraitError } from '../errors.js';
 import { fetchModels, isModelId, listModels, type ModelId, verifyModels } from '../pipeline/models/index.js';
 
-const HELP = `portrait models list|fetch [id ...]|verify
+export const MODELS_HELP = `portrait models list|fetch [id ...]|verify
 
   list     every model: where it resolves (PORTRAIT_MODELS_DIR, the cache, or not yet downloaded), size, license
   fetch    download the required models (or the ids named) into the cache, checking sha256
@@ -74,7 +74,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return wrong.length > 0 || missing.length > 0 ? 1 : 0;
     }
     default:
-      process.stdout.write(HELP);
+      process.stdout.write(MODELS_HELP);
       return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 2;
   }
 }
