@@ -15,7 +15,7 @@ import { Shutdown, stopOnSignals } from './shutdown.js';
 const NOTHING_CONFIGURED = `Nothing to start: set DISCORD_TOKEN or SLACK_BOT_TOKEN in .env (see .env.example), or run \`portrait worker\` for a worker only.
 
 For a chat adapter, set in .env:
-  DISCORD_TOKEN=...          and DISCORD_APPLICATION_ID=..., then run: npx portrait register-commands
+  DISCORD_TOKEN=...          (the slash commands are registered at start; DISCORD_GUILD_IDS=... for some servers)
   SLACK_BOT_TOKEN=xoxb-...   with SLACK_APP_TOKEN=xapp-... (Socket Mode) or SLACK_SIGNING_SECRET=... (HTTP)
 Optionally REDIS_URL=redis://host:6379 (unset: an embedded redis-server under .data/).
 
@@ -89,6 +89,22 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   if (wantDiscord) {
     const { startDiscordBot } = await import('../bots/discord/bot.js');
     const { discordStartupError } = await import('../bots/discord/preflight.js');
+    const { syncCommands } = await import('../bots/discord/command-sync.js');
+    // The slash commands follow this version: replaced where the registered set differs (per guild or global).
+    const applicationId = discord?.applicationId ?? config.DISCORD_APPLICATION_ID ?? '';
+    const synced = await syncCommands(config, applicationId).catch((err: unknown) => {
+      throw discordStartupError(err, config.DISCORD_API_URL) ?? err;
+    });
+    if (synced.updated.length > 0) {
+      log.info(
+        { scope: synced.scope, updated: synced.updated, commands: synced.commands },
+        synced.scope === 'global'
+          ? 'discord commands registered globally (they differed; clients may take up to an hour to show them)'
+          : `discord commands registered in ${synced.updated.join(', ')} (they differed)`,
+      );
+    } else {
+      log.info({ scope: synced.scope, unchanged: synced.unchanged }, 'discord commands up to date');
+    }
     const bot = await startDiscordBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('discord', handler),
       ...(events ? { events: events.service } : {}),

@@ -103,6 +103,8 @@ export class FakeDiscord {
   readonly interactions = new Map<string, InteractionRecord>();
   /** Application commands as registered, by route (`/applications/<id>[/guilds/<id>]/commands`). */
   readonly registeredCommands = new Map<string, unknown[]>();
+  /** Servers the bot is not in: their command routes answer 403 Missing Access, as Discord does. */
+  readonly missingGuilds = new Set<string>();
   readonly expiredTokens = new Set<string>();
   /** Starting threads fails with Missing Permissions while false. */
   threadsAllowed = true;
@@ -440,6 +442,8 @@ export class FakeDiscord {
       return [200, { id: APP_ID, name: 'Portrait', description: '', bot_public: true, flags: 0 }];
     }
     if (/^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(p)) {
+      const guild = /\/guilds\/(\d+)\//.exec(p)?.[1];
+      if (guild && this.missingGuilds.has(guild)) return err(403, 50001, 'Missing Access');
       if (!p.startsWith(`/applications/${APP_ID}/`))
         return err(403, 20012, 'You are not authorized to perform this action on this application');
       if (c.method === 'GET') return [200, this.registeredCommands.get(p) ?? []];
