@@ -77,7 +77,7 @@ export async function run(): Promise<void> {
       const out = result.images[0];
       if (!out) throw new Error('no image');
       return {
-        sides: faceSideLuminance(out, prepared.warpedPoints, TRIANGLES),
+        sides: faceSideLuminance(out, prepared.renderedPoints, TRIANGLES),
         refYaw: prepared.reference.pose.yaw,
         refPitch: prepared.reference.pose.pitch,
       };

@@ -19,12 +19,14 @@ export const USER_ERROR_CODES = [
   // faces
   'face.none',
   'face.too_small',
+  'face.several',
   // request options
   'request.no_selfie',
   'request.too_many_selfies',
   'request.bad_pose',
   'request.pose_out_of_range',
   'request.bad_lighting',
+  'request.bad_style',
   'request.bad_option',
   'request.engine_unavailable',
   // limits

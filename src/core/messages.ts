@@ -34,6 +34,8 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
     `I couldn't find a face in ${which(d)}: use a well-lit photo where your face fills at least a fifth of the frame.`,
   'face.too_small': (d) =>
     `The face in ${which(d)} is too small for a good portrait. Use a closer photo where your face fills at least a fifth of the frame.`,
+  'face.several': (d) =>
+    `${cap(which(d))} shows ${String(d['count'] ?? 'several')} faces and none clearly stands out, so I can't tell which one is you. Send a selfie of just you, or crop the photo to your face.`,
   'request.no_selfie': () => 'Attach at least one selfie (a photo of your face) to make a portrait.',
   'request.too_many_selfies': (d) => `Send at most ${String(d['limit'] ?? 4)} selfies at once.`,
   'request.bad_pose': (d) =>
@@ -41,11 +43,17 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
       ? `The pose '${String(d['got'] ?? '')}' is outside what I can draw: ${String(d['range'])}.`
       : `I don't know the pose '${String(d['got'] ?? '')}'.${suggestion(d)} Try front, three-quarter left, profile right, look up, or yaw=20 pitch=-10.`,
   'request.pose_out_of_range': (d) =>
-    d['turn'] !== undefined
-      ? `${cap(which(d))} faces too far from that pose: it would need a ${String(d['turn'])} degree turn, and the ${String(d['engine'] ?? 'current')} engine turns a head at most ${String(d['limit'] ?? 40)} degrees. Send a selfie that faces closer to the pose you want, or pick a pose nearer your photo's.`
-      : `That pose turns the head further than the ${String(d['engine'] ?? 'current')} engine can draw well (at most ${String(d['limit'] ?? '30')} degrees). Pick a smaller turn, or ask the admin for the diffusion engine.`,
+    d['advice'] !== undefined
+      ? `${cap(which(d))} faces too far from that pose: the ${String(d['engine'] ?? 'current')} engine can turn it only ${String(d['limit'] ?? 0)} of the ${String(d['turn'] ?? '')} degrees without inventing what the photo doesn't show. ${String(d['advice'])}`
+      : d['turn'] !== undefined
+        ? `${cap(which(d))} faces too far from that pose: it would need a ${String(d['turn'])} degree turn, and the ${String(d['engine'] ?? 'current')} engine turns a head at most ${String(d['limit'] ?? 40)} degrees. Send a selfie that faces closer to the pose you want, or pick a pose nearer your photo's.`
+        : `That pose turns the head further than the ${String(d['engine'] ?? 'current')} engine can draw well (at most ${String(d['limit'] ?? '30')} degrees). Pick a smaller turn, or ask the admin for the diffusion engine.`,
   'request.bad_lighting': (d) =>
     `I don't know the lighting '${String(d['got'] ?? '')}'.${suggestion(d)} Try studio, rembrandt, golden hour, or "key from left, warm".`,
+  'request.bad_style': (d) =>
+    d['first']
+      ? `Pick one ${String(d['role'] ?? 'look')}: '${String(d['first'])}' and '${String(d['second'] ?? '')}' don't combine. A style is at most one look, one colour treatment and one backdrop, e.g. "black and white oil paint, studio grey".`
+      : `I don't know the style '${String(d['got'] ?? '')}'.${suggestion(d)} Styles: ${String(d['styles'] ?? 'see the help')}; combine a look with a backdrop, e.g. "black and white, studio grey".`,
   'request.bad_option': (d) =>
     `${String(d['option'] ?? 'An option')} is not valid: ${String(d['expected'] ?? 'check the help')}.`,
   'request.engine_unavailable': (d) =>

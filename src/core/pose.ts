@@ -20,6 +20,11 @@ export interface TargetPose {
   roll: number;
   /** Canonical label: a preset name ('three-quarter left') or explicit degrees ('yaw=25 pitch=-10'). */
   label: string;
+  /**
+   * Axes the request leaves as the selfie has them ("look up" sets the pitch and keeps the selfie's yaw and roll);
+   * their numbers above are 0 placeholders. `resolvePose` fills them in from the selfie. Absent = none kept.
+   */
+  keep?: readonly Axis[];
 }
 
 export interface PosePreset {
@@ -31,6 +36,8 @@ export interface PosePreset {
   readonly yaw: number;
   readonly pitch: number;
   readonly roll: number;
+  /** Axes the preset leaves as the selfie has them (a turn keeps the selfie's nod and tilt). */
+  readonly keep?: readonly Axis[];
 }
 
 /** The catalogue. Three-quarter is 30 degrees so the compositor can draw it (see COMPOSITOR_POSE_LIMITS). */
@@ -50,6 +57,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 30,
     pitch: 0,
     roll: 0,
+    keep: ['pitch', 'roll'],
   },
   {
     name: 'three-quarter right',
@@ -66,6 +74,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: -30,
     pitch: 0,
     roll: 0,
+    keep: ['pitch', 'roll'],
   },
   {
     name: 'profile left',
@@ -74,6 +83,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 90,
     pitch: 0,
     roll: 0,
+    keep: ['pitch', 'roll'],
   },
   {
     name: 'profile right',
@@ -82,6 +92,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: -90,
     pitch: 0,
     roll: 0,
+    keep: ['pitch', 'roll'],
   },
   {
     name: 'look up',
@@ -90,6 +101,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 0,
     pitch: 20,
     roll: 0,
+    keep: ['yaw', 'roll'],
   },
   {
     name: 'look down',
@@ -98,6 +110,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 0,
     pitch: -20,
     roll: 0,
+    keep: ['yaw', 'roll'],
   },
   {
     name: 'tilt left',
@@ -106,6 +119,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 0,
     pitch: 0,
     roll: 15,
+    keep: ['yaw', 'pitch'],
   },
   {
     name: 'tilt right',
@@ -114,6 +128,7 @@ export const POSE_PRESETS: readonly PosePreset[] = [
     yaw: 0,
     pitch: 0,
     roll: -15,
+    keep: ['yaw', 'pitch'],
   },
 ];
 
@@ -124,7 +139,7 @@ export const POSE_RANGES = {
   roll: { min: -45, max: 45 },
 } as const;
 
-type Axis = keyof typeof POSE_RANGES;
+export type Axis = keyof typeof POSE_RANGES;
 const AXES: readonly Axis[] = ['yaw', 'pitch', 'roll'];
 
 const AXIS_ALIASES: Readonly<Record<string, Axis>> = {
@@ -210,7 +225,7 @@ export function parsePose(text: string): PoseResult {
   const input = normalise(text);
   if (input === '') return ok(fromAngles({ yaw: 0, pitch: 0, roll: 0 }));
   const whole = presetByName.get(input) ?? presetByName.get(input.replace(/ /g, ''));
-  if (whole) return ok(fromAngles(whole));
+  if (whole) return ok(fromAngles(setAxes(whole)));
 
   const angles: Partial<Record<Axis, number>> = {};
   const parts = input
@@ -222,16 +237,27 @@ export function parsePose(text: string): PoseResult {
     if (!r.ok) return bad(text, r.suggestion, r.range);
     Object.assign(angles, r.angles);
   }
-  const pose = { yaw: angles.yaw ?? 0, pitch: angles.pitch ?? 0, roll: angles.roll ?? 0 };
   for (const axis of AXES) {
     const { min, max } = POSE_RANGES[axis];
-    const v = pose[axis];
-    if (v < min || v > max) {
+    const v = angles[axis];
+    if (v !== undefined && (v < min || v > max)) {
       const clamped = Math.max(min, Math.min(max, v));
-      return bad(text, labelFor({ ...pose, [axis]: clamped }), `${axis} from ${min} to ${max}`);
+      return bad(text, labelFor({ ...angles, [axis]: clamped }), `${axis} from ${min} to ${max}`);
     }
   }
-  return ok(fromAngles(pose));
+  return ok(fromAngles(angles));
+}
+
+/**
+ * The pose a request means for one selfie: the axes it sets as asked, the axes it keeps as the selfie has them
+ * ("look up" from a selfie turned 20 degrees to the left looks up and stays turned).
+ */
+export function resolvePose(target: TargetPose, selfie: { yaw: number; pitch: number; roll: number }): TargetPose {
+  const keep = target.keep ?? [];
+  if (keep.length === 0) return target;
+  const out: TargetPose = { ...target, keep: [] };
+  for (const axis of keep) out[axis] = selfie[axis];
+  return out;
 }
 
 type PartResult =
@@ -242,7 +268,7 @@ const NUMBER = String.raw`([+-]?\d+(?:\.\d+)?)\s*(?:°|deg|degs|degrees?)?`;
 
 function parsePart(part: string): PartResult {
   const preset = presetByName.get(part) ?? presetByName.get(part.replace(/ /g, ''));
-  if (preset) return { ok: true, angles: nonZero(preset) };
+  if (preset) return { ok: true, angles: setAxes(preset) };
 
   // Explicit axes: "yaw=25 pitch=-10", "yaw 25 roll: 5". A misspelt axis name ("yew=20") is fixed in the
   // suggestion when every other token parses.
@@ -292,15 +318,17 @@ function parsePart(part: string): PartResult {
   return { ok: false, suggestion: closest(part, spellings) };
 }
 
-function nonZero(p: { yaw: number; pitch: number; roll: number }): Partial<Record<Axis, number>> {
+/** The axes a preset sets, with their angles (the ones it keeps are left out). */
+function setAxes(p: PosePreset): Partial<Record<Axis, number>> {
   const out: Partial<Record<Axis, number>> = {};
-  for (const axis of AXES) if (p[axis] !== 0) out[axis] = p[axis];
+  for (const axis of AXES) if (!p.keep?.includes(axis)) out[axis] = p[axis];
   return out;
 }
 
-function fromAngles(p: { yaw: number; pitch: number; roll: number }): TargetPose {
-  const pose = { yaw: clean(p.yaw), pitch: clean(p.pitch), roll: clean(p.roll) };
-  return { ...pose, label: labelFor(pose) };
+function fromAngles(p: Partial<Record<Axis, number>>): TargetPose {
+  const pose = { yaw: clean(p.yaw ?? 0), pitch: clean(p.pitch ?? 0), roll: clean(p.roll ?? 0) };
+  const keep = AXES.filter((a) => p[a] === undefined);
+  return { ...pose, label: labelFor(p), ...(keep.length > 0 ? { keep } : {}) };
 }
 
 /** -0 and float noise out: degrees are shown and compared as typed. */
@@ -309,12 +337,17 @@ function clean(v: number): number {
   return Object.is(r, -0) ? 0 : r;
 }
 
-/** A preset's name when the angles are exactly a preset, else 'yaw=.. pitch=.. roll=..' with the non-zero axes. */
-function labelFor(p: { yaw: number; pitch: number; roll: number }): string {
-  const preset = POSE_PRESETS.find((q) => q.yaw === p.yaw && q.pitch === p.pitch && q.roll === p.roll);
+/** A preset's name when the set axes and angles are exactly a preset's, else 'yaw=.. pitch=..' with the set axes. */
+function labelFor(p: Partial<Record<Axis, number>>): string {
+  const preset = POSE_PRESETS.find((q) => {
+    const set = setAxes(q);
+    return AXES.every((a) =>
+      set[a] === undefined ? p[a] === undefined : p[a] !== undefined && clean(p[a]) === set[a],
+    );
+  });
   if (preset) return preset.name;
-  return AXES.filter((a) => p[a] !== 0)
-    .map((a) => `${a}=${p[a]}`)
+  return AXES.filter((a) => p[a] !== undefined)
+    .map((a) => `${a}=${clean(p[a] ?? 0)}`)
     .join(' ');
 }
 

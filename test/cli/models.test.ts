@@ -50,7 +50,7 @@ it('models verify exits 1 naming the missing required models and the command tha
   assert.match(r.stdout, /^identity\s+missing \(optional\)/m);
   assert.match(
     r.stderr,
-    /^Required models are missing \(yunet_n_dynamic\.onnx, mediapipe-face_landmark_barracuda\.onnx, mediapipe-iris_landmark_barracuda\.onnx\): run `npx portrait models fetch`/,
+    /^Required models are missing \(yunet_n_dynamic\.onnx, mediapipe-face_landmark_barracuda\.onnx, mediapipe-iris_landmark_barracuda\.onnx, [^)]+\): run `npx portrait models fetch`/,
   );
 });
 

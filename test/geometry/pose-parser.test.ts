@@ -7,46 +7,68 @@ import {
   describePosePresets,
   POSE_PRESETS,
   parsePose,
+  resolvePose,
 } from '../../src/core/pose.js';
 
 describe('parsePose', () => {
-  const accepted: Array<[string, number, number, number, string]> = [
-    ['', 0, 0, 0, 'front'],
-    ['front', 0, 0, 0, 'front'],
-    ['  Frontal. ', 0, 0, 0, 'front'],
-    ['three-quarter left', 30, 0, 0, 'three-quarter left'],
-    ['Three_Quarter  LEFT', 30, 0, 0, 'three-quarter left'],
-    ['3/4 left', 30, 0, 0, 'three-quarter left'],
-    ['3/4 right', -30, 0, 0, 'three-quarter right'],
-    ['left', 30, 0, 0, 'three-quarter left'],
-    ['right', -30, 0, 0, 'three-quarter right'],
-    ['profile left', 90, 0, 0, 'profile left'],
-    ['profile-right', -90, 0, 0, 'profile right'],
-    ['look up', 0, 20, 0, 'look up'],
-    ['chin down', 0, -20, 0, 'look down'],
-    ['tilt left', 0, 0, 15, 'tilt left'],
-    ['tilt right', 0, 0, -15, 'tilt right'],
-    ['yaw=25 pitch=-10 roll=0', 25, -10, 0, 'yaw=25 pitch=-10'],
-    ['yaw 25, pitch -10', 25, -10, 0, 'yaw=25 pitch=-10'],
-    ['pitch: 15°', 0, 15, 0, 'pitch=15'],
-    ['roll=-7.5', 0, 0, -7.5, 'roll=-7.5'],
-    ['yaw=\u221212', -12, 0, 0, 'yaw=-12'],
-    ['yaw=-30', -30, 0, 0, 'three-quarter right'],
-    ['left 20', 20, 0, 0, 'yaw=20'],
-    ['turn right 15 degrees', -15, 0, 0, 'yaw=-15'],
-    ['look down 10', 0, -10, 0, 'pitch=-10'],
-    ['tilt left 10', 0, 0, 10, 'roll=10'],
-    ['three-quarter left, look up', 30, 20, 0, 'yaw=30 pitch=20'],
-    ['left and yaw=20', 20, 0, 0, 'yaw=20'],
-    ['right + tilt right', -30, 0, -15, 'yaw=-30 roll=-15'],
+  // [typed, yaw, pitch, roll, label, axes kept as the selfie has them]
+  type Row = [string, number, number, number, string, Array<'yaw' | 'pitch' | 'roll'>];
+  const accepted: Row[] = [
+    ['', 0, 0, 0, 'front', []],
+    ['front', 0, 0, 0, 'front', []],
+    ['  Frontal. ', 0, 0, 0, 'front', []],
+    ['three-quarter left', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
+    ['Three_Quarter  LEFT', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
+    ['3/4 left', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
+    ['3/4 right', -30, 0, 0, 'three-quarter right', ['pitch', 'roll']],
+    ['left', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
+    ['right', -30, 0, 0, 'three-quarter right', ['pitch', 'roll']],
+    ['profile left', 90, 0, 0, 'profile left', ['pitch', 'roll']],
+    ['profile-right', -90, 0, 0, 'profile right', ['pitch', 'roll']],
+    ['look up', 0, 20, 0, 'look up', ['yaw', 'roll']],
+    ['chin down', 0, -20, 0, 'look down', ['yaw', 'roll']],
+    ['tilt left', 0, 0, 15, 'tilt left', ['yaw', 'pitch']],
+    ['tilt right', 0, 0, -15, 'tilt right', ['yaw', 'pitch']],
+    ['yaw=25 pitch=-10 roll=0', 25, -10, 0, 'yaw=25 pitch=-10 roll=0', []],
+    ['yaw 25, pitch -10', 25, -10, 0, 'yaw=25 pitch=-10', ['roll']],
+    ['pitch: 15°', 0, 15, 0, 'pitch=15', ['yaw', 'roll']],
+    ['roll=-7.5', 0, 0, -7.5, 'roll=-7.5', ['yaw', 'pitch']],
+    ['yaw=\u221212', -12, 0, 0, 'yaw=-12', ['pitch', 'roll']],
+    ['yaw=-30', -30, 0, 0, 'three-quarter right', ['pitch', 'roll']],
+    ['yaw=0 pitch=0 roll=0', 0, 0, 0, 'front', []],
+    ['left 20', 20, 0, 0, 'yaw=20', ['pitch', 'roll']],
+    ['turn right 15 degrees', -15, 0, 0, 'yaw=-15', ['pitch', 'roll']],
+    ['look down 10', 0, -10, 0, 'pitch=-10', ['yaw', 'roll']],
+    ['tilt left 10', 0, 0, 10, 'roll=10', ['yaw', 'pitch']],
+    ['three-quarter left, look up', 30, 20, 0, 'yaw=30 pitch=20', ['roll']],
+    ['left and yaw=20', 20, 0, 0, 'yaw=20', ['pitch', 'roll']],
+    ['right + tilt right', -30, 0, -15, 'yaw=-30 roll=-15', ['pitch']],
   ];
-  for (const [text, yaw, pitch, roll, label] of accepted) {
+  for (const [text, yaw, pitch, roll, label, keep] of accepted) {
     it(`accepts ${JSON.stringify(text)}`, () => {
       const r = parsePose(text);
       assert.ok(r.ok, r.ok ? '' : r.error.message);
-      assert.deepEqual(r.value, { yaw, pitch, roll, label });
+      assert.deepEqual(r.value, { yaw, pitch, roll, label, ...(keep.length > 0 ? { keep } : {}) });
     });
   }
+
+  it("keeps the selfie's own angles on the axes a request leaves alone", () => {
+    const selfie = { yaw: -18, pitch: 6, roll: 4 };
+    const up = parsePose('look up');
+    assert.ok(up.ok);
+    assert.deepEqual(
+      { ...resolvePose(up.value, selfie), keep: undefined },
+      { yaw: -18, pitch: 20, roll: 4, label: 'look up', keep: undefined },
+    );
+    const tilt = parsePose('tilt right');
+    assert.ok(tilt.ok);
+    const t = resolvePose(tilt.value, selfie);
+    assert.deepEqual([t.yaw, t.pitch, t.roll], [-18, 6, -15]);
+    const front = parsePose('front');
+    assert.ok(front.ok);
+    const f = resolvePose(front.value, selfie);
+    assert.deepEqual([f.yaw, f.pitch, f.roll], [0, 0, 0]);
+  });
 
   const refused: Array<[string, string | undefined]> = [
     ['lft', 'left'],

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { PortraitError } from '../../src/errors.js';
 import { createCompositorEngine, headAndShouldersFrame } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { resizeImage } from '../../src/pipeline/image.js';
@@ -56,7 +55,7 @@ test('compositor end to end on a real photo: outputSize^2 portrait, stage timing
   assert.equal(typeof identity, 'number');
   assert.ok((identity as number) > 0.4, `identity ${identity}`);
   const labels = (result.debugImages ?? []).map((d) => d.label.split('\n')[0] ?? '');
-  for (const want of ['reference', 'warped', 'relit', 'stitch', 'final']) {
+  for (const want of ['reference', 'person mask', 'turned', 'background plate', 'relit', 'stitch', 'final']) {
     assert.ok(
       labels.some((l) => l.startsWith(want)),
       `debug image '${want}' in ${labels.join(' | ')}`,
@@ -116,23 +115,25 @@ test('head-and-shoulders frame: square, inside the photo, face about 40% of the 
   assert.equal(f.width, 300);
 });
 
-test('compositor refuses a turn from the selfie too large to draw, and accepts front from the same selfie', {
+test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', {
   skip: TURNED,
 }, async () => {
   // This selfie faces about 33 degrees to the subject's right: "three-quarter left" (+30) would need ~63 degrees.
   const turned = await loadSelfie('pexels-sam-lion-5709614.jpg');
   const only: PreparedSelfie[] = [{ image: turned.image, faces: turned.faces, mainFace: turned.face, index: 1 }];
-  await assert.rejects(
-    engine.generate(request({ selfies: only, pose: 'three-quarter left', outputSize: 256 }), () => {}),
-    (err: unknown) => {
-      const e = err as PortraitError;
-      assert.equal(e.code, 'request.pose_out_of_range');
-      assert.equal(e.details['limit'], 40);
-      assert.equal(e.details['selfie'], 1);
-      assert.ok((e.details['turn'] as number) > 50, `turn ${e.details['turn']}`);
-      return true;
-    },
+  const r = await engine.generate(request({ selfies: only, pose: 'three-quarter left', outputSize: 256 }), () => {});
+  const asked = r.report['turnAsked'] as number;
+  const done = r.report['turnDegrees'] as number;
+  assert.ok(asked > 50, `asked ${asked}`);
+  assert.ok(done >= 5 && done <= 20, `rendered turn ${done}`);
+  assert.ok((r.report['renderedYaw'] as number) > (r.report['referenceYaw'] as number) + 4, 'turned toward the left');
+  assert.ok((r.report['inventedShare'] as number) <= 0.05 + 1e-6);
+  assert.match(String(r.report['note']), /^turned \d+ of the \d+ degrees you asked; .*facing more to your left\.$/);
+  // "look up" keeps the selfie's own yaw instead of demanding a turn to the front.
+  const up = await engine.generate(request({ selfies: only, pose: 'look up', outputSize: 256 }), () => {});
+  assert.ok(
+    Math.abs((up.report['renderedYaw'] as number) - (up.report['referenceYaw'] as number)) < 0.5,
+    `look up kept yaw ${up.report['referenceYaw']} -> ${up.report['renderedYaw']}`,
   );
-  const front = await engine.generate(request({ selfies: only, pose: 'front', outputSize: 256 }), () => {});
-  assert.ok((front.report['turnDegrees'] as number) <= 40);
+  assert.ok((up.report['renderedPitch'] as number) > (up.report['referencePitch'] as number) + 5);
 });

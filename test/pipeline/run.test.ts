@@ -39,11 +39,11 @@ describe('pipeline run (crop engine, end to end)', () => {
 
   it('turns a real photo into an encoded portrait with faces counted and stages timed', async () => {
     const stages: Stage[] = [];
-    const out = await pipeline.run(input([await readFile(facePath('two_people.jpg'))], { variations: 2 }), (p) =>
+    const out = await pipeline.run(input([await readFile(facePath('obama2.jpg'))], { variations: 2 }), (p) =>
       stages.push(p.stage),
     );
     assert.equal(out.engine, 'crop');
-    assert.deepEqual(out.facesPerSelfie, [2]);
+    assert.deepEqual(out.facesPerSelfie, [1]);
     assert.equal(out.images.length, 2);
     for (const bytes of out.images) {
       const meta = await sharp(bytes).metadata();
@@ -53,6 +53,15 @@ describe('pipeline run (crop engine, end to end)', () => {
     for (const s of ['ingest', 'detect', 'warp', 'encode'] as const) assert.ok((out.timings[s] ?? -1) >= 0, s);
     assert.equal(out.report['engine'], 'crop');
     assert.equal(out.debugSheet, undefined);
+  });
+
+  it('asks for a solo selfie when no face stands out: two people side by side -> face.several', async () => {
+    await assert.rejects(pipeline.run(input([await readFile(facePath('two_people.jpg'))])), (err: unknown) => {
+      const e = err as { code?: string; details?: Record<string, unknown> };
+      assert.equal(e.code, 'face.several');
+      assert.deepEqual(e.details, { selfie: 1, count: 2 });
+      return true;
+    });
   });
 
   it('names the failing selfie: a corrupt second selfie -> input.corrupt for selfie 2', async () => {

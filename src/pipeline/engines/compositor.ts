@@ -1,30 +1,29 @@
 import type { Config } from '../../config.js';
 import { type Lighting, parseLighting } from '../../core/lighting.js';
-import { checkCompositorTurn, checkPoseForEngine, parsePose, type TargetPose } from '../../core/pose.js';
+import { checkPoseForEngine, parsePose, resolvePose, type TargetPose } from '../../core/pose.js';
 import { deriveSeed, mulberry32 } from '../../core/random.js';
+import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { composePortrait, gainImage } from '../compose/compose.js';
+import { backgroundPlate } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
-import type { Euler } from '../geometry/linalg.js';
+import { buildHeadModel, type HeadModel, headRotation } from '../geometry/head-model.js';
+import { cleanTurn, type HeadWarp, warpHead } from '../geometry/head-warp.js';
+import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
 import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.js';
 import { TRIANGLES } from '../geometry/triangles.js';
-import { type WarpResult, warpToPose } from '../geometry/warp.js';
 import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
-import {
-  backgroundSource,
-  composeSubject,
-  refineMask,
-  type SoftMask,
-  softMaskImage,
-  subjectMask,
-} from '../lighting/background.js';
+import { treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
-import { gainToImage, relight } from '../lighting/relight.js';
+import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
+import { type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
 
@@ -42,21 +41,12 @@ import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engi
  * framing (zoom up to 6% and a shift within it) and background brightness (+-8%); the first is never jittered.
  */
 
-/** The warp the engine calls: the geometry module's `warpToPose` unless a test injects another. */
-export type WarpFn = (
-  image: RgbImage,
-  mesh: FaceMesh,
-  from: HeadPose,
-  to: Euler,
-) => Pick<WarpResult, 'image' | 'mesh' | 'headMask'> | Promise<Pick<WarpResult, 'image' | 'mesh' | 'headMask'>>;
-
 export interface CompositorOptions {
   /** ArcFace-style embedder for the identity score, when configured. */
   identity?: IdentityEmbedder;
-  warp?: WarpFn;
 }
 
-/** Stage timings (ms) the engine reports: mesh, warp, relight, stitch (framing, background and composition). */
+/** Stage timings (ms) the engine reports: mesh (and segmentation), warp, relight, stitch (background, composition). */
 type Timings = Record<'mesh' | 'warp' | 'relight' | 'stitch', number>;
 
 /** A selfie with its mesh and head pose. */
@@ -69,19 +59,29 @@ interface MeshedSelfie {
 /** Everything up to the relit target, shared by the compositor and the diffusion conditions. */
 export interface PreparedTarget {
   lighting: Lighting;
+  /** What was asked, and what the engine renders (the asked pose resolved for this selfie, as far as is clean). */
   pose: TargetPose;
+  rendered: Euler;
+  turn: { asked: number; rendered: number; invented: number };
   reference: MeshedSelfie;
-  /** The framed reference (working square) and its mesh in those pixels. */
+  /** The framed reference (working square) and its mesh and pose in those pixels. */
   framed: RgbImage;
   framedPoints: Float32Array;
+  framedPose: HeadPose;
   frame: Box;
-  warped: RgbImage;
-  warpedPoints: Float32Array;
-  headMask?: Float32Array;
+  segmentation: PersonSegmentation;
+  model: HeadModel;
+  /** The person turned to the rendered pose (colour, alpha, where each pixel came from). */
+  person: HeadWarp;
+  /** The face mesh where it is in the output (the framed mesh turned with the head). */
+  renderedPoints: Float32Array;
+  delta: Mat3;
   source: LightingEstimate;
+  /** The photo without the person, the hole filled from the background around it. */
+  plate: RgbImage;
+  /** The relight of the first variation, and it composed without a style: what the diffusion stitch is built from. */
+  light: PersonLight;
   relit: RgbImage;
-  relitGain: ReturnType<typeof gainToImage>;
-  meanGain: number;
   timings: Timings;
 }
 
@@ -149,10 +149,13 @@ async function frameImage(
   };
 }
 
-/** Mesh and pose of every selfie's main face; the one closest to the target pose is the reference. */
+/**
+ * Mesh and pose of every selfie's main face; the reference is the one that needs the smallest turn on the axes
+ * the request sets (the axes it keeps cost nothing).
+ */
 async function chooseReference(
   selfies: readonly PreparedSelfie[],
-  target: Euler,
+  target: TargetPose,
 ): Promise<{ chosen: MeshedSelfie; all: MeshedSelfie[] }> {
   const all: MeshedSelfie[] = [];
   for (const selfie of selfies) {
@@ -161,85 +164,157 @@ async function chooseReference(
   }
   let chosen = all[0];
   if (!chosen) throw new PortraitError('request.no_selfie', 'no selfie to make a portrait from');
-  for (const m of all) if (poseDistance(m.pose, target) < poseDistance(chosen.pose, target)) chosen = m;
+  const need = (m: MeshedSelfie) => poseDistance(m.pose, resolvePose(target, m.pose));
+  for (const m of all) if (need(m) < need(chosen)) chosen = m;
   return { chosen, all };
 }
 
+/** The main face's detector box, moved into the framed square's pixels. */
+function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
+  const k = size / frame.width;
+  const b = selfie.mainFace.box;
+  return { x: (b.x - frame.x) * k, y: (b.y - frame.y) * k, width: b.width * k, height: b.height * k };
+}
+
 /**
- * Steps 1-4 (reference, framing, warp, relight) at `size` pixels: what the compositor composes and what the
- * diffusion engine's stitch is built from.
+ * The rendered pose and whether it is worth delivering: the largest clean turn toward the asked pose. A request
+ * the photo cannot move toward at all (less than MIN_TURN degrees clean, more than MIN_GAP short) is refused with
+ * what photo to send; anything else is rendered as far as is clean, and the caption says how far it went.
+ */
+const MIN_TURN = 5;
+const MIN_GAP = 15;
+
+function planTurn(points: Float32Array, from: HeadPose, asked: TargetPose, selfie: number) {
+  const target = resolvePose(asked, from);
+  const clean = cleanTurn(points, from, target);
+  const askedDeg = poseDistance(from, target);
+  const renderedDeg = poseDistance(from, clean.rendered);
+  const gap = askedDeg - renderedDeg;
+  const advice = turnAdvice(from, target);
+  if (renderedDeg < MIN_TURN && gap > MIN_GAP) {
+    throw new PortraitError(
+      'request.pose_out_of_range',
+      `a ${Math.round(askedDeg)} degree turn from selfie ${selfie}'s pose; ${Math.round(renderedDeg)} would be clean`,
+      {
+        engine: 'compositor',
+        turn: Math.round(askedDeg),
+        limit: Math.round(renderedDeg),
+        got: asked.label,
+        selfie,
+        advice,
+      },
+    );
+  }
+  const note =
+    gap >= 3
+      ? `turned ${Math.round(renderedDeg)} of the ${Math.round(askedDeg)} degrees you asked; for a fuller turn, ${advice.charAt(0).toLowerCase()}${advice.slice(1)}`
+      : undefined;
+  return { target, clean, askedDeg, renderedDeg, note };
+}
+
+/** What photo would get closer: the axis that fell furthest short, in the subject's own words. */
+function turnAdvice(from: Euler, to: Euler): string {
+  const dy = to.yaw - from.yaw;
+  const dp = to.pitch - from.pitch;
+  const dr = to.roll - from.roll;
+  const m = Math.max(Math.abs(dy), Math.abs(dp), Math.abs(dr));
+  if (m === Math.abs(dy)) return `Send a selfie facing more to your ${dy > 0 ? 'left' : 'right'}.`;
+  if (m === Math.abs(dp)) return `Send a selfie with your chin more ${dp > 0 ? 'up' : 'down'}.`;
+  return `Send a selfie with your head tilted more to your ${dr > 0 ? 'left' : 'right'}.`;
+}
+
+/**
+ * Steps 1-4 (reference, framing and segmentation, the head turned as one, light) at `size` pixels: what the
+ * compositor composes and what the diffusion engine's stitch is built from.
  */
 export async function prepareTarget(
   request: EngineRequest,
   size: number,
   onProgress: ProgressFn,
-  warp: WarpFn = warpToPose,
-  limitTurn = false,
-): Promise<PreparedTarget> {
+): Promise<PreparedTarget & { note?: string }> {
   const { pose, lighting } = parseRequestOptions(request);
   const timings: Timings = { mesh: 0, warp: 0, relight: 0, stitch: 0 };
 
   onProgress({ stage: 'mesh' });
   let t = performance.now();
   const { chosen } = await chooseReference(request.selfies, pose);
-  if (limitTurn) {
-    const refused = checkCompositorTurn(chosen.pose, pose, chosen.selfie.index);
-    if (refused) throw refused;
-  }
   const frame = headAndShouldersFrame(chosen.mesh.points, chosen.selfie.image.width, chosen.selfie.image.height);
   const framed = await frameImage(chosen.selfie.image, chosen.mesh.points, frame, size);
+  const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
+  // The pose's scale and translation are in pixels: fit it again in the framed square.
+  const framedPose = estimateHeadPose(framedMesh);
+  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index);
+  const segmentation = await segmentPerson(framed.image, { face: faceInFrame(chosen.selfie, frame, size) });
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
 
   onProgress({ stage: 'warp' });
   t = performance.now();
-  const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
-  // The pose's scale and translation are in pixels: fit it again in the framed square.
-  const warped = await warp(framed.image, framedMesh, estimateHeadPose(framedMesh), pose);
+  const model = buildHeadModel(framed.points, framedPose, size, size);
+  const person = warpHead(framed.image, segmentation.person, model, plan.clean.rendered);
+  const { delta, pivot } = headRotation(framedPose, plan.clean.rendered);
+  const renderedPoints = new Float32Array(framed.points.length);
+  for (let i = 0; i + 2 < framed.points.length; i += 3) {
+    const q = apply3(
+      delta,
+      (framed.points[i] ?? 0) - pivot[0],
+      (framed.points[i + 1] ?? 0) - pivot[1],
+      (framed.points[i + 2] ?? 0) - pivot[2],
+    );
+    renderedPoints[i] = q[0] + pivot[0];
+    renderedPoints[i + 1] = q[1] + pivot[1];
+    renderedPoints[i + 2] = q[2] + pivot[2];
+  }
   timings.warp = performance.now() - t;
   request.signal?.throwIfAborted();
 
   onProgress({ stage: 'relight' });
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
-  const lit = relight({
-    image: warped.image,
-    points: warped.mesh.points,
-    sourcePoints: framed.points,
-    triangles: TRIANGLES,
-    source,
-    lighting,
-  });
+  const plate = backgroundPlate(framed.image, segmentation.person);
+  const light = personLight(model, delta, source, lighting);
+  const relit = composePortrait(
+    person,
+    light,
+    treatedBackground(plate, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+  );
   timings.relight = performance.now() - t;
 
   return {
     lighting,
     pose,
+    rendered: plan.clean.rendered,
+    turn: { asked: plan.askedDeg, rendered: plan.renderedDeg, invented: plan.clean.invented },
     reference: chosen,
     framed: framed.image,
     framedPoints: framed.points,
+    framedPose,
     frame,
-    warped: warped.image,
-    warpedPoints: warped.mesh.points,
-    ...(warped.headMask ? { headMask: warped.headMask } : {}),
+    segmentation,
+    model,
+    person,
+    renderedPoints,
+    delta,
     source,
-    relit: lit.image,
-    relitGain: gainToImage(lit),
-    meanGain: lit.stats.meanGain,
+    plate,
+    light,
+    relit,
     timings,
+    ...(plan.note ? { note: plan.note } : {}),
   };
 }
 
 /** Crops a jittered square (zoom and shift within the slack) and scales it back to the full size. */
 async function jitterCrop(image: RgbImage, rng: ReturnType<typeof mulberry32>): Promise<RgbImage> {
-  const zoom = rng.range(0.015, 0.06);
+  const zoom = rng.range(0.04, 0.12);
   const side = Math.round(image.width * (1 - zoom));
   const slack = image.width - side;
   const x = Math.round(rng.next() * slack);
-  const y = Math.round(rng.next() * slack);
+  // Keep the head's room above: shift mostly downward into the shoulders.
+  const y = Math.round((0.3 + 0.7 * rng.next()) * slack);
   const buf = await toSharp(image)
     .extract({ left: x, top: y, width: side, height: side })
-    .resize(image.width, image.height, { kernel: 'cubic' })
+    .resize(image.width, image.height, { kernel: 'lanczos3' })
     .raw()
     .toBuffer();
   return {
@@ -250,17 +325,20 @@ async function jitterCrop(image: RgbImage, rng: ReturnType<typeof mulberry32>): 
   };
 }
 
+/** The preset's rig turned around the subject by `degrees` (variations move the key light, not the look). */
+function swingLights(lighting: Lighting, degrees: number): Lighting {
+  return { ...lighting, lights: lighting.lights.map((l) => ({ ...l, azimuth: l.azimuth + degrees })) };
+}
+
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 export class CompositorEngine implements Engine {
   readonly name = 'compositor' as const;
   readonly #identity: IdentityEmbedder | undefined;
-  readonly #warp: WarpFn;
 
   constructor(options: CompositorOptions = {}) {
     this.#identity = options.identity;
-    this.#warp = options.warp ?? warpToPose;
   }
 
   async generate(request: EngineRequest, onProgress: ProgressFn): Promise<EngineResult> {
@@ -275,56 +353,73 @@ export class CompositorEngine implements Engine {
     const { pose } = parseRequestOptions(request);
     const refused = checkPoseForEngine(pose, 'compositor');
     if (refused) throw refused;
+    const parsedStyle = parseStyle(request.style);
+    if (!parsedStyle.ok) throw parsedStyle.error;
+    const style = parsedStyle.value;
 
     const size = request.outputSize;
-    const prepared = await prepareTarget(request, size, onProgress, this.#warp, true);
+    const prepared = await prepareTarget(request, size, onProgress);
     const { lighting, timings } = prepared;
     request.signal?.throwIfAborted();
 
     onProgress({ stage: 'stitch' });
-    let t = performance.now();
-    const mask: SoftMask = refineMask(
-      subjectMask(size, size, prepared.warpedPoints, prepared.headMask),
-      prepared.warped,
-    );
-    const background = backgroundSource(prepared.warped, lighting.background);
-    const rigColour = lightingColour(lighting);
+    const t = performance.now();
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
-      const backgroundGain = v === 0 ? 1 : rng.range(0.92, 1.08);
-      const composed = composeSubject(prepared.relit, background, mask, {
-        treatment: lighting.background,
-        rigColour,
-        backgroundGain,
-      });
+      const look = varyStyle(style, v, rng);
+      if (v === 0 && !look.backdrop && !look.medium && !look.colour) {
+        images.push(prepared.relit);
+        continue;
+      }
+      // Later variations move the light around the face, the background's brightness and the framing, seeded;
+      // a style varies its own parameters (another shade of backdrop, another film stock or brush).
+      const lit = v === 0 ? lighting : swingLights(lighting, (rng.next() < 0.5 ? -1 : 1) * rng.range(12, 28));
+      const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
+      const backdrop = renderBackdrop(look, size, size, rng);
+      const background = backdrop
+        ? { image: backdrop, factor: 1 }
+        : treatedBackground(prepared.plate, {
+            treatment: lighting.background,
+            rigColour: lightingColour(lit),
+            backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
+          });
+      const composed = applyLook(composePortrait(prepared.person, light, background), prepared.person.alpha, look, rng);
       images.push(v === 0 ? composed : await jitterCrop(composed, rng));
     }
     timings.stitch = performance.now() - t;
 
     const ref = prepared.reference;
+    const rendered = prepared.rendered;
     const report: Record<string, string | number | boolean> = {
       reference: ref.selfie.index,
       referenceYaw: round1(ref.pose.yaw),
       referencePitch: round1(ref.pose.pitch),
       referenceRoll: round1(ref.pose.roll),
       targetPose: pose.label,
-      turnDegrees: round1(poseDistance(ref.pose, pose)),
+      renderedPose: `yaw=${Math.round(rendered.yaw)} pitch=${Math.round(rendered.pitch)} roll=${Math.round(rendered.roll)}`,
+      renderedYaw: round1(rendered.yaw),
+      renderedPitch: round1(rendered.pitch),
+      renderedRoll: round1(rendered.roll),
+      turnAsked: round1(prepared.turn.asked),
+      turnDegrees: round1(prepared.turn.rendered),
+      inventedShare: round3(prepared.turn.invented),
       lighting: lighting.label,
+      ...(style.label ? { style: style.label } : {}),
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
       sourceLightElevation: round1(prepared.source.dominant.elevation),
-      relightMeanGain: round3(prepared.meanGain),
+      ...(prepared.note ? { note: prepared.note } : {}),
     };
 
     if (this.#identity && images[0]) {
-      t = performance.now();
+      const ti = performance.now();
       const score = await this.#identityScore(ref.selfie, images[0]);
       if (score !== undefined) report['identity'] = round3(score);
-      report['identityMs'] = Math.round(performance.now() - t);
+      report['identityMs'] = Math.round(performance.now() - ti);
     }
 
     const result: EngineResult = { images, report, timings: { ...timings } };
-    if (request.debug) result.debugImages = await debugImages(prepared, mask, images[0], request.seed);
+    if (request.debug) result.debugImages = await debugImages(prepared, images[0], request.seed);
     return { result, prepared };
   }
 
@@ -345,10 +440,20 @@ export class CompositorEngine implements Engine {
   }
 }
 
-/** The debug sheet's story: reference with mesh and pose, framed, warped, relit (and its gain), stitch, final. */
+/** The person layer alone over a neutral grey, so the debug sheet shows exactly what moved. */
+function personOnGrey(p: HeadWarp): RgbImage {
+  const { data, width, height } = p.image;
+  const out = new Uint8Array(data.length);
+  for (let o = 0; o < width * height; o++) {
+    const a = p.alpha[o] ?? 0;
+    for (let c = 0; c < 3; c++) out[o * 3 + c] = Math.round(a * (data[o * 3 + c] ?? 0) + (1 - a) * 128);
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
+/** The debug sheet's story: reference with mesh and pose, framed, masks, the turned person, plate, stitch, final. */
 async function debugImages(
-  p: PreparedTarget,
-  mask: SoftMask,
+  p: PreparedTarget & { note?: string },
   final: RgbImage | undefined,
   seed: number,
 ): Promise<Array<{ label: string; image: RgbImage }>> {
@@ -368,11 +473,12 @@ async function debugImages(
     edges,
     highlights: ref.selfie.mainFace.landmarks,
     boxes: [p.frame],
-    text: [`reference pose: ${pose(ref.pose)}`, `target pose:    ${pose(p.pose)} (${p.pose.label})`],
+    text: [`reference pose: ${pose(ref.pose)}`, `rendered pose:  ${pose(p.rendered)} (${p.pose.label})`],
   });
   const stitch = await buildStitch(p.framed, p.relit, { size: 512, seed });
   const { masked } = stitchDebugImages(stitch);
   const light = p.source.dominant;
+  const { width, height } = p.framed;
   const images = [
     {
       label: `reference (selfie ${ref.selfie.index}) with mesh and landmarks\n${pose(ref.pose)}\nframe: the green square`,
@@ -382,25 +488,56 @@ async function debugImages(
       label: `framed reference\nlight from azimuth ${light.azimuth.toFixed(0)}, elevation ${light.elevation.toFixed(0)} (fit residual ${(p.source.residual * 100).toFixed(0)}%)`,
       image: p.framed,
     },
-    { label: `warped to ${p.pose.label}\n${pose(p.pose)}`, image: p.warped },
-    { label: `relit: ${p.lighting.label}\nmean gain ${p.meanGain.toFixed(2)}`, image: p.relit },
-    { label: 'relight gain (grey = 1, log scale 0.4..2.5)', image: p.relitGain },
-    { label: 'subject mask (head + shoulders)', image: softMaskImage(mask) },
+    { label: 'person mask (segmentation, refined)', image: maskToImage(p.segmentation.person, width, height) },
+    { label: 'hair mask', image: maskToImage(p.segmentation.hair, width, height) },
+    {
+      label: `head model depth (near = bright)\nfollows the turn: ${p.model.width}x${p.model.height} grid`,
+      image: depthImage(p.model),
+    },
+    {
+      label: `turned to ${pose(p.rendered)}\n${p.turn.rendered.toFixed(0)} of ${p.turn.asked.toFixed(0)} degrees, invented ${(p.turn.invented * 100).toFixed(1)}%`,
+      image: personOnGrey(p.person),
+    },
+    { label: 'background plate (person removed, filled)', image: p.plate },
+    {
+      label: 'relight gain where each pixel came from\n(grey = 1, log scale 0.4..2.5, tinted by the rig)',
+      image: gainImage(p.person, p.light),
+    },
+    { label: `relit and composed: ${p.lighting.label}`, image: p.relit },
     {
       label: `stitch canvas 2x512: reference | target\nmask ${(stitch.maskRatio * 100).toFixed(0)}% of the target side (seed ${seed})`,
       image: masked,
     },
   ];
-  if (p.headMask)
-    images.push({ label: 'head mask from the warp', image: maskToImage(p.headMask, p.warped.width, p.warped.height) });
-  if (final) images.push({ label: 'final', image: final });
+  if (final) images.push({ label: p.note ? `final\n${p.note}` : 'final', image: final });
   return images;
 }
 
+/** The head model's depth as grey (nearest bright), where it follows the turn. */
+function depthImage(m: HeadModel): RgbImage {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < m.depth.length; o++) {
+    if ((m.follow[o] ?? 0) < 0.5) continue;
+    lo = Math.min(lo, m.depth[o] ?? 0);
+    hi = Math.max(hi, m.depth[o] ?? 0);
+  }
+  const data = new Uint8Array(m.width * m.height * 3);
+  for (let o = 0; o < m.depth.length; o++) {
+    const f = m.follow[o] ?? 0;
+    const v = hi > lo ? 1 - ((m.depth[o] ?? 0) - lo) / (hi - lo) : 0;
+    const g = Math.round(Math.min(1, Math.max(0, v)) * 255 * f);
+    data[o * 3] = g;
+    data[o * 3 + 1] = g;
+    data[o * 3 + 2] = g;
+  }
+  return { data, width: m.width, height: m.height, channels: 3 };
+}
+
 /** The in-context conditions for the diffusion engine: `(request, size) => StitchConditions`, same steps. */
-export function compositorConditions(warp: WarpFn = warpToPose) {
+export function compositorConditions() {
   return async (request: EngineRequest, size: number): Promise<StitchConditions> => {
-    const p = await prepareTarget(request, size, () => {}, warp);
+    const p = await prepareTarget(request, size, () => {});
     return buildStitch(p.framed, p.relit, { size, seed: request.seed });
   };
 }

@@ -233,6 +233,13 @@ export async function refineLandmarks(image: RgbImage, face: Face, maxPasses = 3
 /** The smallest main face (longer box side, original pixels) that still makes a usable portrait. */
 export const MIN_FACE_SIDE = 48;
 
+/**
+ * How much the main face's score (mainFaceScore) must exceed the next face's for the photo to count as a selfie of
+ * one person. Groups score about 1.0 (two_people.jpg, solvay1927.jpg, a street crowd); a selfie with someone small
+ * in the background scores 2 and more.
+ */
+export const DOMINANCE = 1.8;
+
 export interface DetectedSelfie {
   faces: Face[];
   mainFace: Face;
@@ -252,6 +259,17 @@ export async function findMainFace(
   const index = chooseMainFace(faces, image.width, image.height);
   const detected = faces[index];
   if (!detected) throw new PortraitError('face.none', 'no face found', { selfie });
+  // Whose portrait is it? Only a face that clearly dominates (larger and more central than any other by
+  // DOMINANCE) is taken for the member; in a group or a crowd picking one would be a guess.
+  const largest = Math.max(...faces.map((f) => f.box.width * f.box.height));
+  const best = mainFaceScore(detected, largest, image.width, image.height);
+  const rival = Math.max(
+    0,
+    ...faces.filter((_, i) => i !== index).map((f) => mainFaceScore(f, largest, image.width, image.height)),
+  );
+  if (rival * DOMINANCE > best) {
+    throw new PortraitError('face.several', `${faces.length} faces, none dominant`, { selfie, count: faces.length });
+  }
   const side = Math.max(detected.box.width, detected.box.height);
   const minSide = options.minFaceSide ?? MIN_FACE_SIDE;
   if (side < minSide) {

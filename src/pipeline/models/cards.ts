@@ -4,7 +4,15 @@
  * Facts come from running each model was run with onnxruntime-node 1.30 on real photos.
  */
 
-export const MODEL_IDS = ['yunet', 'face-mesh', 'iris', 'identity'] as const;
+export const MODEL_IDS = [
+  'yunet',
+  'face-mesh',
+  'iris',
+  'selfie-segmentation',
+  'skin-clothes-hair',
+  'depth',
+  'identity',
+] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
 export interface TensorSpec {
@@ -88,6 +96,65 @@ export const MODEL_CARDS: readonly ModelCard[] = [
     outputs: [
       { name: 'output_eyes_contours_and_brows', type: 'float32', shape: [1, 213], note: '71 x (x, y, z)' },
       { name: 'output_iris', type: 'float32', shape: [1, 15], note: '5 x (x, y, z)' },
+    ],
+  },
+  {
+    id: 'selfie-segmentation',
+    file: 'mediapipe-selfie_segmentation.onnx',
+    url: 'https://raw.githubusercontent.com/royshil/obs-backgroundremoval/875ffda175fcb066380b31797c63630c8b4a3c71/data/models/selfie_segmentation.onnx',
+    sha256: '1511ab5564cb0ae179cba9bcad6ad931003ccc71656f11fd270967023678c6a5',
+    bytes: 447_596,
+    license: 'Apache-2.0 (MediaPipe selfie segmentation; ONNX conversion by PINTO)',
+    description: 'MediaPipe selfie segmentation (general 256x256): person vs background',
+    optional: false,
+    inputs: [
+      {
+        name: 'input_1:0',
+        type: 'float32',
+        shape: [1, 256, 256, 3],
+        note: 'NHWC RGB 0..1, the whole photo stretched to 256x256',
+      },
+    ],
+    outputs: [{ name: 'activation_10', type: 'float32', shape: [1, 256, 256, 1], note: 'person probability 0..1' }],
+  },
+  {
+    id: 'skin-clothes-hair',
+    file: 'skin-clothes-hair-pan.onnx',
+    url: 'https://raw.githubusercontent.com/Kazuhito00/Skin-Clothes-Hair-Segmentation-using-SMP/043fc08bf0ed845b36485a115085104c6459cbc4/02.model/_old/PAN%28timm-mobilenetv3_small_100%29_452_1.02M_0.8028/best_model_simplifier.onnx',
+    sha256: '324a22a1c2e3a433d6225d4c5c50f50912797a4d14b69f7d632eeb5c85346f36',
+    bytes: 4_093_734,
+    license: 'MIT (Kazuhito00/Skin-Clothes-Hair-Segmentation-using-SMP, code and weights)',
+    description: 'PAN (MobileNetV3-small) skin, clothes and hair segmentation, 512x512',
+    optional: false,
+    inputs: [
+      {
+        name: 'x.1',
+        type: 'float32',
+        shape: [1, 3, 512, 512],
+        note: 'NCHW RGB, (x/255 - ImageNet mean) / ImageNet std',
+      },
+    ],
+    outputs: [{ name: '1273', type: 'float32', shape: [1, 3, 512, 512], note: 'per-class 0..1: skin, clothes, hair' }],
+  },
+  {
+    id: 'depth',
+    file: 'tcmonodepth_tcsmallnet_192x320.onnx',
+    url: 'https://raw.githubusercontent.com/royshil/obs-backgroundremoval/875ffda175fcb066380b31797c63630c8b4a3c71/data/models/tcmonodepth_tcsmallnet_192x320.onnx',
+    sha256: '902b886beaebd3f68deb40bab2fd636a0c112c1ef1cbdd15fa26e5c55b389b4d',
+    bytes: 790_459,
+    license: 'MIT (TCMonoDepth, Yu Li; ONNX conversion by PINTO)',
+    description: 'TCMonoDepth small net: relative inverse depth at 192x320',
+    optional: false,
+    inputs: [
+      {
+        name: 'input',
+        type: 'float32',
+        shape: [1, 3, 192, 320],
+        note: 'NCHW RGB raw 0..255 (no scaling: /255 or ImageNet statistics give a meaningless gradient)',
+      },
+    ],
+    outputs: [
+      { name: 'output', type: 'float32', shape: [1, 1, 192, 320], note: 'relative inverse depth, larger = nearer' },
     ],
   },
   {

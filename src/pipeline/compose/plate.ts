@@ -1,0 +1,236 @@
+import type { RgbImage } from '../types.js';
+
+/**
+ * The background plate: the photo with the person taken out and the hole filled from the surrounding background,
+ * so whatever the turned head uncovers shows background, never a second copy of the head. The fill is a push-pull
+ * pyramid (Gortler et al.'s lumigraph hole filling): average the known pixels down to a pyramid, then fill each
+ * level's unknown pixels from the coarser level on the way back up. Smooth and seamless where it meets the
+ * background; the engine blurs the plate anyway (portrait depth of field), so the fill reads as out-of-focus
+ * background.
+ */
+
+/** How far beyond the person's soft edge the hole reaches, as a share of the image side: hair wisps and halos go too. */
+const HOLE_GROW = 0.012;
+
+/** Side of the working copy the fill is computed on: the fill is smooth, so a small copy loses nothing. */
+const FILL_SIDE = 256;
+
+/**
+ * The plate for `image` with `alpha` (w*h person alpha, 0..1) removed. Where the person (grown by HOLE_GROW)
+ * reaches, the photo is replaced by the fill, blended over a few pixels at the hole's edge; elsewhere the plate is
+ * the photo itself, untouched.
+ */
+export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage {
+  const { width, height, data } = image;
+  const f = Math.max(1, Math.floor(Math.max(width, height) / FILL_SIDE));
+  const sw = Math.ceil(width / f);
+  const sh = Math.ceil(height / f);
+  // Box-average the photo and the person's coverage down by f.
+  const col = new Float32Array(sw * sh * 3);
+  const cover = new Float32Array(sw * sh);
+  const count = new Float32Array(sw * sh);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / f) * sw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.floor(x / f);
+      const i = y * width + x;
+      count[o]! += 1;
+      cover[o] = Math.max(cover[o] ?? 0, alpha[i] ?? 0);
+      col[o * 3]! += data[i * 3] ?? 0;
+      col[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
+      col[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
+    }
+  }
+  for (let o = 0; o < sw * sh; o++) {
+    const k = 1 / (count[o] || 1);
+    col[o * 3]! *= k;
+    col[o * 3 + 1]! *= k;
+    col[o * 3 + 2]! *= k;
+  }
+  const hole = growMask(cover, sw, sh, Math.max(1, Math.round(Math.max(sw, sh) * HOLE_GROW)));
+  const fill = pushPull(col, hole, sw, sh);
+  // The hole's edge, softened over about a cell so the fill meets the photo without a line.
+  const soft = boxBlur1(hole, sw, sh, 1);
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const y0 = Math.floor(gy);
+    const y1 = Math.min(sh - 1, y0 + 1);
+    const ty = gy - y0;
+    for (let x = 0; x < width; x++) {
+      const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const x0 = Math.floor(gx);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const tx = gx - x0;
+      const w00 = (1 - tx) * (1 - ty);
+      const w10 = tx * (1 - ty);
+      const w01 = (1 - tx) * ty;
+      const w11 = tx * ty;
+      const a = y0 * sw + x0;
+      const b = y0 * sw + x1;
+      const c = y1 * sw + x0;
+      const d = y1 * sw + x1;
+      const h = (soft[a] ?? 0) * w00 + (soft[b] ?? 0) * w10 + (soft[c] ?? 0) * w01 + (soft[d] ?? 0) * w11;
+      const i = (y * width + x) * 3;
+      if (h <= 0.001) {
+        out[i] = data[i] ?? 0;
+        out[i + 1] = data[i + 1] ?? 0;
+        out[i + 2] = data[i + 2] ?? 0;
+        continue;
+      }
+      for (let k = 0; k < 3; k++) {
+        const v =
+          (fill[a * 3 + k] ?? 0) * w00 +
+          (fill[b * 3 + k] ?? 0) * w10 +
+          (fill[c * 3 + k] ?? 0) * w01 +
+          (fill[d * 3 + k] ?? 0) * w11;
+        out[i + k] = Math.round(h * v + (1 - h) * (data[i + k] ?? 0));
+      }
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
+/** Fills the pixels where `hole` is 1 from the rest (push-pull pyramid); returns the filled colours (w*h*3). */
+function pushPull(colour: Float32Array, hole: Float32Array, width: number, height: number): Float32Array {
+  let w = width;
+  let h = height;
+  let col = new Float32Array(w * h * 3);
+  let wt = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    const k = (hole[i] ?? 0) > 0.5 ? 0 : 1;
+    wt[i] = k;
+    col[i * 3] = (colour[i * 3] ?? 0) * k;
+    col[i * 3 + 1] = (colour[i * 3 + 1] ?? 0) * k;
+    col[i * 3 + 2] = (colour[i * 3 + 2] ?? 0) * k;
+  }
+  const levels: Array<{ col: Float32Array; wt: Float32Array; w: number; h: number }> = [{ col, wt, w, h }];
+  while (w > 1 || h > 1) {
+    const nw = Math.max(1, Math.ceil(w / 2));
+    const nh = Math.max(1, Math.ceil(h / 2));
+    const ncol = new Float32Array(nw * nh * 3);
+    const nwt = new Float32Array(nw * nh);
+    for (let y = 0; y < h; y++) {
+      const row = (y >> 1) * nw;
+      for (let x = 0; x < w; x++) {
+        const o = row + (x >> 1);
+        const i = y * w + x;
+        nwt[o]! += wt[i] ?? 0;
+        ncol[o * 3]! += col[i * 3] ?? 0;
+        ncol[o * 3 + 1]! += col[i * 3 + 1] ?? 0;
+        ncol[o * 3 + 2]! += col[i * 3 + 2] ?? 0;
+      }
+    }
+    // Normalise to a weight of at most 1 so fully known coarse pixels count as known.
+    for (let o = 0; o < nw * nh; o++) {
+      const s = nwt[o] ?? 0;
+      if (s > 1) {
+        const k = 1 / s;
+        ncol[o * 3]! *= k;
+        ncol[o * 3 + 1]! *= k;
+        ncol[o * 3 + 2]! *= k;
+        nwt[o] = 1;
+      }
+    }
+    w = nw;
+    h = nh;
+    col = ncol;
+    wt = nwt;
+    levels.push({ col, wt, w, h });
+  }
+  // Pull: from the coarsest level down, fill what each level lacks with the bilinearly upsampled coarser one.
+  for (let l = levels.length - 2; l >= 0; l--) {
+    const fine = levels[l]!;
+    const coarse = levels[l + 1]!;
+    for (let y = 0; y < fine.h; y++) {
+      const fy = Math.min(coarse.h - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+      const y0 = Math.floor(fy);
+      const y1 = Math.min(coarse.h - 1, y0 + 1);
+      const ty = fy - y0;
+      for (let x = 0; x < fine.w; x++) {
+        const i = y * fine.w + x;
+        const have = Math.min(1, fine.wt[i] ?? 0);
+        if (have >= 1) continue;
+        const fx = Math.min(coarse.w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+        const x0 = Math.floor(fx);
+        const x1 = Math.min(coarse.w - 1, x0 + 1);
+        const tx = fx - x0;
+        const cw = [(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty];
+        const ci = [y0 * coarse.w + x0, y0 * coarse.w + x1, y1 * coarse.w + x0, y1 * coarse.w + x1];
+        let wsum = 0;
+        const c = [0, 0, 0];
+        for (let k = 0; k < 4; k++) {
+          const j = ci[k]!;
+          const cwt = coarse.wt[j] ?? 0;
+          if (cwt <= 0) continue;
+          const kk = (cw[k] ?? 0) / cwt;
+          wsum += cw[k] ?? 0;
+          c[0]! += (coarse.col[j * 3] ?? 0) * kk;
+          c[1]! += (coarse.col[j * 3 + 1] ?? 0) * kk;
+          c[2]! += (coarse.col[j * 3 + 2] ?? 0) * kk;
+        }
+        if (wsum <= 0) continue;
+        const miss = 1 - have;
+        fine.col[i * 3] = (fine.col[i * 3] ?? 0) + (c[0]! / wsum) * miss;
+        fine.col[i * 3 + 1] = (fine.col[i * 3 + 1] ?? 0) + (c[1]! / wsum) * miss;
+        fine.col[i * 3 + 2] = (fine.col[i * 3 + 2] ?? 0) + (c[2]! / wsum) * miss;
+        fine.wt[i] = 1;
+      }
+    }
+  }
+  return levels[0]!.col;
+}
+
+/** One box blur pass of radius r (clamped edges) on a single-channel plane. */
+function boxBlur1(src: Float32Array, width: number, height: number, r: number): Float32Array {
+  const tmp = new Float32Array(src.length);
+  const out = new Float32Array(src.length);
+  const n = 2 * r + 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let k = -r; k <= r; k++) acc += src[y * width + Math.min(width - 1, Math.max(0, x + k))] ?? 0;
+      tmp[y * width + x] = acc / n;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let k = -r; k <= r; k++) acc += tmp[Math.min(height - 1, Math.max(0, y + k)) * width + x] ?? 0;
+      out[y * width + x] = acc / n;
+    }
+  }
+  return out;
+}
+
+/** Max-filter of a mask by `radius` pixels: 1 wherever the mask (above 0.02) is within `radius` (a square). */
+function growMask(mask: Float32Array, width: number, height: number, radius: number): Float32Array {
+  const tmp = new Uint8Array(mask.length);
+  const out = new Float32Array(mask.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let last = -1e9;
+    for (let x = 0; x < width; x++) {
+      if ((mask[row + x] ?? 0) > 0.02) last = x;
+      tmp[row + x] = x - last <= radius ? 1 : 0;
+    }
+    last = 1e9;
+    for (let x = width - 1; x >= 0; x--) {
+      if ((mask[row + x] ?? 0) > 0.02) last = x;
+      if (last - x <= radius) tmp[row + x] = 1;
+    }
+  }
+  for (let x = 0; x < width; x++) {
+    let last = -1e9;
+    for (let y = 0; y < height; y++) {
+      if (tmp[y * width + x]) last = y;
+      out[y * width + x] = y - last <= radius ? 1 : 0;
+    }
+    last = 1e9;
+    for (let y = height - 1; y >= 0; y--) {
+      if (tmp[y * width + x]) last = y;
+      if (last - y <= radius) out[y * width + x] = 1;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,206 @@
+import { boxBlur, type Grid, gridFor, rasterizeMesh } from '../lighting/mesh-raster.js';
+import { apply3, type Euler, type Mat3, multiply3, rotationFromEuler, transpose3 } from './linalg.js';
+import type { HeadPose } from './pose.js';
+import { TRIANGLES } from './triangles.js';
+
+/**
+ * A 3D stand-in for the whole head, so face, hair, ears and neck turn as one piece.
+ *
+ * The face mesh only covers forehead to chin and cheek to cheek. Around it the head is an ellipsoid in the head's
+ * own frame (the reference face's units: 100 between the cheeks, y down, z away from the camera; nose tip at
+ * z -37, chin at y +59): centre (0, -12, HEAD_CENTRE_Z), semi-axes HEAD_AXES, posed with the head pose the mesh
+ * gave. On a grid over the photo each cell gets a depth: the mesh's own depth where the mesh is (nose, brows and
+ * cheeks keep their relief), the ellipsoid's front surface around it (hair, ears, temples), blended over a few
+ * cells after shifting the ellipsoid to meet the mesh at the face's edge, and smoothed so no fold or spike
+ * survives. Cells beside the head's outline take the outline's depth (the depth of the ellipsoid's silhouette),
+ * so the field stays continuous into hair that sticks out beyond the ellipsoid.
+ *
+ * Each cell also gets how much of the head's rotation it follows (`follow`): all of it above the chin, fading
+ * down the neck to nothing on the shoulders, and fading with distance outside the head's outline, so shoulders,
+ * raised hands and the photo's edges stay where they are.
+ */
+
+const HEAD_CENTRE: readonly [number, number, number] = [0, -12, 42];
+const HEAD_AXES: readonly [number, number, number] = [60, 80, 78];
+/** Where the head turns: behind the jaw, about where the skull sits on the neck (reference units). */
+export const HEAD_PIVOT: readonly [number, number, number] = [0, 30, 42];
+/** The chin's height in the reference, and how far below it the neck stops following the head. */
+const CHIN_Y = 59;
+const NECK_FADE = 55;
+
+export interface HeadModel extends Grid {
+  /** Depth per cell (image px, z away from the camera, same units as the mesh's z). */
+  depth: Float32Array;
+  /** Share of the head's rotation each cell follows (0..1). */
+  follow: Float32Array;
+  /** 1 where the face mesh is, fading to 0 around it. */
+  face: Float32Array;
+  pose: HeadPose;
+}
+
+/** Image-frame position of a point given in the head's reference frame. */
+export function headToImage(pose: HeadPose, x: number, y: number, z: number): [number, number, number] {
+  const q = apply3(pose.rotation, x, y, z);
+  return [
+    pose.translation[0] + pose.scale * q[0],
+    pose.translation[1] + pose.scale * q[1],
+    pose.translation[2] + pose.scale * q[2],
+  ];
+}
+
+/**
+ * The head model on a grid of about `cellsAcross` cells over a `width` x `height` image. `points` is the face mesh
+ * (468 x, y, z) in the image's pixels, `pose` its head pose (estimateHeadPose of the same mesh).
+ */
+export function buildHeadModel(
+  points: Float32Array,
+  pose: HeadPose,
+  width: number,
+  height: number,
+  cellsAcross = 256,
+): HeadModel {
+  const grid = gridFor(width, height, Math.max(1, Math.max(width, height) / cellsAcross));
+  const { width: gw, height: gh, cell } = grid;
+  const n = gw * gh;
+
+  // The mesh's own depth where it covers a cell (nearest surface).
+  const raster = rasterizeMesh(points, TRIANGLES, grid);
+  const meshDepth = new Float32Array(n);
+  const covered = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    const t = raster.tri[o] ?? -1;
+    if (t < 0) continue;
+    const a = TRIANGLES[t * 3] ?? 0;
+    const b = TRIANGLES[t * 3 + 1] ?? 0;
+    const c = TRIANGLES[t * 3 + 2] ?? 0;
+    const w0 = raster.w0[o] ?? 0;
+    const w1 = raster.w1[o] ?? 0;
+    meshDepth[o] =
+      w0 * (points[a * 3 + 2] ?? 0) + w1 * (points[b * 3 + 2] ?? 0) + (1 - w0 - w1) * (points[c * 3 + 2] ?? 0);
+    covered[o] = 1;
+  }
+
+  // The ellipsoid along each cell's line of sight (orthographic: x, y fixed, z free). In the head frame the line is
+  // r(t) = r0 + t v with v = R^T e_z / s; the ellipsoid's quadratic form along it is a t^2 + b t + c.
+  const rt = transpose3(pose.rotation);
+  const v = apply3(rt, 0, 0, 1 / pose.scale);
+  const ellDepth = new Float32Array(n);
+  const radius = new Float32Array(n);
+  const headY = new Float32Array(n);
+  const [ax, ay, az] = HEAD_AXES;
+  const iv = [v[0] / ax, v[1] / ay, v[2] / az];
+  const qa = iv[0]! * iv[0]! + iv[1]! * iv[1]! + iv[2]! * iv[2]!;
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const o = gy * gw + gx;
+      const x = (gx + 0.5) * cell;
+      const y = (gy + 0.5) * cell;
+      // r0: the head-frame point at image depth 0 on this line, relative to the ellipsoid's centre, scaled.
+      const r0 = apply3(
+        rt,
+        (x - pose.translation[0]) / pose.scale,
+        (y - pose.translation[1]) / pose.scale,
+        -pose.translation[2] / pose.scale,
+      );
+      const u0 = (r0[0] - HEAD_CENTRE[0]) / ax;
+      const u1 = (r0[1] - HEAD_CENTRE[1]) / ay;
+      const u2 = (r0[2] - HEAD_CENTRE[2]) / az;
+      const qb = 2 * (u0 * iv[0]! + u1 * iv[1]! + u2 * iv[2]!);
+      const qc = u0 * u0 + u1 * u1 + u2 * u2 - 1;
+      const tMid = -qb / (2 * qa);
+      const disc = qb * qb - 4 * qa * qc;
+      // Minimum of the form along the line + 1: the squared "elliptical radius" of the line (< 1 inside the outline).
+      const rho = qc + 1 - (qb * qb) / (4 * qa);
+      radius[o] = Math.sqrt(Math.max(0, rho));
+      const t = disc > 0 ? (-qb - Math.sqrt(disc)) / (2 * qa) : tMid;
+      ellDepth[o] = t;
+      // Height in the head frame of the surface point, for the neck fade.
+      headY[o] = r0[1] + t * v[1];
+    }
+  }
+
+  // Shift the ellipsoid to meet the mesh along the face's edge (median difference over the mesh's outer cells).
+  const face = boxBlur(covered, gw, gh, 1, Math.max(1, Math.round(gw / 100)), 2);
+  const diffs: number[] = [];
+  for (let o = 0; o < n; o++) {
+    const f = face[o] ?? 0;
+    if ((covered[o] ?? 0) > 0 && f < 0.75) diffs.push((meshDepth[o] ?? 0) - (ellDepth[o] ?? 0));
+  }
+  diffs.sort((p, q) => p - q);
+  const shift = diffs.length > 0 ? (diffs[diffs.length >> 1] ?? 0) : 0;
+
+  // Blend mesh and ellipsoid, then smooth: the relief of nose and brows stays, edges and folds soften.
+  const blend = boxBlur(covered, gw, gh, 1, Math.max(1, Math.round(gw / 60)), 2);
+  const depth = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    // 0 at the mesh's edge (where the blurred coverage is one half) rising to 1 inside: no depth step at the edge.
+    const inside = Math.min(1, Math.max(0, ((blend[o] ?? 0) - 0.5) * 2.5));
+    depth[o] = inside * (meshDepth[o] ?? 0) + (1 - inside) * ((ellDepth[o] ?? 0) + shift);
+  }
+  const smooth = boxBlur(depth, gw, gh, 1, Math.max(1, Math.round(gw / 128)), 2);
+
+  const follow = new Float32Array(n);
+  // Nothing can come from beyond the photo's edge: the field fades out toward the borders (close-ups fill them).
+  const margin = Math.max(2, gw * 0.06);
+  for (let o = 0; o < n; o++) {
+    const neck = 1 - smoothstep(CHIN_Y, CHIN_Y + NECK_FADE, headY[o] ?? 0);
+    const out = 1 - smoothstep(1.35, 2.1, radius[o] ?? 0);
+    const gx = o % gw;
+    const gy = Math.floor(o / gw);
+    const edge = Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5);
+    follow[o] = neck * out * smoothstep(0, margin, edge);
+  }
+  return {
+    ...grid,
+    depth: smooth,
+    follow: boxBlur(follow, gw, gh, 1, Math.max(1, Math.round(gw / 64)), 2),
+    face,
+    pose,
+  };
+}
+
+function smoothstep(a: number, b: number, x: number): number {
+  const t = Math.min(1, Math.max(0, (x - a) / (b - a)));
+  return t * t * (3 - 2 * t);
+}
+
+/** The rotation that takes the head from its pose in the photo to `to`, with the pivot in image coordinates. */
+export function headRotation(pose: HeadPose, to: Euler): { delta: Mat3; pivot: [number, number, number] } {
+  const delta = multiply3(rotationFromEuler(to), transpose3(pose.rotation));
+  const pivot = headToImage(pose, HEAD_PIVOT[0], HEAD_PIVOT[1], HEAD_PIVOT[2]);
+  return { delta, pivot };
+}
+
+/**
+ * Forward displacement per cell (image px, x and y interleaved): where each cell's surface point goes when the head
+ * turns from its pose to `to`, times the share of the turn the cell follows.
+ */
+export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
+  const { width: gw, height: gh, cell } = model;
+  const { delta, pivot } = headRotation(model.pose, to);
+  const d = new Float32Array(gw * gh * 2);
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const o = gy * gw + gx;
+      const f = model.follow[o] ?? 0;
+      if (f <= 1e-3) continue;
+      const x = (gx + 0.5) * cell - pivot[0];
+      const y = (gy + 0.5) * cell - pivot[1];
+      const z = (model.depth[o] ?? 0) - pivot[2];
+      const q = apply3(delta, x, y, z);
+      d[o * 2] = (q[0] - x) * f;
+      d[o * 2 + 1] = (q[1] - y) * f;
+    }
+  }
+  // Around the face the head model is only a guess, and the ellipsoid's steep sides would stretch ears and hair
+  // into streaks as they come into view: there the head moves as a smooth, nearly rigid piece (a wide blur of the
+  // field). The face keeps its own relief (the nose moves more than the cheeks).
+  const wide = boxBlur(d, gw, gh, 2, Math.max(1, Math.round(gw / 20)), 3);
+  const keep = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(gw / 50)), 2);
+  for (let o = 0; o < gw * gh; o++) {
+    const k = Math.min(1, (keep[o] ?? 0) * 1.25);
+    d[o * 2] = k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0);
+    d[o * 2 + 1] = k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0);
+  }
+  return d;
+}

@@ -1,0 +1,251 @@
+import type { RgbImage } from '../types.js';
+import { type HeadModel, headDisplacement, headRotation } from './head-model.js';
+import { apply3, type Euler } from './linalg.js';
+import type { HeadPose } from './pose.js';
+import { signedArea } from './raster.js';
+import { TRIANGLE_COUNT, TRIANGLES } from './triangles.js';
+
+/**
+ * The head turned as one piece: a smooth displacement field (head-model.ts) inverted per output pixel, applied
+ * to the photo and to the person's alpha together. Nothing is pasted: every output pixel of the person layer comes
+ * from exactly one place of the photo, so no second outline, ear or nose can appear, and what the head uncovers
+ * is transparent (the engine shows the background plate there).
+ *
+ * The inverse of x -> x + d(x) is found per pixel by fixed-point iteration, p <- q - d(p). It converges because
+ * the field is smooth (its slope stays well under 1 for the turns `cleanTurn` allows); a fold would need a turn
+ * the engine does not make.
+ */
+
+export interface HeadWarp {
+  image: RgbImage;
+  /** w*h person alpha after the warp (0..1). */
+  alpha: Float32Array;
+  /** Grid (the head model's) of inverse displacements: the output cell centre q came from q + inverse(q). */
+  inverse: Float32Array;
+  grid: { width: number; height: number; cell: number };
+  /** Largest displacement in pixels, for reports and tests. */
+  maxShift: number;
+}
+
+const ITERATIONS = 6;
+
+/** Bilinear sample of an interleaved 2-channel grid field at image position (x, y). */
+function sampleField(d: Float32Array, model: HeadModel, x: number, y: number, out: Float32Array): void {
+  const gw = model.width;
+  const gh = model.height;
+  const fx = Math.min(gw - 1, Math.max(0, x / model.cell - 0.5));
+  const fy = Math.min(gh - 1, Math.max(0, y / model.cell - 0.5));
+  const x0 = Math.floor(fx);
+  const y0 = Math.floor(fy);
+  const x1 = Math.min(gw - 1, x0 + 1);
+  const y1 = Math.min(gh - 1, y0 + 1);
+  const tx = fx - x0;
+  const ty = fy - y0;
+  for (let c = 0; c < 2; c++) {
+    const a = d[(y0 * gw + x0) * 2 + c] ?? 0;
+    const b = d[(y0 * gw + x1) * 2 + c] ?? 0;
+    const e = d[(y1 * gw + x0) * 2 + c] ?? 0;
+    const f = d[(y1 * gw + x1) * 2 + c] ?? 0;
+    out[c] = (a + (b - a) * tx) * (1 - ty) + (e + (f - e) * tx) * ty;
+  }
+}
+
+/**
+ * Turns the head of `image` (with person alpha `alpha`, w*h) to pose `to`. The inverse map is solved on the head
+ * model's grid (a few tens of thousands of cells) and interpolated per pixel: the field is smooth, so nothing is
+ * lost, and the per-pixel work is one bilinear lookup of the map and one of the photo.
+ */
+export function warpHead(image: RgbImage, alpha: Float32Array, model: HeadModel, to: Euler): HeadWarp {
+  const { width, height, data } = image;
+  const { width: gw, height: gh, cell } = model;
+  const d = headDisplacement(model, to);
+  // Inverse displacement per cell centre q: p - q where p + d(p) = q.
+  const inv = new Float32Array(gw * gh * 2);
+  const dv = new Float32Array(2);
+  let maxShift = 0;
+  let bx0 = gw;
+  let by0 = gh;
+  let bx1 = -1;
+  let by1 = -1;
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const qx = (gx + 0.5) * cell;
+      const qy = (gy + 0.5) * cell;
+      let px = qx;
+      let py = qy;
+      for (let k = 0; k < ITERATIONS; k++) {
+        sampleField(d, model, px, py, dv);
+        px = qx - (dv[0] ?? 0);
+        py = qy - (dv[1] ?? 0);
+      }
+      const o = gy * gw + gx;
+      inv[o * 2] = px - qx;
+      inv[o * 2 + 1] = py - qy;
+      const m = Math.hypot(px - qx, py - qy);
+      if (m > maxShift) maxShift = m;
+      if (m > 0.05) {
+        if (gx < bx0) bx0 = gx;
+        if (gx > bx1) bx1 = gx;
+        if (gy < by0) by0 = gy;
+        if (gy > by1) by1 = gy;
+      }
+    }
+  }
+  const x0 = bx1 < 0 ? 0 : Math.max(0, Math.floor((bx0 - 1) * cell));
+  const x1 = bx1 < 0 ? 0 : Math.min(width, Math.ceil((bx1 + 2) * cell));
+  const y0 = bx1 < 0 ? 0 : Math.max(0, Math.floor((by0 - 1) * cell));
+  const y1 = bx1 < 0 ? 0 : Math.min(height, Math.ceil((by1 + 2) * cell));
+
+  const out = new Uint8Array(data.length);
+  out.set(data);
+  const outAlpha = alpha.slice();
+  for (let y = y0; y < y1; y++) {
+    const qy = y + 0.5;
+    const fy = Math.min(gh - 1, Math.max(0, qy / cell - 0.5));
+    const r0 = Math.floor(fy);
+    const r1 = Math.min(gh - 1, r0 + 1);
+    const ty0 = fy - r0;
+    for (let x = x0; x < x1; x++) {
+      const o = y * width + x;
+      const qx = x + 0.5;
+      const fx = Math.min(gw - 1, Math.max(0, qx / cell - 0.5));
+      const c0 = Math.floor(fx);
+      const c1 = Math.min(gw - 1, c0 + 1);
+      const tx0 = fx - c0;
+      const a00 = (r0 * gw + c0) * 2;
+      const a10 = (r0 * gw + c1) * 2;
+      const a01 = (r1 * gw + c0) * 2;
+      const a11 = (r1 * gw + c1) * 2;
+      const ix0 =
+        (inv[a00]! + (inv[a10]! - inv[a00]!) * tx0) * (1 - ty0) + (inv[a01]! + (inv[a11]! - inv[a01]!) * tx0) * ty0;
+      const iy0 =
+        (inv[a00 + 1]! + (inv[a10 + 1]! - inv[a00 + 1]!) * tx0) * (1 - ty0) +
+        (inv[a01 + 1]! + (inv[a11 + 1]! - inv[a01 + 1]!) * tx0) * ty0;
+      if (ix0 * ix0 + iy0 * iy0 < 1e-4) continue;
+      // Bilinear sample of the photo and the alpha where the pixel came from, clamped at the borders.
+      const sx = Math.min(width - 1, Math.max(0, qx + ix0 - 0.5));
+      const sy = Math.min(height - 1, Math.max(0, qy + iy0 - 0.5));
+      const ix = Math.floor(sx);
+      const iy = Math.floor(sy);
+      const jx = Math.min(width - 1, ix + 1);
+      const jy = Math.min(height - 1, iy + 1);
+      const tx = sx - ix;
+      const ty = sy - iy;
+      const w00 = (1 - tx) * (1 - ty);
+      const w10 = tx * (1 - ty);
+      const w01 = (1 - tx) * ty;
+      const w11 = tx * ty;
+      const i00 = iy * width + ix;
+      const i10 = iy * width + jx;
+      const i01 = jy * width + ix;
+      const i11 = jy * width + jx;
+      for (let c = 0; c < 3; c++) {
+        out[o * 3 + c] =
+          data[i00 * 3 + c]! * w00 +
+          data[i10 * 3 + c]! * w10 +
+          data[i01 * 3 + c]! * w01 +
+          data[i11 * 3 + c]! * w11 +
+          0.5;
+      }
+      outAlpha[o] = alpha[i00]! * w00 + alpha[i10]! * w10 + alpha[i01]! * w01 + alpha[i11]! * w11;
+    }
+  }
+  return {
+    image: { data: out, width, height, channels: 3 },
+    alpha: outAlpha,
+    inverse: inv,
+    grid: { width: gw, height: gh, cell },
+    maxShift,
+  };
+}
+
+/**
+ * How much of the turned face the photo never showed: the share of the face's area after the turn that comes
+ * from surface the photo saw at a grazing angle (a triangle more than STRETCH_OK times larger than in the photo)
+ * or not at all (turned away from the camera). Measured on the mesh, which is exact where the field is smooth.
+ */
+const STRETCH_OK = 1.6;
+
+export function inventedShare(points: Float32Array, pose: HeadPose, to: Euler): number {
+  const { delta, pivot } = headRotation(pose, to);
+  let total = 0;
+  let invented = 0;
+  const moved = new Float32Array(points.length);
+  for (let i = 0; i + 2 < points.length; i += 3) {
+    const q = apply3(
+      delta,
+      (points[i] ?? 0) - pivot[0],
+      (points[i + 1] ?? 0) - pivot[1],
+      (points[i + 2] ?? 0) - pivot[2],
+    );
+    moved[i] = q[0] + pivot[0];
+    moved[i + 1] = q[1] + pivot[1];
+    moved[i + 2] = q[2] + pivot[2];
+  }
+  // Which winding faces the camera: the mesh's own majority in the photo.
+  let sign = 0;
+  for (let t = 0; t < TRIANGLE_COUNT; t++) sign += Math.sign(area(points, t));
+  const facing = sign >= 0 ? 1 : -1;
+  for (let t = 0; t < TRIANGLE_COUNT; t++) {
+    const after = area(moved, t) * facing;
+    if (after <= 0) continue;
+    const before = Math.max(0, area(points, t) * facing);
+    total += after;
+    invented += Math.max(0, after - STRETCH_OK * before);
+  }
+  return total > 0 ? invented / total : 0;
+}
+
+function area(p: Float32Array, t: number): number {
+  const a = (TRIANGLES[t * 3] ?? 0) * 3;
+  const b = (TRIANGLES[t * 3 + 1] ?? 0) * 3;
+  const c = (TRIANGLES[t * 3 + 2] ?? 0) * 3;
+  return signedArea(p[a] ?? 0, p[a + 1] ?? 0, p[b] ?? 0, p[b + 1] ?? 0, p[c] ?? 0, p[c + 1] ?? 0) / 2;
+}
+
+/**
+ * The most the engine turns a head per axis, however clean the measure says the turn is: the head model is a
+ * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll is an in-plane rotation and
+ * reveals nothing, so it may go further.
+ */
+export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 22 };
+/** Share of the turned face the photo may not have shown (stretched or hidden) before the turn stops. */
+export const INVENTED_LIMIT = 0.05;
+
+export interface CleanTurn {
+  /** The pose the engine renders: `from` moved toward `to` as far as stays clean. */
+  rendered: Euler;
+  /** 0..1: how much of the way from `from` to `to` that is. */
+  fraction: number;
+  /** Invented share at the rendered pose. */
+  invented: number;
+}
+
+/**
+ * The largest turn from the photo's pose `from` toward `to` that stays within CLEAN_TURN_LIMITS and invents at
+ * most INVENTED_LIMIT of the face: a bisection on the fraction of the way (the invented share grows with the turn).
+ */
+export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler): CleanTurn {
+  const axes = ['yaw', 'pitch', 'roll'] as const;
+  let cap = 1;
+  for (const a of axes) {
+    const d = Math.abs(to[a] - from[a]);
+    if (d > CLEAN_TURN_LIMITS[a]) cap = Math.min(cap, CLEAN_TURN_LIMITS[a] / d);
+  }
+  const at = (t: number): Euler => ({
+    yaw: from.yaw + (to.yaw - from.yaw) * t,
+    pitch: from.pitch + (to.pitch - from.pitch) * t,
+    roll: from.roll + (to.roll - from.roll) * t,
+  });
+  let share = inventedShare(points, from, at(cap));
+  if (share <= INVENTED_LIMIT) return { rendered: at(cap), fraction: cap, invented: share };
+  let lo = 0;
+  let hi = cap;
+  for (let k = 0; k < 8; k++) {
+    const mid = (lo + hi) / 2;
+    if (inventedShare(points, from, at(mid)) <= INVENTED_LIMIT) lo = mid;
+    else hi = mid;
+  }
+  share = inventedShare(points, from, at(lo));
+  return { rendered: at(lo), fraction: lo, invented: share };
+}

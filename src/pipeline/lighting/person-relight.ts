@@ -1,0 +1,130 @@
+import type { Lighting } from '../../core/lighting.js';
+import type { HeadModel } from '../geometry/head-model.js';
+import { apply3, type Mat3 } from '../geometry/linalg.js';
+import { luminance } from './colour.js';
+import type { LightingEstimate } from './estimate.js';
+import { boxBlur } from './mesh-raster.js';
+import { evalSh, evalShLuminance, lightingToSh } from './sh.js';
+
+/**
+ * Relighting the whole person, not a face-shaped patch: a shading ratio in linear light,
+ *
+ *     gain_c(p) = target_c(D n(p)) / source_c(n(p)),
+ *
+ * on the head model's grid, where n is the surface normal of the head model (face mesh relief, head ellipsoid,
+ * flat body), D the head's turn for the part that follows it, `source` the photo's lighting fitted on the face and
+ * `target` the preset's rig. Because the normals cover hair, ears, neck and shoulders smoothly, the light falls
+ * across the whole figure and no boundary of the face can show as a step.
+ *
+ * Light that looks like light, not paint: the gain's colour is kept to a share of the rig's colour (coloured gels
+ * still read, skin stays skin), luminance gains are clamped, and the exposure is set so the face's geometric-mean
+ * gain is the preset's exposure.
+ */
+/** How much of the log gain is applied. */
+const STRENGTH = 0.8;
+
+export interface PersonLight {
+  /** RGB gain per grid cell, in the photo's coordinates (sample it where each output pixel came from). */
+  gain: Float32Array;
+  width: number;
+  height: number;
+  cell: number;
+  meanGain: number;
+}
+
+export interface PersonLightOptions {
+  /** Share of the rig's colour the gain carries (0 = white light whatever the preset, 1 = all of it). @defaultValue 0.4 */
+  colour?: number;
+  /** Luminance gain clamp. @defaultValue [0.45, 1.9] */
+  clamp?: readonly [number, number];
+}
+
+export function personLight(
+  model: HeadModel,
+  delta: Mat3,
+  source: LightingEstimate,
+  lighting: Lighting,
+  options: PersonLightOptions = {},
+): PersonLight {
+  const { width: gw, height: gh, cell, depth, follow, face } = model;
+  const n = gw * gh;
+  const [lo, hi] = options.clamp ?? [0.45, 1.9];
+  const colourShare = options.colour ?? 0.4;
+  const target = lightingToSh(lighting);
+  const gain = new Float32Array(n * 3);
+  const lum = new Float32Array(n);
+  let logSum = 0;
+  let faceWeight = 0;
+  // The surface the light sees: the face's own relief where the mesh is, and around it a broad, smooth version of
+  // the head (hair and the head's sides turn gradually away from the camera, with no edge where the head model
+  // ends and the hair goes on).
+  const broad = boxBlur(depth, gw, gh, 1, Math.max(1, Math.round(gw / 14)), 3);
+  const surface = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    const k = Math.min(1, (face[o] ?? 0) * 1.2);
+    surface[o] = k * (depth[o] ?? 0) + (1 - k) * (broad[o] ?? 0);
+  }
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const o = gy * gw + gx;
+      // Depth slope in image px per px; the camera-frame normal of z = Z(x, y) is (dZ/dx, -dZ/dy, 1) normalised.
+      const l = surface[gy * gw + Math.max(0, gx - 1)] ?? 0;
+      const r = surface[gy * gw + Math.min(gw - 1, gx + 1)] ?? 0;
+      const u = surface[Math.max(0, gy - 1) * gw + gx] ?? 0;
+      const d = surface[Math.min(gh - 1, gy + 1) * gw + gx] ?? 0;
+      const span = 2 * cell;
+      const f = follow[o] ?? 0;
+      let nx = (r - l) / span;
+      let ny = -(d - u) / span;
+      let nz = 1;
+      const len = Math.hypot(nx, ny, nz);
+      nx /= len;
+      ny /= len;
+      nz /= len;
+      // Turned normal: the head's turn acts in the image frame (y down, z away).
+      const t = apply3(delta, nx, -ny, -nz);
+      let tx = f * t[0] + (1 - f) * nx;
+      let ty = f * -t[1] + (1 - f) * ny;
+      let tz = f * -t[2] + (1 - f) * nz;
+      const tl = Math.hypot(tx, ty, tz) || 1;
+      tx /= tl;
+      ty /= tl;
+      tz /= tl;
+      // The photo's light is divided out as brightness only: its colour is part of how the member looks (and the
+      // face-only fit says little about the colour on hair and shoulders); the rig's colour is added as a tint.
+      const s = Math.max(0.35, evalShLuminance(source.shading, nx, ny, nz));
+      const g = [0, 0, 0];
+      for (let c = 0; c < 3; c++) g[c] = Math.max(0.02, evalSh(target, c, tx, ty, tz)) / s;
+      const gl = Math.max(1e-3, luminance(g[0]!, g[1]!, g[2]!));
+      lum[o] = gl;
+      for (let c = 0; c < 3; c++) gain[o * 3 + c] = 1 + (g[c]! / gl - 1) * colourShare;
+      const fw = face[o] ?? 0;
+      if (fw > 0.5) {
+        logSum += Math.log(gl);
+        faceWeight++;
+      }
+    }
+  }
+  const k = faceWeight > 0 ? lighting.exposure / Math.exp(logSum / faceWeight) : 1;
+  for (let o = 0; o < n; o++) {
+    // A photo already has its own light: the new one is laid over it at STRENGTH (in log space), which keeps the
+    // skin's own modelling and reads as light rather than as a painted gradient.
+    const gl = Math.min(hi, Math.max(lo, (lum[o] ?? 1) * k));
+    lum[o] = Math.exp(Math.log(gl) * STRENGTH);
+  }
+  // Soft light: the gain varies over the scale of the head's forms, not of single cells.
+  const smoothLum = boxBlur(lum, gw, gh, 1, Math.max(1, Math.round(gw / 90)), 3);
+  const smoothCol = boxBlur(gain, gw, gh, 3, Math.max(1, Math.round(gw / 40)), 2);
+  for (let o = 0; o < n; o++) {
+    const gl = smoothLum[o] ?? 1;
+    // Keep the colour's luminance at 1 so it only tints.
+    const cr = smoothCol[o * 3] ?? 1;
+    const cg = smoothCol[o * 3 + 1] ?? 1;
+    const cb = smoothCol[o * 3 + 2] ?? 1;
+    const cl = luminance(cr, cg, cb) || 1;
+    gain[o * 3] = (gl * cr) / cl;
+    gain[o * 3 + 1] = (gl * cg) / cl;
+    gain[o * 3 + 2] = (gl * cb) / cl;
+  }
+  return { gain, width: gw, height: gh, cell, meanGain: lighting.exposure };
+}

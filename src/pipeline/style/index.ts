@@ -1,0 +1,110 @@
+import type { Random } from '../../core/random.js';
+import type { Backdrop, ColourLook, MediumLook, Style, StylePreset } from '../../core/style.js';
+import type { RgbImage } from '../types.js';
+import { applyGrade, applyMono } from './colour.js';
+import { applyComic } from './comic.js';
+import { applyFilm } from './film.js';
+import { applyOil } from './oil.js';
+import { applySketch } from './sketch.js';
+
+export { renderBackdrop } from './backdrop.js';
+
+/**
+ * Style on the CPU: the parsed style (src/core/style.ts) rendered on a finished portrait. The compositor calls
+ *   1. `varyStyle(style, v, rng)` once per variation: the canonical parameters for v = 0, another shade / stock /
+ *      brush from the preset's variants (jittered) for later ones, so variations differ at a glance;
+ *   2. `renderBackdrop(style, w, h, rng)`: a studio backdrop to compose the subject over (undefined = keep the
+ *      photo's background);
+ *   3. `applyLook(image, subjectAlpha, style, rng)` on the composed image: the medium (film, oil, sketch, comic),
+ *      then the colour treatment (grade, black and white). Without either it returns the image unchanged.
+ * `subjectAlpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
+ * finer brush and the sketch leaves the background mostly bare paper.
+ */
+export function applyLook(
+  image: RgbImage,
+  subjectAlpha: ArrayLike<number> | undefined,
+  style: Style,
+  rng: Random,
+): RgbImage {
+  let out = image;
+  if (style.medium) out = applyMedium(out, style.medium, subjectAlpha, rng);
+  if (style.colour) out = style.colour.kind === 'mono' ? applyMono(out, style.colour) : applyGrade(out, style.colour);
+  return out;
+}
+
+function applyMedium(image: RgbImage, m: MediumLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
+  switch (m.kind) {
+    case 'film':
+      return applyFilm(image, m, rng);
+    case 'oil':
+      return applyOil(image, m, alpha, rng);
+    case 'sketch':
+      return applySketch(image, m, alpha, rng);
+    case 'comic':
+      return applyComic(image, m, alpha);
+  }
+}
+
+/**
+ * The style for variation `v`: unchanged for v = 0; otherwise each part takes the preset's variant
+ * (v - 1) mod count, so consecutive variations never share one, with small seeded jitter on top, and the backdrop's
+ * hot spot moves to a random side.
+ */
+export function varyStyle(style: Style, v: number, rng: Random): Style {
+  if (v <= 0 || style.presets.length === 0) return style;
+  let medium = style.medium;
+  let colour = style.colour;
+  let backdrop = style.backdrop;
+  for (const p of style.presets) {
+    if (p.role === 'medium') medium = jitterMedium(pick(p, v) ?? p.look, rng);
+    else if (p.role === 'colour') colour = jitterColour(pick(p, v) ?? p.look, rng);
+    else backdrop = jitterBackdrop(p.backdrop, pick(p, v) ?? p.backdrop.colour, rng);
+  }
+  return {
+    ...style,
+    ...(medium ? { medium } : {}),
+    ...(colour ? { colour } : {}),
+    ...(backdrop ? { backdrop } : {}),
+  };
+}
+
+function pick<P extends StylePreset>(p: P, v: number): P['variants'][number] | undefined {
+  return p.variants.length > 0 ? p.variants[(v - 1) % p.variants.length] : undefined;
+}
+
+const jitter = (rng: Random, value: number, share: number) => value * (1 + rng.range(-share, share));
+
+function jitterMedium(m: MediumLook, rng: Random): MediumLook {
+  switch (m.kind) {
+    case 'film':
+      return {
+        ...m,
+        grain: jitter(rng, m.grain, 0.2),
+        fade: jitter(rng, m.fade, 0.2),
+        vignette: jitter(rng, m.vignette, 0.2),
+      };
+    case 'oil':
+      return { ...m, brush: jitter(rng, m.brush, 0.15), impasto: jitter(rng, m.impasto, 0.2) };
+    case 'sketch':
+      return { ...m, line: jitter(rng, m.line, 0.15), shading: jitter(rng, m.shading, 0.15) };
+    case 'comic':
+      return { ...m, ink: jitter(rng, m.ink, 0.15), halftone: m.halftone > 0 ? jitter(rng, m.halftone, 0.15) : 0 };
+  }
+}
+
+function jitterColour(c: ColourLook, rng: Random): ColourLook {
+  if (c.kind === 'mono') return { ...c, contrast: jitter(rng, c.contrast, 0.2) };
+  return { ...c, temperature: jitter(rng, c.temperature, 0.15), contrast: jitter(rng, c.contrast, 0.3) };
+}
+
+function jitterBackdrop(b: Backdrop, colour: Backdrop['colour'], rng: Random): Backdrop {
+  const shade = rng.range(0.94, 1.06);
+  return {
+    ...b,
+    colour: colour.map((c) => Math.min(255, Math.round(c * shade))) as unknown as Backdrop['colour'],
+    // The hot spot moves up to 70 degrees to one side and further from the head.
+    angle: rng.range(-70, 70),
+    offset: rng.range(0.2, 0.45),
+    vignette: jitter(rng, b.vignette, 0.25),
+  };
+}

@@ -1,0 +1,311 @@
+import type { Random } from '../../core/random.js';
+import type { OilLook } from '../../core/style.js';
+import type { RgbImage } from '../types.js';
+import { alphaAt, fractalNoise, gaussianBlur, image, whiteNoise } from './filters.js';
+
+/**
+ * Oil paint. The strokes come from a smooth Kuwahara filter: each pixel takes a weighted mean of the four square
+ * windows it is a corner of, the calmer windows (lower variance) weighing far more, so flat patches of colour form
+ * and edges stay sharp instead of blurring. All window sums come from integral images, so the cost does not grow
+ * with the brush and the brush can change per pixel: fine on the face (`faceBrush`, where the subject mask is 1),
+ * broad behind it. It runs at most at `WORK_SIDE` px and is scaled back up; then the paint gets relief (an emboss
+ * of its own luminance lit from the upper left) and a canvas weave.
+ */
+const WORK_SIDE = 512;
+
+export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
+  const { width, height } = src;
+  const k = Math.min(1, WORK_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * k));
+  const h = Math.max(1, Math.round(height * k));
+  const small = k < 1 ? resize(src, w, h) : src;
+  const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
+  const ws = Math.max(w, h);
+  const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws);
+  const painted = brushStrokes(flat, smallAlpha, o, rng);
+  return canvas(k < 1 ? resize(painted, width, height) : painted, o, rng);
+}
+
+/**
+ * The strokes alone (no smear, relief or canvas): the edge-keeping flattening the comic look starts from.
+ * Brushes are shares of the image side.
+ */
+export function applyOilStrokes(
+  src: RgbImage,
+  brush: number,
+  faceBrush: number,
+  alpha: ArrayLike<number> | undefined,
+): RgbImage {
+  const { width, height } = src;
+  const k = Math.min(1, WORK_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * k));
+  const h = Math.max(1, Math.round(height * k));
+  const small = k < 1 ? resize(src, w, h) : src;
+  const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
+  const ws = Math.max(w, h);
+  const painted = kuwahara(small, smallAlpha, brush * ws, faceBrush * ws);
+  return k < 1 ? resize(painted, width, height) : painted;
+}
+
+/** Smooth Kuwahara with a per-pixel radius between `background` and `face` (by the subject mask). */
+function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, background: number, face: number): RgbImage {
+  const { width, height, data } = src;
+  const W = width + 1;
+  // One interleaved integral image of R, G, B, luma and luma squared, so each window corner is one cache line.
+  // Float64: the squared sums exceed float32's exact range at this size.
+  const S = new Float64Array(W * (height + 1) * 5);
+  const rowSum = new Float64Array(5);
+  for (let y = 0; y < height; y++) {
+    rowSum.fill(0);
+    const row = (y + 1) * W;
+    const prev = y * W;
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const r = data[i]!;
+      const g = data[i + 1]!;
+      const b = data[i + 2]!;
+      const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      rowSum[0]! += r;
+      rowSum[1]! += g;
+      rowSum[2]! += b;
+      rowSum[3]! += l;
+      rowSum[4]! += l * l;
+      const o = (row + x + 1) * 5;
+      const u = (prev + x + 1) * 5;
+      for (let c = 0; c < 5; c++) S[o + c] = S[u + c]! + rowSum[c]!;
+    }
+  }
+  const out = new Uint8ClampedArray(data.length);
+  // The four windows that have (x, y) as a corner: columns [xl, x + 1) or [x, xr), rows [yt, y + 1) or [y, yb).
+  const cols = new Int32Array(8);
+  const rows = new Int32Array(8);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      const r = Math.max(1, Math.round(background + (face - background) * alphaAt(alpha, p)));
+      const xl = Math.max(x - r, 0);
+      const xr = Math.min(x + r + 1, width);
+      const yt = Math.max(y - r, 0);
+      const yb = Math.min(y + r + 1, height);
+      cols[0] = xl;
+      cols[1] = x + 1;
+      cols[2] = x;
+      cols[3] = xr;
+      cols[4] = xl;
+      cols[5] = x + 1;
+      cols[6] = x;
+      cols[7] = xr;
+      rows[0] = yt;
+      rows[1] = y + 1;
+      rows[2] = yt;
+      rows[3] = y + 1;
+      rows[4] = y;
+      rows[5] = yb;
+      rows[6] = y;
+      rows[7] = yb;
+      let wsum = 0;
+      let mr = 0;
+      let mg = 0;
+      let mb = 0;
+      for (let q = 0; q < 8; q += 2) {
+        const x0 = cols[q]!;
+        const x1 = cols[q + 1]!;
+        const y0 = rows[q]! * W;
+        const y1 = rows[q + 1]! * W;
+        const a00 = (y0 + x0) * 5;
+        const a01 = (y0 + x1) * 5;
+        const a10 = (y1 + x0) * 5;
+        const a11 = (y1 + x1) * 5;
+        const inv = 1 / ((x1 - x0) * (rows[q + 1]! - rows[q]!));
+        const ml = (S[a11 + 3]! - S[a01 + 3]! - S[a10 + 3]! + S[a00 + 3]!) * inv;
+        const variance = (S[a11 + 4]! - S[a01 + 4]! - S[a10 + 4]! + S[a00 + 4]!) * inv - ml * ml;
+        // Weight ~ 1 / sigma^4 (Papari's q = 4), softened so flat windows do not divide by zero.
+        const v = Math.max(variance, 0) + 4;
+        const wq = inv / (v * v);
+        wsum += wq / inv;
+        mr += wq * (S[a11]! - S[a01]! - S[a10]! + S[a00]!);
+        mg += wq * (S[a11 + 1]! - S[a01 + 1]! - S[a10 + 1]! + S[a00 + 1]!);
+        mb += wq * (S[a11 + 2]! - S[a01 + 2]! - S[a10 + 2]! + S[a00 + 2]!);
+      }
+      const i = p * 3;
+      out[i] = mr / wsum;
+      out[i + 1] = mg / wsum;
+      out[i + 2] = mb / wsum;
+    }
+  }
+  return image(new Uint8Array(out.buffer), width, height);
+}
+
+/**
+ * Brush strokes on the flattened paint: the flow of the picture (the smoothed structure tensor's edge tangent)
+ * drags each pixel's colour a brush length along the edges, as a loaded brush does, and drags noise the same way
+ * into bristle streaks; the streaks plus the paint's luminance give the relief, lit from the upper left.
+ */
+function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: OilLook, rng: Random): RgbImage {
+  const { width, height, data } = src;
+  const n = width * height;
+  const side = Math.max(width, height);
+  const lum = new Float32Array(n);
+  for (let p = 0, i = 0; p < n; p++, i += 3) lum[p] = 0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!;
+  const jxx = new Float32Array(n);
+  const jxy = new Float32Array(n);
+  const jyy = new Float32Array(n);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      const gx = lum[p + 1]! - lum[p - 1]!;
+      const gy = lum[p + width]! - lum[p - width]!;
+      jxx[p] = gx * gx;
+      jxy[p] = gx * gy;
+      jyy[p] = gy * gy;
+    }
+  }
+  const sigma = Math.max(1.5, side * 0.006);
+  const sxx = gaussianBlur(jxx, width, height, sigma);
+  const sxy = gaussianBlur(jxy, width, height, sigma);
+  const syy = gaussianBlur(jyy, width, height, sigma);
+  const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
+  const out = new Uint8ClampedArray(data.length);
+  const streak = new Float32Array(n);
+  const smear = o.brush * side * 0.9;
+  const faceSmear = o.faceBrush * side * 0.9;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      // The eigenvector of the smaller eigenvalue: the direction along which the picture changes least.
+      const a = sxx[p]!;
+      const b = sxy[p]!;
+      const c = syy[p]!;
+      const lmin = (a + c) / 2 - Math.sqrt(((a - c) / 2) ** 2 + b * b);
+      let tx = b;
+      let ty = lmin - a;
+      if (Math.abs(a - lmin) < Math.abs(c - lmin)) {
+        tx = lmin - c;
+        ty = b;
+      }
+      const norm = Math.hypot(tx, ty);
+      if (norm > 1e-6) {
+        tx /= norm;
+        ty /= norm;
+      } else {
+        tx = 1;
+        ty = 0;
+      }
+      const len = smear + (faceSmear - smear) * alphaAt(alpha, p);
+      const steps = Math.max(1, Math.round(len / 2));
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      let t = 0;
+      let count = 0;
+      for (let s = -steps; s <= steps; s++) {
+        const d = (s * len) / steps;
+        const sx = Math.round(x + tx * d);
+        const sy = Math.round(y + ty * d);
+        if (sx < 0 || sy < 0 || sx >= width || sy >= height) continue;
+        const q = sy * width + sx;
+        r += data[q * 3]!;
+        g += data[q * 3 + 1]!;
+        bl += data[q * 3 + 2]!;
+        t += bristles[q]!;
+        count++;
+      }
+      const i = p * 3;
+      out[i] = r / count;
+      out[i + 1] = g / count;
+      out[i + 2] = bl / count;
+      // Skin is painted smooth: bristle marks on a face read as wrinkles.
+      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.75 * alphaAt(alpha, p));
+    }
+  }
+  // Relief: height = luminance + streaks; light from the upper left.
+  const heightMap = new Float32Array(n);
+  for (let p = 0, i = 0; p < n; p++, i += 3)
+    heightMap[p] = 0.2126 * out[i]! + 0.7152 * out[i + 1]! + 0.0722 * out[i + 2]! + streak[p]! * 160;
+  const soft = gaussianBlur(heightMap, width, height, 0.8);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      const relief = (soft[p - width - 1]! - soft[p + width + 1]!) * o.impasto * 0.5;
+      const i = p * 3;
+      out[i] = out[i]! + relief;
+      out[i + 1] = out[i + 1]! + relief;
+      out[i + 2] = out[i + 2]! + relief;
+    }
+  }
+  return image(new Uint8Array(out.buffer), width, height);
+}
+
+/** Saturation, varnish and the canvas weave at full size. */
+function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
+  const { width, height, data } = src;
+  const scale = Math.max(width, height) / 1024;
+  const weave = fractalNoise(width, height, Math.max(2, Math.round(3 * scale)), 2, rng);
+  const period = Math.max(3, 4 * scale);
+  const out = new Uint8ClampedArray(data.length);
+  for (let y = 0; y < height; y++) {
+    const cy = Math.sin((2 * Math.PI * y) / period);
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      const cloth = (Math.sin((2 * Math.PI * x) / period) * cy * 0.5 + (weave[p]! - 0.5)) * o.canvas * 22;
+      const i = p * 3;
+      const r = data[i]!;
+      const g = data[i + 1]!;
+      const b = data[i + 2]!;
+      const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      // Varnish: an amber glaze that deepens the shadows more than the lights.
+      const glaze = 1 - o.varnish * 0.3 * (1 - l / 255);
+      out[i] = (l + (r - l) * o.saturation) * glaze * (1 + 0.04 * o.varnish) + cloth;
+      out[i + 1] = (l + (g - l) * o.saturation) * glaze * (1 - 0.04 * o.varnish) + cloth;
+      out[i + 2] = (l + (b - l) * o.saturation) * glaze * (1 - 0.3 * o.varnish) + cloth;
+    }
+  }
+  return image(new Uint8Array(out.buffer), width, height);
+}
+
+/** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
+export function resize(src: RgbImage, w: number, h: number): RgbImage {
+  const out = new Uint8ClampedArray(w * h * 3);
+  const d = src.data;
+  const sw = src.width;
+  const sh = src.height;
+  const x0 = new Int32Array(w);
+  const x1 = new Int32Array(w);
+  const fx = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const g = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
+    x0[x] = Math.floor(g) * 3;
+    x1[x] = Math.min(sw - 1, Math.floor(g) + 1) * 3;
+    fx[x] = g - Math.floor(g);
+  }
+  for (let y = 0; y < h; y++) {
+    const g = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
+    const r0 = Math.floor(g) * sw * 3;
+    const r1 = Math.min(sh - 1, Math.floor(g) + 1) * sw * 3;
+    const ty = g - Math.floor(g);
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, o += 3) {
+      const a = r0 + x0[x]!;
+      const b = r0 + x1[x]!;
+      const e = r1 + x0[x]!;
+      const f = r1 + x1[x]!;
+      const t = fx[x]!;
+      for (let c = 0; c < 3; c++) {
+        const top = d[a + c]! + (d[b + c]! - d[a + c]!) * t;
+        const bottom = d[e + c]! + (d[f + c]! - d[e + c]!) * t;
+        out[o + c] = top + (bottom - top) * ty;
+      }
+    }
+  }
+  return image(new Uint8Array(out.buffer), w, h);
+}
+
+/** Nearest-sample resize of a plane (the subject mask is soft already). */
+function resizePlane(src: ArrayLike<number>, sw: number, sh: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const yy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / h));
+    for (let x = 0; x < w; x++) out[y * w + x] = src[yy * sw + Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / w))] ?? 0;
+  }
+  return out;
+}

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import sharp from 'sharp';
+import { ellipseAlpha } from '../../bench/style.js';
+import { deriveSeed, mulberry32 } from '../../src/core/random.js';
+import { parseStyle, STYLE_PRESETS, type Style } from '../../src/core/style.js';
+import { fromSharp } from '../../src/pipeline/image.js';
+import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
+import type { RgbImage } from '../../src/pipeline/types.js';
+import { facePath } from '../helpers/env.js';
+
+/**
+ * The CPU looks on a real photo (a head-and-shoulders square of obama.jpg at 512 px, an elliptical subject mask):
+ * what can be measured of "looks right". Black and white is grey, grades move the colour the right way, backdrops
+ * have no bands and change between variations, every look changes the picture but keeps the face's structure,
+ * and the painted looks differ from each other.
+ */
+
+const SIZE = 512;
+let photo: RgbImage;
+let other: RgbImage;
+const alpha = ellipseAlpha(SIZE, SIZE);
+
+before(async () => {
+  // The face of obama.jpg, framed head and shoulders like the compositor's output.
+  photo = await fromSharp(
+    sharp(facePath('obama.jpg')).extract({ left: 90, top: 0, width: 700, height: 700 }).resize(SIZE, SIZE),
+  );
+  other = await fromSharp(
+    sharp(facePath('biden.jpg')).extract({ left: 0, top: 150, width: 970, height: 970 }).resize(SIZE, SIZE),
+  );
+});
+
+function style(text: string): Style {
+  const r = parseStyle(text);
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+function look(text: string, v = 0, image = photo): RgbImage {
+  const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+  return applyLook(image, alpha, varyStyle(style(text), v, rng), rng);
+}
+
+function backdrop(text: string, v = 0): RgbImage {
+  const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+  const b = renderBackdrop(varyStyle(style(text), v, rng), SIZE, SIZE, rng);
+  assert.ok(b, `${text} renders a backdrop`);
+  return b;
+}
+
+function meanRgb(img: RgbImage): [number, number, number] {
+  const s = [0, 0, 0];
+  for (let i = 0; i < img.data.length; i++) s[i % 3]! += img.data[i]!;
+  const n = img.width * img.height;
+  return [s[0]! / n, s[1]! / n, s[2]! / n];
+}
+
+/** Mean absolute difference per channel value, 0..255. */
+function meanAbsDiff(a: RgbImage, b: RgbImage): number {
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += Math.abs(a.data[i]! - b.data[i]!);
+  return s / a.data.length;
+}
+
+/** Luminance blurred to the scale of facial features (8 px cells): what says "same face, same pose". */
+function coarseLuma(img: RgbImage, cell = 8): Float64Array {
+  const w = img.width / cell;
+  const out = new Float64Array(w * w);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 3;
+      out[Math.floor(y / cell) * w + Math.floor(x / cell)]! +=
+        0.2126 * img.data[i]! + 0.7152 * img.data[i + 1]! + 0.0722 * img.data[i + 2]!;
+    }
+  }
+  return out;
+}
+
+/** The structure term of SSIM (the correlation) of coarse luminance inside the subject ellipse. */
+function structure(a: RgbImage, b: RgbImage): number {
+  const la = coarseLuma(a);
+  const lb = coarseLuma(b);
+  const w = a.width / 8;
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let k = 0; k < la.length; k++) {
+    const x = (k % w) * 8 + 4;
+    const y = Math.floor(k / w) * 8 + 4;
+    if ((alpha[y * a.width + x] ?? 0) < 0.9) continue;
+    xs.push(la[k]!);
+    ys.push(lb[k]!);
+  }
+  const mx = xs.reduce((s, v) => s + v, 0) / xs.length;
+  const my = ys.reduce((s, v) => s + v, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let k = 0; k < xs.length; k++) {
+    sxy += (xs[k]! - mx) * (ys[k]! - my);
+    sxx += (xs[k]! - mx) ** 2;
+    syy += (ys[k]! - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+const LOOKS = STYLE_PRESETS.filter((p) => p.role !== 'backdrop').map((p) => p.name);
+const BACKDROPS = STYLE_PRESETS.filter((p) => p.role === 'backdrop').map((p) => p.name);
+
+test('no style leaves the picture exactly as it was', () => {
+  assert.equal(look(''), photo);
+  assert.equal(renderBackdrop(style(''), SIZE, SIZE, mulberry32(1)), undefined);
+});
+
+test('black and white is grey: R = G = B within 1 everywhere, in every variation and combination', () => {
+  for (const text of ['black and white', 'black and white oil painting', 'black and white film', 'comic, b&w']) {
+    for (let v = 0; v < 4; v++) {
+      const d = look(text, v).data;
+      let worst = 0;
+      for (let i = 0; i < d.length; i += 3) {
+        worst = Math.max(
+          worst,
+          Math.abs(d[i]! - d[i + 1]!),
+          Math.abs(d[i + 1]! - d[i + 2]!),
+          Math.abs(d[i]! - d[i + 2]!),
+        );
+      }
+      assert.ok(worst <= 1, `${text} v${v}: channels differ by up to ${worst}`);
+    }
+  }
+});
+
+test('sepia is toned warm, monotonic from black to white', () => {
+  const [r, g, b] = meanRgb(look('sepia'));
+  assert.ok(r > g + 5 && g > b + 5, `sepia mean ${r.toFixed(0)},${g.toFixed(0)},${b.toFixed(0)}`);
+});
+
+test('grades move the mean colour the right way and keep the exposure', () => {
+  const [r0, g0, b0] = meanRgb(photo);
+  const y0 = 0.2126 * r0 + 0.7152 * g0 + 0.0722 * b0;
+  for (let v = 0; v < 3; v++) {
+    const [wr, wg, wb] = meanRgb(look('warm', v));
+    const [cr, cg, cb] = meanRgb(look('cool', v));
+    assert.ok(wr - wb > r0 - b0 + 6, `warm v${v}: R-B ${(wr - wb).toFixed(1)} vs ${(r0 - b0).toFixed(1)}`);
+    assert.ok(cr - cb < r0 - b0 - 6, `cool v${v}: R-B ${(cr - cb).toFixed(1)} vs ${(r0 - b0).toFixed(1)}`);
+    for (const [r, g, b] of [
+      [wr, wg, wb],
+      [cr, cg, cb],
+    ] as const) {
+      const y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      assert.ok(Math.abs(y - y0) < 8, `v${v}: luma ${y.toFixed(1)} vs ${y0.toFixed(1)}`);
+    }
+  }
+});
+
+test('backdrops have no visible banding: neighbouring rows and columns differ by at most a fraction of a step', () => {
+  for (const name of BACKDROPS) {
+    for (let v = 0; v < 3; v++) {
+      const img = backdrop(name, v);
+      // Means over whole rows and columns: a band would be a step in them; the grain averages out.
+      const rows = new Float64Array(SIZE);
+      const cols = new Float64Array(SIZE);
+      for (let y = 0; y < SIZE; y++) {
+        for (let x = 0; x < SIZE; x++) {
+          const i = (y * SIZE + x) * 3;
+          const l = 0.2126 * img.data[i]! + 0.7152 * img.data[i + 1]! + 0.0722 * img.data[i + 2]!;
+          rows[y]! += l / SIZE;
+          cols[x]! += l / SIZE;
+        }
+      }
+      let step = 0;
+      for (let k = 1; k < SIZE; k++)
+        step = Math.max(step, Math.abs(rows[k]! - rows[k - 1]!), Math.abs(cols[k]! - cols[k - 1]!));
+      assert.ok(step < 0.6, `${name} v${v}: a step of ${step.toFixed(2)} between neighbouring rows or columns`);
+    }
+  }
+});
+
+test('a backdrop is the colour it is named for, and variations of it differ at a glance', () => {
+  for (const name of BACKDROPS) {
+    const preset = STYLE_PRESETS.find((p) => p.name === name);
+    assert.ok(preset?.role === 'backdrop');
+    const v0 = backdrop(name, 0);
+    // The centre, behind the head, is the preset's colour.
+    const i = (Math.round(SIZE * 0.42) * SIZE + SIZE / 2) * 3;
+    for (let c = 0; c < 3; c++) {
+      assert.ok(Math.abs(v0.data[i + c]! - preset.backdrop.colour[c]!) < 16, `${name} centre channel ${c}`);
+    }
+    for (let v = 1; v < 3; v++) {
+      const d = meanAbsDiff(v0, backdrop(name, v));
+      assert.ok(d > 8, `${name} v0 vs v${v}: mean difference ${d.toFixed(1)}`);
+    }
+  }
+});
+
+test('every look changes the picture and keeps the face recognisable', () => {
+  for (const name of LOOKS) {
+    const out = look(name);
+    const d = meanAbsDiff(photo, out);
+    const own = structure(photo, out);
+    // The baseline: how much any head-and-shoulders picture correlates with another person's (about 0.4).
+    const stranger = structure(other, out);
+    assert.ok(d > 6, `${name} changes the picture (mean difference ${d.toFixed(1)})`);
+    assert.ok(
+      own > 0.7 && own > stranger + 0.3,
+      `${name} keeps the face's structure (correlation ${own.toFixed(3)}, with a stranger ${stranger.toFixed(3)})`,
+    );
+  }
+});
+
+test('oil, sketch and comic differ clearly from each other', () => {
+  const outs = ['oil paint', 'pencil sketch', 'comic'].map((n) => [n, look(n)] as const);
+  for (let a = 0; a < outs.length; a++) {
+    for (let b = a + 1; b < outs.length; b++) {
+      const d = meanAbsDiff(outs[a]![1], outs[b]![1]);
+      assert.ok(d > 15, `${outs[a]![0]} vs ${outs[b]![0]}: mean difference ${d.toFixed(1)}`);
+    }
+  }
+});
+
+test('variations of a look differ at a glance; the same seed gives the same picture', () => {
+  for (const name of LOOKS) {
+    const v0 = look(name, 0);
+    for (let v = 1; v < 3; v++) {
+      const d = meanAbsDiff(v0, look(name, v));
+      assert.ok(d > 5, `${name} v0 vs v${v}: mean difference ${d.toFixed(1)}`);
+    }
+    assert.deepEqual(look(name, 1).data, look(name, 1).data, `${name} is reproducible`);
+  }
+});
