@@ -10,6 +10,8 @@ import { PROJECT_ROOT } from '../../src/config.js';
  */
 export const COMMITTED_FACES_DIR = resolve(PROJECT_ROOT, 'test/fixtures/faces');
 const EXTRA_FACES_DIR = process.env['PORTRAIT_TEST_FACES'];
+/** The folder to list every test photo from (review scripts): the larger set when given, else the committed one. */
+export const FACES_DIR = EXTRA_FACES_DIR ?? COMMITTED_FACES_DIR;
 
 /**
  * The face models: PORTRAIT_MODELS_DIR when set (CI points it at offline copies), else the registry's own cache,
