@@ -53,6 +53,7 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
     wantDiscord ? (await import('../bots/discord/preflight.js')).checkDiscord(config) : undefined,
     wantSlack ? (await import('../bots/slack/preflight.js')).checkSlack(config) : undefined,
   ]);
+  if (discord) await syncDiscordCommands(config, discord.applicationId, log);
 
   // Signals are handled from the first moment: a stop during start-up closes whatever is running by then.
   const shutdown = new Shutdown(log, config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000);
@@ -89,22 +90,6 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   if (wantDiscord) {
     const { startDiscordBot } = await import('../bots/discord/bot.js');
     const { discordStartupError } = await import('../bots/discord/preflight.js');
-    const { syncCommands } = await import('../bots/discord/command-sync.js');
-    // The slash commands follow this version: replaced where the registered set differs (per guild or global).
-    const applicationId = discord?.applicationId ?? config.DISCORD_APPLICATION_ID ?? '';
-    const synced = await syncCommands(config, applicationId).catch((err: unknown) => {
-      throw discordStartupError(err, config.DISCORD_API_URL) ?? err;
-    });
-    if (synced.updated.length > 0) {
-      log.info(
-        { scope: synced.scope, updated: synced.updated, commands: synced.commands },
-        synced.scope === 'global'
-          ? 'discord commands registered globally (they differed; clients may take up to an hour to show them)'
-          : `discord commands registered in ${synced.updated.join(', ')} (they differed)`,
-      );
-    } else {
-      log.info({ scope: synced.scope, unchanged: synced.unchanged }, 'discord commands up to date');
-    }
     const bot = await startDiscordBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('discord', handler),
       ...(events ? { events: events.service } : {}),
@@ -137,6 +122,28 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   }
   // Runs until a signal: stopOnSignals ends the process.
   return undefined;
+}
+
+/**
+ * The slash commands follow this version: replaced where the registered set differs (per guild or global), before
+ * anything starts, so a server the bot is not in stops the start at once.
+ */
+async function syncDiscordCommands(config: Config, applicationId: string, log: Logger): Promise<void> {
+  const { syncCommands } = await import('../bots/discord/command-sync.js');
+  const { discordStartupError } = await import('../bots/discord/preflight.js');
+  const synced = await syncCommands(config, applicationId).catch((err: unknown) => {
+    throw discordStartupError(err, config.DISCORD_API_URL) ?? err;
+  });
+  if (synced.updated.length > 0) {
+    log.info(
+      { scope: synced.scope, updated: synced.updated, commands: synced.commands },
+      synced.scope === 'global'
+        ? 'discord commands registered globally (they differed; clients may take up to an hour to show them)'
+        : `discord commands registered in ${synced.updated.join(', ')} (they differed)`,
+    );
+  } else {
+    log.info({ scope: synced.scope, unchanged: synced.unchanged }, 'discord commands up to date');
+  }
 }
 
 /** Queued jobs survive a Redis restart only with persistence on (the embedded server runs with AOF). */

@@ -172,6 +172,12 @@ describe('Discord', () => {
     assertRefused(r, 2, new RegExp(`DISCORD_APPLICATION_ID is 42, but DISCORD_TOKEN belongs to application ${APP_ID}`));
   });
 
+  it('a server in DISCORD_GUILD_IDS the bot is not in', async () => {
+    discord.missingGuilds.add('77');
+    const r = await portrait(['start'], { ...env(), DISCORD_TOKEN: BOT_TOKEN, DISCORD_GUILD_IDS: '77' });
+    assertRefused(r, 2, /^DISCORD_GUILD_IDS names server 77, which this bot is not in \(Missing Access\): invite it/m);
+  });
+
   it('Discord unreachable', async () => {
     const r = await portrait(['start'], { ...env(), DISCORD_TOKEN: BOT_TOKEN, DISCORD_API_URL: `${nowhere}/api` });
     assertRefused(
