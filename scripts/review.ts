@@ -2,15 +2,15 @@
  * `npm run review`: renders the fixed review set (every photo of the review folder x a list of requests) through
  * the real pipeline, the way a worker runs it, into numbered contact sheets with the request and what the engine
  * did under each tile. Numbers pass while pictures break: these sheets are for looking at, after every change that
- * can alter an image. Nothing here is committed; the photos come from PORTRAIT_TEST_FACES (../shared in
- * development), the committed samples otherwise.
+ * can alter an image. Nothing here is committed; the photos come from PORTRAIT_TEST_FACES (a larger set, in
+ * development), the committed test/fixtures/faces otherwise.
  *
  *   npm run review                          every photo x every request into review-out/
  *   npm run review -- --photos obama,biden  photos whose file name contains one of the words
  *   npm run review -- --requests 1,4-6      some requests (numbers as listed in review-out/index.txt)
  *   npm run review -- --size 1024 --out DIR output size (default 1024, what members get) and folder
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       tile: { type: 'string', default: '360' },
     },
   });
-  const faces = process.env['PORTRAIT_TEST_FACES'] ?? resolve(PROJECT_ROOT, '../shared/testdata/faces');
+  const faces = process.env['PORTRAIT_TEST_FACES'] ?? resolve(PROJECT_ROOT, 'test/fixtures/faces');
   const words = values.photos?.split(',').filter(Boolean) ?? [];
   const photos = readdirSync(faces)
     .filter((f) => PHOTO.test(f))
@@ -104,6 +104,8 @@ async function main(): Promise<void> {
   const size = Number.parseInt(values.size ?? '1024', 10);
   const tile = Number.parseInt(values.tile ?? '360', 10);
   const out = resolve(values.out ?? 'review-out');
+  // Sheets of an earlier run would mix with this one's: start from an empty folder.
+  rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'full'), { recursive: true });
 
   const config = getConfig({ PORTRAIT_ENGINE: 'compositor', LOG_LEVEL: 'warn' });

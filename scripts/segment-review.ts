@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { findMainFace } from '../src/pipeline/face/detect.js';
+import { chooseMainFace, detectFaces } from '../src/pipeline/face/detect.js';
 import { cropImage, decodeImage, fromSharp, resizeImage, toSharp } from '../src/pipeline/image.js';
 import { estimateDepth, segmentPerson } from '../src/pipeline/segment/index.js';
 import { runSelfieSegmentation } from '../src/pipeline/segment/models.js';
@@ -92,12 +92,9 @@ const names = process.argv.slice(2).length
   : (await readdir(FACES_DIR)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
 for (const name of names) {
   const { image } = await decodeImage(await readFile(join(FACES_DIR, name)), { maxBytes: 5e7, maxPixels: 5e7 });
-  let face: Box | undefined;
-  try {
-    face = (await findMainFace(image, 1)).mainFace.box;
-  } catch {
-    face = undefined;
-  }
+  // The largest, most central face, even where the pipeline would ask for a solo selfie (groups).
+  const faces = await detectFaces(image);
+  const face = faces[chooseMainFace(faces, image.width, image.height)]?.box;
   const rows = await row(image, face);
   if (face) {
     const box = workingSquare(image, face);

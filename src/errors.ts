@@ -20,6 +20,7 @@ export const USER_ERROR_CODES = [
   'face.none',
   'face.too_small',
   'face.several',
+  'face.different_people',
   // request options
   'request.no_selfie',
   'request.too_many_selfies',

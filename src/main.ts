@@ -14,6 +14,7 @@ const HELP = `portrait <command>
   start                 run every configured chat adapter (DISCORD_TOKEN, SLACK_BOT_TOKEN) plus a worker
   worker                run a pipeline worker only
   generate              make a portrait from selfie files
+  playground            a page in your browser to try poses, lighting and styles on your selfies
   models list|fetch|verify
                         the face models: where they are, download them, check their sha256
   register-commands     register the Discord slash commands (per guild with DISCORD_GUILD_IDS)
@@ -37,6 +38,7 @@ const COMMAND_HELP: Record<string, () => Promise<string>> = {
   PORTRAIT_WORKER_CONCURRENCY jobs at once; SIGTERM lets running jobs finish (PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS).
 `,
   generate: async () => (await import('./cli/generate-args.js')).GENERATE_HELP,
+  playground: async () => (await import('./cli/playground.js')).PLAYGROUND_HELP,
   models: async () => (await import('./cli/models.js')).MODELS_HELP,
   'register-commands': async () => `portrait register-commands
 
@@ -72,12 +74,14 @@ async function main(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   if (!(command in COMMAND_HELP)) return unknownCommand(command);
-  if ((rest.includes('--help') || rest.includes('-h')) && command !== 'generate') {
+  // generate and playground answer --help themselves (among their other options).
+  if ((rest.includes('--help') || rest.includes('-h')) && command !== 'generate' && command !== 'playground') {
     process.stdout.write(await (COMMAND_HELP[command] as () => Promise<string>)());
     return 0;
   }
   // A one-shot command logs only warnings unless LOG_LEVEL says otherwise; services log at info.
-  const quiet = command === 'generate' || command === 'models' || command === 'register-commands';
+  const quiet =
+    command === 'generate' || command === 'playground' || command === 'models' || command === 'register-commands';
   const config = getConfig(quiet ? { LOG_LEVEL: 'warn' } : {});
   const log = createLogger(config);
   for (const warning of envFileWarnings()) log.warn(warning);
@@ -86,6 +90,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { generateCommand } = await import('./cli/generate.js');
       return generateCommand(rest, config, log);
     }
+    case 'playground':
+      return (await import('./cli/playground.js')).playgroundCommand(rest, config, log);
     case 'start':
       return (await import('./cli/start.js')).startCommand(config, log, { worker: true, adapters: true });
     case 'worker':

@@ -7,6 +7,7 @@ import {
   OUTPUT_FORMATS,
   type OutputFormat,
 } from '../core/request.js';
+import { styleNames } from '../core/style.js';
 import { closest } from '../core/typos.js';
 import { PortraitError } from '../errors.js';
 
@@ -28,6 +29,25 @@ export interface GenerateArgs {
   help: boolean;
 }
 
+/** The style names wrapped under the --style option (the catalogue is src/core/style.ts). */
+const STYLE_HELP = wrap(
+  `${styleNames().join(', ')}; combine a look and a backdrop: "warm film, studio beige". The diffusion engine also takes free words.`,
+  90,
+).join(`\n${' '.repeat(21)}`);
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 export const GENERATE_HELP = `portrait generate --selfie FILE [options]
 
   --selfie FILE      a photo of your face (repeat up to ${MAX_SELFIES} times; more photos, better likeness)
@@ -35,7 +55,7 @@ export const GENERATE_HELP = `portrait generate --selfie FILE [options]
                      or degrees: "yaw=25 pitch=-10 roll=0". Left and right are the subject's own.
   --light L          studio, rembrandt, loop, split, butterfly, rim, golden hour, blue hour, window, neon,
                      candle, or "key from left, warm"
-  --style TEXT       style prompt (diffusion engine)
+  --style S          ${STYLE_HELP}
   --engine NAME      ${ENGINE_NAMES.join(', ')} (default from PORTRAIT_ENGINE)
   --pack DIR         diffusion model pack to run (implies --engine diffusion; default PORTRAIT_DIFFUSION_PACK);
                      checked before anything starts, see models/README.md

@@ -78,6 +78,8 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     const receipt = await service.submit({
       idempotencyKey: `cli-${randomUUID()}`,
       inbox,
+      // The one running the CLI is the operator: the chat members' quotas are not theirs (src/queue/submit.ts).
+      operator: true,
       request: {
         requester: owner,
         selfieKeys,
@@ -136,6 +138,9 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
           (debugSheet ? `; debug sheet: ${debugSheet}` : '') +
           '\n',
       );
+      // What the engine did differently from the request (a partial turn), for the operator as for a member.
+      const note = done.result.report['note'];
+      if (typeof note === 'string' && note !== '') process.stderr.write(`note: ${note}\n`);
     }
     return EXIT.ok;
   } catch (err) {

@@ -10,6 +10,7 @@ import {
   PLATFORMS,
   type PortraitRequestInput,
 } from './request.js';
+import { checkStyleForEngine } from './style.js';
 
 /**
  * Community avatar events as data: an organiser picks one theme (pose, lighting, style, engine, output) and every
@@ -419,6 +420,9 @@ function validateTheme(
   if (tooFar) return fail(tooFar);
   const style = (input.style ?? '').trim();
   if (style.length > 500) return badOption('style', 'at most 500 characters');
+  // Every member's avatar would fail on a style the engine cannot render: refuse it when the event is made.
+  const unknownStyle = checkStyleForEngine(style, engine ?? defaultEngine);
+  if (unknownStyle) return fail(unknownStyle);
   let output: EventTheme['output'];
   if (input.size !== undefined || input.format !== undefined) {
     const size = input.size ?? 1024;

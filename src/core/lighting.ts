@@ -165,12 +165,13 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     aliases: ['cyberpunk', 'synthwave', 'club'],
     description: 'Magenta from one side, cyan from the other, on a dark tinted background.',
     lights: [
-      { azimuth: 80, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.2, 0.85], softness: medium },
-      { azimuth: -80, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.1, 0.85, 1], softness: medium },
+      // Gels as they read on skin: magenta and cyan, not pure primaries (those turn skin purple and green).
+      { azimuth: 80, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.45, 0.8], softness: medium },
+      { azimuth: -80, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.45, 0.8, 1], softness: medium },
     ],
-    ambient: { intensity: 0.08, kelvin: 9000 },
-    exposure: 0.85,
-    background: { blur: 0.008, brightness: 0.45, saturation: 1.2, tone: 0.6 },
+    ambient: { intensity: 0.12, kelvin: 6500 },
+    exposure: 0.9,
+    background: { blur: 0.008, brightness: 0.5, saturation: 1.1, tone: 0.4 },
   },
   {
     name: 'candle',

@@ -36,6 +36,8 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
     `The face in ${which(d)} is too small for a good portrait. Use a closer photo where your face fills at least a fifth of the frame.`,
   'face.several': (d) =>
     `${cap(which(d))} shows ${String(d['count'] ?? 'several')} faces and none clearly stands out, so I can't tell which one is you. Send a selfie of just you, or crop the photo to your face.`,
+  'face.different_people': (d) =>
+    `${cap(which(d))} doesn't look like the same person as selfie 1. Send selfies of one person only: I use them together to keep your likeness.`,
   'request.no_selfie': () => 'Attach at least one selfie (a photo of your face) to make a portrait.',
   'request.too_many_selfies': (d) => `Send at most ${String(d['limit'] ?? 4)} selfies at once.`,
   'request.bad_pose': (d) =>
@@ -59,7 +61,7 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
   'request.engine_unavailable': (d) =>
     `The ${String(d['engine'] ?? 'requested')} engine isn't set up on this bot. Leave the engine out to use the default.`,
   'quota.user_in_flight': (d) =>
-    `You already have ${plural(Number(d['limit'] ?? 2), 'portrait')} in progress. Wait for one to finish, or cancel one with /portrait-status.`,
+    `You already have ${plural(Number(d['limit'] ?? 2), 'portrait')} in progress. Wait for one to finish, or cancel one with ${String(d['cancelWith'] ?? '/portrait-status')}.`,
   'quota.queue_full': () => 'The portrait queue for this community is full right now. Try again in a few minutes.',
   'quota.rate_limited': (d) =>
     `You're making portraits faster than this bot allows. Try again in ${String(d['retryAfter'] ?? 'a minute')}.`,

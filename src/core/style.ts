@@ -1,4 +1,5 @@
 import { PortraitError } from '../errors.js';
+import type { EngineName } from './request.js';
 import { closest } from './typos.js';
 
 /**
@@ -123,6 +124,8 @@ export interface ComicLook {
   saturation: number;
   /** Pop-art palette: dark to light colours that replace the tones, or undefined to keep the photo's hues. */
   palette?: readonly Rgb8[];
+  /** With a palette: the flat colour behind the subject, one that none of the palette's tones blends into. */
+  ground?: Rgb8;
 }
 
 export type MediumLook = FilmLook | OilLook | SketchLook | ComicLook;
@@ -206,7 +209,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     look: { kind: 'grade', temperature: 0.55, tint: 0.05, saturation: 1.08, contrast: 0.15 },
     variants: [
       // Deep golden, punchy.
-      { kind: 'grade', temperature: 0.95, tint: 0.1, saturation: 1.2, contrast: 0.35 },
+      { kind: 'grade', temperature: 0.85, tint: 0.12, saturation: 1.12, contrast: 0.5 },
       // Soft peach, low contrast.
       { kind: 'grade', temperature: 0.5, tint: 0.35, saturation: 0.9, contrast: -0.15 },
     ],
@@ -247,8 +250,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       {
         kind: 'film',
         fade: 0.05,
-        shadows: [-6, 10, 2],
-        highlights: [4, 6, -2],
+        shadows: [-4, 6, 3],
+        highlights: [6, 5, -4],
         saturation: 0.95,
         halation: 0.2,
         grain: 8,
@@ -293,7 +296,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       kind: 'sketch',
       line: 0.009,
       darkness: 1.7,
-      shading: 0.45,
+      shading: 0.6,
       hatching: 0.35,
       paper: [246, 243, 236],
       pencil: [48, 48, 54],
@@ -305,7 +308,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
         kind: 'sketch',
         line: 0.013,
         darkness: 2.2,
-        shading: 0.6,
+        shading: 0.75,
         hatching: 0.5,
         paper: [240, 232, 214],
         pencil: [30, 26, 24],
@@ -315,8 +318,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       {
         kind: 'sketch',
         line: 0.006,
-        darkness: 1.5,
-        shading: 0.3,
+        darkness: 2.3,
+        shading: 0.55,
         hatching: 0.25,
         paper: [248, 240, 222],
         pencil: [92, 58, 36],
@@ -345,6 +348,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
           [250, 140, 60],
           [255, 226, 90],
         ],
+        ground: [64, 196, 204],
       },
       {
         kind: 'comic',
@@ -358,6 +362,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
           [236, 120, 120],
           [250, 236, 200],
         ],
+        ground: [250, 210, 64],
       },
     ],
   },
@@ -488,7 +493,7 @@ export interface Style {
   readonly presets: readonly StylePreset[];
 }
 
-export const NO_STYLE: Style = { label: '', description: "The photo's own look.", prompt: '', presets: [] };
+const NO_STYLE: Style = { label: '', description: "The photo's own look.", prompt: '', presets: [] };
 
 export type StyleResult = { ok: true; value: Style } | { ok: false; error: PortraitError };
 
@@ -594,6 +599,17 @@ function combine(parts: readonly StylePreset[]): Style {
     ...(backdrop ? { backdrop } : {}),
     presets: sorted,
   };
+}
+
+/**
+ * Whether an engine can render a style: the compositor renders only the catalogue (anything else gets
+ * 'request.bad_style' with the list, never a silently ignored style); the diffusion engine takes any words; the
+ * crop engine has no style. Undefined when the text is fine.
+ */
+export function checkStyleForEngine(text: string, engine: EngineName): PortraitError | undefined {
+  if (engine !== 'compositor') return undefined;
+  const r = parseStyle(text);
+  return r.ok ? undefined : r.error;
 }
 
 /** The preset by canonical name or alias, for code that wants the data itself. */

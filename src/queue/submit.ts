@@ -67,12 +67,13 @@ export function createPortraitService(
   const rate = rateLimitOf(config);
 
   /**
-   * The in-flight caps and the rate limit share the workers fairly among chat members. The CLI's requester is the
-   * operator at the machine, who sets those limits and owns the workers: their runs still go through the
-   * reservation (duplicate and selfie checks, the job list) but are never counted against a cap or a rate.
+   * The in-flight caps and the rate limit share the workers fairly among chat members (and playground visitors).
+   * The operator at the machine (`portrait generate`) sets those limits and owns the workers: their runs still go
+   * through the reservation (duplicate and selfie checks, the job list) but are never counted against a cap or a
+   * rate.
    */
-  function limitsFor(requester: Requester): { userCap: number; scopeCap: number; rate?: typeof rate } {
-    if (requester.platform === 'cli') return { userCap: Number.MAX_SAFE_INTEGER, scopeCap: Number.MAX_SAFE_INTEGER };
+  function limitsFor(operator: boolean): { userCap: number; scopeCap: number; rate?: typeof rate } {
+    if (operator) return { userCap: Number.MAX_SAFE_INTEGER, scopeCap: Number.MAX_SAFE_INTEGER };
     return {
       userCap: config.PORTRAIT_USER_IN_FLIGHT,
       scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
@@ -125,7 +126,7 @@ export function createPortraitService(
         throw new PortraitError('job.expired', 'a selfie key is not a blob key', {});
       }
       const record: JobRecord = { submittedAt: Date.now(), pose: request.pose, lighting: request.lighting };
-      const limits = limitsFor(requester);
+      const limits = limitsFor(options.operator === true);
       const reserve = () =>
         reserveSlot(client, keys, {
           requester,

@@ -79,6 +79,8 @@ test('user errors exit 2 with the stable code and a readable sentence', async ()
     [['--selfie', join(dir, 'missing.jpg')], 'request.bad_option'],
     [['--selfie', facePath('astronaut.png'), '--pose', 'lft'], 'request.bad_pose'],
     [['--selfie', facePath('astronaut.png'), '--light', 'disco ball'], 'request.bad_lighting'],
+    // The compositor renders only the style catalogue; anything else is refused, never silently ignored.
+    [['--selfie', facePath('astronaut.png'), '--engine', 'compositor', '--style', 'watercolour'], 'request.bad_style'],
     [['--pose', 'front'], 'request.no_selfie'],
     [['--selfie', facePath('astronaut.png'), '--seed', 'abc'], 'request.bad_option'],
   ];

@@ -76,19 +76,27 @@ describe('per-user rate limit', () => {
     assert.equal((await submit(user('bob'), 'bob-1')).duplicate, false);
   });
 
-  it('the operator running portrait generate (platform cli) has no rate limit and no in-flight cap', async () => {
-    // A chat member with the same name is limited: the exemption is the platform's, not the user's.
+  it('the operator running portrait generate has no rate limit and no in-flight cap; CLI-platform visitors do', async () => {
     const operator: Requester = { platform: 'cli', userId: 'admin', scopeId: 'local' };
-    const member = user('admin');
-    for (const i of [1, 2, 3]) await submit(member, `member-${i}`);
-    assert.equal((await refusal(submit(member, 'member-4'))).code, 'quota.rate_limited');
+    const submitAs = async (requester: Requester, key: string, asOperator: boolean) => {
+      const selfie = await service.putBlob(new Uint8Array([1, 2, 3]), requester);
+      return service.submit({
+        idempotencyKey: key,
+        request: { requester, selfieKeys: [selfie], seed: 1 },
+        ...(asOperator ? { operator: true } : {}),
+      });
+    };
     // Past the rate (3) and the in-flight cap (20) in one window, with every job still queued.
     const receipts = [];
-    for (let i = 1; i <= 25; i++) receipts.push(await submit(operator, `operator-${i}`));
+    for (let i = 1; i <= 25; i++) receipts.push(await submitAs(operator, `operator-${i}`, true));
     assert.equal(new Set(receipts.map((r) => r.jobId)).size, 25);
     assert.ok(receipts.every((r) => !r.duplicate));
     // The reservation still answers a retried run as the same job.
-    assert.equal((await submit(operator, 'operator-7')).duplicate, true);
+    assert.equal((await submitAs(operator, 'operator-7', true)).duplicate, true);
+    // The exemption is the operator's, not the platform's: a playground visitor (platform cli too) is limited.
+    const visitor: Requester = { platform: 'cli', userId: 'playground-abc', scopeId: 'playground' };
+    for (const i of [1, 2, 3]) await submitAs(visitor, `visitor-${i}`, false);
+    assert.equal((await refusal(submitAs(visitor, 'visitor-4', false))).code, 'quota.rate_limited');
   });
 
   it('is atomic: ten concurrent submits over an empty window accept exactly the limit', async () => {

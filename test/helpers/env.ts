@@ -48,6 +48,11 @@ export function needsPhotos(...names: string[]): string | false {
   return missing.length === 0 ? false : `needs ${missing.join(', ')} from PORTRAIT_TEST_FACES (not committed)`;
 }
 
+/** Whether a test photo is at hand (the committed ones always are). */
+export function hasPhoto(name: string): boolean {
+  return find(name) !== undefined;
+}
+
 /** The single-face photos of the test set (tight close-ups included); the uncommitted ones only where present. */
 export const SINGLE_FACE_PHOTOS: readonly string[] = [
   'astronaut.png',

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createCompositorEngine, headAndShouldersFrame } from '../../src/pipeline/engines/compositor.js';
+import {
+  CompositorEngine,
+  createCompositorEngine,
+  headAndShouldersFrame,
+} from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { resizeImage } from '../../src/pipeline/image.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
@@ -99,20 +103,23 @@ test('compositor picks the selfie whose pose is closest to the target', { skip: 
     selfie,
     { image: turned.image, faces: turned.faces, mainFace: turned.face, index: 2 },
   ];
-  const towardTurned = await engine.generate(request({ selfies, pose: 'yaw=-25', outputSize: 256 }), () => {});
+  // Two different people: without an identity model nothing tells them apart (with one they are refused, see
+  // portrait-quality.test.ts), which lets this test pick between two very different poses.
+  const plain = new CompositorEngine();
+  const towardTurned = await plain.generate(request({ selfies, pose: 'yaw=-25', outputSize: 256 }), () => {});
   assert.equal(towardTurned.report['reference'], 2);
-  const front = await engine.generate(request({ selfies, pose: 'front', outputSize: 256 }), () => {});
+  const front = await plain.generate(request({ selfies, pose: 'front', outputSize: 256 }), () => {});
   assert.equal(front.report['reference'], 1);
 });
 
-test('head-and-shoulders frame: square, inside the photo, face about 40% of the height', async () => {
+test('head-and-shoulders frame: square, inside the photo, face about 37% of the height', async () => {
   const small = await resizeImage(selfie.image, 600, Math.round((600 * selfie.image.height) / selfie.image.width));
   const pts = new Float32Array([200, 150, 0, 300, 150, 0, 250, 270, 0]);
   const f = headAndShouldersFrame(pts, small.width, small.height);
   assert.equal(f.width, f.height);
   assert.ok(f.x >= 0 && f.y >= 0 && f.x + f.width <= small.width && f.y + f.height <= small.height);
-  // Forehead-to-chin 120 px is 40% of the side.
-  assert.equal(f.width, 300);
+  // Forehead-to-chin 120 px is 37% of the side (room for hair above).
+  assert.equal(f.width, 324);
 });
 
 test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', {

@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import { LIGHTING_PRESETS } from '../../core/lighting.js';
 import { POSE_PRESETS } from '../../core/pose.js';
 import { MAX_SELFIES, MAX_VARIATIONS } from '../../core/request.js';
+import { STYLE_PRESETS } from '../../core/style.js';
 import type { Stage } from '../../pipeline/types.js';
 import type { JobState } from '../../queue/service.js';
 import { formatBytes } from './download.js';
@@ -75,6 +76,14 @@ export interface CaptionInfo {
   style?: string | undefined;
   /** 1-based index and count when a job made several variations. */
   variation?: { index: number; count: number } | undefined;
+  /** What the engine did differently from the request, in words (the compositor's partial turn), if anything. */
+  note?: string | undefined;
+}
+
+/** The engine's note from a result's report (a string under `note`), if any. */
+export function reportNote(report: Readonly<Record<string, unknown>>): string | undefined {
+  const note = report['note'];
+  return typeof note === 'string' && note !== '' ? note : undefined;
 }
 
 /** The caption under a portrait: "Pose: front · Lighting: golden hour · Engine: compositor · Seed: 42 · 3.2 s". */
@@ -88,7 +97,8 @@ export function captionText(c: CaptionInfo): string {
     formatDuration(c.elapsedMs),
   ];
   const head = c.variation && c.variation.count > 1 ? `Variation ${c.variation.index} of ${c.variation.count} · ` : '';
-  return head + parts.join(' · ');
+  const note = c.note ? `\n${c.note.charAt(0).toUpperCase()}${c.note.slice(1)}` : '';
+  return head + parts.join(' · ') + note;
 }
 
 /** Alt text for an uploaded portrait (screen readers; Slack `alt_text`, Discord `description`). At most 1000 chars. */
@@ -153,6 +163,8 @@ export interface HelpOptions {
   poses?: readonly PresetInfo[];
   /** Defaults to the lighting catalogue of src/core/lighting.ts. */
   lightings?: readonly PresetInfo[];
+  /** Defaults to the style catalogue of src/core/style.ts. */
+  styles?: readonly PresetInfo[];
   limits: Limits;
   /** How this platform asks for a portrait (the adapter knows its commands), shown first. */
   usage: readonly string[];
@@ -164,6 +176,7 @@ export interface HelpOptions {
 export function helpSections(o: HelpOptions): HelpSection[] {
   const lightings = o.lightings ?? LIGHTING_PRESETS;
   const poses = o.poses ?? POSE_PRESETS;
+  const styles = o.styles ?? STYLE_PRESETS;
   return [
     { heading: 'How to ask', lines: o.usage },
     {
@@ -189,9 +202,18 @@ export function helpSections(o: HelpOptions): HelpSection[] {
       ],
     },
     {
+      heading: 'Styles',
+      lines: [
+        ...styles.map((p) => ({ term: p.name, text: p.description })),
+        {
+          term: '<look>, <backdrop>',
+          text: 'combine a look with a backdrop, e.g. "black and white, studio grey" or "warm film".',
+        },
+      ],
+    },
+    {
       heading: 'Options',
       lines: [
-        { term: 'style', text: 'a few words of style for the diffusion engine, e.g. "oil painting".' },
         { term: 'variations', text: `1 to ${o.limits.maxVariations} different takes in one go.` },
         { term: 'seed', text: 'a number that makes a result repeatable; Reroll picks a new one.' },
       ],

@@ -21,10 +21,10 @@ import type { AvatarEventService } from '../../queue/event-service.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { PortraitService } from '../../queue/service.js';
 import { downloadImage } from '../common/download.js';
-import { altText, limitsFromConfig } from '../common/present.js';
+import { altText, limitsFromConfig, reportNote } from '../common/present.js';
 import { ProgressThrottle, type ThrottleClock } from '../common/throttle.js';
 import { checkDeclaredAttachments, type DeclaredAttachment } from './attachments.js';
-import { type Catalogue, matchPresets } from './catalogue.js';
+import { type Catalogue, matchPresets, styleChoices } from './catalogue.js';
 import { COMMANDS, EXTRA_SELFIE_OPTIONS } from './commands.js';
 import { cancelComponents, forgetComponents, resultComponents, statusComponents } from './components.js';
 import { DiscordEvents, EVENT_COMMAND } from './events.js';
@@ -257,7 +257,11 @@ export class DiscordAdapter {
 
     const pose = i.options.getString('pose')?.trim() || 'front';
     const lighting = i.options.getString('lighting')?.trim() || 'studio';
-    const bad = this.#o.catalogue.checkPose(pose) ?? this.#o.catalogue.checkLighting(lighting);
+    const style = i.options.getString('style')?.trim() ?? '';
+    const bad =
+      this.#o.catalogue.checkPose(pose) ??
+      this.#o.catalogue.checkLighting(lighting) ??
+      this.#o.catalogue.checkStyle(style);
     if (bad) return this.#refuse(i, bad);
     const variations = i.options.getInteger('variations') ?? 1;
     if (variations < 1 || variations > MAX_VARIATIONS) {
@@ -270,7 +274,7 @@ export class DiscordAdapter {
       selfies: { attachments: declared },
       pose,
       lighting,
-      style: i.options.getString('style')?.trim() ?? '',
+      style,
       variations,
       seed: i.options.getInteger('seed') ?? this.#newSeed(),
       private: i.options.getBoolean('private') ?? false,
@@ -469,6 +473,7 @@ export class DiscordAdapter {
   async #autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
     const { catalogue } = this.#o;
+    if (focused.name === 'style') return await i.respond(styleChoices(catalogue, String(focused.value ?? '')));
     const presets = focused.name === 'pose' ? catalogue.poses : focused.name === 'lighting' ? catalogue.lightings : [];
     const typed = String(focused.value ?? '');
     const matches = matchPresets(presets, typed);
@@ -505,6 +510,7 @@ export class DiscordAdapter {
     const [first = '', ...rest] = helpMessages({
       poses: catalogue.poses,
       lightings: catalogue.lightings,
+      styles: catalogue.styles,
       limits: limitsFromConfig(config),
     });
     await i.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions });
@@ -645,6 +651,7 @@ export class DiscordAdapter {
       engine: result.engine,
       seed: d.seed,
       elapsedMs: (this.#o.now ?? Date.now)() - SnowflakeUtil.timestampFrom(route.interaction),
+      note: reportNote(result.report),
     };
     const content = resultText(route.user, images.length, caption);
     const description = altText(caption).slice(0, 1024);

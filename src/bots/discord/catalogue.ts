@@ -1,6 +1,7 @@
 import { LIGHTING_PRESETS, parseLighting } from '../../core/lighting.js';
 import { checkPoseForEngine, POSE_PRESETS, parsePose } from '../../core/pose.js';
 import type { EngineName } from '../../core/request.js';
+import { checkStyleForEngine, parseStyle, STYLE_PRESETS } from '../../core/style.js';
 import type { PortraitError } from '../../errors.js';
 
 /**
@@ -17,9 +18,12 @@ export interface PresetInfo {
 export interface Catalogue {
   poses: readonly PresetInfo[];
   lightings: readonly PresetInfo[];
+  styles: readonly PresetInfo[];
   /** undefined when the text parses; otherwise the parser's error (code request.bad_pose / pose_out_of_range). */
   checkPose(text: string): PortraitError | undefined;
   checkLighting(text: string): PortraitError | undefined;
+  /** The compositor renders only the style catalogue; the diffusion engine takes free text. */
+  checkStyle(text: string): PortraitError | undefined;
 }
 
 /**
@@ -35,6 +39,7 @@ export function coreCatalogue(engine: EngineName = 'compositor'): Catalogue {
   return {
     poses: POSE_PRESETS.filter((p) => !checkPoseForEngine({ ...p, label: p.name }, engine)).map(info),
     lightings: LIGHTING_PRESETS.map(info),
+    styles: STYLE_PRESETS.map(info),
     checkPose: (text) => {
       const r = parsePose(text);
       return r.ok ? checkPoseForEngine(r.value, engine) : r.error;
@@ -43,6 +48,7 @@ export function coreCatalogue(engine: EngineName = 'compositor'): Catalogue {
       const r = parseLighting(text);
       return r.ok ? undefined : r.error;
     },
+    checkStyle: (text) => checkStyleForEngine(text, engine),
   };
 }
 
@@ -64,4 +70,48 @@ export function matchPresets(presets: readonly PresetInfo[], typed: string, limi
     .sort((a, b) => a.s - b.s || a.i - b.i)
     .slice(0, limit)
     .map((x) => x.p);
+}
+
+/**
+ * Autocomplete for a style, which may combine parts ("black and white, studio grey"): the presets matching the
+ * part after the last comma, each offered as the whole text with that part completed, keeping only combinations
+ * that `check` accepts (two backdrops do not combine).
+ */
+function matchStyleChoices(
+  presets: readonly PresetInfo[],
+  typed: string,
+  check: (text: string) => PortraitError | undefined,
+  limit = 25,
+): Array<{ name: string; value: string }> {
+  const cut = typed.lastIndexOf(',');
+  const head = cut >= 0 ? typed.slice(0, cut).trim() : '';
+  const tail = cut >= 0 ? typed.slice(cut + 1) : typed;
+  const out: Array<{ name: string; value: string }> = [];
+  const headStyle = head ? parseStyle(head) : undefined;
+  const headLabel = headStyle?.ok ? headStyle.value.label : undefined;
+  for (const p of matchPresets(presets, tail, presets.length)) {
+    const value = head ? `${head}, ${p.name}` : p.name;
+    if (value.length > 100 || (head && check(value))) continue;
+    // "studio grey, studio grey" adds nothing.
+    const whole = head ? parseStyle(value) : undefined;
+    if (whole?.ok && whole.value.label === headLabel) continue;
+    out.push({ name: `${value} - ${p.description}`.slice(0, 100), value });
+    if (out.length === limit) break;
+  }
+  return out;
+}
+
+/**
+ * Style autocomplete: catalogue entries (completing the last part of a combination), and text the engine takes as
+ * typed, in its canonical spelling when it is a catalogue style ("b&w" is offered as "black and white").
+ */
+export function styleChoices(catalogue: Catalogue, typed: string): Array<{ name: string; value: string }> {
+  const choices = matchStyleChoices(catalogue.styles, typed, catalogue.checkStyle);
+  const text = typed.trim();
+  if (text && text.length <= 100 && !catalogue.checkStyle(text)) {
+    const parsed = parseStyle(text);
+    const value = parsed.ok && parsed.value.label ? parsed.value.label : text;
+    if (!choices.some((c) => c.value === value)) choices.unshift({ name: value, value });
+  }
+  return choices.slice(0, 25);
 }

@@ -68,7 +68,13 @@ export function commandDefinitions(): RESTPostAPIApplicationCommandsJSONBody[] {
         .setAutocomplete(true)
         .setMaxLength(200),
     )
-    .addStringOption((o) => o.setName('style').setDescription('Style words for the diffusion engine').setMaxLength(500))
+    .addStringOption((o) =>
+      o
+        .setName('style')
+        .setDescription('Style: black and white, oil paint, pencil sketch, comic, studio grey ...')
+        .setAutocomplete(true)
+        .setMaxLength(500),
+    )
     .addIntegerOption((o) =>
       o.setName('variations').setDescription('How many portraits (1-4)').setMinValue(1).setMaxValue(MAX_VARIATIONS),
     )

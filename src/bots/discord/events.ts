@@ -34,7 +34,7 @@ import type { PortraitService } from '../../queue/service.js';
 import { downloadImage } from '../common/download.js';
 import { exportParts, renderEventGallery } from '../common/gallery.js';
 import { checkDeclaredAttachments } from './attachments.js';
-import { type Catalogue, matchPresets } from './catalogue.js';
+import { type Catalogue, matchPresets, styleChoices } from './catalogue.js';
 import { type DiscordOutput, NO_MENTIONS, safeRestError } from './output.js';
 import { routeToRecord } from './route.js';
 import { clip, errorSentence, escapeUserText } from './texts.js';
@@ -70,7 +70,13 @@ function themeOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandB
     .addStringOption((o) =>
       o.setName('lighting').setDescription('Everyone’s lighting: golden hour, rembrandt ...').setAutocomplete(true),
     )
-    .addStringOption((o) => o.setName('style').setDescription('Style words (diffusion engine)').setMaxLength(500))
+    .addStringOption((o) =>
+      o
+        .setName('style')
+        .setDescription('Everyone’s style: black and white, oil paint, studio grey ...')
+        .setAutocomplete(true)
+        .setMaxLength(500),
+    )
     .addStringOption((o) => o.setName('starts').setDescription("When entries open: 'now', 'in 2 days', '2026-12-01'"))
     .addStringOption((o) => o.setName('ends').setDescription("When entries close: 'in 7 days', '2026-12-24 18:00'"))
     .addIntegerOption((o) =>
@@ -238,6 +244,10 @@ export class DiscordEvents {
         .filter((e) => e.name.toLowerCase().includes(typed))
         .map((e) => ({ name: `${e.name} (${STATUS_WORDS[effectiveStatus(e, now)]})`.slice(0, 100), value: e.name }));
       await i.respond(choices.slice(0, 25));
+      return;
+    }
+    if (focused.name === 'style') {
+      await i.respond(styleChoices(this.#o.catalogue, String(focused.value ?? '')));
       return;
     }
     const presets = focused.name === 'pose' ? this.#o.catalogue.poses : this.#o.catalogue.lightings;

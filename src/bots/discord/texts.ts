@@ -104,11 +104,13 @@ export const CANCEL_FAILED_TEXT = 'That portrait has already finished or was not
 export function helpMessages(o: {
   poses: readonly PresetInfo[];
   lightings: readonly PresetInfo[];
+  styles?: readonly PresetInfo[];
   limits: Limits;
 }): string[] {
   const sections = helpSections({
     poses: o.poses,
     lightings: o.lightings,
+    ...(o.styles ? { styles: o.styles } : {}),
     limits: o.limits,
     usage: [
       '/portrait with your selfie, and optionally a pose, a lighting, a style, variations and a seed. Add up to three more selfies of the same person as selfie2 to selfie4.',

@@ -29,6 +29,7 @@ export const MODAL_FIELDS = {
   pose: { block: 'pose', action: 'pose' },
   lighting: { block: 'lighting', action: 'lighting' },
   style: { block: 'style', action: 'style' },
+  styleText: { block: 'style_text', action: 'style_text' },
   variations: { block: 'variations', action: 'variations' },
 } as const;
 
@@ -85,6 +86,8 @@ export function resultBlocks(caption: string, state: PortraitState, lightings: r
 export interface ModalOptions {
   poses: readonly PresetInfo[];
   lightings: readonly PresetInfo[];
+  /** The style catalogue for the menu; free text goes in the field below it. */
+  styles?: readonly PresetInfo[];
   /** Opaque JSON the submission handler reads back (channel, source message ...), at most 3000 characters. */
   privateMetadata: string;
   /** The /portrait modal asks for files; the shortcut modal uses the message's. */
@@ -101,6 +104,10 @@ export function portraitModal(o: ModalOptions): View {
   const lightOptions = presetOptions(o.lightings);
   const initialPose = poseOptions.find((x) => x.value === o.initial?.pose);
   const initialLight = lightOptions.find((x) => x.value === o.initial?.lighting);
+  const styleOptions = presetOptions(o.styles ?? []);
+  // A catalogue style pre-selects the menu; anything else (a combination, free words) pre-fills the text field.
+  const initialStyle = styleOptions.find((x) => x.value === o.initial?.style);
+  const initialStyleText = initialStyle ? undefined : o.initial?.style?.slice(0, 500);
   const blocks: KnownBlock[] = [];
   if (o.note) blocks.push(mrkdwnSection(escapeMrkdwn(o.note)));
   if (o.withFileInput) {
@@ -144,17 +151,35 @@ export function portraitModal(o: ModalOptions): View {
         ...(initialLight ? { initial_option: initialLight } : {}),
       },
     },
+    ...(styleOptions.length > 0
+      ? [
+          {
+            type: 'input',
+            block_id: MODAL_FIELDS.style.block,
+            optional: true,
+            label: plain('Style'),
+            element: {
+              type: 'static_select',
+              action_id: MODAL_FIELDS.style.action,
+              placeholder: plain('the photo as it is'),
+              options: styleOptions,
+              ...(initialStyle ? { initial_option: initialStyle } : {}),
+            },
+          } satisfies KnownBlock,
+        ]
+      : []),
     {
       type: 'input',
-      block_id: MODAL_FIELDS.style.block,
+      block_id: MODAL_FIELDS.styleText.block,
       optional: true,
-      label: plain('Style'),
+      label: plain(styleOptions.length > 0 ? 'Or describe a style' : 'Style'),
+      hint: plain('Combine a look and a backdrop, e.g. "black and white, studio grey".'),
       element: {
         type: 'plain_text_input',
-        action_id: MODAL_FIELDS.style.action,
+        action_id: MODAL_FIELDS.styleText.action,
         max_length: 500,
-        placeholder: plain('e.g. oil painting (diffusion engine)'),
-        ...(o.initial?.style ? { initial_value: o.initial.style.slice(0, 500) } : {}),
+        placeholder: plain('e.g. warm film, studio beige'),
+        ...(initialStyleText ? { initial_value: initialStyleText } : {}),
       },
     },
     {

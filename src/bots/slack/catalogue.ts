@@ -1,6 +1,7 @@
 import { LIGHTING_PRESETS } from '../../core/lighting.js';
 import { POSE_PRESETS } from '../../core/pose.js';
 import { DEFAULT_VOCABULARY, type PromptVocabulary } from '../../core/prompt.js';
+import { STYLE_PRESETS } from '../../core/style.js';
 import type { PresetInfo } from '../common/present.js';
 
 /**
@@ -10,6 +11,7 @@ import type { PresetInfo } from '../common/present.js';
 export interface SlackCatalogue {
   poses: readonly PresetInfo[];
   lightings: readonly PresetInfo[];
+  styles: readonly PresetInfo[];
   vocabulary: PromptVocabulary;
 }
 
@@ -17,6 +19,7 @@ export function defaultCatalogue(): SlackCatalogue {
   return {
     poses: POSE_PRESETS.map((p) => ({ name: p.name, description: p.description, aliases: p.aliases })),
     lightings: LIGHTING_PRESETS.map((p) => ({ name: p.name, description: p.description, aliases: p.aliases })),
+    styles: STYLE_PRESETS.map((p) => ({ name: p.name, description: p.description, aliases: p.aliases })),
     vocabulary: DEFAULT_VOCABULARY,
   };
 }

@@ -2,7 +2,14 @@ import { Buffer } from 'node:buffer';
 import { describeError } from '../../core/messages.js';
 import type { Delivery } from '../../queue/jobs.js';
 import type { DeliveryHandler } from '../../queue/service.js';
-import { altText, captionText, formatDuration, type ProgressInfo, progressText } from '../common/present.js';
+import {
+  altText,
+  captionText,
+  formatDuration,
+  type ProgressInfo,
+  progressText,
+  reportNote,
+} from '../common/present.js';
 import { ProgressThrottle } from '../common/throttle.js';
 import { resultBlocks, resultFallback } from './blocks.js';
 import { escapeMrkdwn } from './mrkdwn.js';
@@ -58,6 +65,7 @@ export function createDeliveries(ctx: SlackContext, intervalMs = PROGRESS_INTERV
       engine: d.result.engine,
       seed: d.seed,
       elapsedMs,
+      note: reportNote(d.result.report),
     };
     const count = images.length;
     const caption = count > 1 ? `${count} variations · ${captionText(info)}` : captionText(info);

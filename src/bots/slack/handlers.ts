@@ -60,6 +60,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
       helpSections({
         poses: ctx.catalogue.poses,
         lightings: ctx.catalogue.lightings,
+        styles: ctx.catalogue.styles,
         limits,
         usage: SLACK_USAGE,
         forgetHint: SLACK_FORGET_HINT,
@@ -178,6 +179,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
       view: portraitModal({
         poses: ctx.catalogue.poses,
         lightings: ctx.catalogue.lightings,
+        styles: ctx.catalogue.styles,
         privateMetadata: JSON.stringify({ c: command.channel_id } satisfies ModalMetadata),
         withFileInput: true,
         maxSelfies: MAX_SELFIES,
@@ -216,6 +218,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
       view: portraitModal({
         poses: ctx.catalogue.poses,
         lightings: ctx.catalogue.lightings,
+        styles: ctx.catalogue.styles,
         privateMetadata: JSON.stringify(meta),
         withFileInput: false,
         maxSelfies: MAX_SELFIES,
@@ -252,7 +255,11 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     }
     await ack();
     const variations = Number(selected(MODAL_FIELDS.variations)?.selected_option?.value ?? '1');
-    const style = selected(MODAL_FIELDS.style)?.value?.trim();
+    // A catalogue style from the menu and free words from the text field combine ("oil paint" + "studio grey").
+    const style = [selected(MODAL_FIELDS.style)?.selected_option?.value, selected(MODAL_FIELDS.styleText)?.value]
+      .map((v) => v?.trim())
+      .filter(Boolean)
+      .join(', ');
     const fields: PromptFields = {
       ...optional('pose', selected(MODAL_FIELDS.pose)?.selected_option?.value),
       ...optional('lighting', selected(MODAL_FIELDS.lighting)?.selected_option?.value),
@@ -381,6 +388,7 @@ export function registerHandlers(app: App, ctx: SlackContext, limits: Limits, ev
     const sections = helpSections({
       poses: ctx.catalogue.poses,
       lightings: ctx.catalogue.lightings,
+      styles: ctx.catalogue.styles,
       limits,
       usage: SLACK_USAGE,
       forgetHint: SLACK_FORGET_HINT,

@@ -23,59 +23,77 @@ export function composePortrait(person: HeadWarp, light: PersonLight, background
   const bw = background.image.width;
   const bh = background.image.height;
   const out = new Uint8Array(data.length);
-  const g = [1, 1, 1];
-  const b = [0, 0, 0];
+  const alpha = person.alpha;
+  // Per output row: the gain grid's two rows interpolated once (gw cells x 3), and likewise a small background's.
+  const gainRow = new Float32Array(gw * 3);
+  const bgRow = new Float32Array(bw * 3);
+  // Per column: which grid cell and background pixel it falls between, and where.
+  const gc0 = new Int32Array(width);
+  const gc1 = new Int32Array(width);
+  const gtx = new Float32Array(width);
+  const bc0 = new Int32Array(width);
+  const bc1 = new Int32Array(width);
+  const btx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.min(gw - 1, Math.max(0, (x + 0.5) / cell - 0.5));
+    gc0[x] = Math.floor(fx) * 3;
+    gc1[x] = Math.min(gw - 1, Math.floor(fx) + 1) * 3;
+    gtx[x] = fx - Math.floor(fx);
+    const bx = Math.min(bw - 1, Math.max(0, (x + 0.5) / bf - 0.5));
+    bc0[x] = Math.floor(bx) * 3;
+    bc1[x] = Math.min(bw - 1, Math.floor(bx) + 1) * 3;
+    btx[x] = bx - Math.floor(bx);
+  }
   for (let y = 0; y < height; y++) {
     const fy = Math.min(gh - 1, Math.max(0, (y + 0.5) / cell - 0.5));
-    const r0 = Math.floor(fy);
-    const r1 = Math.min(gh - 1, r0 + 1);
-    const ty = fy - r0;
-    const by = Math.min(bh - 1, Math.max(0, (y + 0.5) / bf - 0.5));
-    const s0 = Math.floor(by);
-    const s1 = Math.min(bh - 1, s0 + 1);
-    const sy = by - s0;
+    const r0 = Math.floor(fy) * gw * 3;
+    const r1 = Math.min(gh - 1, Math.floor(fy) + 1) * gw * 3;
+    const ty = fy - Math.floor(fy);
+    for (let k = 0; k < gw * 3; k++) gainRow[k] = gain[r0 + k]! + (gain[r1 + k]! - gain[r0 + k]!) * ty;
+    if (bf !== 1) {
+      const by = Math.min(bh - 1, Math.max(0, (y + 0.5) / bf - 0.5));
+      const s0 = Math.floor(by) * bw * 3;
+      const s1 = Math.min(bh - 1, Math.floor(by) + 1) * bw * 3;
+      const sy = by - Math.floor(by);
+      for (let k = 0; k < bw * 3; k++) bgRow[k] = bg[s0 + k]! + (bg[s1 + k]! - bg[s0 + k]!) * sy;
+    }
     for (let x = 0; x < width; x++) {
       const o = y * width + x;
       const i = o * 3;
-      const a = person.alpha[o]!;
+      const a = alpha[o]!;
+      let b0: number;
+      let b1: number;
+      let b2: number;
       if (bf === 1) {
-        b[0] = bg[i]!;
-        b[1] = bg[i + 1]!;
-        b[2] = bg[i + 2]!;
+        b0 = bg[i]!;
+        b1 = bg[i + 1]!;
+        b2 = bg[i + 2]!;
       } else {
-        const bx = Math.min(bw - 1, Math.max(0, (x + 0.5) / bf - 0.5));
-        const c0 = Math.floor(bx);
-        const c1 = Math.min(bw - 1, c0 + 1);
-        const sx = bx - c0;
-        for (let c = 0; c < 3; c++) {
-          const p00 = bg[(s0 * bw + c0) * 3 + c]!;
-          const p10 = bg[(s0 * bw + c1) * 3 + c]!;
-          const p01 = bg[(s1 * bw + c0) * 3 + c]!;
-          const p11 = bg[(s1 * bw + c1) * 3 + c]!;
-          b[c] = (p00 + (p10 - p00) * sx) * (1 - sy) + (p01 + (p11 - p01) * sx) * sy;
-        }
+        const p = bc0[x]!;
+        const q = bc1[x]!;
+        const t = btx[x]!;
+        b0 = bgRow[p]! + (bgRow[q]! - bgRow[p]!) * t;
+        b1 = bgRow[p + 1]! + (bgRow[q + 1]! - bgRow[p + 1]!) * t;
+        b2 = bgRow[p + 2]! + (bgRow[q + 2]! - bgRow[p + 2]!) * t;
       }
       if (a <= 0.002) {
-        out[i] = b[0]! + 0.5;
-        out[i + 1] = b[1]! + 0.5;
-        out[i + 2] = b[2]! + 0.5;
+        out[i] = b0 + 0.5;
+        out[i + 1] = b1 + 0.5;
+        out[i + 2] = b2 + 0.5;
         continue;
       }
-      const fx = Math.min(gw - 1, Math.max(0, (x + 0.5) / cell - 0.5));
-      const c0 = Math.floor(fx);
-      const c1 = Math.min(gw - 1, c0 + 1);
-      const tx = fx - c0;
-      const k00 = (r0 * gw + c0) * 3;
-      const k10 = (r0 * gw + c1) * 3;
-      const k01 = (r1 * gw + c0) * 3;
-      const k11 = (r1 * gw + c1) * 3;
-      for (let c = 0; c < 3; c++) {
-        g[c] =
-          (gain[k00 + c]! + (gain[k10 + c]! - gain[k00 + c]!) * tx) * (1 - ty) +
-          (gain[k01 + c]! + (gain[k11 + c]! - gain[k01 + c]!) * tx) * ty;
-        const lit = linearToSrgbByte(SRGB_TO_LINEAR[data[i + c]!]! * g[c]!);
-        out[i + c] = a * lit + (1 - a) * b[c]! + 0.5;
-      }
+      const p = gc0[x]!;
+      const q = gc1[x]!;
+      const t = gtx[x]!;
+      const g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
+      const g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
+      const g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
+      const l0 = linearToSrgbByte(SRGB_TO_LINEAR[data[i]!]! * g0);
+      const l1 = linearToSrgbByte(SRGB_TO_LINEAR[data[i + 1]!]! * g1);
+      const l2 = linearToSrgbByte(SRGB_TO_LINEAR[data[i + 2]!]! * g2);
+      out[i] = a * l0 + (1 - a) * b0 + 0.5;
+      out[i + 1] = a * l1 + (1 - a) * b1 + 0.5;
+      out[i + 2] = a * l2 + (1 - a) * b2 + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };

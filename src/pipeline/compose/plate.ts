@@ -52,39 +52,36 @@ export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage 
   // The hole's edge, softened over about a cell so the fill meets the photo without a line.
   const soft = boxBlur1(hole, sw, sh, 1);
   const out = new Uint8Array(data.length);
+  out.set(data);
+  const holeRow = new Float32Array(sw);
+  const fillRow = new Float32Array(sw * 3);
   for (let y = 0; y < height; y++) {
     const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(sh - 1, y0 + 1);
-    const ty = gy - y0;
+    const y0 = Math.floor(gy) * sw;
+    const y1 = Math.min(sh - 1, Math.floor(gy) + 1) * sw;
+    const ty = gy - Math.floor(gy);
+    let any = false;
+    for (let k = 0; k < sw; k++) {
+      const h = (soft[y0 + k] ?? 0) * (1 - ty) + (soft[y1 + k] ?? 0) * ty;
+      holeRow[k] = h;
+      if (h > 0.001) any = true;
+    }
+    // Rows the hole does not reach stay the photo's (already copied).
+    if (!any) continue;
+    for (let k = 0; k < sw * 3; k++) {
+      fillRow[k] = (fill[y0 * 3 + k] ?? 0) * (1 - ty) + (fill[y1 * 3 + k] ?? 0) * ty;
+    }
     for (let x = 0; x < width; x++) {
       const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
       const x0 = Math.floor(gx);
       const x1 = Math.min(sw - 1, x0 + 1);
       const tx = gx - x0;
-      const w00 = (1 - tx) * (1 - ty);
-      const w10 = tx * (1 - ty);
-      const w01 = (1 - tx) * ty;
-      const w11 = tx * ty;
-      const a = y0 * sw + x0;
-      const b = y0 * sw + x1;
-      const c = y1 * sw + x0;
-      const d = y1 * sw + x1;
-      const h = (soft[a] ?? 0) * w00 + (soft[b] ?? 0) * w10 + (soft[c] ?? 0) * w01 + (soft[d] ?? 0) * w11;
+      const h = holeRow[x0]! + (holeRow[x1]! - holeRow[x0]!) * tx;
+      if (h <= 0.001) continue;
       const i = (y * width + x) * 3;
-      if (h <= 0.001) {
-        out[i] = data[i] ?? 0;
-        out[i + 1] = data[i + 1] ?? 0;
-        out[i + 2] = data[i + 2] ?? 0;
-        continue;
-      }
       for (let k = 0; k < 3; k++) {
-        const v =
-          (fill[a * 3 + k] ?? 0) * w00 +
-          (fill[b * 3 + k] ?? 0) * w10 +
-          (fill[c * 3 + k] ?? 0) * w01 +
-          (fill[d * 3 + k] ?? 0) * w11;
-        out[i + k] = Math.round(h * v + (1 - h) * (data[i + k] ?? 0));
+        const v = fillRow[x0 * 3 + k]! + (fillRow[x1 * 3 + k]! - fillRow[x0 * 3 + k]!) * tx;
+        out[i + k] = h * v + (1 - h) * data[i + k]! + 0.5;
       }
     }
   }
@@ -233,4 +230,28 @@ function growMask(mask: Float32Array, width: number, height: number, radius: num
     }
   }
   return out;
+}
+
+/**
+ * The person's own colours at their soft edge: where the alpha is partial, the photo mixes the person with the
+ * background behind them (I = a F + (1 - a) B), and composing that over another background leaves a rim of the old
+ * one (a pale halo on a dark backdrop, green from a park on a studio grey). With the plate as B, F = (I - (1 - a) B) / a
+ * recovers the person's colour; clamped, and only where a is large enough for the division to be stable (below,
+ * the pixel's weight in any composition is small anyway).
+ */
+export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: RgbImage): RgbImage {
+  const { data, width, height } = image;
+  const out = new Uint8Array(data.length);
+  out.set(data);
+  const bg = plate.data;
+  for (let o = 0; o < width * height; o++) {
+    const a = alpha[o] ?? 0;
+    if (a >= 0.98 || a <= 0.04) continue;
+    const i = o * 3;
+    for (let c = 0; c < 3; c++) {
+      const f = ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / a;
+      out[i + c] = f < 0 ? 0 : f > 255 ? 255 : f + 0.5;
+    }
+  }
+  return { data: out, width, height, channels: 3 };
 }

@@ -6,7 +6,8 @@ import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
-import { backgroundPlate } from '../compose/plate.js';
+import { keepMainPerson } from '../compose/main-person.js';
+import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
@@ -22,7 +23,7 @@ import { treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
-import { type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
 import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
@@ -97,10 +98,14 @@ export function parseRequestOptions(request: Pick<EngineRequest, 'pose' | 'light
 }
 
 /**
- * The head-and-shoulders square around a mesh: the face (forehead to chin) about 40% of the height, the face's
- * centre 46% from the top. The square shrinks to fit the photo and slides to stay inside it, so close-ups come
+ * The head-and-shoulders square around a mesh: the face (forehead to chin) FACE_SHARE of the height, the face's
+ * centre FACE_CENTRE from the top. The square shrinks to fit the photo and slides to stay inside it, so close-ups come
  * out tighter, never padded.
  */
+/** The face's share of the frame's height, and where its centre sits from the top: room for big hair above. */
+const FACE_SHARE = 0.37;
+const FACE_CENTRE = 0.49;
+
 export function headAndShouldersFrame(points: Float32Array, width: number, height: number): Box {
   let minX = Number.POSITIVE_INFINITY;
   let maxX = Number.NEGATIVE_INFINITY;
@@ -115,11 +120,11 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
     maxY = Math.max(maxY, y);
   }
   const faceH = Math.max(maxY - minY, (maxX - minX) * 1.1, 1);
-  const side = Math.min(width, height, Math.round(faceH / 0.4));
+  const side = Math.min(width, height, Math.round(faceH / FACE_SHARE));
   const cx = (minX + maxX) / 2;
   const cy = (minY + maxY) / 2;
   const x = Math.min(width - side, Math.max(0, Math.round(cx - side / 2)));
-  const y = Math.min(height - side, Math.max(0, Math.round(cy - side * 0.46)));
+  const y = Math.min(height - side, Math.max(0, Math.round(cy - side * FACE_CENTRE)));
   return { x, y, width: side, height: side };
 }
 
@@ -244,14 +249,26 @@ export async function prepareTarget(
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
   const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index);
-  const segmentation = await segmentPerson(framed.image, { face: faceInFrame(chosen.selfie, frame, size) });
+  const faceBox = faceInFrame(chosen.selfie, frame, size);
+  const found = await segmentPerson(framed.image, { face: faceBox });
+  // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
+  const segmentation: PersonSegmentation = {
+    ...found,
+    person: keepMainPerson(found.person, size, size, {
+      x: faceBox.x + faceBox.width / 2,
+      y: faceBox.y + faceBox.height / 2,
+    }),
+  };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
 
   onProgress({ stage: 'warp' });
   t = performance.now();
   const model = buildHeadModel(framed.points, framedPose, size, size);
-  const person = warpHead(framed.image, segmentation.person, model, plan.clean.rendered);
+  const plate = backgroundPlate(framed.image, segmentation.person);
+  // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
+  const clean = decontaminateEdges(framed.image, segmentation.person, plate);
+  const person = warpHead(clean, segmentation.person, model, plan.clean.rendered);
   const { delta, pivot } = headRotation(framedPose, plan.clean.rendered);
   const renderedPoints = new Float32Array(framed.points.length);
   for (let i = 0; i + 2 < framed.points.length; i += 3) {
@@ -271,7 +288,6 @@ export async function prepareTarget(
   onProgress({ stage: 'relight' });
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
-  const plate = backgroundPlate(framed.image, segmentation.person);
   const light = personLight(model, delta, source, lighting);
   const relit = composePortrait(
     person,
@@ -306,12 +322,12 @@ export async function prepareTarget(
 
 /** Crops a jittered square (zoom and shift within the slack) and scales it back to the full size. */
 async function jitterCrop(image: RgbImage, rng: ReturnType<typeof mulberry32>): Promise<RgbImage> {
-  const zoom = rng.range(0.04, 0.12);
+  const zoom = rng.range(0.03, 0.08);
   const side = Math.round(image.width * (1 - zoom));
   const slack = image.width - side;
   const x = Math.round(rng.next() * slack);
-  // Keep the head's room above: shift mostly downward into the shoulders.
-  const y = Math.round((0.3 + 0.7 * rng.next()) * slack);
+  // Keep the head's room above: what the zoom cuts comes mostly off the shoulders.
+  const y = Math.round((0.6 + 0.4 * rng.next()) * slack);
   const buf = await toSharp(image)
     .extract({ left: x, top: y, width: side, height: side })
     .resize(image.width, image.height, { kernel: 'lanczos3' })
@@ -329,6 +345,12 @@ async function jitterCrop(image: RgbImage, rng: ReturnType<typeof mulberry32>): 
 function swingLights(lighting: Lighting, degrees: number): Lighting {
   return { ...lighting, lights: lighting.lights.map((l) => ({ ...l, azimuth: l.azimuth + degrees })) };
 }
+
+/**
+ * Cosine similarity under which two selfies are taken for different people. ArcFace-style embeddings give about
+ * 0.7 for two photos of one person and 0.0-0.1 for two people (obama.jpg, obama2.jpg, biden.jpg with the test model).
+ */
+const SAME_PERSON = 0.35;
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -357,6 +379,7 @@ export class CompositorEngine implements Engine {
     if (!parsedStyle.ok) throw parsedStyle.error;
     const style = parsedStyle.value;
 
+    if (this.#identity) await this.#checkOnePerson(request.selfies);
     const size = request.outputSize;
     const prepared = await prepareTarget(request, size, onProgress);
     const { lighting, timings } = prepared;
@@ -421,6 +444,26 @@ export class CompositorEngine implements Engine {
     const result: EngineResult = { images, report, timings: { ...timings } };
     if (request.debug) result.debugImages = await debugImages(prepared, images[0], request.seed);
     return { result, prepared };
+  }
+
+  /**
+   * Several selfies are one person's (they are used together); with an identity model configured, a selfie whose
+   * face is unlike the first one's is refused, naming it. Without one nothing is checked.
+   */
+  async #checkOnePerson(selfies: readonly PreparedSelfie[]): Promise<void> {
+    const first = selfies[0];
+    if (!this.#identity || !first) return;
+    for (const other of selfies.slice(1)) {
+      const score = await this.#identity.similarity(
+        { image: first.image, landmarks: first.mainFace.landmarks },
+        { image: other.image, landmarks: other.mainFace.landmarks },
+      );
+      if (score < SAME_PERSON) {
+        throw new PortraitError('face.different_people', `selfie ${other.index} is not selfie 1's person`, {
+          selfie: other.index,
+        });
+      }
+    }
   }
 
   /** Cosine similarity of the output's face and the reference's main face (undefined when no face is found). */
@@ -550,6 +593,9 @@ export async function createCompositorEngine(
   config: Pick<Config, 'PORTRAIT_IDENTITY_MODEL'>,
   deps: { logger?: Logger } = {},
 ): Promise<Engine> {
+  // The segmentation models are required: a missing one fails the worker's start with the registry's sentence,
+  // not a member's first portrait.
+  await openSegmentationModels();
   let identity: IdentityEmbedder | undefined;
   try {
     identity = await identityEmbedderFor(config.PORTRAIT_IDENTITY_MODEL);

@@ -6,7 +6,9 @@
  * the engine factory (engines/index.ts) passes the compositor's warp + relight (`compositorConditions`).
  * `faceCropConditions` (below), the unwarped face crop as both views, is the fallback for callers that give none.
  */
+
 import sharp from 'sharp';
+import { stylePrompt } from '../../core/style.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { type DiffusionConditions, tensorToRgb } from '../diffusion/conditions.js';
@@ -75,7 +77,8 @@ export class DiffusionEngine implements Engine {
     const sideBySide = info.layout === 'side-by-side';
     const result = await generate(this.pack, conditions, {
       prompt: fillPrompt(info.defaults.prompt, {
-        style: request.style,
+        // A catalogue style becomes its prompt words ("b&w" -> "black and white photograph, monochrome").
+        style: stylePrompt(request.style),
         pose: request.pose,
         lighting: request.lighting,
       }),

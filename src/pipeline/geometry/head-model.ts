@@ -35,6 +35,12 @@ export interface HeadModel extends Grid {
   follow: Float32Array;
   /** 1 where the face mesh is, fading to 0 around it. */
   face: Float32Array;
+  /**
+   * The head's broad shape for lighting, per cell: the ellipsoid's unit normal in the camera frame (x right, y up,
+   * z toward the camera), continued outward past the outline (hair beyond the ellipsoid faces the way the head's
+   * side does), turning to face the camera down the neck where the head stops.
+   */
+  normals: Float32Array;
   pose: HeadPose;
 }
 
@@ -87,6 +93,7 @@ export function buildHeadModel(
   const ellDepth = new Float32Array(n);
   const radius = new Float32Array(n);
   const headY = new Float32Array(n);
+  const broadNormals = new Float32Array(n * 3);
   const [ax, ay, az] = HEAD_AXES;
   const iv = [v[0] / ax, v[1] / ay, v[2] / az];
   const qa = iv[0]! * iv[0]! + iv[1]! * iv[1]! + iv[2]! * iv[2]!;
@@ -114,6 +121,15 @@ export function buildHeadModel(
       radius[o] = Math.sqrt(Math.max(0, rho));
       const t = disc > 0 ? (-qb - Math.sqrt(disc)) / (2 * qa) : tMid;
       ellDepth[o] = t;
+      // Broad normal: the ellipsoid's gradient at the surface point; where the line misses the ellipsoid, at its
+      // closest point, which faces sideways like the rim (hair beyond the outline continues the head's side).
+      const nh = [(u0 + t * iv[0]!) / ax, (u1 + t * iv[1]!) / ay, (u2 + t * iv[2]!) / az];
+      const ni = apply3(pose.rotation, nh[0]!, nh[1]!, nh[2]!);
+      const nl = Math.hypot(ni[0], ni[1], ni[2]) || 1;
+      // Image frame (y down, z away) to camera frame (y up, z toward the camera).
+      broadNormals[o * 3] = ni[0] / nl;
+      broadNormals[o * 3 + 1] = -ni[1] / nl;
+      broadNormals[o * 3 + 2] = -ni[2] / nl;
       // Height in the head frame of the surface point, for the neck fade.
       headY[o] = r0[1] + t * v[1];
     }
@@ -130,12 +146,16 @@ export function buildHeadModel(
   const shift = diffs.length > 0 ? (diffs[diffs.length >> 1] ?? 0) : 0;
 
   // Blend mesh and ellipsoid, then smooth: the relief of nose and brows stays, edges and folds soften.
-  const blend = boxBlur(covered, gw, gh, 1, Math.max(1, Math.round(gw / 60)), 2);
+  const blend = boxBlur(covered, gw, gh, 1, Math.max(1, Math.round(gw / 24)), 2);
   const depth = new Float32Array(n);
   for (let o = 0; o < n; o++) {
     // 0 at the mesh's edge (where the blurred coverage is one half) rising to 1 inside: no depth step at the edge.
     const inside = Math.min(1, Math.max(0, ((blend[o] ?? 0) - 0.5) * 2.5));
-    depth[o] = inside * (meshDepth[o] ?? 0) + (1 - inside) * ((ellDepth[o] ?? 0) + shift);
+    const head = (ellDepth[o] ?? 0) + shift;
+    // The mesh's outline runs back past the head's side (MediaPipe puts it near the ears): no part of the face
+    // may lie behind the head's own surface, or the two would move apart and fold the cheek.
+    const face = Math.min(meshDepth[o] ?? 0, head);
+    depth[o] = inside * face + (1 - inside) * head;
   }
   const smooth = boxBlur(depth, gw, gh, 1, Math.max(1, Math.round(gw / 128)), 2);
 
@@ -150,13 +170,21 @@ export function buildHeadModel(
     const edge = Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5);
     follow[o] = neck * out * smoothstep(0, margin, edge);
   }
-  return {
-    ...grid,
-    depth: smooth,
-    follow: boxBlur(follow, gw, gh, 1, Math.max(1, Math.round(gw / 64)), 2),
-    face,
-    pose,
-  };
+  const smoothFollow = boxBlur(follow, gw, gh, 1, Math.max(1, Math.round(gw / 64)), 2);
+  // Down the neck and on the body the broad normal turns to face the camera (a torso is lit as a front).
+  const blurred = boxBlur(broadNormals, gw, gh, 3, Math.max(1, Math.round(gw / 40)), 2);
+  const normals = new Float32Array(n * 3);
+  for (let o = 0; o < n; o++) {
+    const w = 1 - smoothstep(CHIN_Y, CHIN_Y + NECK_FADE, headY[o] ?? 0);
+    const x = (blurred[o * 3] ?? 0) * w;
+    const y = (blurred[o * 3 + 1] ?? 0) * w;
+    const z = (blurred[o * 3 + 2] ?? 0) * w + (1 - w);
+    const l = Math.hypot(x, y, z) || 1;
+    normals[o * 3] = x / l;
+    normals[o * 3 + 1] = y / l;
+    normals[o * 3 + 2] = z / l;
+  }
+  return { ...grid, depth: smooth, follow: smoothFollow, face, normals, pose };
 }
 
 function smoothstep(a: number, b: number, x: number): number {
@@ -196,11 +224,17 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
   // into streaks as they come into view: there the head moves as a smooth, nearly rigid piece (a wide blur of the
   // field). The face keeps its own relief (the nose moves more than the cheeks).
   const wide = boxBlur(d, gw, gh, 2, Math.max(1, Math.round(gw / 20)), 3);
-  const keep = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(gw / 50)), 2);
+  const keep = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(gw / 30)), 2);
+  // Nothing can come from beyond the photo's edge: the field (blur included) falls to zero at the borders, or the
+  // pixels there would be drawn from the clamped edge as streaks.
+  const margin = Math.max(2, gw * 0.05);
   for (let o = 0; o < gw * gh; o++) {
     const k = Math.min(1, (keep[o] ?? 0) * 1.25);
-    d[o * 2] = k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0);
-    d[o * 2 + 1] = k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0);
+    const gx = o % gw;
+    const gy = Math.floor(o / gw);
+    const edge = smoothstep(0, margin, Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5));
+    d[o * 2] = (k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0)) * edge;
+    d[o * 2 + 1] = (k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0)) * edge;
   }
   return d;
 }

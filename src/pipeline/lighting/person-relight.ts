@@ -55,29 +55,33 @@ export function personLight(
   const lum = new Float32Array(n);
   let logSum = 0;
   let faceWeight = 0;
-  // The surface the light sees: the face's own relief where the mesh is, and around it a broad, smooth version of
-  // the head (hair and the head's sides turn gradually away from the camera, with no edge where the head model
-  // ends and the hair goes on).
-  const broad = boxBlur(depth, gw, gh, 1, Math.max(1, Math.round(gw / 14)), 3);
-  const surface = new Float32Array(n);
+  // The surface the light sees: the head's broad shape (the head model's ellipsoid normals, which go on past the
+  // outline into the hair and turn to face the camera down the neck) with the face's own relief on top: the slope
+  // of the face depth minus its smooth version (nose, brows, cheekbones). The relief has no mean slope, so where
+  // it fades out at the face's edge nothing tilts and the light shows no outline of the face.
+  const smooth = boxBlur(depth, gw, gh, 1, Math.max(1, Math.round(gw / 24)), 2);
+  // Only well inside the mesh: along its outline the mesh's depth runs back toward the ears, which is the head's
+  // broad shape again, not relief.
+  const inner = boxBlur(face, gw, gh, 1, Math.max(1, Math.round(gw / 24)), 2);
+  const relief = new Float32Array(n);
   for (let o = 0; o < n; o++) {
-    const k = Math.min(1, (face[o] ?? 0) * 1.2);
-    surface[o] = k * (depth[o] ?? 0) + (1 - k) * (broad[o] ?? 0);
+    const t = Math.min(1, Math.max(0, ((inner[o] ?? 0) - 0.7) / 0.28));
+    relief[o] = t * t * (3 - 2 * t);
   }
+  const broad = model.normals;
+  const detail = (o: number) => ((depth[o] ?? 0) - (smooth[o] ?? 0)) * (relief[o] ?? 0);
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       const o = gy * gw + gx;
-      // Depth slope in image px per px; the camera-frame normal of z = Z(x, y) is (dZ/dx, -dZ/dy, 1) normalised.
-      const l = surface[gy * gw + Math.max(0, gx - 1)] ?? 0;
-      const r = surface[gy * gw + Math.min(gw - 1, gx + 1)] ?? 0;
-      const u = surface[Math.max(0, gy - 1) * gw + gx] ?? 0;
-      const d = surface[Math.min(gh - 1, gy + 1) * gw + gx] ?? 0;
       const span = 2 * cell;
       const f = follow[o] ?? 0;
-      let nx = (r - l) / span;
-      let ny = -(d - u) / span;
-      let nz = 1;
-      const len = Math.hypot(nx, ny, nz);
+      // Camera frame: the slope of an image-depth bump adds (dZ/dx, -dZ/dy) to the normal.
+      const dx = (detail(gy * gw + Math.min(gw - 1, gx + 1)) - detail(gy * gw + Math.max(0, gx - 1))) / span;
+      const dy = -(detail(Math.min(gh - 1, gy + 1) * gw + gx) - detail(Math.max(0, gy - 1) * gw + gx)) / span;
+      let nx = (broad[o * 3] ?? 0) + dx;
+      let ny = (broad[o * 3 + 1] ?? 0) + dy;
+      let nz = broad[o * 3 + 2] ?? 1;
+      const len = Math.hypot(nx, ny, nz) || 1;
       nx /= len;
       ny /= len;
       nz /= len;
@@ -92,7 +96,12 @@ export function personLight(
       tz /= tl;
       // The photo's light is divided out as brightness only: its colour is part of how the member looks (and the
       // face-only fit says little about the colour on hair and shoulders); the rig's colour is added as a tint.
-      const s = Math.max(0.35, evalShLuminance(source.shading, nx, ny, nz));
+      // The photo's light is known only where the face faces the camera (the fit's samples): at grazing normals
+      // (the face's rim, the sides of the head) it is read toward the front, where the fit is reliable.
+      const sx = nx * 0.85;
+      const sy = ny * 0.85;
+      const sl = Math.hypot(sx, sy, nz + 0.15) || 1;
+      const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.15) / sl));
       const g = [0, 0, 0];
       for (let c = 0; c < 3; c++) g[c] = Math.max(0.02, evalSh(target, c, tx, ty, tz)) / s;
       const gl = Math.max(1e-3, luminance(g[0]!, g[1]!, g[2]!));

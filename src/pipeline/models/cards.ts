@@ -143,8 +143,11 @@ export const MODEL_CARDS: readonly ModelCard[] = [
     sha256: '902b886beaebd3f68deb40bab2fd636a0c112c1ef1cbdd15fa26e5c55b389b4d',
     bytes: 790_459,
     license: 'MIT (TCMonoDepth, Yu Li; ONNX conversion by PINTO)',
-    description: 'TCMonoDepth small net: relative inverse depth at 192x320',
-    optional: false,
+    description: 'TCMonoDepth small net: relative inverse depth at 192x320 (optional: estimateDepth)',
+    // Measured on the shared photos (issue 11): it separates person from background as well as the person mask
+    // does, but puts the shoulders level with or nearer than the face, so it adds no head/shoulder ordering the
+    // compositor needs. Fetched only when something asks for depth.
+    optional: true,
     inputs: [
       {
         name: 'input',

@@ -32,16 +32,23 @@ export function components(p: Plane, threshold: number): Components {
       if (y < box[1]) box[1] = y;
       if (x > box[2]) box[2] = x;
       if (y > box[3]) box[3] = y;
-      const visit = (j: number) => {
-        if (labels[j] === 0 && (data[j] ?? 0) >= threshold) {
-          labels[j] = label;
-          stack[top++] = j;
-        }
-      };
-      if (x > 0) visit(i - 1);
-      if (x < width - 1) visit(i + 1);
-      if (y > 0) visit(i - width);
-      if (y < height - 1) visit(i + width);
+      // Neighbours inline: a closure per pixel costs more than the search itself.
+      if (x > 0 && labels[i - 1] === 0 && data[i - 1]! >= threshold) {
+        labels[i - 1] = label;
+        stack[top++] = i - 1;
+      }
+      if (x < width - 1 && labels[i + 1] === 0 && data[i + 1]! >= threshold) {
+        labels[i + 1] = label;
+        stack[top++] = i + 1;
+      }
+      if (y > 0 && labels[i - width] === 0 && data[i - width]! >= threshold) {
+        labels[i - width] = label;
+        stack[top++] = i - width;
+      }
+      if (y < height - 1 && labels[i + width] === 0 && data[i + width]! >= threshold) {
+        labels[i + width] = label;
+        stack[top++] = i + width;
+      }
     }
     areas.push(area);
     boxes.push(box);

@@ -8,48 +8,47 @@ import type { Plane } from './plane.js';
  * and only the linear coefficients are upsampled, which keeps full-resolution work to one pass.
  */
 
-/** Mean over a (2r+1)^2 window clipped to the image (edge windows average fewer pixels, not zero padding). */
+/**
+ * Mean over a (2r+1)^2 window clipped to the image (edge windows average fewer pixels, not zero padding):
+ * running sums along rows, then along columns a whole row at a time. The ~20 calls per photo make this the
+ * refinement's inner loop, hence the split into edge and middle spans (no per-pixel min/max or division).
+ */
 export function boxMean(src: Float32Array, width: number, height: number, r: number, out?: Float32Array): Float32Array {
   const tmp = new Float32Array(width * height);
   const dst = out ?? new Float32Array(width * height);
-  // Rows: running sum along x.
+  const full = 1 / (2 * r + 1);
   for (let y = 0; y < height; y++) {
     const row = y * width;
     let acc = 0;
-    const firstEnd = Math.min(width - 1, r);
-    for (let x = 0; x <= firstEnd; x++) acc += src[row + x] ?? 0;
+    for (let x = 0; x < Math.min(width, r); x++) acc += src[row + x]!;
     for (let x = 0; x < width; x++) {
-      const lo = Math.max(0, x - r);
-      const hi = Math.min(width - 1, x + r);
-      tmp[row + x] = acc / (hi - lo + 1);
-      const enter = x + r + 1;
-      const leave = x - r;
-      if (enter < width) acc += src[row + enter] ?? 0;
-      if (leave >= 0) acc -= src[row + leave] ?? 0;
+      if (x + r < width) acc += src[row + x + r]!;
+      const lo = x - r;
+      const hi = x + r;
+      if (lo >= 1 && hi < width) {
+        tmp[row + x] = acc * full;
+      } else {
+        tmp[row + x] = acc / (Math.min(width - 1, hi) - Math.max(0, lo) + 1);
+      }
+      if (lo >= 0) acc -= src[row + lo]!;
     }
   }
-  // Columns: running sums for a whole row at once (cache-friendly).
   const acc = new Float64Array(width);
-  const firstEnd = Math.min(height - 1, r);
-  for (let y = 0; y <= firstEnd; y++) {
+  for (let y = 0; y < Math.min(height, r); y++) {
     const row = y * width;
-    for (let x = 0; x < width; x++) acc[x] = (acc[x] ?? 0) + (tmp[row + x] ?? 0);
+    for (let x = 0; x < width; x++) acc[x]! += tmp[row + x]!;
   }
   for (let y = 0; y < height; y++) {
-    const lo = Math.max(0, y - r);
-    const hi = Math.min(height - 1, y + r);
-    const inv = 1 / (hi - lo + 1);
-    const row = y * width;
-    for (let x = 0; x < width; x++) dst[row + x] = (acc[x] ?? 0) * inv;
-    const enter = y + r + 1;
-    const leave = y - r;
-    if (enter < height) {
-      const e = enter * width;
-      for (let x = 0; x < width; x++) acc[x] = (acc[x] ?? 0) + (tmp[e + x] ?? 0);
+    if (y + r < height) {
+      const e = (y + r) * width;
+      for (let x = 0; x < width; x++) acc[x]! += tmp[e + x]!;
     }
-    if (leave >= 0) {
-      const l = leave * width;
-      for (let x = 0; x < width; x++) acc[x] = (acc[x] ?? 0) - (tmp[l + x] ?? 0);
+    const inv = 1 / (Math.min(height - 1, y + r) - Math.max(0, y - r) + 1);
+    const row = y * width;
+    for (let x = 0; x < width; x++) dst[row + x] = acc[x]! * inv;
+    if (y - r >= 0) {
+      const l = (y - r) * width;
+      for (let x = 0; x < width; x++) acc[x]! -= tmp[l + x]!;
     }
   }
   return dst;
@@ -183,31 +182,67 @@ export function guidedCoefficients(guide: Guide, p: Plane): GuidedCoefficients {
 }
 
 /**
- * Applies coefficients fitted on a downscaled guide to the full-resolution photo (bilinear upsampling of the
- * coefficients, pixel centres aligned), clamped to 0..1.
+ * Limits for the filtered mask at the guide's resolution: the result is kept between `lower` and `upper`
+ * (bilinearly upsampled), and pixels where both agree are not filtered at all, which leaves the full-resolution
+ * work to the thin band around the edge.
  */
-export function applyCoefficients(coeff: GuidedCoefficients, image: RgbImage): Plane {
+export interface Bounds {
+  lower: Plane;
+  upper: Plane;
+}
+
+/**
+ * Applies coefficients fitted on a downscaled guide to the full-resolution photo (bilinear upsampling of the
+ * coefficients, pixel centres aligned), passes the result through `shape` (0..1 in and out), and keeps it within
+ * `bounds`.
+ */
+export function applyCoefficients(
+  coeff: GuidedCoefficients,
+  image: RgbImage,
+  bounds: Bounds,
+  shape: (q: number) => number = (q) => q,
+): Plane {
   const { width, height } = image;
-  const out = new Float32Array(width * height);
   const cw = coeff.width;
   const chh = coeff.height;
+  if (bounds.lower.width !== cw || bounds.upper.width !== cw) throw new Error('bounds and coefficients differ in size');
+  const out = new Float32Array(width * height);
+  const lower = bounds.lower.data;
+  const upper = bounds.upper.data;
+  // Per guide cell: 0 or 1 where the cell and its right, lower and diagonal neighbours are all surely that value
+  // (every output pixel interpolating from this cell is then exactly it), 2 where the filter must run.
+  const settled = new Uint8Array(cw * chh);
+  for (let y = 0; y < chh; y++) {
+    for (let x = 0; x < cw; x++) {
+      const i = y * cw + x;
+      const j = x + 1 < cw ? i + 1 : i;
+      const k = y + 1 < chh ? i + cw : i;
+      const m = x + 1 < cw ? k + 1 : k;
+      let state = 2;
+      if (upper[i] === 0 && upper[j] === 0 && upper[k] === 0 && upper[m] === 0) state = 0;
+      else if (lower[i] === 1 && lower[j] === 1 && lower[k] === 1 && lower[m] === 1) state = 1;
+      settled[i] = state;
+    }
+  }
   const sx = cw / width;
   const sy = chh / height;
   const xs0 = new Int32Array(width);
-  const xs1 = new Int32Array(width);
   const fx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
+  // Output columns interpolating from each guide column: [spanStart[a], spanStart[a + 1]).
+  const spanStart = new Int32Array(cw + 1).fill(width);
+  for (let x = width - 1; x >= 0; x--) {
     const u = Math.min(cw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    const x0 = Math.floor(u);
-    xs0[x] = x0;
-    xs1[x] = Math.min(cw - 1, x0 + 1);
-    fx[x] = u - x0;
+    const a = Math.floor(u);
+    xs0[x] = a;
+    fx[x] = u - a;
+    spanStart[a] = x;
   }
+  for (let a = cw - 1; a >= 0; a--) spanStart[a] = Math.min(spanStart[a]!, spanStart[a + 1]!);
   const { ar, ag, ab, b } = coeff;
   const src = image.data;
   const lerp = (p: Float32Array, r0: number, r1: number, a: number, c: number, f: number, fy: number): number => {
-    const top = (p[r0 + a] ?? 0) + ((p[r0 + c] ?? 0) - (p[r0 + a] ?? 0)) * f;
-    const bottom = (p[r1 + a] ?? 0) + ((p[r1 + c] ?? 0) - (p[r1 + a] ?? 0)) * f;
+    const top = p[r0 + a]! + (p[r0 + c]! - p[r0 + a]!) * f;
+    const bottom = p[r1 + a]! + (p[r1 + c]! - p[r1 + a]!) * f;
     return top + (bottom - top) * fy;
   };
   for (let y = 0; y < height; y++) {
@@ -216,17 +251,29 @@ export function applyCoefficients(coeff: GuidedCoefficients, image: RgbImage): P
     const r0 = y0 * cw;
     const r1 = Math.min(chh - 1, y0 + 1) * cw;
     const fy = v - y0;
-    let o = y * width;
-    for (let x = 0; x < width; x++, o++) {
-      const a = xs0[x] ?? 0;
-      const c = xs1[x] ?? 0;
-      const f = fx[x] ?? 0;
-      const q =
-        lerp(ar, r0, r1, a, c, f, fy) * ((src[o * 3] ?? 0) / 255) +
-        lerp(ag, r0, r1, a, c, f, fy) * ((src[o * 3 + 1] ?? 0) / 255) +
-        lerp(ab, r0, r1, a, c, f, fy) * ((src[o * 3 + 2] ?? 0) / 255) +
-        lerp(b, r0, r1, a, c, f, fy);
-      out[o] = Math.min(1, Math.max(0, q));
+    const row = y * width;
+    for (let a = 0; a < cw; a++) {
+      const from = spanStart[a]!;
+      const to = spanStart[a + 1]!;
+      if (from >= to) continue;
+      const state = settled[r0 + a]!;
+      // Settled spans: the output is already 0; 1 is a native fill.
+      if (state === 1) out.fill(1, row + from, row + to);
+      if (state !== 2) continue;
+      const c = Math.min(cw - 1, a + 1);
+      for (let x = from; x < to; x++) {
+        const o = row + x;
+        const f = fx[x]!;
+        const q =
+          lerp(ar, r0, r1, a, c, f, fy) * (src[o * 3]! / 255) +
+          lerp(ag, r0, r1, a, c, f, fy) * (src[o * 3 + 1]! / 255) +
+          lerp(ab, r0, r1, a, c, f, fy) * (src[o * 3 + 2]! / 255) +
+          lerp(b, r0, r1, a, c, f, fy);
+        const shaped = shape(Math.min(1, Math.max(0, q)));
+        const lo = lerp(lower, r0, r1, a, c, f, fy);
+        const hi = lerp(upper, r0, r1, a, c, f, fy);
+        out[o] = Math.min(hi, Math.max(lo, shaped));
+      }
     }
   }
   return { width, height, data: out };

@@ -3,5 +3,5 @@
  * Models: MediaPipe selfie segmentation, the PAN skin/clothes/hair model and TCMonoDepth (cards in models/cards.ts).
  */
 export { estimateDepth } from './depth.js';
-export { type PersonSegmentation, type SegmentOptions, segmentPerson } from './person.js';
+export { openSegmentationModels, type PersonSegmentation, type SegmentOptions, segmentPerson } from './person.js';
 export type { Plane } from './plane.js';

@@ -1,7 +1,10 @@
+import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
+import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
-import { components, dropSmallBlobs } from './components.js';
-import { applyCoefficients, guidedCoefficients, prepareGuide } from './guided-filter.js';
+import { dropSmallBlobs } from './components.js';
+import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
+import { hairAndSkin } from './hair-skin.js';
 import { runSelfieSegmentation, runSkinClothesHair } from './models.js';
 import { type Plane, resizePlane } from './plane.js';
 
@@ -11,119 +14,192 @@ export interface PersonSegmentation {
   height: number;
   /** Person (or people) against background, edges refined against the photo. */
   person: Float32Array;
-  /** Hair of the head, including short hair the hair model misses. */
+  /** Hair of the head, including short and grey hair the hair model misses. */
   hair: Float32Array;
-  /** Visible skin (face, ears, neck, hands). */
+  /** Visible skin of the person (face, ears, neck, hands). */
   skin: Float32Array;
 }
 
 export interface SegmentOptions {
   /**
-   * The main face's box in the image's pixels (the detector's box), which places the head for the hair mask.
-   * Without it the largest skin region high in the frame is taken for the face.
+   * The main face's box in the image's pixels (the detector's box), which places the head for the hair and skin
+   * masks. Without it the face detector runs on the image (tens of milliseconds); when it finds no face, hair and
+   * skin are the model's own.
    */
   face?: Box;
 }
 
-/** The refinement works at most at this many pixels per side; coefficients are upsampled from there. */
-const GUIDE_SIDE = 512;
-/** Guided-filter window radius and regulariser at GUIDE_SIDE (colours in 0..1). */
-const GUIDE_RADIUS = 8;
+/**
+ * The refinement works at most at this many pixels per side; only its coefficients are upsampled from there
+ * (a quarter of the working square's side, as in the fast guided filter paper: the edge itself is placed by the
+ * full-resolution colours). The hair and skin rules run here too.
+ */
+export const GUIDE_SIDE = 256;
+/** The models' copy of the photo: the skin/clothes/hair model reads 512x512. */
+const MODEL_SIDE = 512;
+/**
+ * Guided-filter window radius and regulariser at GUIDE_SIDE (colours in 0..1). The radius covers the model's
+ * blurred edge; a small eps lets the edge snap to colour changes.
+ */
+const GUIDE_RADIUS = 4;
 const GUIDE_EPS = 1e-3;
+/**
+ * How far (in guide pixels at GUIDE_SIDE) the refined edge may move from the model's own 0.5 line. A wider band
+ * lets the filter eat into the person where the background has the same colour (an ear against a red curtain).
+ */
+const BAND = 3;
+/**
+ * The guided filter leaves a soft haze where person and background share a colour, which reads as a halo of
+ * background around the head; values are steepened from [EDGE_LOW, EDGE_HIGH] to [0, 1].
+ */
+const EDGE_LOW = 0.2;
+const EDGE_HIGH = 0.8;
 
+/**
+ * Person, hair and skin masks of a photo (any size; the compositor passes its head-and-shoulders working square).
+ * Cost at 1024x1024 on 2 cores: see `npm run bench -- segment`.
+ */
 export async function segmentPerson(image: RgbImage, options: SegmentOptions = {}): Promise<PersonSegmentation> {
-  const { width, height } = image;
-  const scale = Math.min(1, GUIDE_SIDE / Math.max(width, height));
-  const gw = Math.max(1, Math.round(width * scale));
-  const gh = Math.max(1, Math.round(height * scale));
-  const [coarse, parts, small] = await Promise.all([
-    runSelfieSegmentation(image),
-    runSkinClothesHair(image),
-    resizeImage(image, gw, gh),
+  const forModels = await scaledCopy(image, MODEL_SIDE);
+  const [small, coarse, parts, face] = await Promise.all([
+    scaledCopy(forModels, GUIDE_SIDE),
+    runSelfieSegmentation(forModels),
+    runSkinClothesHair(forModels),
+    options.face ?? mainFaceBox(image),
   ]);
+  const { person, reach } = refinePerson(image, small, coarse);
+  const { width, height } = image;
+  const low = hairAndSkin({
+    image: small,
+    reach,
+    skin: resizePlane(parts.skin, small.width, small.height),
+    clothes: resizePlane(parts.clothes, small.width, small.height),
+    hair: resizePlane(parts.hair, small.width, small.height),
+    ...(face && face.width >= 1 && face.height >= 1
+      ? { face: scaleBox(face, small.width / width, small.height / height) }
+      : {}),
+  });
+  return { width, height, person: person.data, ...insidePerson(person, low.hair, low.skin) };
+}
 
-  dropSmallBlobs(coarse, 0.5, 0.1);
-  const guide = prepareGuide(small, Math.max(2, Math.round(GUIDE_RADIUS * (Math.max(gw, gh) / GUIDE_SIDE))), GUIDE_EPS);
-  const personLow = resizePlane(coarse, gw, gh);
-  const person = applyCoefficients(guidedCoefficients(guide, personLow), image);
+/**
+ * Opens the models segmentPerson needs (downloading them if the registry must), so an engine that segments can
+ * fail at its start, with the registry's sentence, instead of on its first job.
+ */
+export async function openSegmentationModels(): Promise<void> {
+  await Promise.all([getSession('selfie-segmentation'), getSession('skin-clothes-hair')]);
+}
 
-  const skinLow = resizePlane(parts.skin, gw, gh);
-  const clothesLow = resizePlane(parts.clothes, gw, gh);
-  const hairLow = resizePlane(parts.hair, gw, gh);
-  const face = options.face ? scaleBox(options.face, gw / width, gh / height) : faceFromSkin(skinLow, personLow);
-  const hairGuess = new Float32Array(gw * gh);
-  for (let y = 0; y < gh; y++) {
-    for (let x = 0; x < gw; x++) {
-      const i = y * gw + x;
-      const other = (1 - (skinLow.data[i] ?? 0)) * (1 - (clothesLow.data[i] ?? 0));
-      const zone = face ? headZone(face, x + 0.5, y + 0.5) : 0;
-      hairGuess[i] = Math.max(hairLow.data[i] ?? 0, zone * other);
+/** The photo scaled to at most `side` pixels per side, keeping its shape, never enlarged. */
+export function scaledCopy(image: RgbImage, side: number): Promise<RgbImage> {
+  const scale = Math.min(1, side / Math.max(image.width, image.height));
+  return resizeImage(
+    image,
+    Math.max(1, Math.round(image.width * scale)),
+    Math.max(1, Math.round(image.height * scale)),
+  );
+}
+
+/**
+ * The selfie model's mask refined against the photo: stray blobs dropped, a colour guided filter fitted at the
+ * guide's resolution and applied at the photo's, kept within BAND of the model's edge and steepened.
+ * `reach` (at the guide's resolution) is non-zero wherever the refined mask may be.
+ */
+export function refinePerson(image: RgbImage, small: RgbImage, coarse: Plane): { person: Plane; reach: Plane } {
+  const cleaned: Plane = { width: coarse.width, height: coarse.height, data: coarse.data.slice() };
+  dropSmallBlobs(cleaned, 0.5, 0.1);
+  const k = Math.max(small.width, small.height) / GUIDE_SIDE;
+  const personLow = resizePlane(cleaned, small.width, small.height);
+  const guide = prepareGuide(small, Math.max(2, Math.round(GUIDE_RADIUS * k)), GUIDE_EPS);
+  const bounds = bandBounds(personLow, Math.max(1, Math.round(BAND * k)));
+  const person = applyCoefficients(guidedCoefficients(guide, personLow), image, bounds, steepen);
+  return { person, reach: bounds.upper };
+}
+
+/**
+ * Hair and skin at the photo's resolution, inside the refined person (their outer edges are the person's):
+ * bilinear upsampling fused with the product, skipping the background, where both are 0.
+ */
+export function insidePerson(
+  person: Plane,
+  hairLow: Plane,
+  skinLow: Plane,
+): { hair: Float32Array; skin: Float32Array } {
+  const { width, height } = person;
+  const sw = hairLow.width;
+  const sh = hairLow.height;
+  if (skinLow.width !== sw || skinLow.height !== sh) throw new Error('hair and skin planes differ in size');
+  const hair = new Float32Array(width * height);
+  const skin = new Float32Array(width * height);
+  const xs0 = new Int32Array(width);
+  const xs1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) * (sw / width) - 0.5));
+    xs0[x] = Math.floor(u);
+    xs1[x] = Math.min(sw - 1, Math.floor(u) + 1);
+    fx[x] = u - Math.floor(u);
+  }
+  const hairRow = new Float32Array(sw);
+  const skinRow = new Float32Array(sw);
+  const p = person.data;
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) * (sh / height) - 0.5));
+    const r0 = Math.floor(v) * sw;
+    const r1 = Math.min(sh - 1, Math.floor(v) + 1) * sw;
+    const fy = v - Math.floor(v);
+    for (let x = 0; x < sw; x++) {
+      const h = hairLow.data[r0 + x]!;
+      hairRow[x] = h + (hairLow.data[r1 + x]! - h) * fy;
+      const s = skinLow.data[r0 + x]!;
+      skinRow[x] = s + (skinLow.data[r1 + x]! - s) * fy;
+    }
+    const o = y * width;
+    for (let x = 0; x < width; x++) {
+      const pv = p[o + x]!;
+      if (pv === 0) continue;
+      const a = xs0[x]!;
+      const c = xs1[x]!;
+      const f = fx[x]!;
+      const h = hairRow[a]! + (hairRow[c]! - hairRow[a]!) * f;
+      const s = skinRow[a]! + (skinRow[c]! - skinRow[a]!) * f;
+      hair[o + x] = pv * Math.min(1, Math.max(0, h));
+      skin[o + x] = pv * Math.min(1, Math.max(0, s));
     }
   }
-  const hairFull = resizePlane({ width: gw, height: gh, data: hairGuess }, width, height);
-  const skinFull = resizePlane(skinLow, width, height);
+  return { hair, skin };
+}
+
+/**
+ * Where the edge may be: `lower` is 1 where the model's mask averages above 0.98 over the `band`-radius window
+ * (surely person), `upper` is 0 where it averages below 0.02 (surely background); both ramp smoothly in between.
+ * They come from the soft mask, not a thresholded one: a binary mask's 256-px cells would show as a staircase
+ * wherever the photo cannot place the edge (a navy sleeve against a navy flag) and the bound decides it.
+ */
+function bandBounds(p: Plane, band: number): Bounds {
+  const { width, height } = p;
   const n = width * height;
-  const hair = new Float32Array(n);
-  const skin = new Float32Array(n);
+  const mean = boxMean(p.data, width, height, band);
+  const lower = new Float32Array(n);
+  const upper = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const p = person.data[i] ?? 0;
-    hair[i] = p * Math.min(1, Math.max(0, hairFull.data[i] ?? 0));
-    skin[i] = p * Math.min(1, Math.max(0, skinFull.data[i] ?? 0));
+    const m = mean[i]!;
+    lower[i] = m >= 0.98 ? 1 : m <= 0.85 ? 0 : (m - 0.85) / 0.13;
+    upper[i] = m <= 0.02 ? 0 : m >= 0.1 ? 1 : (m - 0.02) / 0.08;
   }
-  return { width, height, person: person.data, hair, skin };
+  return { lower: { width, height, data: lower }, upper: { width, height, data: upper } };
+}
+
+function steepen(q: number): number {
+  const t = Math.min(1, Math.max(0, (q - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW)));
+  return t * t * (3 - 2 * t);
+}
+
+async function mainFaceBox(image: RgbImage): Promise<Box | undefined> {
+  const faces = await detectFaces(image);
+  return faces[chooseMainFace(faces, image.width, image.height)]?.box;
 }
 
 function scaleBox(b: Box, sx: number, sy: number): Box {
   return { x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy };
-}
-
-/**
- * Where hair can be: above the chin and within about a face width of the face's centre line, fading out over a
- * quarter face so the zone leaves no edge of its own in the mask.
- */
-function headZone(face: Box, x: number, y: number): number {
-  const cx = face.x + face.width / 2;
-  const dx = Math.abs(x - cx) / face.width; // 0 at the centre line, 0.5 at the box side
-  const below = (y - (face.y + face.height)) / face.height; // > 0 below the chin
-  const above = (face.y - y) / face.height; // > 0 above the box top
-  const side = ramp(1.1 - dx, 0.25);
-  const vertical = ramp(-below, 0.15) * ramp(1.0 - above, 0.25);
-  return side * vertical;
-}
-
-/** 0 at v <= 0, 1 at v >= width, smooth in between. */
-function ramp(v: number, width: number): number {
-  const t = Math.min(1, Math.max(0, v / width));
-  return t * t * (3 - 2 * t);
-}
-
-/**
- * A face box guessed from the skin mask when the caller has none: the skin blob inside the person that is
- * largest, favouring blobs high in the frame (hands and arms are skin too). The blob includes the neck, so its
- * box is cut to a face's proportions from the top.
- */
-function faceFromSkin(skin: Plane, person: Plane): Box | undefined {
-  const masked: Plane = {
-    width: skin.width,
-    height: skin.height,
-    data: skin.data.map((v, i) => (Math.min(v, person.data[i] ?? 0) >= 0.5 ? 1 : 0)),
-  };
-  const { areas, boxes } = components(masked, 0.5);
-  let best = 0;
-  let bestScore = 0;
-  for (let l = 1; l < areas.length; l++) {
-    const box = boxes[l];
-    if (!box) continue;
-    const cy = (box[1] + box[3]) / 2 / skin.height;
-    const score = (areas[l] ?? 0) * (1.5 - cy);
-    if (score > bestScore) {
-      bestScore = score;
-      best = l;
-    }
-  }
-  const box = boxes[best];
-  if (!best || !box) return undefined;
-  const w = box[2] - box[0] + 1;
-  const h = Math.min(box[3] - box[1] + 1, w * 1.3);
-  return { x: box[0], y: box[1], width: w, height: h };
 }

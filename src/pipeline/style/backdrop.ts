@@ -19,7 +19,7 @@ function toLinear(byte: number): number {
   return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
 }
 
-export function paintBackdrop(b: Backdrop, width: number, height: number, rng: Random): RgbImage {
+function paintBackdrop(b: Backdrop, width: number, height: number, rng: Random): RgbImage {
   const lin = b.colour.map(toLinear) as [number, number, number];
   // The light is smooth: computed on a grid of CELL px and interpolated, which costs a tenth of per-pixel work.
   const gw = Math.ceil(width / CELL) + 1;

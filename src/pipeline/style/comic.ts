@@ -1,6 +1,6 @@
 import type { ComicLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { gaussianBlur, image, lumaPlane, smoothstep } from './filters.js';
+import { boxBlur, image, lumaPlane, smoothstep } from './filters.js';
 import { applyOilStrokes } from './oil.js';
 
 /**
@@ -8,7 +8,8 @@ import { applyOilStrokes } from './oil.js';
  * its tones quantised into `levels` bands with soft band edges (no aliasing), colours kept or replaced by a
  * pop-art `palette`, outlines inked where a difference of Gaussians of the flattened grey crosses a threshold (the
  * dark side of edges only, so lines sit where an inker draws them), and halftone dots laid on a 45-degree screen in
- * the darker bands.
+ * the darker bands. With a `ground` colour and a subject mask the background becomes that one flat colour, as in
+ * a screen print, instead of the photo's clutter in poster colours.
  */
 export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number> | undefined): RgbImage {
   const { width, height } = src;
@@ -16,9 +17,10 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const scale = Math.max(width, height) / 1024;
   const flat = applyOilStrokes(src, 0.014, 0.006, alpha);
   const luma = lumaPlane(flat);
-  const inkSigma = Math.max(0.6, c.ink * scale * 0.7);
-  const g1 = gaussianBlur(luma, width, height, inkSigma);
-  const g2 = gaussianBlur(luma, width, height, inkSigma * 1.6);
+  // Difference of two blurs, the wider one the narrower blurred again (box passes add their variances).
+  const r = Math.max(1, Math.round(c.ink * scale * 0.5));
+  const g1 = boxBlur(luma, width, height, r, 2);
+  const g2 = boxBlur(g1, width, height, r, 2);
   const d = flat.data;
   const out = new Uint8ClampedArray(n * 3);
   const levels = c.levels;
@@ -63,6 +65,14 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
         g = yy + (g - yy) * c.saturation;
         b = yy + (b - yy) * c.saturation;
       }
+      const ground = c.ground;
+      if (ground && alpha) {
+        // The screen print's flat ground behind the subject.
+        const a = Math.min(1, Math.max(0, alpha[p] ?? 0));
+        r = ground[0] + (r - ground[0]) * a;
+        g = ground[1] + (g - ground[1]) * a;
+        b = ground[2] + (b - ground[2]) * a;
+      }
       let shade = 1;
       if (period >= 2) {
         // Dots grow as the band darkens; none in the two lightest bands.
@@ -81,7 +91,13 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
       }
       // Ink on the dark side of edges.
       const dog = g1[p]! - g2[p]!;
-      const ink = c.ink > 0 ? smoothstep(1.8, 4.5, -dog) : 0;
+      let ink = c.ink > 0 ? smoothstep(1.8, 4.5, -dog) : 0;
+      if (ground && alpha) {
+        // The flat ground stays clean: no ink or dots from the photo's background.
+        const a = Math.min(1, Math.max(0, alpha[p] ?? 0));
+        ink *= a;
+        shade = 1 + (shade - 1) * a;
+      }
       const keep = shade * (1 - ink);
       out[i] = r * keep + 18 * ink;
       out[i + 1] = g * keep + 14 * ink;

@@ -1,40 +1,58 @@
 import type { Random } from '../../core/random.js';
 import type { FilmLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { boxBlur, image, lumaPlane, sCurve, smoothstep, whiteNoise, wideBlur } from './filters.js';
+import {
+  boxBlur,
+  downsample,
+  gaussianBlur,
+  image,
+  lumaPlane,
+  lut,
+  sCurve,
+  smoothstep,
+  upsample,
+  whiteNoise,
+} from './filters.js';
 
 /**
  * Analogue film: halation (a red-orange glow that bleeds from highlights into their surroundings, as light
  * scattered off the film base does), a soft print curve with lifted blacks, shadows and highlights tinted apart,
  * a little less saturation, a lens vignette, and grain strongest in the mid-tones (where real grain shows).
  */
+const TILE_BITS = 9;
+const TILE = 1 << TILE_BITS;
+const MASK = TILE - 1;
+
 export function applyFilm(src: RgbImage, f: FilmLook, rng: Random): RgbImage {
   const { width, height } = src;
-  const n = width * height;
   const scale = Math.max(width, height) / 1024;
   const d = src.data;
   const luma = lumaPlane(src);
 
-  // Halation: the blurred highlights.
+  // Halation: the blurred highlights, found and blurred at a quarter of the size (the glow is wide and soft).
   let glow: Float32Array | undefined;
   if (f.halation > 0) {
-    const hi = new Float32Array(n);
-    for (let p = 0; p < n; p++) hi[p] = smoothstep(150, 250, luma[p]!);
-    glow = wideBlur(hi, width, height, 9 * scale);
+    const q = Math.max(1, Math.min(4, Math.round(4 * scale)));
+    const small = downsample(luma, width, height, q);
+    for (let k = 0; k < small.plane.length; k++) small.plane[k] = smoothstep(150, 250, small.plane[k]!);
+    glow = upsample(gaussianBlur(small.plane, small.w, small.h, (9 * scale) / q), small.w, small.h, q, width, height);
   }
 
-  // Grain: white noise softened to the grain size, normalised to unit deviation.
-  let grain = whiteNoise(n, rng);
+  // Grain: a tile of white noise softened to the grain size, normalised to unit deviation, laid at a random
+  // offset. A 512 px tile costs a quarter of full-size noise, and grain does not show a repeat that far apart.
   const gr = Math.round(((f.grainSize - 1) * scale) / 0.6);
+  let grain = whiteNoise(TILE * TILE, rng);
   let grainNorm = Math.sqrt(12);
   if (gr >= 1) {
-    grain = boxBlur(grain, width, height, gr, 1);
+    grain = boxBlur(grain, TILE, TILE, gr, 1);
     grainNorm = Math.sqrt(12) * (2 * gr + 1);
   }
+  const ox = rng.int(TILE);
+  const oy = rng.int(TILE);
 
   const out = new Uint8ClampedArray(d.length);
-  const fade = f.fade * 255;
-  const span = 1 - f.fade - 0.03;
+  // The print curve as a table: lifted black, a gentle S, a highlight that stops short of white.
+  const print = lut((x) => f.fade + (1 - f.fade - 0.03) * sCurve(x, 0.2));
   const [sr, sg, sb] = f.shadows;
   const [hr, hg, hb] = f.highlights;
   const cx = width / 2;
@@ -51,7 +69,8 @@ export function applyFilm(src: RgbImage, f: FilmLook, rng: Random): RgbImage {
       const ws = (1 - l) * (1 - l);
       const wh = l * l;
       const h = glow ? glow[p]! * f.halation * 90 : 0;
-      const noise = grain[p]! * grainNorm * f.grain * (0.35 + 2.6 * l * (1 - l));
+      const noise =
+        grain[(((y + oy) & MASK) << TILE_BITS) | ((x + ox) & MASK)]! * grainNorm * f.grain * (0.35 + 2.6 * l * (1 - l));
       let r = d[i]! + h;
       let g = d[i + 1]! + h * 0.42;
       let b = d[i + 2]! + h * 0.12;
@@ -60,9 +79,9 @@ export function applyFilm(src: RgbImage, f: FilmLook, rng: Random): RgbImage {
       g = yy + (g - yy) * f.saturation;
       b = yy + (b - yy) * f.saturation;
       // The print curve, per channel, then the split tint and the vignette.
-      r = fade + span * 255 * sCurve(Math.min(1, Math.max(0, r / 255)), 0.2) + sr * ws + hr * wh;
-      g = fade + span * 255 * sCurve(Math.min(1, Math.max(0, g / 255)), 0.2) + sg * ws + hg * wh;
-      b = fade + span * 255 * sCurve(Math.min(1, Math.max(0, b / 255)), 0.2) + sb * ws + hb * wh;
+      r = print[r < 0 ? 0 : r > 255 ? 255 : Math.round(r)]! + sr * ws + hr * wh;
+      g = print[g < 0 ? 0 : g > 255 ? 255 : Math.round(g)]! + sg * ws + hg * wh;
+      b = print[b < 0 ? 0 : b > 255 ? 255 : Math.round(b)]! + sb * ws + hb * wh;
       out[i] = r * vig + noise;
       out[i + 1] = g * vig + noise;
       out[i + 2] = b * vig + noise;

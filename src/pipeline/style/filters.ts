@@ -11,9 +11,6 @@ import type { RgbImage } from '../types.js';
 
 export type Plane = Float32Array;
 
-/** Rec. 709 luma weights on sRGB values: the grey the looks start from. */
-export const LUMA: readonly [number, number, number] = [0.2126, 0.7152, 0.0722];
-
 export function lumaPlane(image: RgbImage): Plane {
   const { data } = image;
   const n = image.width * image.height;
@@ -22,7 +19,7 @@ export function lumaPlane(image: RgbImage): Plane {
   return out;
 }
 
-export function clampByte(v: number): number {
+function clampByte(v: number): number {
   return v < 0 ? 0 : Math.min(v, 255);
 }
 
@@ -99,26 +96,11 @@ export function gaussianBlur(src: Plane, width: number, height: number, sigma: n
   return boxBlur(src, width, height, r, 3);
 }
 
-/** The three channels of an image as planes. */
-export function splitChannels(image: RgbImage): [Plane, Plane, Plane] {
-  const n = image.width * image.height;
-  const r = new Float32Array(n);
-  const g = new Float32Array(n);
-  const b = new Float32Array(n);
-  const d = image.data;
-  for (let p = 0, i = 0; p < n; p++, i += 3) {
-    r[p] = d[i]!;
-    g[p] = d[i + 1]!;
-    b[p] = d[i + 2]!;
-  }
-  return [r, g, b];
-}
-
 /**
  * Smooth value noise in 0..1 (bicubic-smooth interpolation of random values on a grid of `cell` px), for paper
  * fibres, backdrop mottling and canvas: one draw per grid node, so it is cheap at any size.
  */
-export function valueNoise(width: number, height: number, cell: number, rng: Random): Plane {
+function valueNoise(width: number, height: number, cell: number, rng: Random): Plane {
   const gw = Math.ceil(width / cell) + 2;
   const gh = Math.ceil(height / cell) + 2;
   const grid = new Float32Array(gw * gh);
@@ -168,6 +150,18 @@ export function fractalNoise(width: number, height: number, cell: number, octave
   return out;
 }
 
+/**
+ * Fractal noise whose finest cell is `cell` px or more, computed on a grid 8 times coarser and scaled up: for
+ * low-frequency fields (paper fibres, mottling) at a fraction of the per-pixel cost.
+ */
+export function smoothNoise(width: number, height: number, cell: number, octaves: number, rng: Random): Plane {
+  const f = Math.min(8, Math.floor(cell / (2 ** (octaves - 1) * 2)));
+  if (f < 2) return fractalNoise(width, height, cell, octaves, rng);
+  const w = Math.ceil(width / f);
+  const h = Math.ceil(height / f);
+  return upsample(fractalNoise(w, h, cell / f, octaves, rng), w, h, f, width, height);
+}
+
 /** White noise, uniform in -0.5..0.5. A fast xorshift seeded from `rng`: a million draws through Random cost more. */
 export function whiteNoise(n: number, rng: Random): Plane {
   const out = new Float32Array(n);
@@ -201,11 +195,14 @@ export function downsample(
   const h = Math.ceil(height / f);
   const sum = new Float32Array(w * h);
   const count = new Float32Array(w * h);
+  const cellOf = new Int32Array(width);
+  for (let x = 0; x < width; x++) cellOf[x] = Math.floor(x / f);
   for (let y = 0; y < height; y++) {
     const row = Math.floor(y / f) * w;
+    const line = y * width;
     for (let x = 0; x < width; x++) {
-      const q = row + Math.floor(x / f);
-      sum[q]! += src[y * width + x]!;
+      const q = row + cellOf[x]!;
+      sum[q]! += src[line + x]!;
       count[q]! += 1;
     }
   }

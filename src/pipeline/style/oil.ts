@@ -1,7 +1,7 @@
 import type { Random } from '../../core/random.js';
 import type { OilLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, fractalNoise, gaussianBlur, image, whiteNoise } from './filters.js';
+import { alphaAt, gaussianBlur, image, whiteNoise } from './filters.js';
 
 /**
  * Oil paint. The strokes come from a smooth Kuwahara filter: each pixel takes a weighted mean of the four square
@@ -51,10 +51,10 @@ export function applyOilStrokes(
 function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, background: number, face: number): RgbImage {
   const { width, height, data } = src;
   const W = width + 1;
-  // One interleaved integral image of R, G, B, luma and luma squared, so each window corner is one cache line.
-  // Float64: the squared sums exceed float32's exact range at this size.
-  const S = new Float64Array(W * (height + 1) * 5);
-  const rowSum = new Float64Array(5);
+  // One interleaved integral image of R, G, B and luma squared, so each window corner is one cache line (the luma
+  // sum is the same weights on the R, G, B sums). Float64: the squared sums exceed float32's exact range.
+  const S = new Float64Array(W * (height + 1) * 4);
+  const rowSum = new Float64Array(4);
   for (let y = 0; y < height; y++) {
     rowSum.fill(0);
     const row = (y + 1) * W;
@@ -68,11 +68,13 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
       rowSum[0]! += r;
       rowSum[1]! += g;
       rowSum[2]! += b;
-      rowSum[3]! += l;
-      rowSum[4]! += l * l;
-      const o = (row + x + 1) * 5;
-      const u = (prev + x + 1) * 5;
-      for (let c = 0; c < 5; c++) S[o + c] = S[u + c]! + rowSum[c]!;
+      rowSum[3]! += l * l;
+      const o = (row + x + 1) * 4;
+      const u = (prev + x + 1) * 4;
+      S[o] = S[u]! + rowSum[0]!;
+      S[o + 1] = S[u + 1]! + rowSum[1]!;
+      S[o + 2] = S[u + 2]! + rowSum[2]!;
+      S[o + 3] = S[u + 3]! + rowSum[3]!;
     }
   }
   const out = new Uint8ClampedArray(data.length);
@@ -112,20 +114,23 @@ function kuwahara(src: RgbImage, alpha: ArrayLike<number> | undefined, backgroun
         const x1 = cols[q + 1]!;
         const y0 = rows[q]! * W;
         const y1 = rows[q + 1]! * W;
-        const a00 = (y0 + x0) * 5;
-        const a01 = (y0 + x1) * 5;
-        const a10 = (y1 + x0) * 5;
-        const a11 = (y1 + x1) * 5;
+        const a00 = (y0 + x0) * 4;
+        const a01 = (y0 + x1) * 4;
+        const a10 = (y1 + x0) * 4;
+        const a11 = (y1 + x1) * 4;
         const inv = 1 / ((x1 - x0) * (rows[q + 1]! - rows[q]!));
-        const ml = (S[a11 + 3]! - S[a01 + 3]! - S[a10 + 3]! + S[a00 + 3]!) * inv;
-        const variance = (S[a11 + 4]! - S[a01 + 4]! - S[a10 + 4]! + S[a00 + 4]!) * inv - ml * ml;
+        const sr = S[a11]! - S[a01]! - S[a10]! + S[a00]!;
+        const sg = S[a11 + 1]! - S[a01 + 1]! - S[a10 + 1]! + S[a00 + 1]!;
+        const sb = S[a11 + 2]! - S[a01 + 2]! - S[a10 + 2]! + S[a00 + 2]!;
+        const ml = (0.2126 * sr + 0.7152 * sg + 0.0722 * sb) * inv;
+        const variance = (S[a11 + 3]! - S[a01 + 3]! - S[a10 + 3]! + S[a00 + 3]!) * inv - ml * ml;
         // Weight ~ 1 / sigma^4 (Papari's q = 4), softened so flat windows do not divide by zero.
         const v = Math.max(variance, 0) + 4;
         const wq = inv / (v * v);
         wsum += wq / inv;
-        mr += wq * (S[a11]! - S[a01]! - S[a10]! + S[a00]!);
-        mg += wq * (S[a11 + 1]! - S[a01 + 1]! - S[a10 + 1]! + S[a00 + 1]!);
-        mb += wq * (S[a11 + 2]! - S[a01 + 2]! - S[a10 + 2]! + S[a00 + 2]!);
+        mr += wq * sr;
+        mg += wq * sg;
+        mb += wq * sb;
       }
       const i = p * 3;
       out[i] = mr / wsum;
@@ -240,14 +245,17 @@ function brushStrokes(src: RgbImage, alpha: ArrayLike<number> | undefined, o: Oi
 function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
   const { width, height, data } = src;
   const scale = Math.max(width, height) / 1024;
-  const weave = fractalNoise(width, height, Math.max(2, Math.round(3 * scale)), 2, rng);
+  // The weave: a product of sines (threads across and along), roughened by white noise.
+  const rough = whiteNoise(width * height, rng);
   const period = Math.max(3, 4 * scale);
+  const across = new Float32Array(width);
+  for (let x = 0; x < width; x++) across[x] = Math.sin((2 * Math.PI * x) / period);
   const out = new Uint8ClampedArray(data.length);
   for (let y = 0; y < height; y++) {
     const cy = Math.sin((2 * Math.PI * y) / period);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const cloth = (Math.sin((2 * Math.PI * x) / period) * cy * 0.5 + (weave[p]! - 0.5)) * o.canvas * 22;
+      const cloth = (across[x]! * cy * 0.5 + rough[p]! * 0.6) * o.canvas * 22;
       const i = p * 3;
       const r = data[i]!;
       const g = data[i + 1]!;
@@ -264,7 +272,7 @@ function canvas(src: RgbImage, o: OilLook, rng: Random): RgbImage {
 }
 
 /** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
-export function resize(src: RgbImage, w: number, h: number): RgbImage {
+function resize(src: RgbImage, w: number, h: number): RgbImage {
   const out = new Uint8ClampedArray(w * h * 3);
   const d = src.data;
   const sw = src.width;
@@ -290,11 +298,13 @@ export function resize(src: RgbImage, w: number, h: number): RgbImage {
       const e = r1 + x0[x]!;
       const f = r1 + x1[x]!;
       const t = fx[x]!;
-      for (let c = 0; c < 3; c++) {
-        const top = d[a + c]! + (d[b + c]! - d[a + c]!) * t;
-        const bottom = d[e + c]! + (d[f + c]! - d[e + c]!) * t;
-        out[o + c] = top + (bottom - top) * ty;
-      }
+      const t00 = (1 - t) * (1 - ty);
+      const t01 = t * (1 - ty);
+      const t10 = (1 - t) * ty;
+      const t11 = t * ty;
+      out[o] = d[a]! * t00 + d[b]! * t01 + d[e]! * t10 + d[f]! * t11;
+      out[o + 1] = d[a + 1]! * t00 + d[b + 1]! * t01 + d[e + 1]! * t10 + d[f + 1]! * t11;
+      out[o + 2] = d[a + 2]! * t00 + d[b + 2]! * t01 + d[e + 2]! * t10 + d[f + 2]! * t11;
     }
   }
   return image(new Uint8Array(out.buffer), w, h);

@@ -1,17 +1,7 @@
 import type { Random } from '../../core/random.js';
 import type { SketchLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import {
-  alphaAt,
-  boxBlur,
-  fractalNoise,
-  gaussianBlur,
-  image,
-  lumaPlane,
-  valueNoise,
-  whiteNoise,
-  wideBlur,
-} from './filters.js';
+import { alphaAt, boxBlur, image, lumaPlane, smoothNoise, whiteNoise, wideBlur } from './filters.js';
 
 /**
  * Pencil sketch. Lines: the classic colour dodge of the grey image by its inverted blur (flat areas go to white,
@@ -20,40 +10,54 @@ import {
  * along 45 degrees), so it reads as pencil strokes rather than a photocopy. Pencil catches on the paper's tooth,
  * the background fades out to bare paper (`background`), and the paper has a faint fibre texture.
  */
+const TILE = 512;
+const MASK = TILE - 1;
+
 export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
   const { width, height } = src;
   const n = width * height;
   const scale = Math.max(width, height) / 1024;
-  const grey = gaussianBlur(lumaPlane(src), width, height, 1.1 * scale);
+  // Two passes of a 3 px box: enough to calm pores and JPEG blocks, cheaper than a Gaussian.
+  const grey = boxBlur(lumaPlane(src), width, height, Math.max(1, Math.round(scale)), 2);
   const inverted = new Float32Array(n);
   for (let p = 0; p < n; p++) inverted[p] = 255 - grey[p]!;
   const blurred = wideBlur(inverted, width, height, s.line * 1024 * scale);
-  // Shading follows the broad shapes only.
-  const tone = gaussianBlur(grey, width, height, 4 * scale);
-  const hatch = hatching(width, height, Math.max(6, Math.round(14 * scale)), rng);
-  const tooth = valueNoise(width, height, Math.max(2, Math.round(2 * scale)), rng);
-  const fibre = fractalNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
+
+  // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
+  // textures, and noise does not show a repeat that far apart.
+  const hatch = hatching(TILE, TILE, Math.max(6, Math.round(14 * scale)), rng);
+  const ox = rng.int(TILE);
+  const oy = rng.int(TILE);
+  // Paper tooth at the pixel scale, fibres at about 4% of the side.
+  const tooth = whiteNoise(TILE * TILE, rng);
+  const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
   // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
   const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
   for (let k = 0; k < 1024; k++) darken[k] = 1 - (k / 1023) ** s.darkness;
+  // t^1.3, the tone's shading curve, as a table too.
+  const soft = new Float32Array(1024);
+  for (let k = 0; k < 1024; k++) soft[k] = (k / 1023) ** 1.3;
   const [pr, pg, pb] = s.paper;
   const [kr, kg, kb] = s.pencil;
   for (let p = 0; p < n; p++) {
     const g = grey[p]!;
+    const tile = ((((p / width) | 0) + oy) & MASK) * TILE + (((p % width) + ox) & MASK);
     // Colour dodge: g / (1 - blur(inverted)), on 0..1.
     const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
     const line = darken[Math.round(dodge * 1023)]!;
-    const t = 1 - tone[p]! / 255;
+    // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
+    const t = blurred[p]! / 255;
     // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
-    const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[p]!) * 2));
+    const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
     // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
-    const shade = s.shading * (t * t * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.35 * t);
+    const shade =
+      s.shading * (soft[Math.round(t * 1023)]! * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.3 * t);
     let k = 1 - (1 - line) * (1 - shade);
     // Graphite skips over the paper's tooth.
-    k *= 0.85 + 0.3 * tooth[p]!;
+    k *= 1 + 0.2 * tooth[tile]!;
     const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
     k *= s.background + (1 - s.background) * a;
     k = Math.min(1, k);

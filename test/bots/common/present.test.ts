@@ -9,6 +9,7 @@ import {
   progressText,
   queuedText,
   renderHelpPlain,
+  reportNote,
   STAGE_LABELS,
 } from '../../../src/bots/common/present.js';
 import { STAGES } from '../../../src/pipeline/types.js';
@@ -66,6 +67,22 @@ describe('present: shared chat texts', () => {
     });
     assert.match(v, /^Variation 2 of 3 · Pose: front · Lighting: studio · Style: oil painting · Engine: diffusion/);
     assert.match(altText({ pose: 'profile left', lighting: 'rim' }), /pose profile left, rim lighting/);
+    const turned = captionText({
+      pose: 'three-quarter left',
+      lighting: 'studio',
+      engine: 'compositor',
+      seed: 3,
+      elapsedMs: 900,
+      note: reportNote({
+        note: 'turned 18 of the 30 degrees you asked; for a fuller turn, send a selfie facing more to your left.',
+      }),
+    });
+    assert.equal(
+      turned,
+      'Pose: three-quarter left · Lighting: studio · Engine: compositor · Seed: 3 · 0.9 s\n' +
+        'Turned 18 of the 30 degrees you asked; for a fuller turn, send a selfie facing more to your left.',
+    );
+    assert.equal(reportNote({ engine: 'compositor' }), undefined);
   });
 
   it('help lists usage, presets with descriptions, limits and privacy', () => {

@@ -231,6 +231,12 @@ describe('Discord buttons and answers across a bot restart', () => {
     assert.equal(choices[0]?.value, 'rembrandt');
     assert.ok(choices.every((c) => c.name.length <= 100));
 
+    // Styles come from the catalogue too, completing the last part of a combination.
+    const style = autocomplete('style', 'black and white, stu');
+    fake.dispatchInteraction(style);
+    const scb = await fake.waitFor(isCallbackOf(style['id'] as string), 'the style choices');
+    assert.equal((dataOf(scb)['choices'] as Array<{ value: string }>)[0]?.value, 'black and white, studio grey');
+
     const typed = autocomplete('pose', 'yaw=20 pitch=-5');
     fake.dispatchInteraction(typed);
     const tcb = await fake.waitFor(isCallbackOf(typed['id'] as string), 'the choices');

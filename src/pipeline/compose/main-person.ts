@@ -1,0 +1,89 @@
+/**
+ * The member, and only the member: segmentation also fires on things beside them (clothes on a rack, another
+ * person's shoulder, a poster), and those would float as blobs over a studio backdrop or turn with the head. The
+ * person mask is cut to the region connected to the member's face: flood fill on a small copy of the mask from the
+ * face's centre, grown a little so soft edges and wisps of hair stay, applied as a smooth multiplier.
+ */
+
+/** Side of the working copy, and how far (cells) the kept region is grown to keep soft edges. */
+const SIDE = 160;
+const GROW = 2;
+
+export function keepMainPerson(
+  alpha: Float32Array,
+  width: number,
+  height: number,
+  face: { x: number; y: number },
+): Float32Array {
+  const f = Math.max(1, Math.ceil(Math.max(width, height) / SIDE));
+  const sw = Math.ceil(width / f);
+  const sh = Math.ceil(height / f);
+  const small = new Float32Array(sw * sh);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / f) * sw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.floor(x / f);
+      small[o] = Math.max(small[o] ?? 0, alpha[y * width + x] ?? 0);
+    }
+  }
+  // Flood fill over confident person cells from the face's centre.
+  const keep = new Uint8Array(sw * sh);
+  const sx = Math.min(sw - 1, Math.max(0, Math.floor(face.x / f)));
+  const sy = Math.min(sh - 1, Math.max(0, Math.floor(face.y / f)));
+  const stack = [sy * sw + sx];
+  keep[sy * sw + sx] = 1;
+  while (stack.length > 0) {
+    const o = stack.pop() ?? 0;
+    const x = o % sw;
+    const y = Math.floor(o / sw);
+    for (const [nx, ny] of [
+      [x - 1, y],
+      [x + 1, y],
+      [x, y - 1],
+      [x, y + 1],
+    ] as const) {
+      if (nx < 0 || ny < 0 || nx >= sw || ny >= sh) continue;
+      const n = ny * sw + nx;
+      if (keep[n] || (small[n] ?? 0) < 0.5) continue;
+      keep[n] = 1;
+      stack.push(n);
+    }
+  }
+  // Grow by GROW cells (square), then soften into a 0..1 multiplier.
+  const grown = new Float32Array(sw * sh);
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) {
+      let on = 0;
+      for (let dy = -GROW; dy <= GROW && !on; dy++) {
+        for (let dx = -GROW; dx <= GROW; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx >= 0 && ny >= 0 && nx < sw && ny < sh && keep[ny * sw + nx]) {
+            on = 1;
+            break;
+          }
+        }
+      }
+      grown[y * sw + x] = on;
+    }
+  }
+  const out = new Float32Array(alpha.length);
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const y0 = Math.floor(gy);
+    const y1 = Math.min(sh - 1, y0 + 1);
+    const ty = gy - y0;
+    for (let x = 0; x < width; x++) {
+      const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const x0 = Math.floor(gx);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const tx = gx - x0;
+      const m =
+        ((grown[y0 * sw + x0] ?? 0) * (1 - tx) + (grown[y0 * sw + x1] ?? 0) * tx) * (1 - ty) +
+        ((grown[y1 * sw + x0] ?? 0) * (1 - tx) + (grown[y1 * sw + x1] ?? 0) * tx) * ty;
+      const i = y * width + x;
+      out[i] = (alpha[i] ?? 0) * m;
+    }
+  }
+  return out;
+}
