@@ -61,19 +61,17 @@ if (!ping(env.REDIS_URL)) {
 // models/cache, filled here once from the canonical URLs (or PORTRAIT_MODEL_MIRROR) so no test downloads on its own.
 // Test photos: the committed public-domain ones in test/fixtures/faces, plus PORTRAIT_TEST_FACES when set.
 if (!env.PORTRAIT_MODELS_DIR) {
-  // Every required model, then the optional identity model the compositor's tests score with.
-  for (const ids of [[], ['identity']]) {
-    const fetched = spawnSync(process.execPath, [join(root, 'bin/portrait.mjs'), 'models', 'fetch', ...ids], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env,
-      cwd: root,
-    });
-    if (fetched.status !== 0) {
-      console.error(
-        'Tests need the face models: set PORTRAIT_MODELS_DIR to a folder holding them, or run where the internet is reachable.',
-      );
-      process.exit(1);
-    }
+  // Every model, the optional ones too (the tests score identity and estimate depth).
+  const fetched = spawnSync(process.execPath, [join(root, 'bin/portrait.mjs'), 'models', 'fetch', '--all'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+    cwd: root,
+  });
+  if (fetched.status !== 0) {
+    console.error(
+      'Tests need the face models: set PORTRAIT_MODELS_DIR to a folder holding them, or run where the internet is reachable.',
+    );
+    process.exit(1);
   }
 }
 

@@ -1,10 +1,11 @@
 import { isPortraitError } from '../errors.js';
-import { fetchModels, isModelId, listModels, type ModelId, verifyModels } from '../pipeline/models/index.js';
+import { fetchModels, isModelId, listModels, MODEL_IDS, type ModelId, verifyModels } from '../pipeline/models/index.js';
 
-export const MODELS_HELP = `portrait models list|fetch [id ...]|verify
+export const MODELS_HELP = `portrait models list|fetch [id ...|--all]|verify
 
   list     every model: where it resolves (PORTRAIT_MODELS_DIR, the cache, or not yet downloaded), size, license
-  fetch    download the required models (or the ids named) into the cache, checking sha256
+  fetch    download the required models (the ids named, or --all with the optional ones) into the cache, checking
+           sha256
   verify   check the sha256 of every model file present; exit 1 if one does not match or a required one is missing
 `;
 
@@ -24,14 +25,17 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'fetch': {
-      const unknown = rest.filter((id) => !isModelId(id));
+      // --all: the optional models too (identity score, depth), e.g. to prepare a machine that goes offline.
+      const all = rest.includes('--all');
+      const ids = all ? [...MODEL_IDS] : rest;
+      const unknown = ids.filter((id) => !isModelId(id));
       if (unknown.length > 0) {
         process.stderr.write(`unknown model id: ${unknown.join(', ')} (see: portrait models list)\n`);
         return 2;
       }
       let results: Awaited<ReturnType<typeof fetchModels>>;
       try {
-        results = await fetchModels(rest.length > 0 ? (rest as ModelId[]) : undefined);
+        results = await fetchModels(ids.length > 0 ? (ids as ModelId[]) : undefined);
       } catch (err) {
         // Offline, a wrong mirror, a changed upstream file: the registry's sentence names the file and the way out.
         if (isPortraitError(err) && err.code.startsWith('model.')) {
