@@ -7,6 +7,7 @@ import { parseLighting } from '../core/lighting.js';
 import { describeError } from '../core/messages.js';
 import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
+import { checkStyleForEngine } from '../core/style.js';
 import { type ErrorPayload, PortraitError, StartupError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPack } from '../pipeline/diffusion/pack.js';
@@ -32,7 +33,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
       process.stdout.write(GENERATE_HELP);
       return EXIT.ok;
     }
-    validate(args);
+    validate(args, config);
   } catch (err) {
     return report(toErrorPayload(err), argv.includes('--json'));
   }
@@ -202,13 +203,17 @@ function reportPack(dir: string, error: ErrorPayload, json: boolean): number {
   return EXIT.user;
 }
 
-function validate(args: GenerateArgs): void {
+function validate(args: GenerateArgs, config: Config): void {
   if (args.selfies.length === 0) throw new PortraitError('request.no_selfie', 'no --selfie given');
   if (args.selfies.length > 4) throw new PortraitError('request.too_many_selfies', 'too many selfies', { limit: 4 });
   const pose = parsePose(args.pose);
   if (!pose.ok) throw pose.error;
   const light = parseLighting(args.lighting);
   if (!light.ok) throw light.error;
+  // A style the compositor cannot render is refused before anything starts (a defaulted diffusion engine may
+  // still fall back to the compositor, which refuses it then).
+  const style = checkStyleForEngine(args.style, args.engine ?? config.PORTRAIT_ENGINE);
+  if (style) throw style;
 }
 
 async function readSelfie(file: string, selfie: number): Promise<Uint8Array> {

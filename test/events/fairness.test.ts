@@ -85,7 +85,12 @@ describe('event fairness', () => {
   };
 
   it('runs /portrait jobs submitted during a 200-entry event ahead of the event backlog', async (t) => {
-    await events.create(organiser, { name: 'Big', style: 'sleep:10', destination: { channelId: 'c' } });
+    await events.create(organiser, {
+      name: 'Big',
+      engine: 'diffusion',
+      style: 'sleep:10',
+      destination: { channelId: 'c' },
+    });
     await events.open(organiser, 'Big');
     const eventStart = performance.now();
     for (let i = 0; i < 200; i++) {

@@ -4,7 +4,10 @@ import type { Requester } from '../../src/core/request.js';
 import type { EventUpdate } from '../../src/queue/event-jobs.js';
 import type { EventCaller } from '../../src/queue/event-service.js';
 
-/** The cheap stand-in pipeline of the event tests: flat photos have no face, `sleep:<ms>` styles take time. */
+/**
+ * The cheap stand-in pipeline of the event tests: flat photos have no face, `sleep:<ms>` styles take time (events
+ * with such a style name the diffusion engine: the compositor takes only catalogue styles).
+ */
 export const EVENT_PIPELINE = new URL('./fixtures/event-pipeline.ts', import.meta.url).href;
 
 export const organiser: EventCaller = { platform: 'discord', scopeId: 'g1', userId: 'org', isAdmin: true, roleIds: [] };

@@ -163,7 +163,12 @@ describe('event jobs through the real queue and worker', () => {
 
   it('keeps one event job per member in flight even across events, and at most the community share', async () => {
     for (const name of ['E1', 'E2', 'E3']) {
-      await events.create(organiser, { name, style: 'sleep:30', destination: { channelId: 'c1' } });
+      await events.create(organiser, {
+        name,
+        engine: 'diffusion',
+        style: 'sleep:30',
+        destination: { channelId: 'c1' },
+      });
       await events.open(organiser, name);
     }
     const before = log.count((u) => u.kind === 'result');
@@ -182,7 +187,12 @@ describe('event jobs through the real queue and worker', () => {
   });
 
   it('a member who leaves mid-job loses the entry, and the late result is dropped with its images', async () => {
-    await events.create(organiser, { name: 'Leave', style: 'sleep:150', destination: { channelId: 'c1' } });
+    await events.create(organiser, {
+      name: 'Leave',
+      engine: 'diffusion',
+      style: 'sleep:150',
+      destination: { channelId: 'c1' },
+    });
     await events.open(organiser, 'Leave');
     const before = log.updates.length;
     const { entry } = await events.join('Leave', {

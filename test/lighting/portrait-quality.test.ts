@@ -187,8 +187,8 @@ function meanAbs(a: RgbImage, b: RgbImage): number {
 }
 
 /**
- * The worst kink of the log luminance gain across the face outline: at each outline point, the slope just outside
- * minus the slope just inside, along the radius from the face's centre. A step where a face-only relight ended
+ * The worst kink of the log luminance gain across the face outline (jaw excluded): at each outline point, the slope
+ * just outside minus the slope just inside, along the radius from the face's centre. A step where a face-only relight ended
  * shows as a kink; a smooth falloff (a hard light's terminator included) has equal slopes on both sides.
  */
 function outlineKink(gain: Float32Array, gw: number, gh: number, cell: number, pts: Float32Array): number {
@@ -211,6 +211,10 @@ function outlineKink(gain: Float32Array, gw: number, gh: number, cell: number, p
     const x = pts[b * 3] ?? 0;
     const y = pts[b * 3 + 1] ?? 0;
     const r = Math.hypot(x - cx, y - cy) || 1;
+    // Under the jaw the neck begins, in the chin's shadow: light may turn there. Forehead, temples and cheeks are
+    // where a face-shaped relight showed its edge.
+    const below = Math.atan2(y - cy, x - cx) * (180 / Math.PI);
+    if (below > 50 && below < 130) continue;
     const ux = ((x - cx) / r) * 3 * cell;
     const uy = ((y - cy) / r) * 3 * cell;
     const inside = at(x - ux, y - uy);

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { parseStyle } from '../../core/style.js';
 import type { JobSummary } from '../../queue/service.js';
 import { ACTION_LABELS, type HelpSection, JOB_STATE_WORDS, type PresetInfo, queuedText } from '../common/present.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
@@ -105,8 +106,10 @@ export function portraitModal(o: ModalOptions): View {
   const initialPose = poseOptions.find((x) => x.value === o.initial?.pose);
   const initialLight = lightOptions.find((x) => x.value === o.initial?.lighting);
   const styleOptions = presetOptions(o.styles ?? []);
-  // A catalogue style pre-selects the menu; anything else (a combination, free words) pre-fills the text field.
-  const initialStyle = styleOptions.find((x) => x.value === o.initial?.style);
+  // A catalogue style (any spelling: "pop art" is comic) pre-selects the menu; anything else (a combination, free
+  // words) pre-fills the text field.
+  const parsedStyle = o.initial?.style ? parseStyle(o.initial.style) : undefined;
+  const initialStyle = styleOptions.find((x) => parsedStyle?.ok && x.value === parsedStyle.value.label);
   const initialStyleText = initialStyle ? undefined : o.initial?.style?.slice(0, 500);
   const blocks: KnownBlock[] = [];
   if (o.note) blocks.push(mrkdwnSection(escapeMrkdwn(o.note)));

@@ -219,7 +219,9 @@ describe('Slack entry points', () => {
         selfies: { selfies: { type: 'file_input', files: [imageFile(url)] } },
         pose: { pose: { type: 'static_select', selected_option: { value: 'profile left' } } },
         lighting: { lighting: { type: 'static_select', selected_option: { value: 'neon' } } },
-        style: { style: { type: 'plain_text_input', value: 'pop art' } },
+        // The style menu and the text field below it combine into one style.
+        style: { style: { type: 'static_select', selected_option: { value: 'comic' } } },
+        style_text: { style_text: { type: 'plain_text_input', value: 'studio grey' } },
         variations: { variations: { type: 'static_select', selected_option: { value: '2' } } },
       };
       const res = await feed(bot.app, submission({ private_metadata: view.private_metadata, values }));
@@ -230,7 +232,7 @@ describe('Slack entry points', () => {
       assert.equal(job.key, 'slack-view-VMODAL1');
       assert.deepEqual(
         [job.request.pose, job.request.lighting, job.request.style, job.request.variations],
-        ['profile left', 'neon', 'pop art', 2],
+        ['profile left', 'neon', 'comic, studio grey', 2],
       );
       // From a modal the status message starts the thread in the command's channel.
       const status = fake.callsOf('chat.postMessage')[0];
