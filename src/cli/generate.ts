@@ -8,11 +8,11 @@ import { describeError } from '../core/messages.js';
 import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
 import { checkStyleForEngine } from '../core/style.js';
-import { type ErrorPayload, PortraitError, toErrorPayload } from '../errors.js';
+import { type ErrorPayload, PortraitError, StartupError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPack } from '../pipeline/diffusion/pack.js';
 import { fetchModels } from '../pipeline/models/index.js';
-import { createPortraitService, type Delivery, openRedis, startWorker } from '../queue/index.js';
+import { createPortraitService, type Delivery, openRedis, RedisUnavailableError, startWorker } from '../queue/index.js';
 import { GENERATE_HELP, type GenerateArgs, parseGenerateArgs } from './generate-args.js';
 import { createProgressLine } from './progress-line.js';
 
@@ -79,6 +79,8 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     const receipt = await service.submit({
       idempotencyKey: `cli-${randomUUID()}`,
       inbox,
+      // The one running the CLI is the operator: the chat members' quotas are not theirs (src/queue/submit.ts).
+      operator: true,
       request: {
         requester: owner,
         selfieKeys,
@@ -144,6 +146,16 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     return EXIT.ok;
   } catch (err) {
     progress.end();
+    // An operator's setting at fault (an unreachable REDIS_URL, a model that cannot be fetched) is said by main.ts
+    // in one sentence naming it; a reference id would send the operator looking for a bug.
+    if (err instanceof StartupError || err instanceof RedisUnavailableError) throw err;
+    // The face models are fetched and checked here, before the queue: the registry's sentence names the file and
+    // the command that fetches it (the chat sentence, "the admin has been told", would be wrong: this is the admin).
+    if (err instanceof PortraitError && err.code.startsWith('model.')) {
+      if (args.json) process.stdout.write(`${JSON.stringify({ code: err.code, message: err.message })}\n`);
+      process.stderr.write(`${err.code}: ${err.message}\n`);
+      return EXIT.internal;
+    }
     const refId = randomBytes(4).toString('hex');
     const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
     if (payload.refId) log.error({ err, refId }, 'generate failed');
@@ -245,8 +257,11 @@ function oneSelfie(error: ErrorPayload, selfies: number): ErrorPayload {
 
 function report(error: ErrorPayload, json: boolean): number {
   const user = error.code !== 'internal.error' && !error.code.startsWith('model.') && !error.refId;
-  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: describeError(error) })}\n`);
-  process.stderr.write(`${error.code}: ${describeError(error)}\n`);
+  // A model problem is the operator's, and the one running the CLI is the operator: the registry's or loader's own
+  // sentence (file, place, fix) instead of the chat sentence that says "the admin has been told".
+  const text = error.code.startsWith('model.') ? printable(error.message) : describeError(error);
+  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: text })}\n`);
+  process.stderr.write(`${error.code}: ${text}\n`);
   return user ? EXIT.user : EXIT.internal;
 }
 

@@ -58,7 +58,7 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
     });
     try {
       await worker.waitForLog('portrait worker ready');
-      const selfie = await t.service.putBlob(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')), alice);
+      const selfie = await t.service.putBlob(readFileSync(facePath('obama.jpg')), alice);
       const { jobId } = await t.service.submit({
         idempotencyKey: 'real-1',
         // Two variations: long enough to be still running when the signal lands after the first stage.

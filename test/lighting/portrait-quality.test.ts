@@ -7,6 +7,7 @@ import { faceSideLuminance } from '../../src/pipeline/lighting/measure.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
 import { segmentPerson } from '../../src/pipeline/segment/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
+import { hasPhoto } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
 
 /**
@@ -100,7 +101,8 @@ describe('compositor portraits: the faults a person would see', () => {
   });
 
   it('lights the side the light comes from: "key from left" and "key from right" move the bright side', async () => {
-    for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg']) {
+    // The darker skin tone's photo is not committed: it runs where PORTRAIT_TEST_FACES has it.
+    for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg'].filter(hasPhoto)) {
       const ratios: number[] = [];
       let photo = 1;
       for (const lighting of ['key from left', 'key from right']) {
