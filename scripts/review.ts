@@ -2,8 +2,8 @@
  * `npm run review`: renders the fixed review set (every photo of the review folder x a list of requests) through
  * the real pipeline, the way a worker runs it, into numbered contact sheets with the request and what the engine
  * did under each tile. Numbers pass while pictures break: these sheets are for looking at, after every change that
- * can alter an image. Nothing here is committed; the photos come from PORTRAIT_TEST_FACES (../shared in
- * development), the committed samples otherwise.
+ * can alter an image. Nothing here is committed; the photos come from PORTRAIT_TEST_FACES (a larger set, in
+ * development), the committed test/fixtures/faces otherwise.
  *
  *   npm run review                          every photo x every request into review-out/
  *   npm run review -- --photos obama,biden  photos whose file name contains one of the words
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       tile: { type: 'string', default: '360' },
     },
   });
-  const faces = process.env['PORTRAIT_TEST_FACES'] ?? resolve(PROJECT_ROOT, '../shared/testdata/faces');
+  const faces = process.env['PORTRAIT_TEST_FACES'] ?? resolve(PROJECT_ROOT, 'test/fixtures/faces');
   const words = values.photos?.split(',').filter(Boolean) ?? [];
   const photos = readdirSync(faces)
     .filter((f) => PHOTO.test(f))

@@ -3,7 +3,7 @@
 // (e.g. `npm test -- --test-name-pattern=ingest` or a file path to run just that file).
 // Tests need a real Redis: REDIS_URL, else 127.0.0.1:6379, else a throwaway redis-server started here.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,11 +57,22 @@ if (!ping(env.REDIS_URL)) {
     process.exit(1);
   }
 }
-// The shared offline models and photos sit beside the repository in development and CI.
-const shared = resolve(root, '../shared');
-if (!env.PORTRAIT_MODELS_DIR && existsSync(join(shared, 'models'))) env.PORTRAIT_MODELS_DIR = join(shared, 'models');
-if (!env.PORTRAIT_TEST_FACES && existsSync(join(shared, 'testdata/faces'))) {
-  env.PORTRAIT_TEST_FACES = join(shared, 'testdata/faces');
+// Models: PORTRAIT_MODELS_DIR when set (CI points it at offline copies), else the registry's cache under
+// models/cache, filled here once from the canonical URLs (or PORTRAIT_MODEL_MIRROR) so no test downloads on its own.
+// Test photos: the committed public-domain ones in test/fixtures/faces, plus PORTRAIT_TEST_FACES when set.
+if (!env.PORTRAIT_MODELS_DIR) {
+  // Every model, the optional ones too (the tests score identity and estimate depth).
+  const fetched = spawnSync(process.execPath, [join(root, 'bin/portrait.mjs'), 'models', 'fetch', '--all'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+    cwd: root,
+  });
+  if (fetched.status !== 0) {
+    console.error(
+      'Tests need the face models: set PORTRAIT_MODELS_DIR to a folder holding them, or run where the internet is reachable.',
+    );
+    process.exit(1);
+  }
 }
 
 const args = process.argv.slice(2);

@@ -118,3 +118,17 @@ export function toErrorPayload(err: unknown, refId?: string): ErrorPayload {
 export function newReferenceId(): string {
   return randomBytes(4).toString('hex');
 }
+
+/**
+ * Something the operator must fix before a process can run: a wrong token, an unreachable Redis or chat platform, a
+ * folder that does not exist. The message is one sentence naming the variable and the fix; main.ts prints it without
+ * a stack and exits with `exitCode` (2: a setting to change, 1: something to bring up or reach).
+ */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  readonly exitCode: 1 | 2;
+  constructor(message: string, exitCode: 1 | 2 = 2, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitCode = exitCode;
+  }
+}

@@ -8,6 +8,7 @@ import {
   type OutputFormat,
 } from '../core/request.js';
 import { styleNames } from '../core/style.js';
+import { closest } from '../core/typos.js';
 import { PortraitError } from '../errors.js';
 
 export interface GenerateArgs {
@@ -75,7 +76,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   try {
     values = parse(argv).values;
   } catch (err) {
-    throw bad('arguments', (err as Error).message);
+    throw plainArgumentError(err as Error & { code?: string });
   }
   const selfies = values.selfie ?? [];
   const int = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -119,24 +120,68 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   };
 }
 
+/**
+ * node's parseArgs errors in plain words: the option at fault, what it wants, the nearest real option for a typo.
+ * Its own texts ("To specify a positional argument starting with a '-', place it at the end of the command after
+ * '--'") answer a question nobody asked here.
+ */
+function plainArgumentError(err: Error & { code?: string }): PortraitError {
+  const quoted = /'([^']+)'/.exec(err.message)?.[1] ?? '';
+  const names = Object.keys(OPTIONS).map((n) => `--${n}`);
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const near = closest(quoted, names);
+      return bad(
+        quoted,
+        `there is no such option${near ? ` (did you mean ${near}?)` : ''}; see portrait help generate`,
+      );
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const name = quoted.split(' ')[0] ?? quoted;
+      if (/argument missing/.test(err.message))
+        return bad(name, `it needs a value, e.g. ${name} ${EXAMPLES[name] ?? 'VALUE'}`);
+      return bad(name, `it takes no value; write ${name} alone`);
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return bad(
+        `'${quoted}'`,
+        `every value follows its option${/\.(jpe?g|png|webp|heic|gif)$/i.test(quoted) ? `, e.g. --selfie ${quoted}` : ''}; see portrait help generate`,
+      );
+    default:
+      return bad('the arguments', err.message);
+  }
+}
+
+const EXAMPLES: Record<string, string> = {
+  '--selfie': 'path/to/selfie.jpg',
+  '--pose': '"three-quarter left"',
+  '--light': 'rembrandt',
+  '--style': '"oil painting"',
+  '--engine': 'compositor',
+  '--pack': 'path/to/pack',
+  '--seed': '42',
+  '--variations': '2',
+  '--size': '512',
+  '--out': 'portrait.webp',
+  '--debug': 'out/',
+};
+
+const OPTIONS = {
+  selfie: { type: 'string', multiple: true },
+  pose: { type: 'string' },
+  light: { type: 'string' },
+  style: { type: 'string' },
+  engine: { type: 'string' },
+  pack: { type: 'string' },
+  seed: { type: 'string' },
+  variations: { type: 'string' },
+  size: { type: 'string' },
+  out: { type: 'string' },
+  debug: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      selfie: { type: 'string', multiple: true },
-      pose: { type: 'string' },
-      light: { type: 'string' },
-      style: { type: 'string' },
-      engine: { type: 'string' },
-      pack: { type: 'string' },
-      seed: { type: 'string' },
-      variations: { type: 'string' },
-      size: { type: 'string' },
-      out: { type: 'string' },
-      debug: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: argv, allowPositionals: false, options: OPTIONS });
 }

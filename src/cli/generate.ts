@@ -8,11 +8,12 @@ import { parseLighting } from '../core/lighting.js';
 import { describeError } from '../core/messages.js';
 import { parsePose } from '../core/pose.js';
 import { type Requester, randomSeed } from '../core/request.js';
-import { type ErrorPayload, newReferenceId, PortraitError, toErrorPayload } from '../errors.js';
+import { checkStyleForEngine } from '../core/style.js';
+import { type ErrorPayload, newReferenceId, PortraitError, StartupError, toErrorPayload } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPack } from '../pipeline/diffusion/pack.js';
 import { fetchModels } from '../pipeline/models/index.js';
-import { createPortraitService, type Delivery, openRedis, startWorker } from '../queue/index.js';
+import { createPortraitService, type Delivery, openRedis, RedisUnavailableError, startWorker } from '../queue/index.js';
 import { GENERATE_HELP, type GenerateArgs, parseGenerateArgs } from './generate-args.js';
 import { createProgressLine } from './progress-line.js';
 
@@ -33,7 +34,7 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
       process.stdout.write(GENERATE_HELP);
       return EXIT.ok;
     }
-    validate(args);
+    validate(args, config);
   } catch (err) {
     return report(toErrorPayload(err), argv.includes('--json'));
   }
@@ -79,6 +80,8 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     const receipt = await service.submit({
       idempotencyKey: `cli-${randomUUID()}`,
       inbox,
+      // The one running the CLI is the operator: the chat members' quotas are not theirs (src/queue/submit.ts).
+      operator: true,
       request: {
         requester: owner,
         selfieKeys,
@@ -144,6 +147,16 @@ export async function generateCommand(argv: string[], config: Config, log: Logge
     return EXIT.ok;
   } catch (err) {
     progress.end();
+    // An operator's setting at fault (an unreachable REDIS_URL, a model that cannot be fetched) is said by main.ts
+    // in one sentence naming it; a reference id would send the operator looking for a bug.
+    if (err instanceof StartupError || err instanceof RedisUnavailableError) throw err;
+    // The face models are fetched and checked here, before the queue: the registry's sentence names the file and
+    // the command that fetches it (the chat sentence, "the admin has been told", would be wrong: this is the admin).
+    if (err instanceof PortraitError && err.code.startsWith('model.')) {
+      if (args.json) process.stdout.write(`${JSON.stringify({ code: err.code, message: err.message })}\n`);
+      process.stderr.write(`${err.code}: ${err.message}\n`);
+      return EXIT.internal;
+    }
     const refId = newReferenceId();
     const payload = toErrorPayload(err, err instanceof PortraitError && err.userError ? undefined : refId);
     if (payload.refId) log.error({ err, refId }, 'generate failed');
@@ -191,13 +204,17 @@ function reportPack(dir: string, error: ErrorPayload, json: boolean): number {
   return EXIT.user;
 }
 
-function validate(args: GenerateArgs): void {
+function validate(args: GenerateArgs, config: Config): void {
   if (args.selfies.length === 0) throw new PortraitError('request.no_selfie', 'no --selfie given');
   if (args.selfies.length > 4) throw new PortraitError('request.too_many_selfies', 'too many selfies', { limit: 4 });
   const pose = parsePose(args.pose);
   if (!pose.ok) throw pose.error;
   const light = parseLighting(args.lighting);
   if (!light.ok) throw light.error;
+  // A style the compositor cannot render is refused before anything starts (a defaulted diffusion engine may
+  // still fall back to the compositor, which refuses it then).
+  const style = checkStyleForEngine(args.style, args.engine ?? config.PORTRAIT_ENGINE);
+  if (style) throw style;
 }
 
 async function readSelfie(file: string, selfie: number): Promise<Uint8Array> {
@@ -239,8 +256,11 @@ function oneSelfie(error: ErrorPayload, selfies: number): ErrorPayload {
 
 function report(error: ErrorPayload, json: boolean): number {
   const user = error.code !== 'internal.error' && !error.code.startsWith('model.') && !error.refId;
-  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: describeError(error) })}\n`);
-  process.stderr.write(`${error.code}: ${describeError(error)}\n`);
+  // A model problem is the operator's, and the one running the CLI is the operator: the registry's or loader's own
+  // sentence (file, place, fix) instead of the chat sentence that says "the admin has been told".
+  const text = error.code.startsWith('model.') ? printable(error.message) : describeError(error);
+  if (json) process.stdout.write(`${JSON.stringify({ code: error.code, message: text })}\n`);
+  process.stderr.write(`${error.code}: ${text}\n`);
   return user ? EXIT.user : EXIT.internal;
 }
 

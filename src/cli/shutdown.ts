@@ -82,14 +82,29 @@ export class Shutdown {
   }
 }
 
+export interface StopOptions {
+  /** How long past the worker's timeout a shutdown may take before the process ends at once. Default 15 s. */
+  graceMs?: number;
+  /** Also stop when the process that started this one is gone (PORTRAIT_EXIT_WITH_PARENT). Default true. */
+  withParent?: boolean;
+  /** How often the parent is looked at. Default 1 s. */
+  parentCheckMs?: number;
+}
+
 /**
  * SIGINT/SIGTERM run the shutdown and end the process (exit 0). A second signal, or a shutdown that outlasts the
  * worker's timeout by `graceMs`, ends it at once (exit 1): what was still running stays in Redis and runs again.
+ *
+ * The parent's end stops it the same way. `npm start` stopped by SIGTERM (a process manager's restart) ends npm
+ * without passing the signal on (npm 11), and the bot would run on under init beside the restarted one; a terminal
+ * closed under it or a supervisor that died would leave it the same. Started by init itself (systemd, a container's
+ * PID 1), there is no parent to lose and nothing is watched.
  */
-export function stopOnSignals(shutdown: Shutdown, log: Logger, graceMs = 15_000): void {
-  const onSignal = (signal: NodeJS.Signals) => {
+export function stopOnSignals(shutdown: Shutdown, log: Logger, options: StopOptions = {}): void {
+  const graceMs = options.graceMs ?? 15_000;
+  const stop = (reason: string) => {
     if (shutdown.stopping) {
-      log.warn({ signal }, 'second signal: stopping now');
+      log.warn({ reason }, `second stop (${reason}): stopping now`);
       process.exit(1);
     }
     const hardStop = setTimeout(() => {
@@ -97,8 +112,20 @@ export function stopOnSignals(shutdown: Shutdown, log: Logger, graceMs = 15_000)
       process.exit(1);
     }, shutdown.timeoutMs + graceMs);
     hardStop.unref();
-    void shutdown.run(signal).then(() => process.exit(0));
+    void shutdown.run(reason).then(() => process.exit(0));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const parent = process.ppid;
+  if ((options.withParent ?? true) && parent > 1) {
+    const watch = setInterval(() => {
+      // Node reads the parent pid afresh: once the parent is gone, this process has been handed to init (or a
+      // subreaper) and the number changes.
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      log.warn({ parent }, 'the process that started this one is gone: stopping');
+      stop('parent exited');
+    }, options.parentCheckMs ?? 1000);
+    watch.unref();
+  }
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { StartupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   createPortraitService,
@@ -11,10 +12,10 @@ import {
 } from '../queue/index.js';
 import { Shutdown, stopOnSignals } from './shutdown.js';
 
-const NOTHING_CONFIGURED = `Nothing to start: no chat adapter is configured.
+const NOTHING_CONFIGURED = `Nothing to start: set DISCORD_TOKEN or SLACK_BOT_TOKEN in .env (see .env.example), or run \`portrait worker\` for a worker only.
 
-Set at least one in .env (see .env.example for every variable):
-  DISCORD_TOKEN=...          and DISCORD_APPLICATION_ID=..., then run: npx portrait register-commands
+For a chat adapter, set in .env:
+  DISCORD_TOKEN=...          (the slash commands are registered at start; DISCORD_GUILD_IDS=... for some servers)
   SLACK_BOT_TOKEN=xoxb-...   with SLACK_APP_TOKEN=xapp-... (Socket Mode) or SLACK_SIGNING_SECRET=... (HTTP)
 Optionally REDIS_URL=redis://host:6379 (unset: an embedded redis-server under .data/).
 
@@ -40,14 +41,23 @@ export interface StartOptions {
 export async function startCommand(config: Config, log: Logger, options: StartOptions) {
   const wantDiscord = options.adapters && Boolean(config.DISCORD_TOKEN);
   const wantSlack = options.adapters && Boolean(config.SLACK_BOT_TOKEN);
-  if (options.adapters && !wantDiscord && !wantSlack) {
-    process.stdout.write(NOTHING_CONFIGURED);
-    return 0;
+  if (options.adapters && !wantDiscord && !wantSlack) throw new StartupError(NOTHING_CONFIGURED.trimEnd());
+  if (wantSlack && !config.SLACK_APP_TOKEN && !config.SLACK_SIGNING_SECRET) {
+    throw new StartupError(
+      'Slack needs SLACK_APP_TOKEN (Socket Mode, xapp-...) or SLACK_SIGNING_SECRET (HTTP mode, your app > Basic ' +
+        'Information > App Credentials): set one of them.',
+    );
   }
+  // The platforms' settings are checked before anything starts (each within 10 s, one sentence when wrong).
+  const [discord, slack] = await Promise.all([
+    wantDiscord ? (await import('../bots/discord/preflight.js')).checkDiscord(config) : undefined,
+    wantSlack ? (await import('../bots/slack/preflight.js')).checkSlack(config) : undefined,
+  ]);
+  if (discord) await syncDiscordCommands(config, discord.applicationId, log);
 
   // Signals are handled from the first moment: a stop during start-up closes whatever is running by then.
   const shutdown = new Shutdown(log, config.PORTRAIT_SHUTDOWN_TIMEOUT_SECONDS * 1000);
-  stopOnSignals(shutdown, log);
+  stopOnSignals(shutdown, log, { withParent: config.PORTRAIT_EXIT_WITH_PARENT });
 
   const redis: RedisHandle = await openRedis(config, log);
   shutdown.addResource({ name: 'redis', close: () => redis.close() });
@@ -79,27 +89,61 @@ export async function startCommand(config: Config, log: Logger, options: StartOp
   }
   if (wantDiscord) {
     const { startDiscordBot } = await import('../bots/discord/bot.js');
+    const { discordStartupError } = await import('../bots/discord/preflight.js');
     const bot = await startDiscordBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('discord', handler),
       ...(events ? { events: events.service } : {}),
+    }).catch((err: unknown) => {
+      throw discordStartupError(err, config.DISCORD_API_URL) ?? err;
     });
     shutdown.addAdapter({ name: 'discord', drain: () => bot.drain(), stop: () => bot.stop() });
     const onUpdate = bot.adapter.events?.onUpdate;
     if (events && onUpdate) await events.attach('discord', onUpdate);
-    log.info('discord adapter ready');
+    const { inviteUrl } = await import('../bots/discord/commands.js');
+    const invite = inviteUrl({ DISCORD_APPLICATION_ID: discord?.applicationId ?? config.DISCORD_APPLICATION_ID });
+    log.info({ bot: discord?.botName, application: discord?.applicationId }, 'discord adapter ready');
+    log.info({ invite }, `Discord bot ${discord?.botName} is online; invite it to a server with ${invite}`);
   }
   if (wantSlack) {
     const { startSlackBot } = await import('../bots/slack/index.js');
+    const { slackStartupError } = await import('../bots/slack/preflight.js');
     const bot = await startSlackBot(config, portraits, log, {
       consumeDeliveries: (handler) => service.consumeDeliveries('slack', handler),
       ...(events ? { events: { service: events.service, organiserGroups: config.SLACK_EVENT_GROUPS } } : {}),
+    }).catch((err: unknown) => {
+      throw (
+        slackStartupError(err, config.SLACK_APP_TOKEN ? 'SLACK_APP_TOKEN' : 'SLACK_BOT_TOKEN', config.SLACK_API_URL) ??
+        err
+      );
     });
     shutdown.addAdapter({ name: 'slack', drain: () => bot.drain(), stop: () => bot.stop() });
     if (events && bot.eventUpdates) await events.attach('slack', bot.eventUpdates);
-    log.info({ mode: bot.mode, port: bot.port }, 'slack adapter ready');
+    log.info({ mode: bot.mode, port: bot.port, bot: slack?.botName, team: slack?.team }, 'slack adapter ready');
   }
   // Runs until a signal: stopOnSignals ends the process.
   return undefined;
+}
+
+/**
+ * The slash commands follow this version: replaced where the registered set differs (per guild or global), before
+ * anything starts, so a server the bot is not in stops the start at once.
+ */
+async function syncDiscordCommands(config: Config, applicationId: string, log: Logger): Promise<void> {
+  const { syncCommands } = await import('../bots/discord/command-sync.js');
+  const { discordStartupError } = await import('../bots/discord/preflight.js');
+  const synced = await syncCommands(config, applicationId).catch((err: unknown) => {
+    throw discordStartupError(err, config.DISCORD_API_URL) ?? err;
+  });
+  if (synced.updated.length > 0) {
+    log.info(
+      { scope: synced.scope, updated: synced.updated, commands: synced.commands },
+      synced.scope === 'global'
+        ? 'discord commands registered globally (they differed; clients may take up to an hour to show them)'
+        : `discord commands registered in ${synced.updated.join(', ')} (they differed)`,
+    );
+  } else {
+    log.info({ scope: synced.scope, unchanged: synced.unchanged }, 'discord commands up to date');
+  }
 }
 
 /** Queued jobs survive a Redis restart only with persistence on (the embedded server runs with AOF). */

@@ -1,3 +1,4 @@
+import { parseHostEntry } from '../config.js';
 import { type FileKind, type ImageFormat, sniffFile } from '../core/file-kind.js';
 import { PortraitError } from '../errors.js';
 
@@ -14,7 +15,7 @@ import { PortraitError } from '../errors.js';
  */
 
 export interface DownloadOptions {
-  /** Host names the file may come from, e.g. `cdn.discordapp.com` (no scheme, no port). */
+  /** Hosts the file may come from, e.g. `cdn.discordapp.com` or `files.example:8443` (no scheme, no path). */
   allowedHosts: readonly string[];
   /** Largest accepted body in bytes. */
   maxBytes: number;
@@ -47,7 +48,13 @@ export function isAllowedUrl(url: string, allowedHosts: readonly string[]): bool
     return false;
   }
   const host = parsed.hostname.toLowerCase();
-  if (!allowedHosts.some((h) => h.toLowerCase() === host)) return false;
+  // An entry with a port allows that port only; without one, any port of the host.
+  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : parsed.protocol === 'http:' ? '80' : '');
+  const allowed = allowedHosts.some((entry) => {
+    const h = parseHostEntry(entry);
+    return 'hostname' in h && h.hostname === host && (h.port === '' || h.port === port);
+  });
+  if (!allowed) return false;
   if (parsed.username || parsed.password) return false;
   return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && LOOPBACK.has(host));
 }

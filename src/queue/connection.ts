@@ -28,6 +28,13 @@ export interface RedisHandle {
 export interface OpenRedisOptions {
   /** The server binary to start when embedding (tests point it at a missing name). */
   redisServer?: string;
+  /** How long the first PING to REDIS_URL may take before start gives up with a sentence. Default 10 s. */
+  probeTimeoutMs?: number;
+  /**
+   * PING REDIS_URL before handing out connections (default true). Off only where a Redis that is down is the point
+   * (tests of how a running process answers while it cannot reach Redis).
+   */
+  probe?: boolean;
 }
 
 export class RedisUnavailableError extends Error {
@@ -39,7 +46,10 @@ export async function openRedis(
   log: Logger,
   options: OpenRedisOptions = {},
 ): Promise<RedisHandle> {
-  if (config.REDIS_URL) return connectionsTo(config.REDIS_URL, false, async () => {});
+  if (config.REDIS_URL) {
+    if (options.probe !== false) await probeRedis(config.REDIS_URL, options.probeTimeoutMs ?? 10_000);
+    return connectionsTo(config.REDIS_URL, false, async () => {});
+  }
   const server = await startEmbedded(
     join(config.PORTRAIT_DATA_DIR, 'redis'),
     log,
@@ -60,7 +70,7 @@ function connectionsTo(url: string, embedded: boolean, stopServer: () => Promise
         role === 'worker'
           ? { maxRetriesPerRequest: null, enableReadyCheck: true }
           : { maxRetriesPerRequest: 2, connectTimeout: 5000 };
-      const conn = new Redis(url, opts);
+      const conn = redisClient(url, opts);
       // An unhandled 'error' event would crash the process; reconnects are ioredis's job, failures surface on commands.
       conn.on('error', () => {});
       conn.once('end', () => open.delete(conn));
@@ -74,6 +84,81 @@ function connectionsTo(url: string, embedded: boolean, stopServer: () => Promise
       await stopServer();
     },
   };
+}
+
+/** `unix:/path/to/redis.sock` (REDIS_URL's socket form) as ioredis takes it; redis:// and rediss:// as they are. */
+function redisClient(url: string, options: RedisOptions): Redis {
+  const socket = /^unix:(?:\/\/)?(\/[^?]*)/i.exec(url)?.[1];
+  return socket ? new Redis({ ...options, path: socket }) : new Redis(url, options);
+}
+
+/** REDIS_URL as it may be shown: the password replaced. */
+export function redisUrlForDisplay(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/i, (_, scheme: string, auth: string) =>
+    auth.includes(':') ? `${scheme}${auth.slice(0, auth.indexOf(':'))}:***@` : `${scheme}***@`,
+  );
+}
+
+/**
+ * One connection and a PING before anything starts, so a wrong or unreachable REDIS_URL ends the start with a
+ * sentence instead of "redis ready" and reconnect warnings forever (ioredis retries without end by design).
+ */
+async function probeRedis(url: string, timeoutMs: number): Promise<void> {
+  const probe = redisClient(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  let lastError: Error | undefined;
+  probe.on('error', (err: Error) => {
+    lastError = err;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('ETIMEDOUT')), timeoutMs);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        await probe.connect();
+        await probe.ping();
+      })(),
+      deadline,
+    ]);
+  } catch (err) {
+    throw new RedisUnavailableError(redisProblem(url, (lastError ?? err) as Error, timeoutMs), { cause: err });
+  } finally {
+    clearTimeout(timer);
+    probe.disconnect();
+  }
+}
+
+function redisProblem(url: string, err: Error, timeoutMs: number): string {
+  const shown = redisUrlForDisplay(url);
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const text = `${code} ${err.message}`;
+  const fix = 'start Redis there or correct REDIS_URL (leave it unset and portrait runs its own under .data/)';
+  if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(text)) {
+    return `Redis at REDIS_URL=${shown} refused the login: put the right user and password in REDIS_URL (redis://user:password@host:6379).`;
+  }
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) {
+    return `The host in REDIS_URL=${shown} was not found: correct the host name in REDIS_URL.`;
+  }
+  if (/ECONNREFUSED|ENOENT/.test(text)) {
+    return `Nothing answers at REDIS_URL=${shown} (connection refused): ${fix}.`;
+  }
+  if (/ETIMEDOUT|timed? ?out/i.test(text)) {
+    return `Redis at REDIS_URL=${shown} did not answer within ${Math.round(timeoutMs / 1000)} s: check the host, port and firewall, or ${fix}.`;
+  }
+  if (/Protocol error/i.test(text)) {
+    return `Something that is not Redis answers at REDIS_URL=${shown}: correct the host and port in REDIS_URL.`;
+  }
+  if (/SSL|TLS|EPROTO|wrong version number|ECONNRESET|Connection is closed|isn't writeable/i.test(text)) {
+    return `The server at REDIS_URL=${shown} closed the connection without answering: check that host and port are Redis's, and use rediss:// for a TLS port and redis:// for a plain one.`;
+  }
+  return `Redis at REDIS_URL=${shown} cannot be used (${err.message}): ${fix}.`;
 }
 
 async function quit(conn: Redis): Promise<void> {

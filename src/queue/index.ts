@@ -8,6 +8,7 @@ export {
   openRedis,
   type RedisHandle,
   type RedisPersistence,
+  RedisUnavailableError,
   redisPersistence,
 } from './connection.js';
 export type { ConsumeOptions } from './deliveries.js';

@@ -16,6 +16,11 @@ export interface SubmitOptions {
    * (`consumeDeliveries(..., { inbox })`) instead of the platform's shared queue. The CLI uses one per run.
    */
   inbox?: string;
+  /**
+   * The operator at the machine (`portrait generate`): not counted against the in-flight caps or the rate limit,
+   * which share the workers among chat members (and playground visitors). Adapters never set it.
+   */
+  operator?: boolean;
 }
 
 export interface SubmitReceipt {

@@ -66,6 +66,21 @@ export function createPortraitService(
   const consumers = new Set<DeliveryConsumer>();
   const rate = rateLimitOf(config);
 
+  /**
+   * The in-flight caps and the rate limit share the workers fairly among chat members (and playground visitors).
+   * The operator at the machine (`portrait generate`) sets those limits and owns the workers: their runs still go
+   * through the reservation (duplicate and selfie checks, the job list) but are never counted against a cap or a
+   * rate.
+   */
+  function limitsFor(operator: boolean): { userCap: number; scopeCap: number; rate?: typeof rate } {
+    if (operator) return { userCap: Number.MAX_SAFE_INTEGER, scopeCap: Number.MAX_SAFE_INTEGER };
+    return {
+      userCap: config.PORTRAIT_USER_IN_FLIGHT,
+      scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
+      ...(rate ? { rate } : {}),
+    };
+  }
+
   const isLive = async (jobId: string) => {
     const state = await queue.getJobState(jobId);
     return state !== 'completed' && state !== 'failed' && state !== 'unknown';
@@ -111,6 +126,7 @@ export function createPortraitService(
         throw new PortraitError('job.expired', 'a selfie key is not a blob key', {});
       }
       const record: JobRecord = { submittedAt: Date.now(), pose: request.pose, lighting: request.lighting };
+      const limits = limitsFor(options.operator === true);
       const reserve = () =>
         reserveSlot(client, keys, {
           requester,
@@ -118,11 +134,11 @@ export function createPortraitService(
           jobKey: queue.toKey(jobId),
           waitKey: queue.keys.wait ?? '',
           selfieKeys: request.selfieKeys,
-          userCap: config.PORTRAIT_USER_IN_FLIGHT,
-          scopeCap: config.PORTRAIT_SCOPE_QUEUE_CAP,
+          userCap: limits.userCap,
+          scopeCap: limits.scopeCap,
           ttlSeconds: ttl,
           summary: JSON.stringify(record),
-          ...(rate ? { rate: { ...rate, key: keys.userRate(requester) } } : {}),
+          ...(limits.rate ? { rate: { ...limits.rate, key: keys.userRate(requester) } } : {}),
         });
       let reserved = await reserve();
       if (reserved.outcome === 'user' || reserved.outcome === 'scope') {
@@ -136,14 +152,14 @@ export function createPortraitService(
           throw new PortraitError('job.expired', 'a selfie blob is missing or expired', { selfie: reserved.selfie });
         case 'user':
           throw new PortraitError('quota.user_in_flight', 'too many portraits in flight for this requester', {
-            limit: config.PORTRAIT_USER_IN_FLIGHT,
+            limit: limits.userCap,
           });
         case 'scope':
           throw new PortraitError('quota.queue_full', 'the community queue is full', {
-            limit: config.PORTRAIT_SCOPE_QUEUE_CAP,
+            limit: limits.scopeCap,
           });
         case 'rate':
-          throw rateLimitedError(rate ?? { limit: 0, windowMs: 0 }, reserved.retryAfterMs);
+          throw rateLimitedError(limits.rate ?? { limit: 0, windowMs: 0 }, reserved.retryAfterMs);
       }
 
       const data: PortraitJobData = {

@@ -46,6 +46,11 @@ export interface WorkerOptions {
   tolerateBrokenPipeline?: boolean;
   /** Called when a job's processing starts on this worker (metrics, benchmarks). */
   onJobStart?: (jobId: string) => void;
+  /**
+   * Runs the follow-up of a job that failed for good (default: at once). Tests wrap it to run it after a consumer
+   * has left, and to await it.
+   */
+  failureFollowUp?: (jobId: string, followUp: () => Promise<void>) => Promise<void>;
   /** Queue wait, stage durations, completions and failures by code (src/observability). */
   metrics?: QueueMetrics;
   /**
@@ -114,6 +119,7 @@ export async function startWorker(
     stopping: false,
     handBack: new AbortController(),
     metrics: options.metrics,
+    answeredFailures: new WeakSet(),
   };
   // Request ids of the jobs running here, for the lines logged about them outside processJob (a cancel).
   const running = new Map<string, string>();
@@ -144,9 +150,13 @@ export async function startWorker(
   );
   worker.on('error', (err) => log.error({ err }, 'portrait worker error'));
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled (its worker stopped); it runs again'));
+  const runFollowUp = options.failureFollowUp ?? ((_jobId, followUp) => followUp());
   worker.on('failed', (job, err) => {
-    if (job?.finishedOn)
-      void afterFinalFailure(ctx, job, err).catch((e: unknown) => log.error({ err: e }, 'failure follow-up'));
+    if (job?.finishedOn) {
+      void runFollowUp(job.id ?? '', () => afterFinalFailure(ctx, job, err)).catch((e: unknown) =>
+        log.error({ err: e }, 'failure follow-up'),
+      );
+    }
   });
 
   // Cancels reach whichever worker runs the job: a pub/sub message aborts the job's signal here.
@@ -216,6 +226,13 @@ interface JobContext {
   stopping: boolean;
   /** Aborted when a closing worker's timeout passes: running jobs stop and go back to the queue. */
   handBack: AbortController;
+  /**
+   * The errors processJob threw after answering the requester itself. BullMQ's 'failed' event hands back that same
+   * object, so the follow-up knows the answer went out without asking Redis: a CLI run removes its inbox (answer
+   * included) the moment it reads the answer, and the follow-up looking there afterwards saw no answer and sent a
+   * second failure with a second reference id.
+   */
+  answeredFailures: WeakSet<Error>;
   metrics: QueueMetrics | undefined;
 }
 
@@ -324,6 +341,13 @@ async function processJob(
     ctx.metrics?.jobFailed(userError ? err.code : codeOf(asInternal(err)), lastTry);
     if (userError) log.info({ code: err.code }, 'portrait refused');
     else log.error({ err, refId, lastTry }, lastTry ? 'portrait failed' : 'portrait failed; will retry');
+    const thrown = userError
+      ? new UnrecoverableError(`${err.code}: ${err.message}`)
+      : poisoned
+        ? new UnrecoverableError(`poisoned: ${(err as Error).message}`)
+        : err instanceof Error
+          ? err
+          : new Error(String(err));
     if (lastTry) {
       const mark = await ctx.client.get(ctx.keys.cancelMark(jobId));
       // A forgotten requester gets no message about the job they asked to erase.
@@ -332,17 +356,17 @@ async function processJob(
         await ctx.deliveries.answer({ kind: 'failure', jobId, ...address(data), error: payload }, data.inbox);
       }
       await releaseSlot(ctx.client, ctx.keys, request.requester, jobId);
+      ctx.answeredFailures.add(thrown);
     }
-    if (userError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-    if (poisoned) throw new UnrecoverableError(`poisoned: ${(err as Error).message}`);
-    throw err;
+    throw thrown;
   }
 }
 
 /**
  * Runs after a job failed for good. A forgotten requester's job record goes as soon as the job lets go of its lock.
- * Otherwise this is the backstop answer for failures our processor never saw (BullMQ fails a job that stalled too
- * often without running it); when the processor already answered, the answer's fixed id makes this a no-op.
+ * Otherwise this is the backstop answer for failures our processor never answered (BullMQ fails a job that stalled
+ * too often without running it). A failure the processor answered is known by its error object; the answer's
+ * fixed id covers an answer sent by another process.
  */
 async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, StoredOutcome>, err: Error): Promise<void> {
   const jobId = job.id ?? '';
@@ -350,6 +374,7 @@ async function afterFinalFailure(ctx: JobContext, job: Job<PortraitJobData, Stor
     await job.remove().catch(() => {});
     return;
   }
+  if (ctx.answeredFailures.has(err)) return;
   const parsed = portraitJobSchema.safeParse(job.data);
   if (!parsed.success) return;
   const { request, inbox } = parsed.data;

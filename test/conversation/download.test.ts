@@ -111,6 +111,26 @@ describe('isAllowedUrl', () => {
     ['not a url', false],
   ];
   for (const [url, ok] of table) it(`${url} -> ${ok}`, () => assert.equal(isAllowedUrl(url, hosts), ok));
+
+  // An entry with a port allows that port only (DISCORD_CDN_HOSTS=127.0.0.1:8080, SLACK_FILE_HOSTS=files.example:8443).
+  const withPorts = ['127.0.0.1:8080', 'files.example:8443', 'cdn.example:443', '[::1]:9000'];
+  const ported: Array<[string, boolean]> = [
+    ['http://127.0.0.1:8080/a.png', true],
+    ['http://127.0.0.1:8081/a.png', false],
+    ['http://127.0.0.1/a.png', false],
+    ['https://files.example:8443/f/a.jpg', true],
+    ['https://FILES.example:8443/f/a.jpg', true],
+    ['https://files.example/f/a.jpg', false],
+    ['https://files.example:443/f/a.jpg', false],
+    ['https://cdn.example/a.png', true],
+    ['https://cdn.example:443/a.png', true],
+    ['https://cdn.example:8443/a.png', false],
+    ['http://[::1]:9000/a.png', true],
+    ['http://[::1]:9001/a.png', false],
+  ];
+  for (const [url, ok] of ported) {
+    it(`${url} under ${withPorts.join(',')} -> ${ok}`, () => assert.equal(isAllowedUrl(url, withPorts), ok));
+  }
 });
 
 describe('downloadImage over loopback HTTP', () => {

@@ -58,7 +58,7 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
     });
     try {
       await worker.waitForLog('portrait worker ready');
-      const selfie = await t.service.putBlob(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')), alice);
+      const selfie = await t.service.putBlob(readFileSync(facePath('obama.jpg')), alice);
       const { jobId } = await t.service.submit({
         idempotencyKey: 'real-1',
         // Two variations: long enough to be still running when the signal lands after the first stage.
@@ -131,6 +131,9 @@ describe('graceful shutdown (SIGTERM)', { timeout: 120_000 }, () => {
       DISCORD_APPLICATION_ID: APP_ID,
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_CDN_HOSTS: '127.0.0.1',
+      // The scripted pipeline reads its script from the style words, which the compositor's adapter check would
+      // refuse as an unknown style; the crop engine takes any words.
+      PORTRAIT_ENGINE: 'crop',
     };
     const events = new QueueEvents(PORTRAIT_QUEUE, {
       connection: t.env.redis.connection('worker'),

@@ -5,7 +5,7 @@ import { createDeflate } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import type { ErrorCode } from '../../src/errors.js';
 import { decodeImage, type IngestLimits, installLoaderAllowlist } from '../../src/pipeline/image.js';
-import { facePath } from '../helpers/env.js';
+import { facePath, needsPhotos } from '../helpers/env.js';
 
 /**
  * The bad-input corpus, built by code at test time (nothing binary is committed): every file a chat user could
@@ -25,6 +25,8 @@ export interface CorpusCase {
   /** One line saying what the file is. */
   what: string;
   expect: Expected;
+  /** Photos it starts from that are not committed (PORTRAIT_TEST_FACES only): the case is skipped without them. */
+  photos?: string[];
   /** Overrides of the test's ingest limits (the byte-cap case). */
   limits?: Partial<IngestLimits>;
   /** `got` the refusal must name (input.* refusals say what arrived). */
@@ -78,6 +80,7 @@ export async function materialise(
 ): Promise<Map<string, string>> {
   const paths = new Map<string, string>();
   for (const c of cases) {
+    if (c.photos && needsPhotos(...c.photos)) continue;
     const path = join(dir, `${c.id}.bin`);
     await writeFile(path, await c.build(src));
     paths.set(c.id, path);
@@ -874,6 +877,7 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'crowd',
     what: 'a street crowd (dozens of faces of similar size: the member is asked for a solo selfie)',
     expect: 'face.several',
+    photos: ['pexels-pixabay-34291_crowd.jpg'],
     build: (s) => s.read('pexels-pixabay-34291_crowd.jpg'),
   },
 ];

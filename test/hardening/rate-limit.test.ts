@@ -76,6 +76,29 @@ describe('per-user rate limit', () => {
     assert.equal((await submit(user('bob'), 'bob-1')).duplicate, false);
   });
 
+  it('the operator running portrait generate has no rate limit and no in-flight cap; CLI-platform visitors do', async () => {
+    const operator: Requester = { platform: 'cli', userId: 'admin', scopeId: 'local' };
+    const submitAs = async (requester: Requester, key: string, asOperator: boolean) => {
+      const selfie = await service.putBlob(new Uint8Array([1, 2, 3]), requester);
+      return service.submit({
+        idempotencyKey: key,
+        request: { requester, selfieKeys: [selfie], seed: 1 },
+        ...(asOperator ? { operator: true } : {}),
+      });
+    };
+    // Past the rate (3) and the in-flight cap (20) in one window, with every job still queued.
+    const receipts = [];
+    for (let i = 1; i <= 25; i++) receipts.push(await submitAs(operator, `operator-${i}`, true));
+    assert.equal(new Set(receipts.map((r) => r.jobId)).size, 25);
+    assert.ok(receipts.every((r) => !r.duplicate));
+    // The reservation still answers a retried run as the same job.
+    assert.equal((await submitAs(operator, 'operator-7', true)).duplicate, true);
+    // The exemption is the operator's, not the platform's: a playground visitor (platform cli too) is limited.
+    const visitor: Requester = { platform: 'cli', userId: 'playground-abc', scopeId: 'playground' };
+    for (const i of [1, 2, 3]) await submitAs(visitor, `visitor-${i}`, false);
+    assert.equal((await refusal(submitAs(visitor, 'visitor-4', false))).code, 'quota.rate_limited');
+  });
+
   it('is atomic: ten concurrent submits over an empty window accept exactly the limit', async () => {
     const carol = user('carol');
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => submit(carol, `carol-${i}`)));

@@ -37,7 +37,7 @@ describe('no secret, selfie URL or raw file name in the logs of a full run at LO
   let home: string;
   let output = '';
   let prefix: string;
-  const selfie = new Uint8Array(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')));
+  const selfie = new Uint8Array(readFileSync(facePath('obama.jpg')));
 
   before(async () => {
     discord = await new FakeDiscord().start();

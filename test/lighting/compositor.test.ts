@@ -9,6 +9,7 @@ import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/e
 import { resizeImage } from '../../src/pipeline/image.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
 import type { Progress } from '../../src/pipeline/types.js';
+import { needsPhotos } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
 
 let engine: Engine;
@@ -16,7 +17,7 @@ let selfie: PreparedSelfie;
 
 before(async () => {
   engine = await createCompositorEngine({ PORTRAIT_IDENTITY_MODEL: 'identity' });
-  const s = await loadSelfie('pexels-dinielle-de-veyra-4195444.jpg');
+  const s = await loadSelfie('obama.jpg');
   selfie = { image: s.image, faces: s.faces, mainFace: s.face, index: 1 };
 });
 after(async () => {
@@ -94,7 +95,9 @@ test('compositor refuses what it cannot draw, with user error codes', async () =
   );
 });
 
-test('compositor picks the selfie whose pose is closest to the target', async () => {
+const TURNED = needsPhotos('pexels-sam-lion-5709614.jpg');
+
+test('compositor picks the selfie whose pose is closest to the target', { skip: TURNED }, async () => {
   const turned = await loadSelfie('pexels-sam-lion-5709614.jpg');
   const selfies: PreparedSelfie[] = [
     selfie,
@@ -119,7 +122,9 @@ test('head-and-shoulders frame: square, inside the photo, face about 37% of the 
   assert.equal(f.width, 324);
 });
 
-test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', async () => {
+test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', {
+  skip: TURNED,
+}, async () => {
   // This selfie faces about 33 degrees to the subject's right: "three-quarter left" (+30) would need ~63 degrees.
   const turned = await loadSelfie('pexels-sam-lion-5709614.jpg');
   const only: PreparedSelfie[] = [{ image: turned.image, faces: turned.faces, mainFace: turned.face, index: 1 }];

@@ -7,6 +7,7 @@ import { faceSideLuminance } from '../../src/pipeline/lighting/measure.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
 import { segmentPerson } from '../../src/pipeline/segment/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
+import { hasPhoto } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
 
 /**
@@ -100,7 +101,8 @@ describe('compositor portraits: the faults a person would see', () => {
   });
 
   it('lights the side the light comes from: "key from left" and "key from right" move the bright side', async () => {
-    for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg']) {
+    // The darker skin tone's photo is not committed: it runs where PORTRAIT_TEST_FACES has it.
+    for (const name of ['obama.jpg', 'pexels-dinielle-de-veyra-4195444.jpg'].filter(hasPhoto)) {
       const ratios: number[] = [];
       let photo = 1;
       for (const lighting of ['key from left', 'key from right']) {
@@ -185,8 +187,8 @@ function meanAbs(a: RgbImage, b: RgbImage): number {
 }
 
 /**
- * The worst kink of the log luminance gain across the face outline: at each outline point, the slope just outside
- * minus the slope just inside, along the radius from the face's centre. A step where a face-only relight ended
+ * The worst kink of the log luminance gain across the face outline (jaw excluded): at each outline point, the slope
+ * just outside minus the slope just inside, along the radius from the face's centre. A step where a face-only relight ended
  * shows as a kink; a smooth falloff (a hard light's terminator included) has equal slopes on both sides.
  */
 function outlineKink(gain: Float32Array, gw: number, gh: number, cell: number, pts: Float32Array): number {
@@ -209,6 +211,10 @@ function outlineKink(gain: Float32Array, gw: number, gh: number, cell: number, p
     const x = pts[b * 3] ?? 0;
     const y = pts[b * 3 + 1] ?? 0;
     const r = Math.hypot(x - cx, y - cy) || 1;
+    // Under the jaw the neck begins, in the chin's shadow: light may turn there. Forehead, temples and cheeks are
+    // where a face-shaped relight showed its edge.
+    const below = Math.atan2(y - cy, x - cx) * (180 / Math.PI);
+    if (below > 50 && below < 130) continue;
     const ux = ((x - cx) / r) * 3 * cell;
     const uy = ((y - cy) / r) * 3 * cell;
     const inside = at(x - ux, y - uy);

@@ -198,7 +198,7 @@ describe('health and metrics endpoint', () => {
       REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
       HEALTH_PORT: '0',
     });
-    const redis = await openRedis(config, silentLogger);
+    const redis = await openRedis(config, silentLogger, { probe: false });
     const down = await startObservability(config, redis, silentLogger, { worker: false });
     try {
       const res = await get(down.server.port, '/readyz');

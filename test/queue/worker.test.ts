@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { PortraitError } from '../../src/errors.js';
+import { deliveryQueueName } from '../../src/queue/deliveries.js';
 import { PORTRAIT_QUEUE } from '../../src/queue/keys.js';
 import type { DeliveryConsumer } from '../../src/queue/service.js';
 import { createPortraitService, type PortraitQueueService } from '../../src/queue/submit.js';
@@ -284,4 +285,71 @@ describe('portrait worker with a pipeline that cannot start', () => {
       await env.cleanup();
     }
   });
+});
+
+describe('portrait worker: a final failure answered to a private inbox that is gone by the follow-up', () => {
+  // The race of a CLI run: `portrait generate` reads its failure answer and removes its inbox (answer included)
+  // before the worker's 'failed' follow-up looks for that answer. The follow-up runs here only once the inbox is
+  // gone, so the order that happened about one run in ten is the order every time.
+  for (const style of ['user-error', 'internal-error']) {
+    it(`${style}: one answer, one reference at most, no "failed outside the processor"`, async () => {
+      const env = await queueTestEnv('worker-inbox', { PORTRAIT_JOB_ATTEMPTS: '1' });
+      const logged = capturingLogger();
+      const service = createPortraitService(env.config, env.redis, logged.log);
+      let inboxGone: () => void = () => {};
+      const gone = new Promise<void>((resolve) => {
+        inboxGone = resolve;
+      });
+      const followUps: Promise<void>[] = [];
+      const worker = await startWorker(env.config, env.redis, logged.log, {
+        pipelineModule: SCRIPTED_PIPELINE,
+        failureFollowUp: (_jobId, followUp) => {
+          const done = gone.then(followUp);
+          followUps.push(done);
+          return done;
+        },
+      });
+      try {
+        const cli = { platform: 'cli' as const, userId: 'operator', scopeId: 'local' };
+        const received = new DeliveryInbox();
+        const consumer = await service.consumeDeliveries('cli', received.handler, {
+          inbox: 'cli-race',
+          removeOnClose: true,
+        });
+        const selfie = await service.putBlob(SELFIE, cli);
+        const { jobId } = await service.submit({
+          idempotencyKey: `cli-race-${style}`,
+          inbox: 'cli-race',
+          request: { requester: cli, selfieKeys: [selfie], style, seed: 1 },
+        });
+        const answer = await received.answerFor(jobId);
+        assert.equal(answer.kind, 'failure');
+        await consumer.close();
+        inboxGone();
+        while (followUps.length === 0) await sleep(10);
+        await Promise.all(followUps);
+        const lines = logged.lines.join('');
+        assert.doesNotMatch(lines, /failed outside the processor/);
+        const refIds = new Set([...lines.matchAll(/"refId":"([0-9a-f]+)"/g)].map((m) => m[1]));
+        assert.equal(refIds.size, style === 'user-error' ? 0 : 1, lines);
+        assert.equal(received.answers(jobId).length, 1);
+        // Nothing was sent after the run left: its inbox stays empty.
+        const left = new Queue(deliveryQueueName('cli', 'cli-race'), {
+          connection: env.redis.connection(),
+          prefix: env.config.PORTRAIT_QUEUE_PREFIX,
+        });
+        const counts = await left.getJobCounts();
+        assert.equal(
+          Object.values(counts).reduce((a, b) => a + b, 0),
+          0,
+          JSON.stringify(counts),
+        );
+        await left.close();
+      } finally {
+        await worker.close();
+        await service.close();
+        await env.cleanup();
+      }
+    });
+  }
 });

@@ -91,7 +91,7 @@ test('the Slack modal offers the style catalogue as a menu, with a text field fo
     withFileInput: true,
     maxSelfies: 4,
     maxVariations: 4,
-    initial: { style: 'oil paint' },
+    initial: { style: 'oil painting' },
   });
   const blocks = view.blocks as unknown as Block[];
   const menu = blocks.find((b) => b.block_id === MODAL_FIELDS.style.block);

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { PresetInfo } from '../../conversation/catalogue.js';
 import { ACTION_LABELS, type HelpSection, JOB_STATE_WORDS, queuedText } from '../../conversation/present.js';
+import { parseStyle } from '../../core/style.js';
 import type { JobSummary } from '../../queue/service.js';
 import { bold, escapeMrkdwn, helpToMrkdwn } from './mrkdwn.js';
 import { encodeState, type SlackButtonState } from './state.js';
@@ -106,8 +107,10 @@ export function portraitModal(o: ModalOptions): View {
   const initialPose = poseOptions.find((x) => x.value === o.initial?.pose);
   const initialLight = lightOptions.find((x) => x.value === o.initial?.lighting);
   const styleOptions = presetOptions(o.styles ?? []);
-  // A catalogue style pre-selects the menu; anything else (a combination, free words) pre-fills the text field.
-  const initialStyle = styleOptions.find((x) => x.value === o.initial?.style);
+  // A catalogue style (any spelling: "pop art" is comic) pre-selects the menu; anything else (a combination, free
+  // words) pre-fills the text field.
+  const parsedStyle = o.initial?.style ? parseStyle(o.initial.style) : undefined;
+  const initialStyle = styleOptions.find((x) => parsedStyle?.ok && x.value === parsedStyle.value.label);
   const initialStyleText = initialStyle ? undefined : o.initial?.style?.slice(0, 500);
   const blocks: KnownBlock[] = [];
   if (o.note) blocks.push(mrkdwnSection(escapeMrkdwn(o.note)));

@@ -24,6 +24,7 @@ export function composePortrait(person: HeadWarp, light: PersonLight, background
   const bh = background.image.height;
   const out = new Uint8Array(data.length);
   const alpha = person.alpha;
+  const lut = gainTable();
   // Per output row: the gain grid's two rows interpolated once (gw cells x 3), and likewise a small background's.
   const gainRow = new Float32Array(gw * 3);
   const bgRow = new Float32Array(bw * 3);
@@ -88,15 +89,32 @@ export function composePortrait(person: HeadWarp, light: PersonLight, background
       const g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
       const g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
       const g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
-      const l0 = linearToSrgbByte(SRGB_TO_LINEAR[data[i]!]! * g0);
-      const l1 = linearToSrgbByte(SRGB_TO_LINEAR[data[i + 1]!]! * g1);
-      const l2 = linearToSrgbByte(SRGB_TO_LINEAR[data[i + 2]!]! * g2);
+      const l0 = lut[Math.min(GAIN_STEPS, Math.round(g0 * GAIN_SCALE)) * 256 + data[i]!]!;
+      const l1 = lut[Math.min(GAIN_STEPS, Math.round(g1 * GAIN_SCALE)) * 256 + data[i + 1]!]!;
+      const l2 = lut[Math.min(GAIN_STEPS, Math.round(g2 * GAIN_SCALE)) * 256 + data[i + 2]!]!;
       out[i] = a * l0 + (1 - a) * b0 + 0.5;
       out[i + 1] = a * l1 + (1 - a) * b1 + 0.5;
       out[i + 2] = a * l2 + (1 - a) * b2 + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };
+}
+
+/** Gains up to GAIN_MAX in steps of 1/GAIN_SCALE (0.5%, under what banding would show). */
+const GAIN_MAX = 4;
+const GAIN_SCALE = 200;
+const GAIN_STEPS = GAIN_MAX * GAIN_SCALE;
+let table: Uint8Array | undefined;
+
+/** sRGB byte -> sRGB byte after a linear-light gain, for every quantised gain: one lookup per channel. 200 KB, once. */
+function gainTable(): Uint8Array {
+  if (!table) {
+    table = new Uint8Array((GAIN_STEPS + 1) * 256);
+    for (let q = 0; q <= GAIN_STEPS; q++) {
+      for (let v = 0; v < 256; v++) table[q * 256 + v] = linearToSrgbByte((SRGB_TO_LINEAR[v] ?? 0) * (q / GAIN_SCALE));
+    }
+  }
+  return table;
 }
 
 /** The gain grid carried to output positions: cell q reads the photo's gain at q + inverse(q). */

@@ -32,22 +32,18 @@ export function keepMainPerson(
   const sy = Math.min(sh - 1, Math.max(0, Math.floor(face.y / f)));
   const stack = [sy * sw + sx];
   keep[sy * sw + sx] = 1;
+  const visit = (n: number) => {
+    if (keep[n] || (small[n] ?? 0) < 0.5) return;
+    keep[n] = 1;
+    stack.push(n);
+  };
   while (stack.length > 0) {
     const o = stack.pop() ?? 0;
     const x = o % sw;
-    const y = Math.floor(o / sw);
-    for (const [nx, ny] of [
-      [x - 1, y],
-      [x + 1, y],
-      [x, y - 1],
-      [x, y + 1],
-    ] as const) {
-      if (nx < 0 || ny < 0 || nx >= sw || ny >= sh) continue;
-      const n = ny * sw + nx;
-      if (keep[n] || (small[n] ?? 0) < 0.5) continue;
-      keep[n] = 1;
-      stack.push(n);
-    }
+    if (x > 0) visit(o - 1);
+    if (x < sw - 1) visit(o + 1);
+    if (o >= sw) visit(o - sw);
+    if (o < sw * (sh - 1)) visit(o + sw);
   }
   // Grow by GROW cells (square), then soften into a 0..1 multiplier.
   const grown = new Float32Array(sw * sh);

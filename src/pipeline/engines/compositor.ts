@@ -29,17 +29,16 @@ import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
 
 /**
- * The `compositor` engine: the CPU default, no diffusion model. A portrait is the reference selfie
- *   1. chosen among the selfies for the pose closest to the target (mesh + head pose of each),
- *   2. framed head-and-shoulders (an axis-aligned square around the face, cut at the output resolution),
- *   3. warped to the target pose (z-buffered mesh warp, src/pipeline/geometry),
- *   4. relit to the target lighting (SH shading ratio, src/pipeline/lighting/relight.ts),
- *   5. composed over its own background, kept, blurred, darkened or toned per the lighting preset.
- * What it cannot do, honestly: invent what the photo does not show (a turn beyond COMPOSITOR_POSE_LIMITS is
- * refused with 'request.pose_out_of_range'), separate the body from the background exactly (no matting model: the
- * subject mask is the mesh's head mask plus a soft shoulders guess), or change style (the style prompt is for the
- * diffusion engine and is ignored here). Variations are the same portrait with small seeded differences in
- * framing (zoom up to 6% and a shift within it) and background brightness (+-8%); the first is never jittered.
+ * The `compositor` engine: the CPU default, no diffusion model. It re-poses, relights and restyles the member's own
+ * photo and delivers only what looks right (docs/compositor.md tells the whole story):
+ *   1. the selfie that needs the smallest turn, framed head-and-shoulders, segmented (person, hair, skin);
+ *   2. the largest clean turn toward the asked pose (cleanTurn: per-axis caps, at most 5% of the face invented),
+ *      the head turned as one piece by the head model's field (src/pipeline/geometry/head-model.ts, head-warp.ts);
+ *   3. what the head uncovers shows the background plate (the photo without the person, filled), so no ghost;
+ *   4. the whole person relit by the preset's rig through the head model's normals (person-relight.ts);
+ *   5. the style (src/core/style.ts) as a studio backdrop instead of the plate and a look on the composed picture.
+ * Variations move the key light, the background's brightness and the framing, and take another style variant.
+ * The report says the pose rendered, and a note tells the member how far it went when it fell short.
  */
 
 export interface CompositorOptions {

@@ -6,7 +6,7 @@ import type { Box, Face, Point, RgbImage } from '../types.js';
 import { cropMapping, warpCrop } from './align.js';
 
 /**
- * Face detection with YuNet (libfacedetection), decoded as ../shared/models/SOURCES.md describes: BGR 0..255
+ * Face detection with YuNet (libfacedetection), decoded as its model card (src/pipeline/models/cards.ts) describes: BGR 0..255
  * NCHW input with sides padded to multiples of 32; per stride 8/16/32 a grid of anchors with cls, obj, bbox and
  * 5 keypoints; score = sqrt(cls * obj); threshold then NMS.
  */

@@ -4,7 +4,7 @@ import { getSession } from '../models/index.js';
 import type { Face, Point, RgbImage } from '../types.js';
 
 /**
- * MediaPipe's 468-point face mesh (the Barracuda ONNX export, see ../shared/models/SOURCES.md): the face is cut out
+ * MediaPipe's 468-point face mesh (the Barracuda ONNX export, see its card in src/pipeline/models/cards.ts): the face is cut out
  * as an upright square around the detector box, the network returns 468 (x, y, z) points in crop pixels, and we map
  * them back into the image.
  *

@@ -63,7 +63,7 @@ export function buildHeadModel(
   pose: HeadPose,
   width: number,
   height: number,
-  cellsAcross = 256,
+  cellsAcross = 192,
 ): HeadModel {
   const grid = gridFor(width, height, Math.max(1, Math.max(width, height) / cellsAcross));
   const { width: gw, height: gh, cell } = grid;
@@ -103,15 +103,14 @@ export function buildHeadModel(
       const x = (gx + 0.5) * cell;
       const y = (gy + 0.5) * cell;
       // r0: the head-frame point at image depth 0 on this line, relative to the ellipsoid's centre, scaled.
-      const r0 = apply3(
-        rt,
-        (x - pose.translation[0]) / pose.scale,
-        (y - pose.translation[1]) / pose.scale,
-        -pose.translation[2] / pose.scale,
-      );
-      const u0 = (r0[0] - HEAD_CENTRE[0]) / ax;
-      const u1 = (r0[1] - HEAD_CENTRE[1]) / ay;
-      const u2 = (r0[2] - HEAD_CENTRE[2]) / az;
+      // (Inlined R^T p: this loop runs for every cell, and small arrays per cell cost more than the math.)
+      const px = (x - pose.translation[0]) / pose.scale;
+      const py = (y - pose.translation[1]) / pose.scale;
+      const pz = -pose.translation[2] / pose.scale;
+      const r0y = rt[3]! * px + rt[4]! * py + rt[5]! * pz;
+      const u0 = (rt[0]! * px + rt[1]! * py + rt[2]! * pz - HEAD_CENTRE[0]) / ax;
+      const u1 = (r0y - HEAD_CENTRE[1]) / ay;
+      const u2 = (rt[6]! * px + rt[7]! * py + rt[8]! * pz - HEAD_CENTRE[2]) / az;
       const qb = 2 * (u0 * iv[0]! + u1 * iv[1]! + u2 * iv[2]!);
       const qc = u0 * u0 + u1 * u1 + u2 * u2 - 1;
       const tMid = -qb / (2 * qa);
@@ -123,15 +122,20 @@ export function buildHeadModel(
       ellDepth[o] = t;
       // Broad normal: the ellipsoid's gradient at the surface point; where the line misses the ellipsoid, at its
       // closest point, which faces sideways like the rim (hair beyond the outline continues the head's side).
-      const nh = [(u0 + t * iv[0]!) / ax, (u1 + t * iv[1]!) / ay, (u2 + t * iv[2]!) / az];
-      const ni = apply3(pose.rotation, nh[0]!, nh[1]!, nh[2]!);
-      const nl = Math.hypot(ni[0], ni[1], ni[2]) || 1;
+      const h0 = (u0 + t * iv[0]!) / ax;
+      const h1 = (u1 + t * iv[1]!) / ay;
+      const h2 = (u2 + t * iv[2]!) / az;
+      const R = pose.rotation;
+      const n0 = R[0]! * h0 + R[1]! * h1 + R[2]! * h2;
+      const n1 = R[3]! * h0 + R[4]! * h1 + R[5]! * h2;
+      const n2 = R[6]! * h0 + R[7]! * h1 + R[8]! * h2;
+      const nl = Math.sqrt(n0 * n0 + n1 * n1 + n2 * n2) || 1;
       // Image frame (y down, z away) to camera frame (y up, z toward the camera).
-      broadNormals[o * 3] = ni[0] / nl;
-      broadNormals[o * 3 + 1] = -ni[1] / nl;
-      broadNormals[o * 3 + 2] = -ni[2] / nl;
+      broadNormals[o * 3] = n0 / nl;
+      broadNormals[o * 3 + 1] = -n1 / nl;
+      broadNormals[o * 3 + 2] = -n2 / nl;
       // Height in the head frame of the surface point, for the neck fade.
-      headY[o] = r0[1] + t * v[1];
+      headY[o] = r0y + t * v[1];
     }
   }
 
@@ -215,9 +219,8 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
       const x = (gx + 0.5) * cell - pivot[0];
       const y = (gy + 0.5) * cell - pivot[1];
       const z = (model.depth[o] ?? 0) - pivot[2];
-      const q = apply3(delta, x, y, z);
-      d[o * 2] = (q[0] - x) * f;
-      d[o * 2 + 1] = (q[1] - y) * f;
+      d[o * 2] = (delta[0]! * x + delta[1]! * y + delta[2]! * z - x) * f;
+      d[o * 2 + 1] = (delta[3]! * x + delta[4]! * y + delta[5]! * z - y) * f;
     }
   }
   // Around the face the head model is only a guess, and the ellipsoid's steep sides would stretch ears and hair
@@ -226,8 +229,9 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
   const wide = boxBlur(d, gw, gh, 2, Math.max(1, Math.round(gw / 20)), 3);
   const keep = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(gw / 30)), 2);
   // Nothing can come from beyond the photo's edge: the field (blur included) falls to zero at the borders, or the
-  // pixels there would be drawn from the clamped edge as streaks.
-  const margin = Math.max(2, gw * 0.05);
+  // pixels there would be drawn from the clamped edge as streaks. It falls gently (over 15% of the side): a steep
+  // fall would squeeze the hair of a close-up into ripples.
+  const margin = Math.max(2, gw * 0.15);
   for (let o = 0; o < gw * gh; o++) {
     const k = Math.min(1, (keep[o] ?? 0) * 1.25);
     const gx = o % gw;

@@ -1,6 +1,6 @@
 import type { Lighting } from '../../core/lighting.js';
 import type { HeadModel } from '../geometry/head-model.js';
-import { apply3, type Mat3 } from '../geometry/linalg.js';
+import type { Mat3 } from '../geometry/linalg.js';
 import { luminance } from './colour.js';
 import type { LightingEstimate } from './estimate.js';
 import { boxBlur } from './mesh-raster.js';
@@ -86,10 +86,13 @@ export function personLight(
       ny /= len;
       nz /= len;
       // Turned normal: the head's turn acts in the image frame (y down, z away).
-      const t = apply3(delta, nx, -ny, -nz);
-      let tx = f * t[0] + (1 - f) * nx;
-      let ty = f * -t[1] + (1 - f) * ny;
-      let tz = f * -t[2] + (1 - f) * nz;
+      // (delta applied to (nx, -ny, -nz), inlined: this runs for every cell.)
+      const t0 = delta[0]! * nx - delta[1]! * ny - delta[2]! * nz;
+      const t1 = delta[3]! * nx - delta[4]! * ny - delta[5]! * nz;
+      const t2 = delta[6]! * nx - delta[7]! * ny - delta[8]! * nz;
+      let tx = f * t0 + (1 - f) * nx;
+      let ty = f * -t1 + (1 - f) * ny;
+      let tz = f * -t2 + (1 - f) * nz;
       const tl = Math.hypot(tx, ty, tz) || 1;
       tx /= tl;
       ty /= tl;
@@ -102,11 +105,14 @@ export function personLight(
       const sy = ny * 0.85;
       const sl = Math.hypot(sx, sy, nz + 0.15) || 1;
       const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.15) / sl));
-      const g = [0, 0, 0];
-      for (let c = 0; c < 3; c++) g[c] = Math.max(0.02, evalSh(target, c, tx, ty, tz)) / s;
-      const gl = Math.max(1e-3, luminance(g[0]!, g[1]!, g[2]!));
+      const g0 = Math.max(0.02, evalSh(target, 0, tx, ty, tz)) / s;
+      const g1 = Math.max(0.02, evalSh(target, 1, tx, ty, tz)) / s;
+      const g2 = Math.max(0.02, evalSh(target, 2, tx, ty, tz)) / s;
+      const gl = Math.max(1e-3, luminance(g0, g1, g2));
       lum[o] = gl;
-      for (let c = 0; c < 3; c++) gain[o * 3 + c] = 1 + (g[c]! / gl - 1) * colourShare;
+      gain[o * 3] = 1 + (g0 / gl - 1) * colourShare;
+      gain[o * 3 + 1] = 1 + (g1 / gl - 1) * colourShare;
+      gain[o * 3 + 2] = 1 + (g2 / gl - 1) * colourShare;
       const fw = face[o] ?? 0;
       if (fw > 0.5) {
         logSum += Math.log(gl);

@@ -1,7 +1,7 @@
 /**
  * Model cards: every pretrained file the pipeline can load, where it comes from, how to check it and what it
  * expects. The registry (registry.ts) resolves a card to a verified local file; sessions.ts opens it once.
- * Facts come from ../shared/models/SOURCES.md, where each model was run with onnxruntime-node 1.30 on real photos.
+ * Facts come from running each model was run with onnxruntime-node 1.30 on real photos.
  */
 
 export const MODEL_IDS = [

@@ -42,7 +42,7 @@ export async function downloadVerified(
     throw new PortraitError(
       'model.missing',
       `could not download ${name} from ${url}: ${reason(err)}`,
-      { model: name },
+      { model: name, reason: reason(err) },
       {
         cause: err,
       },
@@ -52,6 +52,7 @@ export async function downloadVerified(
     await response.body?.cancel().catch(() => {});
     throw new PortraitError('model.missing', `could not download ${name} from ${url}: HTTP ${response.status}`, {
       model: name,
+      reason: `HTTP ${response.status}`,
     });
   }
   const total = Number(response.headers.get('content-length') ?? 0) || 0;
@@ -77,7 +78,7 @@ export async function downloadVerified(
     throw new PortraitError(
       'model.missing',
       `download of ${name} was cut off: ${reason(err)}`,
-      { model: name },
+      { model: name, reason: `cut off: ${reason(err)}` },
       {
         cause: err,
       },

@@ -9,6 +9,7 @@ import { modelRegistry } from './sessions.js';
 export {
   isModelId,
   MODEL_CARDS,
+  MODEL_IDS,
   type ModelCard,
   type ModelId,
   modelCard,

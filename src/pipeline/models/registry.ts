@@ -29,6 +29,8 @@ export interface ModelStatus {
 export interface VerifyResult {
   id: ModelId;
   file: string;
+  /** Optional models (the identity score) may be absent; a required one missing is a failed verify. */
+  optional: boolean;
   location: ModelLocation;
   path?: string;
   /** true: sha256 matches; false: it does not; undefined: the file is missing. */
@@ -122,7 +124,13 @@ export class ModelRegistry {
     const out: VerifyResult[] = [];
     for (const card of MODEL_CARDS) {
       const where = this.locate(card.id);
-      const base = { id: card.id, file: card.file, location: where.location, expected: card.sha256 };
+      const base = {
+        id: card.id,
+        file: card.file,
+        optional: card.optional,
+        location: where.location,
+        expected: card.sha256,
+      };
       if (!where.path) {
         out.push(base);
         continue;
@@ -197,7 +205,9 @@ export class ModelRegistry {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
-      if (isPortraitError(err) && err.code === 'model.missing') throw this.#missing(card, url, err.message, err);
+      if (isPortraitError(err) && err.code === 'model.missing') {
+        throw this.#missing(card, url, String(err.details['reason'] ?? err.message), err);
+      }
       throw err;
     } finally {
       bar?.done();
@@ -211,9 +221,9 @@ export class ModelRegistry {
     const places = dir ? `${dir} (PORTRAIT_MODELS_DIR) or ${this.cacheDir}` : this.cacheDir;
     return new PortraitError(
       'model.missing',
-      `model ${card.file} is not in ${places} and could not be downloaded from ${url} (${why}). ` +
-        `Copy ${card.file} into a folder and set PORTRAIT_MODELS_DIR to it, set PORTRAIT_MODEL_MIRROR to a server ` +
-        'that serves it by file name, or run `portrait models fetch` where the internet is reachable.',
+      `The model ${card.file} is not in ${places} and could not be downloaded from ${url} (${why}): run ` +
+        '`npx portrait models fetch` where the internet is reachable, set PORTRAIT_MODELS_DIR to a folder holding ' +
+        `${card.file}, or set PORTRAIT_MODEL_MIRROR to a server that serves it by file name.`,
       { model: card.file },
       cause === undefined ? undefined : { cause },
     );

@@ -5,7 +5,7 @@ import type { RgbImage } from '../types.js';
 import type { Plane } from './plane.js';
 
 /**
- * The three segmentation-side models, each fed as ../shared/models/SOURCES.md says (their layouts differ) and
+ * The three segmentation-side models, each fed as its model card (src/pipeline/models/cards.ts) says (their layouts differ) and
  * answering in its own resolution; callers resample to the photo.
  */
 

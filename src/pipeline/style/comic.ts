@@ -9,13 +9,15 @@ import { applyOilStrokes } from './oil.js';
  * pop-art `palette`, outlines inked where a difference of Gaussians of the flattened grey crosses a threshold (the
  * dark side of edges only, so lines sit where an inker draws them), and halftone dots laid on a 45-degree screen in
  * the darker bands. With a `ground` colour and a subject mask the background becomes that one flat colour, as in
- * a screen print, instead of the photo's clutter in poster colours.
+ * a screen print, instead of the photo's clutter in poster colours. Without a ground the photo's background stays
+ * but is simplified, as a comic panel's is: painted with a broad brush, paler, with few ink lines and light dots,
+ * so a busy street or crowd recedes behind the subject.
  */
 export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number> | undefined): RgbImage {
   const { width, height } = src;
   const n = width * height;
   const scale = Math.max(width, height) / 1024;
-  const flat = applyOilStrokes(src, 0.014, 0.006, alpha);
+  const flat = applyOilStrokes(src, alpha ? 0.03 : 0.014, 0.006, alpha);
   const luma = lumaPlane(flat);
   // Difference of two blurs, the wider one the narrower blurred again (box passes add their variances).
   const r = Math.max(1, Math.round(c.ink * scale * 0.5));
@@ -66,6 +68,14 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
         b = yy + (b - yy) * c.saturation;
       }
       const ground = c.ground;
+      const subject = alpha ? Math.min(1, Math.max(0, alpha[p] ?? 0)) : 1;
+      if (!ground && subject < 1) {
+        // The background recedes: a third of the way to a pale wash of its own colour.
+        const fade = 0.35 * (1 - subject);
+        r += (235 - 0.3 * (235 - r) - r) * fade;
+        g += (235 - 0.3 * (235 - g) - g) * fade;
+        b += (235 - 0.3 * (235 - b) - b) * fade;
+      }
       if (ground && alpha) {
         // The screen print's flat ground behind the subject.
         const a = Math.min(1, Math.max(0, alpha[p] ?? 0));
@@ -92,6 +102,11 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
       // Ink on the dark side of edges.
       const dog = g1[p]! - g2[p]!;
       let ink = c.ink > 0 ? smoothstep(1.8, 4.5, -dog) : 0;
+      if (!ground) {
+        // Few lines and light dots behind the subject: its clutter is not what the panel is about.
+        ink *= 0.2 + 0.8 * subject;
+        shade = 1 + (shade - 1) * (0.4 + 0.6 * subject);
+      }
       if (ground && alpha) {
         // The flat ground stays clean: no ink or dots from the photo's background.
         const a = Math.min(1, Math.max(0, alpha[p] ?? 0));

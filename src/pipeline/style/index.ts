@@ -18,7 +18,7 @@ export { renderBackdrop } from './backdrop.js';
  *   3. `applyLook(image, subjectAlpha, style, rng)` on the composed image: the medium (film, oil, sketch, comic),
  *      then the colour treatment (grade, black and white). Without either it returns the image unchanged.
  * `subjectAlpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
- * finer brush and the sketch leaves the background mostly bare paper.
+ * finer brush, the sketch leaves the background mostly bare paper and film grain is lighter on the subject.
  */
 export function applyLook(
   image: RgbImage,
@@ -35,7 +35,7 @@ export function applyLook(
 function applyMedium(image: RgbImage, m: MediumLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
   switch (m.kind) {
     case 'film':
-      return applyFilm(image, m, rng);
+      return applyFilm(image, m, alpha, rng);
     case 'oil':
       return applyOil(image, m, alpha, rng);
     case 'sketch':

@@ -33,6 +33,9 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
   // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
   const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
+  // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
+  // finds no edge and the face fades into the paper; an artist draws that contour anyway.
+  const contour = alpha ? outline(alpha, width, height, scale) : undefined;
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
@@ -42,32 +45,67 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   for (let k = 0; k < 1024; k++) soft[k] = (k / 1023) ** 1.3;
   const [pr, pg, pb] = s.paper;
   const [kr, kg, kb] = s.pencil;
-  for (let p = 0; p < n; p++) {
-    const g = grey[p]!;
-    const tile = ((((p / width) | 0) + oy) & MASK) * TILE + (((p % width) + ox) & MASK);
-    // Colour dodge: g / (1 - blur(inverted)), on 0..1.
-    const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
-    const line = darken[Math.round(dodge * 1023)]!;
-    // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
-    const t = blurred[p]! / 255;
-    // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
-    const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
-    // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
-    const shade =
-      s.shading * (soft[Math.round(t * 1023)]! * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.3 * t);
-    let k = 1 - (1 - line) * (1 - shade);
-    // Graphite skips over the paper's tooth.
-    k *= 1 + 0.2 * tooth[tile]!;
-    const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
-    k *= s.background + (1 - s.background) * a;
-    k = Math.min(1, k);
-    const paper = 1 - 0.05 * (fibre[p]! - 0.5);
-    const i = p * 3;
-    out[i] = pr * paper * (1 - k) + kr * k;
-    out[i + 1] = pg * paper * (1 - k) + kg * k;
-    out[i + 2] = pb * paper * (1 - k) + kb * k;
+  for (let y = 0, p = 0; y < height; y++) {
+    const tileRow = ((y + oy) & MASK) * TILE;
+    for (let x = 0; x < width; x++, p++) {
+      const g = grey[p]!;
+      const tile = tileRow + ((x + ox) & MASK);
+      // Colour dodge: g / (1 - blur(inverted)), on 0..1.
+      const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
+      let line = darken[Math.round(dodge * 1023)]!;
+      // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
+      // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
+      // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
+      line *= smoothstep01((255 - blurred[p]! - g - 3) / 9);
+      // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
+      const t = blurred[p]! / 255;
+      if (contour) line = Math.max(line, contour[p]!);
+      // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
+      const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
+      // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
+      const shade =
+        s.shading * (soft[Math.round(t * 1023)]! * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.3 * t);
+      let k = 1 - (1 - line) * (1 - shade);
+      // Graphite skips over the paper's tooth.
+      k *= 1 + 0.12 * tooth[tile]!;
+      const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
+      k *= s.background + (1 - s.background) * a;
+      k = Math.min(1, k);
+      const paper = 1 - 0.05 * (fibre[p]! - 0.5);
+      const i = p * 3;
+      out[i] = pr * paper * (1 - k) + kr * k;
+      out[i + 1] = pg * paper * (1 - k) + kg * k;
+      out[i + 2] = pb * paper * (1 - k) + kb * k;
+    }
   }
   return image(new Uint8Array(out.buffer), width, height);
+}
+
+function smoothstep01(x: number): number {
+  const t = Math.min(1, Math.max(0, x));
+  return t * t * (3 - 2 * t);
+}
+
+/**
+ * A soft pencil line along the edge of the subject mask: the mask's change across `d` px (about 2 at 1024 px),
+ * so the line is about that wide, up to 0.55 dark (the dodge lines stay the stronger marks where they exist).
+ */
+function outline(alpha: ArrayLike<number>, width: number, height: number, scale: number): Float32Array {
+  const d = Math.max(1, Math.round(scale));
+  const dy = d * width;
+  const out = new Float32Array(width * height);
+  for (let y = d; y < height - d; y++) {
+    for (let x = d; x < width - d; x++) {
+      const p = y * width + x;
+      const gx = (alpha[p + d] ?? 0) - (alpha[p - d] ?? 0);
+      const gy = (alpha[p + dy] ?? 0) - (alpha[p - dy] ?? 0);
+      const m = gx * gx + gy * gy;
+      // Inside and outside the subject the mask is flat: most pixels stop here.
+      if (m < 0.01) continue;
+      out[p] = 0.55 * smoothstep01((Math.sqrt(m) - 0.1) / 0.3);
+    }
+  }
+  return out;
 }
 
 /** Streaks along the 45-degree diagonal: white noise averaged along each diagonal over `length` px, in 0..1. */

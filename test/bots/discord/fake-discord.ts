@@ -102,6 +102,10 @@ export class FakeDiscord {
   readonly messages = new Map<string, FakeMessage>();
   readonly cdn = new Map<string, { bytes: Uint8Array; contentType: string }>();
   readonly interactions = new Map<string, InteractionRecord>();
+  /** Application commands as registered, by route (`/applications/<id>[/guilds/<id>]/commands`). */
+  readonly registeredCommands = new Map<string, unknown[]>();
+  /** Servers the bot is not in: their command routes answer 403 Missing Access, as Discord does. */
+  readonly missingGuilds = new Set<string>();
   readonly expiredTokens = new Set<string>();
   /** Starting threads fails with Missing Permissions while false. */
   threadsAllowed = true;
@@ -308,7 +312,8 @@ export class FakeDiscord {
     const botAuth = c.auth === `Bot ${BOT_TOKEN}`;
     const at = (re: RegExp): RegExpExecArray | null => re.exec(p);
     let m = at(/^\/interactions\/(\d+)\/([^/]+)\/callback$/);
-    if (c.method === 'GET' && p === '/gateway/bot') {
+    // Like Discord, /gateway/bot needs the bot token: a wrong one fails the login there with 401.
+    if (c.method === 'GET' && p === '/gateway/bot' && botAuth) {
       return [
         200,
         {
@@ -379,7 +384,7 @@ export class FakeDiscord {
       }
       return [200, this.#apiMessage(msg)];
     }
-    if (!botAuth && p !== '/gateway/bot') return err(401, 0, '401: Unauthorized');
+    if (!botAuth) return err(401, 0, '401: Unauthorized');
     m = at(/^\/channels\/(\d+)\/messages\/(\d+)\/threads$/);
     if (c.method === 'POST' && m) {
       if (!this.threadsAllowed) return err(403, 50013, 'Missing Permissions');
@@ -433,9 +438,29 @@ export class FakeDiscord {
       const recipient = String(c.body?.['recipient_id'] ?? '');
       return [200, { id: `9${recipient.slice(1)}`, type: 1, recipients: [USER] }];
     }
-    if (c.method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(p)) {
-      const list = Array.isArray(c.body) ? (c.body as unknown[]) : [];
-      return [200, list.map((cmd) => ({ ...(cmd as object), id: snowflake(), application_id: APP_ID, version: '1' }))];
+    if (c.method === 'GET' && p === '/users/@me') return [200, BOT_USER];
+    if (c.method === 'GET' && p === '/applications/@me') {
+      return [200, { id: APP_ID, name: 'Portrait', description: '', bot_public: true, flags: 0 }];
+    }
+    if (/^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(p)) {
+      const guild = /\/guilds\/(\d+)\//.exec(p)?.[1];
+      if (guild && this.missingGuilds.has(guild)) return err(403, 50001, 'Missing Access');
+      if (!p.startsWith(`/applications/${APP_ID}/`))
+        return err(403, 20012, 'You are not authorized to perform this action on this application');
+      if (c.method === 'GET') return [200, this.registeredCommands.get(p) ?? []];
+      if (c.method === 'PUT') {
+        // Discord answers with the stored commands, each with its id, application id, version and defaults filled in.
+        const list = Array.isArray(c.body) ? (c.body as Record<string, unknown>[]) : [];
+        const stored = list.map((cmd) => ({
+          ...cmd,
+          id: snowflake(),
+          application_id: APP_ID,
+          version: snowflake(),
+          default_member_permissions: cmd['default_member_permissions'] ?? null,
+        }));
+        this.registeredCommands.set(p, stored);
+        return [200, stored];
+      }
     }
     return err(404, 0, '404: Not Found');
   }

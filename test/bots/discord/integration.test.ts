@@ -54,7 +54,7 @@ describe('Discord end to end: real client, real queue on Redis, real worker and 
     service = createPortraitService(config, redis, silentLogger);
     worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
     bot = await startBotOnQueue();
-    selfie = new Uint8Array(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')));
+    selfie = new Uint8Array(readFileSync(facePath('obama.jpg')));
   });
 
   after(async () => {

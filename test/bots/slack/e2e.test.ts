@@ -55,7 +55,7 @@ describe('Slack end to end: Bolt HTTP receiver, real queue on Redis, real worker
     service = createPortraitService(config, redis, silentLogger);
     worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
     bot = await startBot();
-    selfie = new Uint8Array(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')));
+    selfie = new Uint8Array(readFileSync(facePath('obama.jpg')));
   });
 
   after(async () => {
