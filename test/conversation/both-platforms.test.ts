@@ -11,7 +11,14 @@ import { silentLogger } from '../../src/log.js';
 import type { Delivery } from '../../src/queue/jobs.js';
 import { chatCommand, FakeDiscord, messageCommand, USER } from '../bots/discord/fake-discord.js';
 import { FakePortraitService } from '../bots/discord/fake-service.js';
-import { contentOf, isCallbackOf, isOriginalEdit, type Running, startBot } from '../bots/discord/harness.js';
+import {
+  contentOf,
+  isCallbackOf,
+  isOriginalEdit,
+  type Running,
+  startBot,
+  testConfig,
+} from '../bots/discord/harness.js';
 import { MemoryService } from '../bots/slack/fake-service.js';
 import { FakeSlack } from '../bots/slack/fake-slack.js';
 import { facePath } from '../helpers/env.js';
@@ -128,15 +135,7 @@ describe('the same case behaves the same on Discord and Slack', () => {
     discordService = new FakePortraitService();
     discordService.inFlightLimit = 100;
     running = await startBot(discord, discordService, {
-      config: parseConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DISCORD_TOKEN: 'discord-test-token',
-        DISCORD_APPLICATION_ID: '100000000000000001',
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_CDN_HOSTS: '127.0.0.1',
-        PORTRAIT_MAX_INPUT_BYTES: MAX_INPUT_BYTES,
-      }),
+      config: testConfig(discord, { PORTRAIT_MAX_INPUT_BYTES: MAX_INPUT_BYTES }),
       catalogue: createCatalogue('compositor'),
       fetch: discordFetch.fetch,
     });
