@@ -1,3 +1,4 @@
+import { sampleGrid } from '../geometry/grid-sample.js';
 import type { HeadWarp } from '../geometry/head-warp.js';
 import type { BackgroundSource } from '../lighting/background.js';
 import { linearToSrgbByte, SRGB_TO_LINEAR } from '../lighting/colour.js';
@@ -126,21 +127,7 @@ function outputGain(person: HeadWarp, light: PersonLight): Float32Array {
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       const o = gy * gw + gx;
-      const fx = Math.min(gw - 1, Math.max(0, gx + (inv[o * 2] ?? 0) / cell));
-      const fy = Math.min(gh - 1, Math.max(0, gy + (inv[o * 2 + 1] ?? 0) / cell));
-      const x0 = Math.floor(fx);
-      const y0 = Math.floor(fy);
-      const x1 = Math.min(gw - 1, x0 + 1);
-      const y1 = Math.min(gh - 1, y0 + 1);
-      const tx = fx - x0;
-      const ty = fy - y0;
-      for (let c = 0; c < 3; c++) {
-        const a = gain[(y0 * gw + x0) * 3 + c]!;
-        const b = gain[(y0 * gw + x1) * 3 + c]!;
-        const d = gain[(y1 * gw + x0) * 3 + c]!;
-        const e = gain[(y1 * gw + x1) * 3 + c]!;
-        out[o * 3 + c] = (a + (b - a) * tx) * (1 - ty) + (d + (e - d) * tx) * ty;
-      }
+      sampleGrid(gain, 3, gw, gh, gx + (inv[o * 2] ?? 0) / cell, gy + (inv[o * 2 + 1] ?? 0) / cell, out, o * 3);
     }
   }
   return out;

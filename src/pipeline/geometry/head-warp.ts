@@ -1,4 +1,5 @@
 import type { RgbImage } from '../types.js';
+import { sampleGrid } from './grid-sample.js';
 import { type HeadModel, headDisplacement, headRotation } from './head-model.js';
 import { apply3, type Euler } from './linalg.js';
 import type { HeadPose } from './pose.js';
@@ -29,25 +30,9 @@ export interface HeadWarp {
 
 const ITERATIONS = 6;
 
-/** Bilinear sample of an interleaved 2-channel grid field at image position (x, y). */
+/** The displacement field (2 channels on the head model's grid) at image position (x, y). */
 function sampleField(d: Float32Array, model: HeadModel, x: number, y: number, out: Float32Array): void {
-  const gw = model.width;
-  const gh = model.height;
-  const fx = Math.min(gw - 1, Math.max(0, x / model.cell - 0.5));
-  const fy = Math.min(gh - 1, Math.max(0, y / model.cell - 0.5));
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = Math.min(gw - 1, x0 + 1);
-  const y1 = Math.min(gh - 1, y0 + 1);
-  const tx = fx - x0;
-  const ty = fy - y0;
-  for (let c = 0; c < 2; c++) {
-    const a = d[(y0 * gw + x0) * 2 + c] ?? 0;
-    const b = d[(y0 * gw + x1) * 2 + c] ?? 0;
-    const e = d[(y1 * gw + x0) * 2 + c] ?? 0;
-    const f = d[(y1 * gw + x1) * 2 + c] ?? 0;
-    out[c] = (a + (b - a) * tx) * (1 - ty) + (e + (f - e) * tx) * ty;
-  }
+  sampleGrid(d, 2, model.width, model.height, x / model.cell - 0.5, y / model.cell - 0.5, out);
 }
 
 /**
