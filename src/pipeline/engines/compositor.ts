@@ -6,6 +6,7 @@ import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
+import { matteEdges } from '../compose/edge-matte.js';
 import { keepMainPerson } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
@@ -251,20 +252,21 @@ export async function prepareTarget(
   const faceBox = faceInFrame(chosen.selfie, frame, size);
   const found = await segmentPerson(framed.image, { face: faceBox });
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
-  const segmentation: PersonSegmentation = {
-    ...found,
-    person: keepMainPerson(found.person, size, size, {
-      x: faceBox.x + faceBox.width / 2,
-      y: faceBox.y + faceBox.height / 2,
-    }),
-  };
+  const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
+  const member = keepMainPerson(found.person, size, size, faceCentre);
+  // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
+  // the crumbs that check leaves apart from the member with them.
+  const rim = matteEdges(framed.image, member);
+  const segmentation: PersonSegmentation = { ...found, person: keepMainPerson(rim, size, size, faceCentre) };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
 
   onProgress({ stage: 'warp' });
   t = performance.now();
   const model = buildHeadModel(framed.points, framedPose, size, size);
-  const plate = backgroundPlate(framed.image, segmentation.person);
+  // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
+  // too, so no piece of the person can be left in it.
+  const plate = backgroundPlate(framed.image, member);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const clean = decontaminateEdges(framed.image, segmentation.person, plate);
   const person = warpHead(clean, segmentation.person, model, plan.clean.rendered);

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
+import type { RgbImage } from '../../src/pipeline/types.js';
+
+/**
+ * A "person" (a warm disc on a blue-grey wall) whose mask also covers a patch beside it. When the patch has the
+ * wall's colour the check must give it back to the background; when it has the person's colour (an ear, a hand)
+ * it must stay, and the disc's own rim must survive either way.
+ */
+const SIZE = 512;
+const WALL = [90, 105, 130] as const;
+const SKIN = [205, 150, 120] as const;
+
+function scene(patchColour: readonly [number, number, number]): { image: RgbImage; alpha: Float32Array } {
+  const data = new Uint8Array(SIZE * SIZE * 3);
+  const alpha = new Float32Array(SIZE * SIZE);
+  for (let y = 0; y < SIZE; y++) {
+    for (let x = 0; x < SIZE; x++) {
+      const o = y * SIZE + x;
+      const inDisc = Math.hypot(x - 256, y - 280) < 140;
+      // The patch: a 6 x 60 px sliver glued to the disc's right side, inside the mask.
+      const inPatch = x >= 394 && x < 400 && y >= 220 && y < 280;
+      const c = inDisc ? SKIN : inPatch ? patchColour : WALL;
+      // A little texture, so colours are never exactly equal.
+      const n = ((x * 7 + y * 13) % 9) - 4;
+      data[o * 3] = c[0] + n;
+      data[o * 3 + 1] = c[1] + n;
+      data[o * 3 + 2] = c[2] + n;
+      alpha[o] = inDisc || inPatch ? 1 : 0;
+    }
+  }
+  return { image: { data, width: SIZE, height: SIZE, channels: 3 }, alpha };
+}
+
+function meanOver(a: Float32Array, x0: number, x1: number, y0: number, y1: number): number {
+  let s = 0;
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      s += a[y * SIZE + x] ?? 0;
+      n++;
+    }
+  }
+  return s / n;
+}
+
+describe('the rim checked against the photo (matteEdges)', () => {
+  it('gives a wall-coloured patch inside the mask back to the background', () => {
+    const { image, alpha } = scene(WALL);
+    const out = matteEdges(image, alpha);
+    assert.ok(meanOver(out, 396, 400, 226, 274) < 0.3, `patch kept at ${meanOver(out, 396, 400, 226, 274)}`);
+  });
+
+  it('keeps a patch with the person colours, and the person rim', () => {
+    const { image, alpha } = scene(SKIN);
+    const out = matteEdges(image, alpha);
+    assert.ok(meanOver(out, 396, 400, 226, 274) > 0.95);
+    // Just inside the disc's left and bottom rim.
+    assert.ok(meanOver(out, 120, 126, 260, 300) > 0.95);
+    assert.ok(meanOver(out, 240, 270, 412, 418) > 0.95);
+  });
+
+  it('never adds alpha', () => {
+    const { image, alpha } = scene(WALL);
+    const out = matteEdges(image, alpha);
+    for (let i = 0; i < out.length; i++) assert.ok((out[i] ?? 0) <= (alpha[i] ?? 0) + 1e-6);
+  });
+});
