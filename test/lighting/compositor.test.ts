@@ -122,6 +122,16 @@ test('head-and-shoulders frame: square, inside the photo, face about 37% of the 
   assert.equal(f.width, 324);
 });
 
+test('head-and-shoulders frame: a face near the photo edge is framed tighter, not pushed to the border', () => {
+  // Face 100 px wide, 120 tall, its centre 90 px from the right edge of a 600 x 600 photo.
+  const pts = new Float32Array([460, 150, 0, 560, 150, 0, 510, 270, 0]);
+  const f = headAndShouldersFrame(pts, 600, 600);
+  const centre = (f.x + f.width / 2 - 510) / f.width;
+  assert.ok(Math.abs(centre) <= 0.1 + 1e-6, `face centre ${centre.toFixed(2)} of the side off the middle`);
+  // Tighter than the usual 324 px, never tighter than the face filling 60% of it.
+  assert.ok(f.width < 324 && f.width >= 120 / 0.6 - 1, `side ${f.width}`);
+});
+
 test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', {
   skip: TURNED,
 }, async () => {

@@ -100,11 +100,15 @@ export function parseRequestOptions(request: Pick<EngineRequest, 'pose' | 'light
 /**
  * The head-and-shoulders square around a mesh: the face (forehead to chin) FACE_SHARE of the height, the face's
  * centre FACE_CENTRE from the top. The square shrinks to fit the photo and slides to stay inside it, so close-ups come
- * out tighter, never padded.
+ * out tighter, never padded. A face near the photo's edge would slide to the square's edge, half cut off by the
+ * border of an avatar's circle; the square shrinks further (down to the face filling MAX_FACE_SHARE) until the
+ * face's centre is within OFF_CENTRE of where it belongs.
  */
 /** The face's share of the frame's height, and where its centre sits from the top: room for big hair above. */
 const FACE_SHARE = 0.37;
 const FACE_CENTRE = 0.49;
+const MAX_FACE_SHARE = 0.6;
+const OFF_CENTRE = 0.1;
 
 export function headAndShouldersFrame(points: Float32Array, width: number, height: number): Box {
   let minX = Number.POSITIVE_INFINITY;
@@ -120,9 +124,17 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
     maxY = Math.max(maxY, y);
   }
   const faceH = Math.max(maxY - minY, (maxX - minX) * 1.1, 1);
-  const side = Math.min(width, height, Math.round(faceH / FACE_SHARE));
   const cx = (minX + maxX) / 2;
   const cy = (minY + maxY) / 2;
+  // The largest square that keeps the face's centre near its place: room to each side of the centre.
+  const centred = Math.min(
+    Math.max(0, cx) / (0.5 - OFF_CENTRE),
+    Math.max(0, width - cx) / (0.5 - OFF_CENTRE),
+    Math.max(0, cy) / (FACE_CENTRE - OFF_CENTRE),
+    Math.max(0, height - cy) / (1 - FACE_CENTRE - OFF_CENTRE),
+  );
+  const wanted = Math.min(faceH / FACE_SHARE, Math.max(faceH / MAX_FACE_SHARE, centred));
+  const side = Math.max(1, Math.min(width, height, Math.round(wanted)));
   const x = Math.min(width - side, Math.max(0, Math.round(cx - side / 2)));
   const y = Math.min(height - side, Math.max(0, Math.round(cy - side * FACE_CENTRE)));
   return { x, y, width: side, height: side };
