@@ -45,10 +45,13 @@ export const POSE_PRESETS: readonly PosePreset[] = [
   {
     name: 'front',
     aliases: ['frontal', 'straight', 'straight on', 'forward', 'face forward', 'centre', 'center', 'default'],
-    description: 'Facing the camera straight on.',
+    description: "Facing the camera straight on; the head's tilt stays as in the selfie.",
     yaw: 0,
     pitch: 0,
     roll: 0,
+    // A tilt is part of how someone holds their head, not a direction they face; straightening a strongly tilted
+    // head also shears the neck under it (seen on a 44-degree tilt).
+    keep: ['roll'],
   },
   {
     name: 'three-quarter left',
@@ -197,7 +200,7 @@ function normalise(text: string): string {
  */
 export function parsePose(text: string): PoseResult {
   const input = normalise(text);
-  if (input === '') return ok(fromAngles({ yaw: 0, pitch: 0, roll: 0 }));
+  if (input === '') return ok(fromAngles({ yaw: 0, pitch: 0 }));
   const whole = presetByName.get(input) ?? presetByName.get(input.replace(/ /g, ''));
   if (whole) return ok(fromAngles(setAxes(whole)));
 
@@ -207,7 +210,7 @@ export function parsePose(text: string): PoseResult {
     .map((p) => p.trim())
     .filter((p) => p !== '');
   // Only separators (",,,") ask for nothing, like an empty pose: not a pose with an empty label.
-  if (parts.length === 0) return ok(fromAngles({ yaw: 0, pitch: 0, roll: 0 }));
+  if (parts.length === 0) return ok(fromAngles({ yaw: 0, pitch: 0 }));
   for (const part of parts) {
     const r = parsePart(part);
     if (!r.ok) return bad(text, r.suggestion, r.range);

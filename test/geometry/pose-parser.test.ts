@@ -14,9 +14,9 @@ describe('parsePose', () => {
   // [typed, yaw, pitch, roll, label, axes kept as the selfie has them]
   type Row = [string, number, number, number, string, Array<'yaw' | 'pitch' | 'roll'>];
   const accepted: Row[] = [
-    ['', 0, 0, 0, 'front', []],
-    ['front', 0, 0, 0, 'front', []],
-    ['  Frontal. ', 0, 0, 0, 'front', []],
+    ['', 0, 0, 0, 'front', ['roll']],
+    ['front', 0, 0, 0, 'front', ['roll']],
+    ['  Frontal. ', 0, 0, 0, 'front', ['roll']],
     ['three-quarter left', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
     ['Three_Quarter  LEFT', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
     ['3/4 left', 30, 0, 0, 'three-quarter left', ['pitch', 'roll']],
@@ -35,7 +35,7 @@ describe('parsePose', () => {
     ['roll=-7.5', 0, 0, -7.5, 'roll=-7.5', ['yaw', 'pitch']],
     ['yaw=\u221212', -12, 0, 0, 'yaw=-12', ['pitch', 'roll']],
     ['yaw=-30', -30, 0, 0, 'three-quarter right', ['pitch', 'roll']],
-    ['yaw=0 pitch=0 roll=0', 0, 0, 0, 'front', []],
+    ['yaw=0 pitch=0 roll=0', 0, 0, 0, 'yaw=0 pitch=0 roll=0', []],
     ['left 20', 20, 0, 0, 'yaw=20', ['pitch', 'roll']],
     ['turn right 15 degrees', -15, 0, 0, 'yaw=-15', ['pitch', 'roll']],
     ['look down 10', 0, -10, 0, 'pitch=-10', ['yaw', 'roll']],
@@ -67,7 +67,8 @@ describe('parsePose', () => {
     const front = parsePose('front');
     assert.ok(front.ok);
     const f = resolvePose(front.value, selfie);
-    assert.deepEqual([f.yaw, f.pitch, f.roll], [0, 0, 0]);
+    // Facing the camera keeps the selfie's tilt.
+    assert.deepEqual([f.yaw, f.pitch, f.roll], [0, 0, 4]);
   });
 
   const refused: Array<[string, string | undefined]> = [
@@ -122,7 +123,7 @@ describe('parsePose', () => {
   });
 
   it('answers odd input with a pinned result, never a throw', () => {
-    const front = { yaw: 0, pitch: 0, roll: 0, label: 'front' };
+    const front = { yaw: 0, pitch: 0, roll: 0, label: 'front', keep: ['roll'] };
     const table: Array<[string, { ok: true; value: unknown } | { ok: false; code: string }]> = [
       ['', { ok: true, value: front }],
       ['-', { ok: true, value: front }],

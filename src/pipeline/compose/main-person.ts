@@ -5,6 +5,8 @@
  * face's centre, grown a little so soft edges and wisps of hair stay, applied as a smooth multiplier.
  */
 
+import type { Box } from '../types.js';
+
 /** Side of the working copy, and how far (cells) the kept region is grown to keep soft edges. */
 const SIDE = 160;
 const GROW = 2;
@@ -80,6 +82,36 @@ export function keepMainPerson(
       const i = y * width + x;
       out[i] = (alpha[i] ?? 0) * m;
     }
+  }
+  return out;
+}
+
+/**
+ * Person pixels that belong to someone else in the photo: a group shot or a crop of one passes the one-face rule
+ * when the member's face clearly dominates, and the neighbours' shoulders and hair touch the member's, so the
+ * flood fill above walks into them. Bodies hang below their faces, so each person pixel is given to the face it is
+ * horizontally closest to, in units of that face's width (a bigger, nearer face claims more), and the member keeps
+ * only its own share, with a soft boundary a fifth of a face wide. Returns a new alpha; `alpha` is left alone.
+ */
+export function withoutOthers(
+  alpha: Float32Array,
+  width: number,
+  height: number,
+  member: Box,
+  others: readonly Box[],
+): Float32Array {
+  const out = alpha.slice();
+  if (others.length === 0) return out;
+  const mx = member.x + member.width / 2;
+  const soft = 0.2;
+  for (let x = 0; x < width; x++) {
+    const own = Math.abs(x + 0.5 - mx) / member.width;
+    let theirs = Number.POSITIVE_INFINITY;
+    for (const o of others) theirs = Math.min(theirs, Math.abs(x + 0.5 - (o.x + o.width / 2)) / o.width);
+    // > 0 where the member's face is nearer; the keep ramps from 0 to 1 across `soft` of a face.
+    const keep = Math.min(1, Math.max(0, (theirs - own) / soft + 0.5));
+    if (keep >= 1) continue;
+    for (let y = 0; y < height; y++) out[y * width + x] = (out[y * width + x] ?? 0) * keep;
   }
   return out;
 }

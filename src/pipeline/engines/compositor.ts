@@ -7,7 +7,7 @@ import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
-import { keepMainPerson } from '../compose/main-person.js';
+import { keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
@@ -188,9 +188,24 @@ async function chooseReference(
 
 /** The main face's detector box, moved into the framed square's pixels. */
 function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
+  return boxInFrame(selfie.mainFace.box, frame, size);
+}
+
+function boxInFrame(b: Box, frame: Box, size: number): Box {
   const k = size / frame.width;
-  const b = selfie.mainFace.box;
   return { x: (b.x - frame.x) * k, y: (b.y - frame.y) * k, width: b.width * k, height: b.height * k };
+}
+
+/**
+ * Other people's faces in the frame, at least half the member's face wide: the neighbours of a group shot, whose
+ * shoulders touch the member's. Small faces far behind are left out; their bodies do not touch the member, and
+ * their narrow faces would claim a slice of the member's shoulder.
+ */
+function neighbourFaces(selfie: PreparedSelfie, frame: Box, size: number): Box[] {
+  const main = selfie.mainFace.box;
+  return selfie.faces
+    .filter((f) => f !== selfie.mainFace && f.box.x !== main.x && f.box.width >= main.width * 0.5)
+    .map((f) => boxInFrame(f.box, frame, size));
 }
 
 /**
@@ -265,7 +280,12 @@ export async function prepareTarget(
   const found = await segmentPerson(framed.image, { face: faceBox });
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
-  const member = keepMainPerson(found.person, size, size, faceCentre);
+  const member = keepMainPerson(
+    withoutOthers(found.person, size, size, faceBox, neighbourFaces(chosen.selfie, frame, size)),
+    size,
+    size,
+    faceCentre,
+  );
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
   const rim = matteEdges(framed.image, member);

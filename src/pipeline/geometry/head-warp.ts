@@ -190,10 +190,11 @@ function area(p: Float32Array, t: number): number {
 
 /**
  * The most the engine turns a head per axis, however clean the measure says the turn is: the head model is a
- * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll is an in-plane rotation and
- * reveals nothing, so it may go further.
+ * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll reveals nothing new, but the
+ * head rolls against a neck that stays put: past about 14 degrees the jaw smears into the neck (seen by a blind
+ * panel on tilted heads), so it gets no more room than pitch.
  */
-export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 22 };
+export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 14 };
 /** Share of the turned face the photo may not have shown (stretched or hidden) before the turn stops. */
 export const INVENTED_LIMIT = 0.05;
 

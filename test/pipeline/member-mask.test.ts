@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
+import { withoutOthers } from '../../src/pipeline/compose/main-person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
 /**
@@ -65,5 +66,24 @@ describe('the rim checked against the photo (matteEdges)', () => {
     const { image, alpha } = scene(WALL);
     const out = matteEdges(image, alpha);
     for (let i = 0; i < out.length; i++) assert.ok((out[i] ?? 0) <= (alpha[i] ?? 0) + 1e-6);
+  });
+});
+
+describe("other people's share of the mask (withoutOthers)", () => {
+  it('gives the columns under a neighbour face to the neighbour and keeps the member whole', () => {
+    const w = 300;
+    const h = 200;
+    const alpha = new Float32Array(w * h).fill(1);
+    const member = { x: 80, y: 40, width: 60, height: 70 };
+    const neighbour = { x: 230, y: 50, width: 50, height: 60 };
+    const out = withoutOthers(alpha, w, h, member, [neighbour]);
+    const at = (x: number, y: number) => out[y * w + x] ?? 0;
+    // Under and beside the member's face (out to one face width), and under the neighbour's.
+    assert.equal(at(110, 150), 1);
+    assert.equal(at(170, 150), 1);
+    assert.equal(at(255, 150), 0);
+    // Half-way between the faces in face widths the keep is about a half, smoothly.
+    assert.ok(at(189, 150) > 0 && at(189, 150) < 1);
+    assert.deepEqual(withoutOthers(alpha, w, h, member, []), alpha);
   });
 });
