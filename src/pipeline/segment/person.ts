@@ -69,6 +69,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
   ]);
   const { person, reach } = refinePerson(image, small, coarse);
   const { width, height } = image;
+  distrustPlateaus(person, coarse, face);
   const low = hairAndSkin({
     image: small,
     reach,
@@ -202,4 +203,62 @@ async function mainFaceBox(image: RgbImage): Promise<Box | undefined> {
 
 function scaleBox(b: Box, sx: number, sy: number): Box {
   return { x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy };
+}
+
+/**
+ * Where the selfie model is unsure over a wide area away from the head, the refined mask must not make it person.
+ * Its doubt there is a grey plateau (a red cushion beside an arm, a neighbour's hair at the frame's side, a sofa's
+ * corner), not an edge: the colour refinement would snap such an area to whatever colours it finds, and over a
+ * studio backdrop it floats as a torn flap (seen on crops of group photos). So away from the head the mask is
+ * scaled by how sure the model is, read on its mask grown by PLATEAU_GROW cells (a true edge, a ramp a few cells
+ * wide, is then sure right up to where it ends and loses nothing). Around the head (hair!) the refinement is
+ * trusted. In place.
+ */
+const PLATEAU_GROW = 2;
+const SURE_LOW = 0.4;
+const SURE_HIGH = 0.8;
+
+function distrustPlateaus(person: Plane, coarse: Plane, face: Box | undefined): void {
+  const { width: cw, height: ch } = coarse;
+  const grown = maxFilter(coarse.data, cw, ch, PLATEAU_GROW);
+  const trust = new Float32Array(cw * ch);
+  const sx = cw / person.width;
+  const sy = ch / person.height;
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      const o = y * cw + x;
+      const t = Math.min(1, Math.max(0, ((grown[o] ?? 0) - SURE_LOW) / (SURE_HIGH - SURE_LOW)));
+      let head = 0;
+      if (face) {
+        // An ellipse 1.4 faces wide each side and from well above the brows to below the chin, soft at its rim.
+        const dx = ((x + 0.5) / sx - (face.x + face.width / 2)) / (face.width * 1.4);
+        const dy = ((y + 0.5) / sy - (face.y + face.height * 0.4)) / (face.height * 1.5);
+        head = Math.min(1, Math.max(0, (1.2 - Math.hypot(dx, dy)) / 0.4));
+      }
+      trust[o] = Math.max(head, t * t * (3 - 2 * t));
+    }
+  }
+  const up = resizePlane({ width: cw, height: ch, data: trust }, person.width, person.height).data;
+  for (let i = 0; i < person.data.length; i++) person.data[i] = (person.data[i] ?? 0) * (up[i] ?? 1);
+}
+
+/** Max filter (a square of `r` cells each side), separable. */
+function maxFilter(src: Float32Array, w: number, h: number, r: number): Float32Array {
+  const tmp = new Float32Array(src.length);
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let m = 0;
+      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) m = Math.max(m, src[y * w + k] ?? 0);
+      tmp[y * w + x] = m;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let m = 0;
+      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) m = Math.max(m, tmp[k * w + x] ?? 0);
+      out[y * w + x] = m;
+    }
+  }
+  return out;
 }
