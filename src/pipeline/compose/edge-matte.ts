@@ -1,5 +1,5 @@
 import { boxMean } from '../segment/guided-filter.js';
-import type { RgbImage } from '../types.js';
+import type { Box, RgbImage } from '../types.js';
 
 /**
  * The person's edge checked against the photo's own colours. The segmentation is right about the middle of the
@@ -42,8 +42,23 @@ const BG_FAR = 50;
 const RATIO_LOW = 1.3;
 const RATIO_HIGH = 2.2;
 
-/** `alpha` with the rim's background removed (a new array; `alpha` is left alone). */
-export function matteEdges(image: RgbImage, alpha: Float32Array): Float32Array {
+/**
+ * Mixed pixels: where the rim's colour lies between the nearest background and the nearest person colours (a
+ * strand of hair over a pale wall, which the mask calls person and would carry as a pale halo onto a backdrop),
+ * the alpha is at most the share of the person along that line, as sampling-based matting estimates it. Only when
+ * the two colours are well apart (MIX_APART..MIX_SURE) and the pixel lies close to the line between them (its
+ * distance from it under MIX_RESIDUAL): a white collar between a dark suit and a grey wall is on no such line.
+ */
+const MIX_APART = 40;
+const MIX_SURE = 80;
+const MIX_RESIDUAL_LOW = 12;
+const MIX_RESIDUAL_HIGH = 30;
+
+/**
+ * `alpha` with the rim's background removed (a new array; `alpha` is left alone). Inside `protect` (the face's
+ * box) nothing is checked: teeth by a white shirt rack or eye whites by a pale wall are not background.
+ */
+export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box): Float32Array {
   const { width, height } = image;
   const side = Math.max(width, height);
   const fc = Math.max(1, Math.ceil(side / CHECK_SIDE));
@@ -69,7 +84,9 @@ export function matteEdges(image: RgbImage, alpha: Float32Array): Float32Array {
     const y1 = Math.min(sh - 1, sy + reach);
     for (let x = 0; x < cw; x++) {
       const o = y * cw + x;
-      if ((check.cover[o] ?? 0) < SURE_BACKGROUND || rimCore[o]) continue;
+      const cover = check.cover[o] ?? 0;
+      if (cover < SURE_BACKGROUND || rimCore[o]) continue;
+      if (protect && inBox(protect, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
       const r = check.colour[o * 3] ?? 0;
       const g = check.colour[o * 3 + 1] ?? 0;
       const b = check.colour[o * 3 + 2] ?? 0;
@@ -78,6 +95,11 @@ export function matteEdges(image: RgbImage, alpha: Float32Array): Float32Array {
       const x1 = Math.min(sw - 1, sx + reach);
       let nearBg = Number.POSITIVE_INFINITY;
       let nearFg = Number.POSITIVE_INFINITY;
+      // The spatially nearest sample of each kind: the local background and person colours for the mixing line.
+      let closestBg = -1;
+      let closestFg = -1;
+      let closestBgD = Number.POSITIVE_INFINITY;
+      let closestFgD = Number.POSITIVE_INFINITY;
       for (let yy = y0; yy <= y1; yy++) {
         for (let xx = x0; xx <= x1; xx++) {
           const q = yy * sw + xx;
@@ -87,9 +109,20 @@ export function matteEdges(image: RgbImage, alpha: Float32Array): Float32Array {
           const dg = (sample.colour[q * 3 + 1] ?? 0) - g;
           const db = (sample.colour[q * 3 + 2] ?? 0) - b;
           const d2 = dr * dr + dg * dg + db * db;
+          const p2 = (xx - sx) * (xx - sx) + (yy - sy) * (yy - sy);
           if (kind === 1) {
             if (d2 < nearBg) nearBg = d2;
-          } else if (d2 < nearFg) nearFg = d2;
+            if (p2 < closestBgD) {
+              closestBgD = p2;
+              closestBg = q;
+            }
+          } else {
+            if (d2 < nearFg) nearFg = d2;
+            if (p2 < closestFgD) {
+              closestFgD = p2;
+              closestFg = q;
+            }
+          }
         }
       }
       // No background within reach: the pixel is deep inside the person. No sure person within reach: a thin
@@ -99,12 +132,36 @@ export function matteEdges(image: RgbImage, alpha: Float32Array): Float32Array {
       const dFg = Math.sqrt(nearFg);
       const close = 1 - smoothstep(BG_CLOSE, BG_FAR, dBg);
       const apart = smoothstep(RATIO_LOW, RATIO_HIGH, dFg / Math.max(4, dBg));
-      keep[o] = 1 - close * apart;
+      keep[o] = Math.min(1 - close * apart, mixedShare(sample.colour, closestFg, closestBg, r, g, b) / cover);
     }
   }
   // Softened over a few pixels: a decision per cell leaves crumbs and bites along the edge.
   const soft = boxMean(boxMean(keep, cw, ch, 1), cw, ch, 1);
   return applyKeep(alpha, soft, width, height, fc, cw, ch);
+}
+
+/** The most alpha a pixel of colour (r, g, b) can have between person colour `fg` and background `bg` (indices). */
+function mixedShare(colour: Float32Array, fg: number, bg: number, r: number, g: number, b: number): number {
+  const br = colour[bg * 3] ?? 0;
+  const bgc = colour[bg * 3 + 1] ?? 0;
+  const bb = colour[bg * 3 + 2] ?? 0;
+  const lr = (colour[fg * 3] ?? 0) - br;
+  const lg = (colour[fg * 3 + 1] ?? 0) - bgc;
+  const lb = (colour[fg * 3 + 2] ?? 0) - bb;
+  const len2 = lr * lr + lg * lg + lb * lb;
+  if (len2 < MIX_APART * MIX_APART) return 1;
+  const t = Math.min(1, Math.max(0, ((r - br) * lr + (g - bgc) * lg + (b - bb) * lb) / len2));
+  const er = r - br - t * lr;
+  const eg = g - bgc - t * lg;
+  const eb = b - bb - t * lb;
+  const residual = Math.sqrt(er * er + eg * eg + eb * eb);
+  const sure =
+    smoothstep(MIX_APART, MIX_SURE, Math.sqrt(len2)) * (1 - smoothstep(MIX_RESIDUAL_LOW, MIX_RESIDUAL_HIGH, residual));
+  return 1 - sure * (1 - t);
+}
+
+function inBox(b: Box, x: number, y: number): boolean {
+  return x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
 }
 
 function smoothstep(a: number, b: number, v: number): number {

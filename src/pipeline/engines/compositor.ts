@@ -288,7 +288,7 @@ export async function prepareTarget(
   );
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
-  const rim = matteEdges(framed.image, member);
+  const rim = matteEdges(framed.image, member, faceBox);
   const segmentation: PersonSegmentation = { ...found, person: keepMainPerson(rim, size, size, faceCentre) };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
