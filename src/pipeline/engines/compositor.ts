@@ -7,6 +7,7 @@ import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
+import { wrapLight } from '../compose/light-wrap.js';
 import { keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
@@ -447,7 +448,13 @@ export class CompositorEngine implements Engine {
             rigColour: lightingColour(lit),
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
-      const composed = applyLook(composePortrait(prepared.person, light, background), prepared.person.alpha, look, rng);
+      const portrait = composePortrait(prepared.person, light, background);
+      const composed = applyLook(
+        backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
+        prepared.person.alpha,
+        look,
+        rng,
+      );
       images.push(v === 0 ? composed : await jitterCrop(composed, rng));
     }
     timings.stitch = performance.now() - t;
