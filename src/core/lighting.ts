@@ -104,8 +104,9 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     aliases: ['side', 'side light', 'half'],
     description: 'Key straight from the side: one half of the face lit, the other in shadow.',
     lights: [{ azimuth: 90, elevation: 5, intensity: 1, kelvin: 5000, softness: hard }],
-    ambient: { intensity: 0.07, kelvin: 5000 },
-    exposure: 0.85,
+    // Enough fill that the shadow side keeps its features: on a dark photo less read as murky.
+    ambient: { intensity: 0.12, kelvin: 5000 },
+    exposure: 0.92,
     background: { blur: 0.004, brightness: 0.5, saturation: 0.7, tone: 0.2 },
   },
   {
@@ -169,9 +170,11 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
       { azimuth: 80, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.45, 0.8], softness: medium },
       { azimuth: -80, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.45, 0.8, 1], softness: medium },
     ],
-    ambient: { intensity: 0.12, kelvin: 6500 },
-    exposure: 0.9,
-    background: { blur: 0.008, brightness: 0.5, saturation: 1.1, tone: 0.4 },
+    // More ambient and a less tinted background than a real club: darker, it read as murky blacks and a
+    // lavender wash on a blind panel's screens.
+    ambient: { intensity: 0.2, kelvin: 6500 },
+    exposure: 1,
+    background: { blur: 0.008, brightness: 0.55, saturation: 1, tone: 0.3 },
   },
   {
     name: 'candle',
