@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
 import { withoutOthers } from '../../src/pipeline/compose/main-person.js';
+import { distrustPlateaus } from '../../src/pipeline/segment/person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
 /**
@@ -85,5 +86,27 @@ describe("other people's share of the mask (withoutOthers)", () => {
     // Half-way between the faces in face widths the keep is about a half, smoothly.
     assert.ok(at(189, 150) > 0 && at(189, 150) < 1);
     assert.deepEqual(withoutOthers(alpha, w, h, member, []), alpha);
+  });
+});
+
+describe("the selfie model's doubt away from the head (distrustPlateaus)", () => {
+  it('scales a grey plateau down, keeps a sure edge and everything around the head', () => {
+    const side = 256;
+    // The model: sure person in the middle columns (a soft 4-cell edge), a 0.5 plateau in the bottom-left corner.
+    const coarse = new Float32Array(side * side);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const edge = Math.min(1, Math.max(0, (x - 90) / 4)) * Math.min(1, Math.max(0, (170 - x) / 4));
+        coarse[y * side + x] = x < 60 && y > 180 ? 0.5 : edge;
+      }
+    }
+    // The refined mask said person everywhere the model saw anything.
+    const person = { width: side, height: side, data: Float32Array.from(coarse, (v) => (v > 0.05 ? 1 : 0)) };
+    distrustPlateaus(person, { width: side, height: side, data: coarse }, { x: 110, y: 40, width: 40, height: 50 });
+    const at = (x: number, y: number) => person.data[y * side + x] ?? 0;
+    assert.ok(at(30, 220) < 0.2, `plateau kept at ${at(30, 220)}`);
+    // The sure body's soft edge loses nothing (read on the mask grown by two cells).
+    assert.ok(at(92, 220) > 0.99, `edge at ${at(92, 220)}`);
+    assert.equal(at(130, 220), 1);
   });
 });

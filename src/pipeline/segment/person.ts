@@ -218,7 +218,7 @@ const PLATEAU_GROW = 2;
 const SURE_LOW = 0.4;
 const SURE_HIGH = 0.8;
 
-function distrustPlateaus(person: Plane, coarse: Plane, face: Box | undefined): void {
+export function distrustPlateaus(person: Plane, coarse: Plane, face: Box | undefined): void {
   const { width: cw, height: ch } = coarse;
   const grown = maxFilter(coarse.data, cw, ch, PLATEAU_GROW);
   const trust = new Float32Array(cw * ch);
