@@ -101,9 +101,9 @@ export function parseRequestOptions(request: Pick<EngineRequest, 'pose' | 'light
 /**
  * The head-and-shoulders square around a mesh: the face (forehead to chin) FACE_SHARE of the height, the face's
  * centre FACE_CENTRE from the top. The square shrinks to fit the photo and slides to stay inside it, so close-ups come
- * out tighter, never padded. A face near the photo's edge would slide to the square's edge, half cut off by the
+ * out tighter, never padded. A face near the photo's side would slide to the square's side, half cut off by the
  * border of an avatar's circle; the square shrinks further (down to the face filling MAX_FACE_SHARE) until the
- * face's centre is within OFF_CENTRE of where it belongs.
+ * face's centre is within OFF_CENTRE of the middle across.
  */
 /** The face's share of the frame's height, and where its centre sits from the top: room for big hair above. */
 const FACE_SHARE = 0.37;
@@ -127,13 +127,10 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
   const faceH = Math.max(maxY - minY, (maxX - minX) * 1.1, 1);
   const cx = (minX + maxX) / 2;
   const cy = (minY + maxY) / 2;
-  // The largest square that keeps the face's centre near its place: room to each side of the centre.
-  const centred = Math.min(
-    Math.max(0, cx) / (0.5 - OFF_CENTRE),
-    Math.max(0, width - cx) / (0.5 - OFF_CENTRE),
-    Math.max(0, cy) / (FACE_CENTRE - OFF_CENTRE),
-    Math.max(0, height - cy) / (1 - FACE_CENTRE - OFF_CENTRE),
-  );
+  // The largest square that keeps the face's centre near the middle across: room to each side of the centre.
+  // Up and down the photo's edge is left to decide: a face a little high is how portraits are framed anyway, and
+  // shrinking for a face near the top only enlarged it and cut the shoulders (seen on a street portrait).
+  const centred = Math.min(Math.max(0, cx) / (0.5 - OFF_CENTRE), Math.max(0, width - cx) / (0.5 - OFF_CENTRE));
   const wanted = Math.min(faceH / FACE_SHARE, Math.max(faceH / MAX_FACE_SHARE, centred));
   const side = Math.max(1, Math.min(width, height, Math.round(wanted)));
   const x = Math.min(width - side, Math.max(0, Math.round(cx - side / 2)));
