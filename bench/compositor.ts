@@ -4,7 +4,7 @@
  *   "key from left" and "key from right" (target pose front); each must be > 1.3 toward its own side;
  * - identity: cosine similarity (the optional ArcFace-style embedder, model id 'identity') between the reference
  *   selfie and the output turned 20 degrees of yaw from the reference's own pose (target >= 0.5);
- * - time: the compositor on a 1080x1080 selfie to a 1024x1024 output, median of 7 (target <= 400 ms on 2 cores),
+ * - time: the compositor on a 1080x1080 selfie to a 1024x1024 output, median of 7 (target <= 600 ms on 2 cores, issue 11: segmentation included),
  *   per stage, plus the whole pipeline (decode, detect, engine, encode) for context.
  */
 import { readFile } from 'node:fs/promises';
@@ -159,7 +159,7 @@ export async function run(): Promise<void> {
       `${k.padEnd(9)}| ${median(xs).toFixed(0).padStart(9)} | ${((median(xs) / total) * 100).toFixed(0).padStart(4)}%`,
     );
   }
-  console.log(`${'engine'.padEnd(9)}| ${total.toFixed(0).padStart(9)} | (target <= 400 ms)`);
+  console.log(`${'engine'.padEnd(9)}| ${total.toFixed(0).padStart(9)} | (target <= 600 ms)`);
   console.log(
     `${'pipeline'.padEnd(9)}| ${median(whole).toFixed(0).padStart(9)} | decode + detect + engine + webp encode`,
   );

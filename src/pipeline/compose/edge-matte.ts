@@ -100,8 +100,10 @@ export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box):
       let closestFg = -1;
       let closestBgD = Number.POSITIVE_INFINITY;
       let closestFgD = Number.POSITIVE_INFINITY;
-      for (let yy = y0; yy <= y1; yy++) {
-        for (let xx = x0; xx <= x1; xx++) {
+      // Every other sample row and column, aligned on the pixel's own: neighbouring samples are alike, and the
+      // window costs a quarter (the check was a sixth of the engine's time).
+      for (let yy = y0 + ((sy - y0) % 2); yy <= y1; yy += 2) {
+        for (let xx = x0 + ((sx - x0) % 2); xx <= x1; xx += 2) {
           const q = yy * sw + xx;
           const kind = kinds[q];
           if (!kind) continue;
