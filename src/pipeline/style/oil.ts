@@ -8,6 +8,8 @@ import {
   gaussianBlur,
   image,
   lumaPlane,
+  resize,
+  resizePlane,
   smoothstep,
   upsample,
   whiteNoise,
@@ -380,53 +382,4 @@ function canvas(
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
-}
-
-/** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
-function resize(src: RgbImage, w: number, h: number): RgbImage {
-  const out = new Uint8ClampedArray(w * h * 3);
-  const d = src.data;
-  const sw = src.width;
-  const sh = src.height;
-  const x0 = new Int32Array(w);
-  const x1 = new Int32Array(w);
-  const fx = new Float32Array(w);
-  for (let x = 0; x < w; x++) {
-    const g = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
-    x0[x] = Math.floor(g) * 3;
-    x1[x] = Math.min(sw - 1, Math.floor(g) + 1) * 3;
-    fx[x] = g - Math.floor(g);
-  }
-  for (let y = 0; y < h; y++) {
-    const g = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
-    const r0 = Math.floor(g) * sw * 3;
-    const r1 = Math.min(sh - 1, Math.floor(g) + 1) * sw * 3;
-    const ty = g - Math.floor(g);
-    let o = y * w * 3;
-    for (let x = 0; x < w; x++, o += 3) {
-      const a = r0 + x0[x]!;
-      const b = r0 + x1[x]!;
-      const e = r1 + x0[x]!;
-      const f = r1 + x1[x]!;
-      const t = fx[x]!;
-      const t00 = (1 - t) * (1 - ty);
-      const t01 = t * (1 - ty);
-      const t10 = (1 - t) * ty;
-      const t11 = t * ty;
-      out[o] = d[a]! * t00 + d[b]! * t01 + d[e]! * t10 + d[f]! * t11;
-      out[o + 1] = d[a + 1]! * t00 + d[b + 1]! * t01 + d[e + 1]! * t10 + d[f + 1]! * t11;
-      out[o + 2] = d[a + 2]! * t00 + d[b + 2]! * t01 + d[e + 2]! * t10 + d[f + 2]! * t11;
-    }
-  }
-  return image(new Uint8Array(out.buffer), w, h);
-}
-
-/** Nearest-sample resize of a plane (the subject mask is soft already). */
-function resizePlane(src: ArrayLike<number>, sw: number, sh: number, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const yy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / h));
-    for (let x = 0; x < w; x++) out[y * w + x] = src[yy * sw + Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / w))] ?? 0;
-  }
-  return out;
 }
