@@ -278,12 +278,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['oil painting', 'oil', 'oils', 'painting', 'painted', 'impasto', 'classical painting', 'old master'],
     description: 'An oil painting: soft brush strokes, fine on the face and broad behind it, on canvas.',
     prompt: 'oil painting, visible brush strokes, canvas texture',
-    look: { kind: 'oil', brush: 0.012, faceBrush: 0.005, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
+    look: { kind: 'oil', brush: 0.012, faceBrush: 0.008, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
     variants: [
       // Impressionist: broad strokes, fresh saturated colour.
-      { kind: 'oil', brush: 0.022, faceBrush: 0.008, saturation: 1.3, impasto: 0.6, canvas: 0.35, varnish: 0 },
+      { kind: 'oil', brush: 0.022, faceBrush: 0.01, saturation: 1.3, impasto: 0.6, canvas: 0.35, varnish: 0 },
       // Old master: fine strokes under an amber varnish.
-      { kind: 'oil', brush: 0.009, faceBrush: 0.004, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
+      { kind: 'oil', brush: 0.009, faceBrush: 0.006, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
     ],
   },
   {

@@ -10,6 +10,7 @@ import {
   lumaPlane,
   resize,
   resizePlane,
+  smoothNoise,
   smoothstep,
   upsample,
   whiteNoise,
@@ -24,9 +25,10 @@ import {
  * of its own luminance lit from the upper left) and a canvas weave.
  *
  * Faces must stay readable (the review panel saw melted faces: teeth one white bar, smudged eyes), so on the
- * subject a detail weight from local contrast (eyes, teeth, lips, brows; not smooth skin) shrinks the brush and the
- * smear further, and at full size the photo's own fine luminance detail (what the reduced working size lost) is
- * laid back over the paint by that weight.
+ * subject a detail weight from local contrast (eyes, teeth, lips, brows; not skin, even lined skin) shrinks the
+ * brush and the smear further, and at full size part of the photo's own fine luminance detail (what the reduced
+ * working size lost) is laid back over the paint by that weight. Only part, and only on features: with more, a
+ * later panel saw a face left a photo inside a painted background, which read as a glitch.
  */
 // 384 px: the paint is flat and smooth at this size anyway, and the face's fine detail is laid back at full size;
 // at 512 px the look cost about twice the ~100 ms a look may take in the compositor.
@@ -60,7 +62,7 @@ function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: 
   const out = new Float32Array(luma.length);
   for (let p = 0; p < out.length; p++) {
     const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
-    out[p] = smoothstep(5, 18, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    out[p] = smoothstep(8, 22, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
   }
   // Spread a little, so the brush is fine around a feature as well as on its edge.
   return boxBlur(out, w, h, r, 1);
@@ -225,6 +227,21 @@ function brushStrokes(
   const sxx = smoothField(jxx, width, height, sigma);
   const sxy = smoothField(jxy, width, height, sigma);
   const syy = smoothField(jyy, width, height, sigma);
+  // Where the picture has no structure (a blurred backdrop, smooth skin) its flow is noise, and dragging paint
+  // along it drew liquid swirls, which read as a glitch. A painter lays such areas in with strokes of one
+  // direction: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise, +-25 degrees),
+  // is added to the picture's own, so real edges still steer the brush and flat areas get parallel strokes.
+  const wander = smoothNoise(width, height, Math.max(16, Math.round(side / 5)), 2, rng);
+  const bias = 120;
+  for (let p = 0; p < n; p++) {
+    // The stroke runs at 60 degrees (lower left to upper right); the tensor is of its normal.
+    const angle = (60 + 50 * (wander[p]! - 0.5)) * (Math.PI / 180);
+    const nx = Math.sin(angle);
+    const ny = Math.cos(angle);
+    sxx[p] = sxx[p]! + bias * nx * nx;
+    sxy[p] = sxy[p]! + bias * nx * ny;
+    syy[p] = syy[p]! + bias * ny * ny;
+  }
   const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
   const out = new Uint8ClampedArray(data.length);
   const streak = new Float32Array(n);
@@ -277,7 +294,7 @@ function brushStrokes(
       out[i + 1] = g / count;
       out[i + 2] = bl / count;
       // Skin is painted smooth: bristle marks on a face read as wrinkles.
-      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.75 * alphaAt(alpha, p));
+      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.6 * alphaAt(alpha, p));
     }
   }
   // Relief: height = luminance + streaks; light from the upper left.
@@ -366,7 +383,7 @@ function canvas(
         if (wt > 0.01) {
           const base = smallLuma[a]! * t00 + smallLuma[b]! * t01 + smallLuma[e]! * t10 + smallLuma[f]! * t11;
           const full = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]!;
-          add = (full - base) * wt * 0.9;
+          add = (full - base) * wt * 0.6;
         }
       }
       const cloth = (across[x]! * cy * 0.5 + rough[((y & 511) << 9) | (x & 511)]! * 0.6) * o.canvas * 22;
