@@ -1,7 +1,21 @@
 import type { Random } from '../../core/random.js';
 import type { SketchLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
-import { alphaAt, boxBlur, image, lumaPlane, smoothNoise, whiteNoise, wideBlur } from './filters.js';
+import {
+  alphaAt,
+  boxBlur,
+  downsample,
+  image,
+  lumaPlane,
+  resize,
+  resizePlane,
+  rgbPlanes,
+  skinWeight,
+  smoothNoise,
+  upsample,
+  whiteNoise,
+  wideBlur,
+} from './filters.js';
 
 /**
  * Pencil sketch. Lines: the classic colour dodge of the grey image by its inverted blur (flat areas go to white,
@@ -19,9 +33,11 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const scale = Math.max(width, height) / 1024;
   // Two passes of a 3 px box: enough to calm pores and JPEG blocks, cheaper than a Gaussian.
   const grey = boxBlur(lumaPlane(src), width, height, Math.max(1, Math.round(scale)), 2);
-  const inverted = new Float32Array(n);
-  for (let p = 0; p < n; p++) inverted[p] = 255 - grey[p]!;
-  const blurred = wideBlur(inverted, width, height, s.line * 1024 * scale);
+  // The blur of the inverted grey is the inverse of the grey's blur: blur once, invert in place.
+  let blurred = wideBlur(grey, width, height, s.line * 1024 * scale);
+  // A tiny image gets a blur of radius 0, which is the grey itself: do not invert that.
+  if (blurred === grey) blurred = Float32Array.from(grey);
+  for (let p = 0; p < n; p++) blurred[p] = 255 - blurred[p]!;
 
   // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
   // textures, and noise does not show a repeat that far apart.
@@ -35,7 +51,21 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
   // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
   // finds no edge and the face fades into the paper; an artist draws that contour anyway.
-  const contour = alpha ? outline(alpha, width, height, scale) : undefined;
+  // The mask is softened first: its edge follows stray hairs and segmentation noise, and a line along it wobbled.
+  // Softened at half size (a blur of about 2 px at 1024 px), which costs a quarter.
+  const contour = alpha ? outline(halfSizeBlur(alpha, width, height, 1), width, height, scale) : undefined;
+  // Skin on the subject: shaded smoothly (no hatching) and drawn only where the edge is a real feature, since
+  // hatching and wrinkle lines on a face read as scribbles and age it. Found at half size: it is a soft weight.
+  const hw2 = Math.max(1, Math.round(width / 2));
+  const hh2 = Math.max(1, Math.round(height / 2));
+  const half = resize(src, hw2, hh2);
+  const [sr, sg, sb] = rgbPlanes(half);
+  const skinHalf = skinWeight(sr, sg, sb);
+  if (alpha) {
+    const a = resizePlane(alpha, width, height, hw2, hh2);
+    for (let p = 0; p < skinHalf.length; p++) skinHalf[p] = skinHalf[p]! * Math.min(1, Math.max(0, a[p]!));
+  }
+  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 2, 2), hw2, hh2, width / hw2, width, height);
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
@@ -56,15 +86,18 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
       // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
       // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
-      line *= smoothstep01((255 - blurred[p]! - g - 3) / 9);
+      // On skin the step must be larger still: pores and fine wrinkles are not drawn.
+      const sk = skin[p]!;
+      line *= smoothstep01((255 - blurred[p]! - g - 4 - 4 * sk) / (10 + 4 * sk));
       // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
       const t = blurred[p]! / 255;
       if (contour) line = Math.max(line, contour[p]!);
       // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
-      const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 2));
+      // A soft threshold: hard-edged streaks read as scratches.
+      const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 1.3));
+      const hw = s.hatching * (1 - 0.85 * sk);
       // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
-      const shade =
-        s.shading * (soft[Math.round(t * 1023)]! * (1 - s.hatching) + s.hatching * hatched * t) * (1 - 0.3 * t);
+      const shade = s.shading * (soft[Math.round(t * 1023)]! * (1 - hw) + hw * hatched * t) * (1 - 0.3 * t);
       let k = 1 - (1 - line) * (1 - shade);
       // Graphite skips over the paper's tooth.
       k *= 1 + 0.12 * tooth[tile]!;
@@ -79,6 +112,12 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
+}
+
+/** A plane blurred by `r` px at half size (box passes), scaled back up: for soft masks, at a quarter of the cost. */
+function halfSizeBlur(src: ArrayLike<number>, width: number, height: number, r: number): Float32Array {
+  const { plane, w, h } = downsample(Float32Array.from(src), width, height, 2);
+  return upsample(boxBlur(plane, w, h, r, 2), w, h, 2, width, height);
 }
 
 function smoothstep01(x: number): number {
