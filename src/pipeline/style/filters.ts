@@ -345,6 +345,7 @@ export function smallGaussian(src: Plane, width: number, height: number, sigma: 
  * `range` is the colour difference (0..255, Euclidean over R, G, B) at which a neighbour's weight falls to about
  * 1/e; neighbours beyond 1.4 times it do not count.
  * `strength` (0..1 per pixel, optional) scales `range`: a larger range smooths across more, for a calmer background.
+ * `skip` (optional) marks pixels to leave as they are (non-zero): areas a caller has smoothed some cheaper way.
  */
 export function bilateral(
   planes: [Plane, Plane, Plane],
@@ -354,6 +355,7 @@ export function bilateral(
   range: number,
   iterations: number,
   strength?: Plane,
+  skip?: Uint8Array,
 ): void {
   const r = Math.max(1, Math.round(radius));
   const spatial = new Float32Array(2 * r + 1);
@@ -377,6 +379,12 @@ export function bilateral(
       const row = y * width;
       for (let x = 0; x < width; x++) {
         const p = row + x;
+        if (skip?.[p]) {
+          tr[p] = R[p]!;
+          tg[p] = G[p]!;
+          tb[p] = B[p]!;
+          continue;
+        }
         const r0 = R[p]!;
         const g0 = G[p]!;
         const b0 = B[p]!;
@@ -422,6 +430,7 @@ export function bilateral(
         const sj = spatial[j + r]!;
         for (let x = 0; x < width; x++) {
           const p = row + x;
+          if (skip?.[p]) continue;
           const q = from + x;
           const vr = tr[q]!;
           const vg = tg[q]!;
@@ -439,6 +448,12 @@ export function bilateral(
         }
       }
       for (let x = 0; x < width; x++) {
+        if (skip?.[row + x]) {
+          R[row + x] = tr[row + x]!;
+          G[row + x] = tg[row + x]!;
+          B[row + x] = tb[row + x]!;
+          continue;
+        }
         const w = ws[x]!;
         R[row + x] = ar[x]! / w;
         G[row + x] = ag[x]! / w;
