@@ -50,6 +50,10 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const ws = Math.max(w, h) / 512;
   const planes = rgbPlanes(small);
   const [R, G, B] = planes;
+  // The photo's luminance at the working size, before any smoothing: what the features' full-size detail is
+  // measured against at the end.
+  const photoLuma = new Float32Array(n);
+  for (let p = 0; p < n; p++) photoLuma[p] = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
 
   // Skin (on the subject): gentler quantisation, thinner lines, no dots.
   const skin = skinWeight(R, G, B);
@@ -89,6 +93,11 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const keep = new Float32Array(n);
   for (let p = 0; p < n; p++) keep[p] = skinSoft[p]! * (1 - smoothstep(6, 16, Math.abs(luma[p]! - lumaSoft[p]!)));
   const keepSoft = gaussianBlur(keep, w, h, 1 * ws);
+  // Facial features (in or beside skin, not smoothed as skin): at full size they get back the detail the working
+  // size lost, so eyes, lashes, teeth and lips stay crisp on a close-up instead of a soft upscale.
+  const near = gaussianBlur(skin, w, h, 6 * ws);
+  const feature = new Float32Array(n);
+  for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.15, 0.5, near[p]!);
   for (const plane of planes) {
     const soft = gaussianBlur(plane, w, h, 2 * ws);
     for (let p = 0; p < n; p++) plane[p] = plane[p]! + (soft[p]! - plane[p]!) * keepSoft[p]!;
@@ -176,6 +185,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const scale = Math.max(width, height) / 1024;
   const period = c.halftone * scale;
   const out = new Uint8ClampedArray(width * height * 3);
+  const sd = src.data;
   const x0 = new Int32Array(width);
   const x1 = new Int32Array(width);
   const fx = new Float32Array(width);
@@ -215,9 +225,17 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
         }
       }
       const i = p * 3;
-      out[i] = (R[a00]! * w00 + R[a01]! * w01 + R[a10]! * w10 + R[a11]! * w11) * shade;
-      out[i + 1] = (G[a00]! * w00 + G[a01]! * w01 + G[a10]! * w10 + G[a11]! * w11) * shade;
-      out[i + 2] = (B[a00]! * w00 + B[a01]! * w01 + B[a10]! * w10 + B[a11]! * w11) * shade;
+      let add = 0;
+      if (k < 1) {
+        const f = feature[a00]! * w00 + feature[a01]! * w01 + feature[a10]! * w10 + feature[a11]! * w11;
+        if (f > 0.01) {
+          const base = photoLuma[a00]! * w00 + photoLuma[a01]! * w01 + photoLuma[a10]! * w10 + photoLuma[a11]! * w11;
+          add = (0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base) * f * 0.8;
+        }
+      }
+      out[i] = (R[a00]! * w00 + R[a01]! * w01 + R[a10]! * w10 + R[a11]! * w11) * shade + add;
+      out[i + 1] = (G[a00]! * w00 + G[a01]! * w01 + G[a10]! * w10 + G[a11]! * w11) * shade + add;
+      out[i + 2] = (B[a00]! * w00 + B[a01]! * w01 + B[a10]! * w10 + B[a11]! * w11) * shade + add;
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
