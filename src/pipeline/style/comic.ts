@@ -126,7 +126,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
     const half = 0.15 + 0.15 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
-    const amount = (0.45 + 0.3 * (1 - a)) * (1 - 0.35 * s);
+    const amount = (0.6 + 0.3 * (1 - a)) * (1 - 0.5 * s);
     const lt = l + (lq - lb) * amount;
     let r: number;
     let g: number;
