@@ -33,11 +33,8 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const scale = Math.max(width, height) / 1024;
   // Two passes of a 3 px box: enough to calm pores and JPEG blocks, cheaper than a Gaussian.
   const grey = boxBlur(lumaPlane(src), width, height, Math.max(1, Math.round(scale)), 2);
-  // The blur of the inverted grey is the inverse of the grey's blur: blur once, invert in place.
-  let blurred = wideBlur(grey, width, height, s.line * 1024 * scale);
-  // A tiny image gets a blur of radius 0, which is the grey itself: do not invert that.
-  if (blurred === grey) blurred = Float32Array.from(grey);
-  for (let p = 0; p < n; p++) blurred[p] = 255 - blurred[p]!;
+  // The blur of the inverted grey is 255 less the grey's blur: this is the grey's blur, inverted where it is used.
+  const greyBlur = wideBlur(grey, width, height, s.line * 1024 * scale);
 
   // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
   // textures, and noise does not show a repeat that far apart.
@@ -55,9 +52,9 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   // Softened at half size (a blur of about 2 px at 1024 px), which costs a quarter.
   const contour = alpha ? outline(halfSizeBlur(alpha, width, height, 1), width, height, scale) : undefined;
   // Skin on the subject: shaded smoothly (no hatching) and drawn only where the edge is a real feature, since
-  // hatching and wrinkle lines on a face read as scribbles and age it. Found at half size: it is a soft weight.
-  const hw2 = Math.max(1, Math.round(width / 2));
-  const hh2 = Math.max(1, Math.round(height / 2));
+  // hatching and wrinkle lines on a face read as scribbles and age it. Found at a quarter size: it is a soft weight.
+  const hw2 = Math.max(1, Math.round(width / 4));
+  const hh2 = Math.max(1, Math.round(height / 4));
   const half = resize(src, hw2, hh2);
   const [sr, sg, sb] = rgbPlanes(half);
   const skinHalf = skinWeight(sr, sg, sb);
@@ -65,7 +62,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     const a = resizePlane(alpha, width, height, hw2, hh2);
     for (let p = 0; p < skinHalf.length; p++) skinHalf[p] = skinHalf[p]! * Math.min(1, Math.max(0, a[p]!));
   }
-  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 2, 2), hw2, hh2, width / hw2, width, height);
+  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, width / hw2, width, height);
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
@@ -81,16 +78,17 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       const g = grey[p]!;
       const tile = tileRow + ((x + ox) & MASK);
       // Colour dodge: g / (1 - blur(inverted)), on 0..1.
-      const dodge = Math.min(1, g / Math.max(1, 255 - blurred[p]!));
+      const gb = greyBlur[p]!;
+      const dodge = Math.min(1, g / Math.max(1, gb));
       let line = darken[Math.round(dodge * 1023)]!;
       // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
       // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
       // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
       // On skin the step must be larger still: pores and fine wrinkles are not drawn.
       const sk = skin[p]!;
-      line *= smoothstep01((255 - blurred[p]! - g - 4 - 4 * sk) / (10 + 4 * sk));
+      line *= smoothstep01((gb - g - 4 - 4 * sk) / (10 + 4 * sk));
       // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
-      const t = blurred[p]! / 255;
+      const t = 1 - gb / 255;
       if (contour) line = Math.max(line, contour[p]!);
       // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
       // A soft threshold: hard-edged streaks read as scratches.
