@@ -84,9 +84,12 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
       // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
       // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
-      // On skin the step must be larger still: pores and fine wrinkles are not drawn.
+      // On skin the step must be larger still: pores and fine wrinkles are not drawn. The step is measured
+      // relative to the surround's brightness (as the eye sees it): in absolute levels the eyes and lips of a
+      // dark-skinned face in a dim photo are a third of a pale face's, and were left undrawn.
       const sk = skin[p]!;
-      line *= smoothstep01((gb - g - 4 - 4 * sk) / (10 + 4 * sk));
+      const step = ((gb - g) * 190) / Math.max(60, gb);
+      line *= smoothstep01((step - 4 - 8 * sk) / (10 + 6 * sk));
       // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
       const t = 1 - gb / 255;
       if (contour) line = Math.max(line, contour[p]!);
