@@ -73,7 +73,8 @@ export interface FilmLook {
   saturation: number;
   /** Red-orange glow bleeding from bright areas (0..1). */
   halation: number;
-  /** Grain strength (standard deviation on 0..255) and size (px at 1024 px). */
+  /** Grain strength (standard deviation on 0..255 in the background's mid-tones, about a third of it on the
+   *  subject; a few levels is film, more reads as a noisy phone photo) and size (px at 1024 px). */
   grain: number;
   grainSize: number;
   vignette: number;
@@ -112,14 +113,14 @@ export interface SketchLook {
   background: number;
 }
 
-/** Comic / pop art: flat posterised colour, ink outlines and halftone dots. */
+/** Comic / pop art: edge-keeping flat colour, softly banded tones, thin ink outlines, halftone dots behind. */
 export interface ComicLook {
   kind: 'comic';
-  /** Tone levels per channel after flattening (3..6). */
+  /** Luminance bands the flattened tones lean toward (3..6); the hue is kept, and skin leans only a little. */
   levels: number;
   /** Ink line weight (px at 1024 px, 0 = none). */
   ink: number;
-  /** Halftone dot spacing (px at 1024 px, 0 = none). */
+  /** Halftone dot spacing (px at 1024 px, 0 = none), on the background only: never on the subject or skin. */
   halftone: number;
   saturation: number;
   /** Pop-art palette: dark to light colours that replace the tones, or undefined to keep the photo's hues. */
