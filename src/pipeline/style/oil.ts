@@ -69,27 +69,6 @@ function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: 
 }
 
 /**
- * The strokes alone (no smear, relief or canvas): the edge-keeping flattening the comic look starts from.
- * Brushes are shares of the image side.
- */
-export function applyOilStrokes(
-  src: RgbImage,
-  brush: number,
-  faceBrush: number,
-  alpha: ArrayLike<number> | undefined,
-): RgbImage {
-  const { width, height } = src;
-  const k = Math.min(1, WORK_SIDE / Math.max(width, height));
-  const w = Math.max(1, Math.round(width * k));
-  const h = Math.max(1, Math.round(height * k));
-  const small = k < 1 ? resize(src, w, h) : src;
-  const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
-  const ws = Math.max(w, h);
-  const painted = kuwahara(small, smallAlpha, brush * ws, faceBrush * ws, undefined);
-  return k < 1 ? resize(painted, width, height) : painted;
-}
-
-/**
  * Smooth Kuwahara with a per-pixel radius between `background` and `face` (by the subject mask), shrunk further
  * where `detail` marks a facial feature.
  */
