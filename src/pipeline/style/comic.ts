@@ -169,9 +169,12 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
       }
     }
     if (ground && subject) {
-      r = ground[0] + (r - ground[0]) * a;
-      g = ground[1] + (g - ground[1]) * a;
-      b = ground[2] + (b - ground[2]) * a;
+      // A screen print's cut-out is crisp: the mask's soft fringe (half-found hair, a loose shoulder) is made
+      // firmer, else it blends palette colours into the ground as a smudge.
+      const cut = smoothstep(0.3, 0.7, a);
+      r = ground[0] + (r - ground[0]) * cut;
+      g = ground[1] + (g - ground[1]) * cut;
+      b = ground[2] + (b - ground[2]) * cut;
     }
     const e = ink[p]!;
     R[p] = r * (1 - e) + 22 * e;
