@@ -282,7 +282,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     look: { kind: 'oil', brush: 0.012, faceBrush: 0.008, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
     variants: [
       // Impressionist: broad strokes, fresh saturated colour.
-      { kind: 'oil', brush: 0.022, faceBrush: 0.01, saturation: 1.3, impasto: 0.6, canvas: 0.35, varnish: 0 },
+      { kind: 'oil', brush: 0.022, faceBrush: 0.01, saturation: 1.2, impasto: 0.6, canvas: 0.35, varnish: 0 },
       // Old master: fine strokes under an amber varnish.
       { kind: 'oil', brush: 0.009, faceBrush: 0.006, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
     ],
