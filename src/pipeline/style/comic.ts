@@ -102,7 +102,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   // size lost, so eyes, lashes, teeth and lips stay crisp on a close-up instead of a soft upscale.
   const near = gaussianBlur(skin, w, h, 6 * ws);
   const feature = new Float32Array(n);
-  for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.15, 0.5, near[p]!);
+  for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.35, 0.7, near[p]!);
   for (const plane of planes) {
     const soft = boxBlur(plane, w, h, rs, 2);
     for (let p = 0; p < n; p++) plane[p] = plane[p]! + (soft[p]! - plane[p]!) * keepSoft[p]!;
@@ -287,7 +287,10 @@ function inkLines(
     out[p] = smoothstep(lo, lo + 4, dark) * (0.35 + 0.65 * a) * (1 - 0.4 * s);
   }
   const soft = smallGaussian(out, w, h, 0.7 * ws);
-  for (let p = 0; p < n; p++) out[p] = smoothstep(0.12, 0.5, soft[p]!) * Math.min(1, soft[p]! * 2.2);
+  // Specks: a dot of ink has little mass in a wider blur, a stroke of the same width has several times more.
+  const spread = gaussianBlur(out, w, h, 1.5 * ws);
+  for (let p = 0; p < n; p++)
+    out[p] = smoothstep(0.12, 0.5, soft[p]!) * Math.min(1, soft[p]! * 2.2) * smoothstep(0.05, 0.13, spread[p]!);
   if (subject) {
     // The mask at the working size is nearest-sampled and would draw a stepped line: soften it first.
     const m = boxBlur(subject, w, h, Math.max(1, Math.round(ws)), 2);
