@@ -33,24 +33,6 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const scale = Math.max(width, height) / 1024;
   // Two passes of a 3 px box: enough to calm pores and JPEG blocks, cheaper than a Gaussian.
   const grey = boxBlur(lumaPlane(src), width, height, Math.max(1, Math.round(scale)), 2);
-  // The blur of the inverted grey is 255 less the grey's blur: this is the grey's blur, inverted where it is used.
-  const greyBlur = wideBlur(grey, width, height, s.line * 1024 * scale);
-
-  // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
-  // textures, and noise does not show a repeat that far apart.
-  const hatch = hatching(TILE, TILE, Math.max(6, Math.round(14 * scale)), rng);
-  const ox = rng.int(TILE);
-  const oy = rng.int(TILE);
-  // Paper tooth at the pixel scale, fibres at about 4% of the side.
-  const tooth = whiteNoise(TILE * TILE, rng);
-  const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
-  // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
-  const reach = alpha ? wideBlur(Float32Array.from(alpha), width, height, 24 * scale) : undefined;
-  // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
-  // finds no edge and the face fades into the paper; an artist draws that contour anyway.
-  // The mask is softened first: its edge follows stray hairs and segmentation noise, and a line along it wobbled.
-  // Softened at half size (a blur of about 2 px at 1024 px), which costs a quarter.
-  const contour = alpha ? outline(halfSizeBlur(alpha, width, height, 1), width, height, scale) : undefined;
   // Skin on the subject: shaded smoothly (no hatching) and drawn only where the edge is a real feature, since
   // hatching and wrinkle lines on a face read as scribbles and age it. Found at a quarter size: it is a soft weight.
   const hw2 = Math.max(1, Math.round(width / 4));
@@ -63,6 +45,49 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     for (let p = 0; p < skinHalf.length; p++) skinHalf[p] = skinHalf[p]! * Math.min(1, Math.max(0, a[p]!));
   }
   const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, width / hw2, width, height);
+  // Skin is smoothed further before anything is drawn from it (blemishes, age spots and fine wrinkles came out as
+  // scattered dashes), except where it steps by as much as an eye, a nostril or a lip line does.
+  // The smoothed grey is made at half size and sampled only where there is skin (a fraction of the picture).
+  {
+    const { plane, w, h } = downsample(grey, width, height, 2);
+    const smooth = boxBlur(plane, w, h, Math.max(1, Math.round(1.5 * scale)), 2);
+    for (let y = 0, p = 0; y < height; y++) {
+      const gy = Math.min(h - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+      const r0 = Math.floor(gy) * w;
+      const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
+      const ty = gy - Math.floor(gy);
+      for (let x = 0; x < width; x++, p++) {
+        const sk = skin[p]!;
+        if (sk < 0.01) continue;
+        const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+        const c0 = Math.floor(gx);
+        const c1 = Math.min(w - 1, c0 + 1);
+        const tx = gx - c0;
+        const top = smooth[r0 + c0]! + (smooth[r0 + c1]! - smooth[r0 + c0]!) * tx;
+        const bottom = smooth[r1 + c0]! + (smooth[r1 + c1]! - smooth[r1 + c0]!) * tx;
+        const d = top + (bottom - top) * ty - grey[p]!;
+        grey[p] = grey[p]! + d * sk * 0.9 * (1 - smoothstep01((Math.abs(d) - 8) / 14));
+      }
+    }
+  }
+  // The blur of the inverted grey is 255 less the grey's blur: this is the grey's blur, inverted where it is used.
+  const greyBlur = wideBlur(grey, width, height, s.line * 1024 * scale);
+
+  // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
+  // textures, and noise does not show a repeat that far apart.
+  const hatch = hatching(TILE, TILE, Math.max(6, Math.round(14 * scale)), rng);
+  const ox = rng.int(TILE);
+  const oy = rng.int(TILE);
+  // Paper tooth at the pixel scale, fibres at about 4% of the side.
+  const tooth = whiteNoise(TILE * TILE, rng);
+  const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
+  // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
+  const reach = alpha ? wideBlur(asPlane(alpha), width, height, 24 * scale) : undefined;
+  // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
+  // finds no edge and the face fades into the paper; an artist draws that contour anyway.
+  // The mask is softened first: its edge follows stray hairs and segmentation noise, and a line along it wobbled.
+  // Softened at half size (a blur of about 2 px at 1024 px), which costs a quarter.
+  const contour = alpha ? halfSizeOutline(alpha, width, height) : undefined;
   const out = new Uint8ClampedArray(n * 3);
   // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
@@ -115,10 +140,20 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   return image(new Uint8Array(out.buffer), width, height);
 }
 
-/** A plane blurred by `r` px at half size (box passes), scaled back up: for soft masks, at a quarter of the cost. */
-function halfSizeBlur(src: ArrayLike<number>, width: number, height: number, r: number): Float32Array {
-  const { plane, w, h } = downsample(Float32Array.from(src), width, height, 2);
-  return upsample(boxBlur(plane, w, h, r, 2), w, h, 2, width, height);
+/**
+ * The outline of the mask, found at half size (softened by a box there, about 2 px at full size) and scaled back
+ * up: a quarter of the cost, and the line is soft anyway.
+ */
+function halfSizeOutline(alpha: ArrayLike<number>, width: number, height: number): Float32Array {
+  const { plane, w, h } = downsample(asPlane(alpha), width, height, 2);
+  // At half size the mask changes twice as much per pixel: halve the change so the line keeps its width.
+  const line = outline(boxBlur(plane, w, h, 1, 2), w, h, 1, 0.5);
+  return upsample(line, w, h, 2, width, height);
+}
+
+/** The mask as a Float32Array, copied only when it is not one already. */
+function asPlane(a: ArrayLike<number>): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
 function smoothstep01(x: number): number {
@@ -129,8 +164,9 @@ function smoothstep01(x: number): number {
 /**
  * A soft pencil line along the edge of the subject mask: the mask's change across `d` px (about 2 at 1024 px),
  * so the line is about that wide, up to 0.55 dark (the dodge lines stay the stronger marks where they exist).
+ * `gain` scales the change (0.5 for a mask at half size).
  */
-function outline(alpha: ArrayLike<number>, width: number, height: number, scale: number): Float32Array {
+function outline(alpha: ArrayLike<number>, width: number, height: number, scale: number, gain = 1): Float32Array {
   const d = Math.max(1, Math.round(scale));
   const dy = d * width;
   const out = new Float32Array(width * height);
@@ -139,7 +175,7 @@ function outline(alpha: ArrayLike<number>, width: number, height: number, scale:
       const p = y * width + x;
       const gx = (alpha[p + d] ?? 0) - (alpha[p - d] ?? 0);
       const gy = (alpha[p + dy] ?? 0) - (alpha[p - dy] ?? 0);
-      const m = gx * gx + gy * gy;
+      const m = (gx * gx + gy * gy) * gain * gain;
       // Inside and outside the subject the mask is flat: most pixels stop here.
       if (m < 0.01) continue;
       out[p] = 0.55 * smoothstep01((Math.sqrt(m) - 0.1) / 0.3);
