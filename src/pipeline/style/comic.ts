@@ -63,10 +63,10 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
 
-  // The background goes calm: blurred (at a quarter of the working size, which a blur this wide loses nothing to) so its
-  // clutter becomes soft shapes, not blobs, and flattened with a wider colour range than the subject. Where there
-  // is no subject at all the blur is the whole flattening: the bilateral passes skip it, which halves their cost
-  // on a typical portrait.
+  // The background goes calm: blurred (at a quarter of the working size, which a blur this wide loses nothing
+  // to) so its clutter becomes soft shapes, not blobs, and flattened with a wider colour range than the subject.
+  // Where there is no subject at all the blur is the whole flattening: the bilateral passes skip it, which halves
+  // their cost on a typical portrait.
   let strength: Plane | undefined;
   let skip: Uint8Array | undefined;
   if (subject) {

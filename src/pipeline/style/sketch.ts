@@ -23,6 +23,9 @@ import {
  * become scribbles. Tone: the photo's own shading, softened and laid down as diagonal hatching (noise streaked
  * along 45 degrees), so it reads as pencil strokes rather than a photocopy. Pencil catches on the paper's tooth,
  * the background fades out to bare paper (`background`), and the paper has a faint fibre texture.
+ * Faces are drawn cleanly, as an artist would: skin (a chroma weight on the subject) is smoothed of blemishes
+ * before the dodge, gets smooth tone instead of hatching, and a line there must be a real feature's step; steps
+ * are measured relative to the surround's brightness so a dark face in a dim photo still gets its eyes and mouth.
  */
 const TILE = 512;
 const MASK = TILE - 1;
