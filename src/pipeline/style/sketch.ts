@@ -47,7 +47,12 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
     const a = resizePlane(alpha, width, height, hw2, hh2);
     for (let p = 0; p < skinHalf.length; p++) skinHalf[p] = skinHalf[p]! * Math.min(1, Math.max(0, a[p]!));
   }
-  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, width / hw2, width, height);
+  // The soft fields (skin, the mask's reach, paper fibres) are kept at half size and read at the pixel's
+  // half-size cell: they change over tens of pixels, and three full-size planes cost more than the rest of the
+  // look's set-up.
+  const w2 = Math.ceil(width / 2);
+  const h2 = Math.ceil(height / 2);
+  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, w2 / hw2, w2, h2);
   // Skin is smoothed further before anything is drawn from it (blemishes, age spots and fine wrinkles came out as
   // scattered dashes), except where it steps by as much as an eye, a nostril or a lip line does.
   // The smoothed grey is made at half size and sampled only where there is skin (a fraction of the picture).
@@ -60,7 +65,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
       const ty = gy - Math.floor(gy);
       for (let x = 0; x < width; x++, p++) {
-        const sk = skin[p]!;
+        const sk = skin[(y >> 1) * w2 + (x >> 1)]!;
         if (sk < 0.01) continue;
         const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
         const c0 = Math.floor(gx);
@@ -83,9 +88,9 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const oy = rng.int(TILE);
   // Paper tooth at the pixel scale, fibres at about 4% of the side.
   const tooth = whiteNoise(TILE * TILE, rng);
-  const fibre = smoothNoise(width, height, Math.max(8, Math.round(40 * scale)), 2, rng);
+  const fibre = smoothNoise(w2, h2, Math.max(4, Math.round(20 * scale)), 2, rng);
   // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
-  const reach = alpha ? wideBlur(asPlane(alpha), width, height, 24 * scale) : undefined;
+  const reach = alpha ? wideBlur(downsample(asPlane(alpha), width, height, 2).plane, w2, h2, 12 * scale) : undefined;
   // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
   // finds no edge and the face fades into the paper; an artist draws that contour anyway.
   // The mask is softened first: its edge follows stray hairs and segmentation noise, and a line along it wobbled.
@@ -102,21 +107,25 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const [kr, kg, kb] = s.pencil;
   for (let y = 0, p = 0; y < height; y++) {
     const tileRow = ((y + oy) & MASK) * TILE;
+    const halfRow = (y >> 1) * w2;
     for (let x = 0; x < width; x++, p++) {
       const g = grey[p]!;
+      const cell = halfRow + (x >> 1);
       const tile = tileRow + ((x + ox) & MASK);
       // Colour dodge: g / (1 - blur(inverted)), on 0..1.
       const gb = greyBlur[p]!;
       const dodge = Math.min(1, g / Math.max(1, gb));
-      let line = darken[Math.round(dodge * 1023)]!;
+      let line = darken[(dodge * 1023 + 0.5) | 0]!;
       // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
       // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
       // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
-      // On skin the step must be larger still: pores and fine wrinkles are not drawn. The step is measured
-      // relative to the surround's brightness (as the eye sees it): in absolute levels the eyes and lips of a
-      // dark-skinned face in a dim photo are a third of a pale face's, and were left undrawn.
-      const sk = skin[p]!;
-      const step = ((gb - g) * 190) / Math.max(60, gb);
+      // On skin the step must be larger still: pores and fine wrinkles are not drawn. On and around skin the step
+      // is measured relative to the surround's brightness (as the eye sees it): in absolute levels the eyes and
+      // lips of a dark-skinned face in a dim photo are a third of a pale face's, and were left undrawn. Not on
+      // cloth: there it would draw a dark suit's weave as speckle.
+      const sk = skin[cell]!;
+      const relative = 1 + (190 / Math.max(60, gb) - 1) * Math.min(1, 2 * sk);
+      const step = (gb - g) * relative;
       line *= smoothstep01((step - 4 - 8 * sk) / (10 + 6 * sk));
       // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
       const t = 1 - gb / 255;
@@ -126,14 +135,14 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 1.3));
       const hw = s.hatching * (1 - 0.85 * sk);
       // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
-      const shade = s.shading * (soft[Math.round(t * 1023)]! * (1 - hw) + hw * hatched * t) * (1 - 0.3 * t);
+      const shade = s.shading * (soft[(t * 1023 + 0.5) | 0]! * (1 - hw) + hw * hatched * t) * (1 - 0.3 * t);
       let k = 1 - (1 - line) * (1 - shade);
       // Graphite skips over the paper's tooth.
       k *= 1 + 0.12 * tooth[tile]!;
-      const a = reach ? Math.min(1, reach[p]! * 1.3) : alphaAt(alpha, p);
+      const a = reach ? Math.min(1, reach[cell]! * 1.3) : alphaAt(alpha, p);
       k *= s.background + (1 - s.background) * a;
       k = Math.min(1, k);
-      const paper = 1 - 0.05 * (fibre[p]! - 0.5);
+      const paper = 1 - 0.05 * (fibre[cell]! - 0.5);
       const i = p * 3;
       out[i] = pr * paper * (1 - k) + kr * k;
       out[i + 1] = pg * paper * (1 - k) + kg * k;
