@@ -55,8 +55,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const [R, G, B] = planes;
   // The photo's luminance at the working size, before any smoothing: what the features' full-size detail is
   // measured against at the end.
-  const photoLuma = new Float32Array(n);
-  for (let p = 0; p < n; p++) photoLuma[p] = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+  const photoLuma = lumaOf(R, G, B);
 
   // Skin (on the subject): gentler quantisation, thinner lines, no dots.
   const skin = skinWeight(R, G, B);
@@ -67,24 +66,9 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   // to) so its clutter becomes soft shapes, not blobs, and flattened with a wider colour range than the subject.
   // Where there is no subject at all the blur is the whole flattening: the bilateral passes skip it, which halves
   // their cost on a typical portrait.
-  let strength: Plane | undefined;
-  let skip: Uint8Array | undefined;
-  if (subject) {
-    strength = new Float32Array(n);
-    skip = new Uint8Array(n);
-    for (const plane of planes) {
-      const q = downsample(plane, w, h, 4);
-      const soft = upsample(gaussianBlur(q.plane, q.w, q.h, 1.5 * ws), q.w, q.h, 4, w, h);
-      for (let p = 0; p < n; p++) plane[p] = soft[p]! + (plane[p]! - soft[p]!) * subject[p]!;
-    }
-    for (let p = 0; p < n; p++) {
-      strength[p] = 0.5 + 1.5 * (1 - subject[p]!);
-      skip[p] = subject[p]! < 0.02 ? 1 : 0;
-    }
-  }
-  bilateral(planes, w, h, 3 * ws, 20, 2, strength, skip);
-  let luma = new Float32Array(n);
-  for (let p = 0; p < n; p++) luma[p] = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+  const calm = subject ? calmBackground(planes, subject, w, h, ws) : undefined;
+  bilateral(planes, w, h, 3 * ws, 20, 2, calm?.strength, calm?.skip);
+  let luma = lumaOf(R, G, B);
   // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
   const ink = inkLines(luma, subject, skinSoft, w, h, ws, c.ink);
 
@@ -103,18 +87,38 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const near = gaussianBlur(skin, w, h, 6 * ws);
   const feature = new Float32Array(n);
   for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.35, 0.7, near[p]!);
-  for (const plane of planes) {
-    const soft = boxBlur(plane, w, h, rs, 2);
-    for (let p = 0; p < n; p++) plane[p] = plane[p]! + (soft[p]! - plane[p]!) * keepSoft[p]!;
-  }
-  luma = new Float32Array(n);
-  for (let p = 0; p < n; p++) luma[p] = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+  for (const plane of planes) blend(plane, boxBlur(plane, w, h, rs, 2), keepSoft);
+  luma = lumaOf(R, G, B);
 
   // The bands are placed by a softened luminance: the flattened one still has small steps, and a band edge
   // steepens them into a jagged, stepped contour across a cheek.
   const placed = gaussianBlur(luma, w, h, 1.5 * ws);
 
-  // Tone and colour at the working size.
+  const dots = tone({ R, G, B, luma, placed, subject, skinSoft, ink }, c);
+  return compose(src, { R, G, B, dots, feature, photoLuma }, w, h, c.halftone);
+}
+
+/** The working-size planes after the flattening, and what the tone pass reads besides them. */
+interface Flat {
+  R: Plane;
+  G: Plane;
+  B: Plane;
+  luma: Plane;
+  /** The luminance the bands are placed by (softened). */
+  placed: Plane;
+  subject: Plane | undefined;
+  skinSoft: Plane;
+  ink: Plane;
+}
+
+/**
+ * Tone and colour at the working size, in place on R, G, B (lines included); returns the halftone dot cover.
+ * Separate functions per pass, here and below: V8 optimises a small function once, while each loop of one large
+ * function is compiled on its own, which made the first renders of a worker several times slower.
+ */
+function tone(f: Flat, c: ComicLook): Plane {
+  const { R, G, B, luma, placed, subject, skinSoft, ink } = f;
+  const n = luma.length;
   const levels = Math.max(2, c.levels);
   const palette = c.palette;
   const ground = c.ground;
@@ -188,10 +192,26 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
     }
   }
 
-  // Back to full size in one pass: the colour (lines included) and the dot cover scaled up bilinearly, the dots
-  // drawn at full size so they stay round.
+  return dots;
+}
+
+/**
+ * Back to full size in one pass: the colour (lines included) and the dot cover scaled up bilinearly, the dots
+ * drawn at full size so they stay round, and the features' full-size detail added (`feature` weight, measured
+ * against `photoLuma`, the photo's working-size luminance).
+ */
+function compose(
+  src: RgbImage,
+  f: { R: Plane; G: Plane; B: Plane; dots: Plane; feature: Plane; photoLuma: Plane },
+  w: number,
+  h: number,
+  halftone: number,
+): RgbImage {
+  const { width, height } = src;
+  const { R, G, B, dots, feature, photoLuma } = f;
+  const detail = w < width || h < height;
   const scale = Math.max(width, height) / 1024;
-  const period = c.halftone * scale;
+  const period = halftone * scale;
   const out = new Uint8ClampedArray(width * height * 3);
   const sd = src.data;
   const x0 = new Int32Array(width);
@@ -234,7 +254,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
       }
       const i = p * 3;
       let add = 0;
-      if (k < 1) {
+      if (detail) {
         const f = feature[a00]! * w00 + feature[a01]! * w01 + feature[a10]! * w10 + feature[a11]! * w11;
         if (f > 0.01) {
           const base = photoLuma[a00]! * w00 + photoLuma[a01]! * w01 + photoLuma[a10]! * w10 + photoLuma[a11]! * w11;
@@ -247,6 +267,46 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
+}
+
+/** Rec. 709 luminance of three planes. */
+function lumaOf(R: Plane, G: Plane, B: Plane): Plane {
+  const out = new Float32Array(R.length);
+  for (let p = 0; p < out.length; p++) out[p] = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+  return out;
+}
+
+/** `plane` moved toward `other` by `weight` per pixel, in place. */
+function blend(plane: Plane, other: Plane, weight: Plane): void {
+  for (let p = 0; p < plane.length; p++) plane[p] = plane[p]! + (other[p]! - plane[p]!) * weight[p]!;
+}
+
+/**
+ * The background blurred in place (at a quarter of the working size), and for the bilateral passes a wider
+ * colour range behind the subject and the pixels with no subject at all to skip.
+ */
+function calmBackground(
+  planes: [Plane, Plane, Plane],
+  subject: Plane,
+  w: number,
+  h: number,
+  ws: number,
+): { strength: Plane; skip: Uint8Array } {
+  const n = w * h;
+  for (const plane of planes) {
+    const q = downsample(plane, w, h, 4);
+    const soft = upsample(gaussianBlur(q.plane, q.w, q.h, 1.5 * ws), q.w, q.h, 4, w, h);
+    // Blurred where there is no subject: the soft plane moved toward the sharp one by the mask.
+    blend(soft, plane, subject);
+    plane.set(soft);
+  }
+  const strength = new Float32Array(n);
+  const skip = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    strength[p] = 0.5 + 1.5 * (1 - subject[p]!);
+    skip[p] = subject[p]! < 0.02 ? 1 : 0;
+  }
+  return { strength, skip };
 }
 
 /**
