@@ -55,29 +55,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, w2 / hw2, w2, h2);
   // Skin is smoothed further before anything is drawn from it (blemishes, age spots and fine wrinkles came out as
   // scattered dashes), except where it steps by as much as an eye, a nostril or a lip line does.
-  // The smoothed grey is made at half size and sampled only where there is skin (a fraction of the picture).
-  {
-    const { plane, w, h } = downsample(grey, width, height, 2);
-    const smooth = boxBlur(plane, w, h, Math.max(1, Math.round(1.5 * scale)), 2);
-    for (let y = 0, p = 0; y < height; y++) {
-      const gy = Math.min(h - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
-      const r0 = Math.floor(gy) * w;
-      const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
-      const ty = gy - Math.floor(gy);
-      for (let x = 0; x < width; x++, p++) {
-        const sk = skin[(y >> 1) * w2 + (x >> 1)]!;
-        if (sk < 0.01) continue;
-        const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
-        const c0 = Math.floor(gx);
-        const c1 = Math.min(w - 1, c0 + 1);
-        const tx = gx - c0;
-        const top = smooth[r0 + c0]! + (smooth[r0 + c1]! - smooth[r0 + c0]!) * tx;
-        const bottom = smooth[r1 + c0]! + (smooth[r1 + c1]! - smooth[r1 + c0]!) * tx;
-        const d = top + (bottom - top) * ty - grey[p]!;
-        grey[p] = grey[p]! + d * sk * 0.9 * (1 - smoothstep01((Math.abs(d) - 8) / 14));
-      }
-    }
-  }
+  smoothSkin(grey, skin, w2, width, height, scale);
   // The blur of the inverted grey is 255 less the grey's blur: this is the grey's blur, inverted where it is used.
   const greyBlur = wideBlur(grey, width, height, s.line * 1024 * scale);
 
@@ -166,6 +144,40 @@ function halfSizeOutline(alpha: ArrayLike<number>, width: number, height: number
 /** The mask as a Float32Array, copied only when it is not one already. */
 function asPlane(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
+/**
+ * Skin pulled toward a blur of itself (made at half size, sampled only where there is skin, a fraction of the
+ * picture), except where it steps as a feature does. `skin` is at half size, `w2` cells wide.
+ */
+function smoothSkin(
+  grey: Float32Array,
+  skin: Float32Array,
+  w2: number,
+  width: number,
+  height: number,
+  scale: number,
+): void {
+  const { plane, w, h } = downsample(grey, width, height, 2);
+  const smooth = boxBlur(plane, w, h, Math.max(1, Math.round(1.5 * scale)), 2);
+  for (let y = 0, p = 0; y < height; y++) {
+    const gy = Math.min(h - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+    const r0 = Math.floor(gy) * w;
+    const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
+    const ty = gy - Math.floor(gy);
+    for (let x = 0; x < width; x++, p++) {
+      const sk = skin[(y >> 1) * w2 + (x >> 1)]!;
+      if (sk < 0.01) continue;
+      const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+      const c0 = Math.floor(gx);
+      const c1 = Math.min(w - 1, c0 + 1);
+      const tx = gx - c0;
+      const top = smooth[r0 + c0]! + (smooth[r0 + c1]! - smooth[r0 + c0]!) * tx;
+      const bottom = smooth[r1 + c0]! + (smooth[r1 + c1]! - smooth[r1 + c0]!) * tx;
+      const d = top + (bottom - top) * ty - grey[p]!;
+      grey[p] = grey[p]! + d * sk * 0.9 * (1 - smoothstep01((Math.abs(d) - 8) / 14));
+    }
+  }
 }
 
 function smoothstep01(x: number): number {
