@@ -369,96 +369,131 @@ export function bilateral(
   // cheaper than a table of it (the taps are the whole cost). `inv` is 1 / 2 range^2 per pixel.
   const inv = new Float32Array(n);
   for (let p = 0; p < n; p++) inv[p] = 1 / (2 * (range * (strength ? 0.5 + strength[p]! : 1)) ** 2);
+  // Always a mask (all zero when none is given), so the passes see one type and are compiled once.
+  const skipped = skip ?? new Uint8Array(n);
+  for (let it = 0; it < iterations; it++) {
+    bilateralRows([R, G, B], [tr, tg, tb], inv, spatial, r, width, height, skipped);
+    bilateralColumns([tr, tg, tb], [R, G, B], inv, spatial, r, width, height, skipped);
+  }
+}
+
+/**
+ * The horizontal pass of `bilateral`: `src` into `dst`. Each pass is a function of its own: V8 compiles a small
+ * function once, while each loop of a large one is compiled separately, which slowed a worker's first renders.
+ */
+function bilateralRows(
+  src: [Plane, Plane, Plane],
+  dst: [Plane, Plane, Plane],
+  inv: Plane,
+  spatial: Float32Array,
+  r: number,
+  width: number,
+  height: number,
+  skip: Uint8Array,
+): void {
+  const [R, G, B] = src;
+  const [tr, tg, tb] = dst;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const p = row + x;
+      if (skip[p]) {
+        tr[p] = R[p]!;
+        tg[p] = G[p]!;
+        tb[p] = B[p]!;
+        continue;
+      }
+      const r0 = R[p]!;
+      const g0 = G[p]!;
+      const b0 = B[p]!;
+      const ip = inv[p]!;
+      let sw = 0;
+      let sr = 0;
+      let sg = 0;
+      let sb = 0;
+      const lo = x - r < 0 ? -x : -r;
+      const hi = x + r >= width ? width - 1 - x : r;
+      for (let j = lo; j <= hi; j++) {
+        const q = p + j;
+        const vr = R[q]!;
+        const vg = G[q]!;
+        const vb = B[q]!;
+        const er = vr - r0;
+        const eg = vg - g0;
+        const eb = vb - b0;
+        const t = (er * er + eg * eg + eb * eb) * ip;
+        const u = t < 1 ? 1 - t : 0;
+        const w = spatial[j + r]! * u * u;
+        sw += w;
+        sr += w * vr;
+        sg += w * vg;
+        sb += w * vb;
+      }
+      tr[p] = sr / sw;
+      tg[p] = sg / sw;
+      tb[p] = sb / sw;
+    }
+  }
+}
+
+/** The vertical pass of `bilateral`, `src` into `dst`, walking whole rows per tap so memory is read in order. */
+function bilateralColumns(
+  src: [Plane, Plane, Plane],
+  dst: [Plane, Plane, Plane],
+  inv: Plane,
+  spatial: Float32Array,
+  r: number,
+  width: number,
+  height: number,
+  skip: Uint8Array,
+): void {
+  const [tr, tg, tb] = src;
+  const [R, G, B] = dst;
   const ws = new Float32Array(width);
   const ar = new Float32Array(width);
   const ag = new Float32Array(width);
   const ab = new Float32Array(width);
-  for (let it = 0; it < iterations; it++) {
-    // Horizontal: R, G, B -> tr, tg, tb.
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    ws.fill(0);
+    ar.fill(0);
+    ag.fill(0);
+    ab.fill(0);
+    const lo = y - r < 0 ? -y : -r;
+    const hi = y + r >= height ? height - 1 - y : r;
+    for (let j = lo; j <= hi; j++) {
+      const from = row + j * width;
+      const sj = spatial[j + r]!;
       for (let x = 0; x < width; x++) {
         const p = row + x;
-        if (skip?.[p]) {
-          tr[p] = R[p]!;
-          tg[p] = G[p]!;
-          tb[p] = B[p]!;
-          continue;
-        }
-        const r0 = R[p]!;
-        const g0 = G[p]!;
-        const b0 = B[p]!;
-        const ip = inv[p]!;
-        let sw = 0;
-        let sr = 0;
-        let sg = 0;
-        let sb = 0;
-        const lo = x - r < 0 ? -x : -r;
-        const hi = x + r >= width ? width - 1 - x : r;
-        for (let j = lo; j <= hi; j++) {
-          const q = p + j;
-          const vr = R[q]!;
-          const vg = G[q]!;
-          const vb = B[q]!;
-          const er = vr - r0;
-          const eg = vg - g0;
-          const eb = vb - b0;
-          const t = (er * er + eg * eg + eb * eb) * ip;
-          const u = t < 1 ? 1 - t : 0;
-          const w = spatial[j + r]! * u * u;
-          sw += w;
-          sr += w * vr;
-          sg += w * vg;
-          sb += w * vb;
-        }
-        tr[p] = sr / sw;
-        tg[p] = sg / sw;
-        tb[p] = sb / sw;
+        if (skip[p]) continue;
+        const q = from + x;
+        const vr = tr[q]!;
+        const vg = tg[q]!;
+        const vb = tb[q]!;
+        const er = vr - tr[p]!;
+        const eg = vg - tg[p]!;
+        const eb = vb - tb[p]!;
+        const t = (er * er + eg * eg + eb * eb) * inv[p]!;
+        const u = t < 1 ? 1 - t : 0;
+        const w = sj * u * u;
+        ws[x]! += w;
+        ar[x]! += w * vr;
+        ag[x]! += w * vg;
+        ab[x]! += w * vb;
       }
     }
-    // Vertical: tr, tg, tb -> R, G, B, walking whole rows per tap so memory is read in order.
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      ws.fill(0);
-      ar.fill(0);
-      ag.fill(0);
-      ab.fill(0);
-      const lo = y - r < 0 ? -y : -r;
-      const hi = y + r >= height ? height - 1 - y : r;
-      for (let j = lo; j <= hi; j++) {
-        const from = row + j * width;
-        const sj = spatial[j + r]!;
-        for (let x = 0; x < width; x++) {
-          const p = row + x;
-          if (skip?.[p]) continue;
-          const q = from + x;
-          const vr = tr[q]!;
-          const vg = tg[q]!;
-          const vb = tb[q]!;
-          const er = vr - tr[p]!;
-          const eg = vg - tg[p]!;
-          const eb = vb - tb[p]!;
-          const t = (er * er + eg * eg + eb * eb) * inv[p]!;
-          const u = t < 1 ? 1 - t : 0;
-          const w = sj * u * u;
-          ws[x]! += w;
-          ar[x]! += w * vr;
-          ag[x]! += w * vg;
-          ab[x]! += w * vb;
-        }
+    for (let x = 0; x < width; x++) {
+      if (skip[row + x]) {
+        R[row + x] = tr[row + x]!;
+        G[row + x] = tg[row + x]!;
+        B[row + x] = tb[row + x]!;
+        continue;
       }
-      for (let x = 0; x < width; x++) {
-        if (skip?.[row + x]) {
-          R[row + x] = tr[row + x]!;
-          G[row + x] = tg[row + x]!;
-          B[row + x] = tb[row + x]!;
-          continue;
-        }
-        const w = ws[x]!;
-        R[row + x] = ar[x]! / w;
-        G[row + x] = ag[x]! / w;
-        B[row + x] = ab[x]! / w;
-      }
+      const w = ws[x]!;
+      R[row + x] = ar[x]! / w;
+      G[row + x] = ag[x]! / w;
+      B[row + x] = ab[x]! / w;
     }
   }
 }
