@@ -73,7 +73,8 @@ export interface FilmLook {
   saturation: number;
   /** Red-orange glow bleeding from bright areas (0..1). */
   halation: number;
-  /** Grain strength (standard deviation on 0..255) and size (px at 1024 px). */
+  /** Grain strength (standard deviation on 0..255 in the background's mid-tones, about a third of it on the
+   *  subject; a few levels is film, more reads as a noisy phone photo) and size (px at 1024 px). */
   grain: number;
   grainSize: number;
   vignette: number;
@@ -112,14 +113,14 @@ export interface SketchLook {
   background: number;
 }
 
-/** Comic / pop art: flat posterised colour, ink outlines and halftone dots. */
+/** Comic / pop art: edge-keeping flat colour, softly banded tones, thin ink outlines, halftone dots behind. */
 export interface ComicLook {
   kind: 'comic';
-  /** Tone levels per channel after flattening (3..6). */
+  /** Luminance bands the flattened tones lean toward (3..6); the hue is kept, and skin leans only a little. */
   levels: number;
   /** Ink line weight (px at 1024 px, 0 = none). */
   ink: number;
-  /** Halftone dot spacing (px at 1024 px, 0 = none). */
+  /** Halftone dot spacing (px at 1024 px, 0 = none), on the background only: never on the subject or skin. */
   halftone: number;
   saturation: number;
   /** Pop-art palette: dark to light colours that replace the tones, or undefined to keep the photo's hues. */
@@ -241,8 +242,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
       highlights: [9, 6, -6],
       saturation: 0.82,
       halation: 0.4,
-      grain: 8,
-      grainSize: 1.4,
+      grain: 3,
+      grainSize: 1.1,
       vignette: 0.25,
     },
     variants: [
@@ -254,8 +255,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
         highlights: [6, 5, -4],
         saturation: 0.95,
         halation: 0.2,
-        grain: 8,
-        grainSize: 1.2,
+        grain: 2.5,
+        grainSize: 1,
         vignette: 0.2,
       },
       // A seventies print: strongly faded, yellow-orange.
@@ -266,8 +267,8 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
         highlights: [12, 8, -12],
         saturation: 0.75,
         halation: 0.5,
-        grain: 10,
-        grainSize: 1.8,
+        grain: 3.5,
+        grainSize: 1.4,
         vignette: 0.35,
       },
     ],
@@ -278,12 +279,12 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['oil painting', 'oil', 'oils', 'painting', 'painted', 'impasto', 'classical painting', 'old master'],
     description: 'An oil painting: soft brush strokes, fine on the face and broad behind it, on canvas.',
     prompt: 'oil painting, visible brush strokes, canvas texture',
-    look: { kind: 'oil', brush: 0.012, faceBrush: 0.005, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
+    look: { kind: 'oil', brush: 0.012, faceBrush: 0.008, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
     variants: [
       // Impressionist: broad strokes, fresh saturated colour.
-      { kind: 'oil', brush: 0.022, faceBrush: 0.008, saturation: 1.3, impasto: 0.6, canvas: 0.35, varnish: 0 },
+      { kind: 'oil', brush: 0.022, faceBrush: 0.01, saturation: 1.2, impasto: 0.6, canvas: 0.35, varnish: 0 },
       // Old master: fine strokes under an amber varnish.
-      { kind: 'oil', brush: 0.009, faceBrush: 0.004, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
+      { kind: 'oil', brush: 0.009, faceBrush: 0.006, saturation: 0.95, impasto: 0.3, canvas: 0.4, varnish: 0.7 },
     ],
   },
   {

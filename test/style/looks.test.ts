@@ -5,6 +5,7 @@ import { ellipseAlpha } from '../../bench/style.js';
 import { deriveSeed, mulberry32 } from '../../src/core/random.js';
 import { parseStyle, STYLE_PRESETS, type Style } from '../../src/core/style.js';
 import { fromSharp } from '../../src/pipeline/image.js';
+import { rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
 import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 import { facePath } from '../helpers/env.js';
@@ -226,5 +227,62 @@ test('variations of a look differ at a glance; the same seed gives the same pict
       assert.ok(d > 5, `${name} v0 vs v${v}: mean difference ${d.toFixed(1)}`);
     }
     assert.deepEqual(look(name, 1).data, look(name, 1).data, `${name} is reproducible`);
+  }
+});
+
+/** Mean absolute 4-neighbour Laplacian of luminance over the pixels `where` picks: fine texture, noise, dots. */
+function highFrequency(img: RgbImage, where: (p: number) => boolean): number {
+  const { width, height, data } = img;
+  const l = (p: number) => 0.2126 * data[p * 3]! + 0.7152 * data[p * 3 + 1]! + 0.0722 * data[p * 3 + 2]!;
+  let s = 0;
+  let n = 0;
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const p = y * width + x;
+      if (!where(p)) continue;
+      s += Math.abs(4 * l(p) - l(p - 1) - l(p + 1) - l(p - width) - l(p + width));
+      n++;
+    }
+  }
+  return s / n;
+}
+
+test('comic keeps skin clean: no halftone dots or posterised speckle on the face, less texture than the photo', () => {
+  // Skin on the subject in the photo, away from the mask's edge.
+  const [r, g, b] = rgbPlanes(photo);
+  const skin = skinWeight(r, g, b);
+  const onSkin = (p: number) => skin[p]! > 0.9 && (alpha[p] ?? 0) > 0.98;
+  const before = highFrequency(photo, onSkin);
+  for (let v = 0; v < 3; v++) {
+    const after = highFrequency(look('comic', v), onSkin);
+    assert.ok(
+      after < before * 0.8,
+      `comic v${v}: texture on skin ${after.toFixed(2)} vs the photo's ${before.toFixed(2)}`,
+    );
+  }
+});
+
+test('film grain is fine and low: barely visible on a flat grey, lighter on the subject', () => {
+  const grey: RgbImage = { data: new Uint8Array(SIZE * SIZE * 3).fill(128), width: SIZE, height: SIZE, channels: 3 };
+  for (const [a, bound] of [
+    [0, 4.5],
+    [1, 2],
+  ] as const) {
+    const mask = new Float32Array(SIZE * SIZE).fill(a);
+    for (let v = 0; v < 3; v++) {
+      const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+      const out = applyLook(grey, mask, varyStyle(style('vintage film'), v, rng), rng);
+      // The deviation of luminance in a 64 px square at the centre (the vignette is flat there).
+      const values: number[] = [];
+      for (let y = SIZE / 2 - 32; y < SIZE / 2 + 32; y++) {
+        for (let x = SIZE / 2 - 32; x < SIZE / 2 + 32; x++) {
+          const i = (y * SIZE + x) * 3;
+          values.push(0.2126 * out.data[i]! + 0.7152 * out.data[i + 1]! + 0.0722 * out.data[i + 2]!);
+        }
+      }
+      const mean = values.reduce((s, x) => s + x, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / values.length);
+      assert.ok(sd < bound, `film v${v}, subject ${a}: grain deviation ${sd.toFixed(2)} (at most ${bound})`);
+    }
   }
 });

@@ -3,13 +3,13 @@ import type { FilmLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
 import {
   alphaAt,
-  boxBlur,
   downsample,
   gaussianBlur,
   image,
   lumaPlane,
   lut,
   sCurve,
+  smallGaussian,
   smoothstep,
   upsample,
   whiteNoise,
@@ -19,8 +19,9 @@ import {
  * Analogue film: halation (a red-orange glow that bleeds from highlights into their surroundings, as light
  * scattered off the film base does), a soft print curve with lifted blacks, shadows and highlights tinted apart,
  * a little less saturation, a lens vignette, and grain strongest in the mid-tones (where real grain shows).
- * Grain is lighter on the subject (`alpha`): heavy grain on a face reads as a noisy low-quality photo rather than
- * as film, which is what the review panel said of the first version; the background keeps the full grain.
+ * Grain is fine and low (a deviation of a few levels, softened by under a pixel: barely visible at 100%, as on a
+ * good film scan) and lighter still on the subject (`alpha`): heavy grain reads as a noisy low-light phone photo
+ * rather than as film, which is what the review panel said of the earlier versions.
  */
 const TILE_BITS = 9;
 const TILE = 1 << TILE_BITS;
@@ -41,15 +42,16 @@ export function applyFilm(src: RgbImage, f: FilmLook, alpha: ArrayLike<number> |
     glow = upsample(gaussianBlur(small.plane, small.w, small.h, (9 * scale) / q), small.w, small.h, q, width, height);
   }
 
-  // Grain: a tile of white noise softened to the grain size, normalised to unit deviation, laid at a random
-  // offset. A 512 px tile costs a quarter of full-size noise, and grain does not show a repeat that far apart.
-  const gr = Math.round(((f.grainSize - 1) * scale) / 0.6);
+  // Grain: a tile of white noise softened to the grain size and normalised to unit deviation, laid at a random
+  // offset. A 512 px tile costs a quarter of full-size noise, and grain does not show a repeat that far apart. The
+  // softening is a Gaussian of a fraction of a pixel up to a pixel or so (a box of whole pixels made clumps three
+  // pixels wide, which read as blotchy noise rather than fine grain).
   let grain = whiteNoise(TILE * TILE, rng);
-  let grainNorm = Math.sqrt(12);
-  if (gr >= 1) {
-    grain = boxBlur(grain, TILE, TILE, gr, 1);
-    grainNorm = Math.sqrt(12) * (2 * gr + 1);
-  }
+  const sigma = Math.max(0.35, 0.5 * f.grainSize * scale);
+  grain = smallGaussian(grain, TILE, TILE, sigma);
+  let sq = 0;
+  for (let k = 0; k < grain.length; k++) sq += grain[k]! * grain[k]!;
+  const grainNorm = 1 / Math.sqrt(sq / grain.length);
   const ox = rng.int(TILE);
   const oy = rng.int(TILE);
 
@@ -80,7 +82,7 @@ export function applyFilm(src: RgbImage, f: FilmLook, alpha: ArrayLike<number> |
         grainNorm *
         f.grain *
         (0.35 + 2.6 * l * (1 - l)) *
-        (1 - 0.6 * alphaAt(alpha, p));
+        (1 - 0.65 * alphaAt(alpha, p));
       let r = d[i]! + h;
       let g = d[i + 1]! + h * 0.55;
       let b = d[i + 2]! + h * 0.25;

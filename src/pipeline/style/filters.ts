@@ -247,3 +247,290 @@ export function wideBlur(src: Plane, width: number, height: number, sigma: numbe
   const { plane, w, h } = downsample(src, width, height, f);
   return upsample(gaussianBlur(plane, w, h, sigma / f), w, h, f, width, height);
 }
+
+/** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
+export function resize(src: RgbImage, w: number, h: number): RgbImage {
+  const out = new Uint8ClampedArray(w * h * 3);
+  const d = src.data;
+  const sw = src.width;
+  const sh = src.height;
+  const x0 = new Int32Array(w);
+  const x1 = new Int32Array(w);
+  const fx = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const g = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
+    x0[x] = Math.floor(g) * 3;
+    x1[x] = Math.min(sw - 1, Math.floor(g) + 1) * 3;
+    fx[x] = g - Math.floor(g);
+  }
+  for (let y = 0; y < h; y++) {
+    const g = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
+    const r0 = Math.floor(g) * sw * 3;
+    const r1 = Math.min(sh - 1, Math.floor(g) + 1) * sw * 3;
+    const ty = g - Math.floor(g);
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, o += 3) {
+      const a = r0 + x0[x]!;
+      const b = r0 + x1[x]!;
+      const e = r1 + x0[x]!;
+      const f = r1 + x1[x]!;
+      const t = fx[x]!;
+      const t00 = (1 - t) * (1 - ty);
+      const t01 = t * (1 - ty);
+      const t10 = (1 - t) * ty;
+      const t11 = t * ty;
+      out[o] = d[a]! * t00 + d[b]! * t01 + d[e]! * t10 + d[f]! * t11;
+      out[o + 1] = d[a + 1]! * t00 + d[b + 1]! * t01 + d[e + 1]! * t10 + d[f + 1]! * t11;
+      out[o + 2] = d[a + 2]! * t00 + d[b + 2]! * t01 + d[e + 2]! * t10 + d[f + 2]! * t11;
+    }
+  }
+  return image(new Uint8Array(out.buffer), w, h);
+}
+
+/** Nearest-sample resize of a plane (the subject mask is soft already). */
+export function resizePlane(src: ArrayLike<number>, sw: number, sh: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const yy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / h));
+    for (let x = 0; x < w; x++) out[y * w + x] = src[yy * sw + Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / w))] ?? 0;
+  }
+  return out;
+}
+
+/**
+ * An exact separable Gaussian for small sigmas (a few px), where three box passes are too coarse: their radius is
+ * a whole number, so sigma jumps from 0 to 1.4 to 2.8 px, and line widths or a DoG's band would jump with it.
+ */
+export function smallGaussian(src: Plane, width: number, height: number, sigma: number): Plane {
+  const r = Math.max(1, Math.ceil(sigma * 2.5));
+  const k = new Float32Array(2 * r + 1);
+  let sum = 0;
+  for (let j = -r; j <= r; j++) {
+    k[j + r] = Math.exp((-j * j) / (2 * sigma * sigma));
+    sum += k[j + r]!;
+  }
+  for (let j = 0; j < k.length; j++) k[j] = k[j]! / sum;
+  const tmp = new Float32Array(src.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let j = -r; j <= r; j++) {
+        const xx = x + j < 0 ? 0 : x + j >= width ? width - 1 : x + j;
+        s += src[row + xx]! * k[j + r]!;
+      }
+      tmp[row + x] = s;
+    }
+  }
+  // Vertical pass along rows (cache-friendly): each output row is a weighted sum of whole input rows.
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let j = -r; j <= r; j++) {
+      const yy = y + j < 0 ? 0 : y + j >= height ? height - 1 : y + j;
+      const from = yy * width;
+      const kj = k[j + r]!;
+      for (let x = 0; x < width; x++) out[row + x]! += tmp[from + x]! * kj;
+    }
+  }
+  return out;
+}
+
+/**
+ * Edge-keeping smoothing of three colour planes in place: a separable bilateral filter (a horizontal then a
+ * vertical pass, each weighing neighbours by distance and by colour difference), `iterations` times. Repeated
+ * passes flatten skin, cloth and backdrop into smooth areas of nearly one colour while the steps between them
+ * (an eye, a lip line, a collar) stay sharp: the base of a cartoon look. Separable passes are not an exact
+ * bilateral filter but need 2(2r+1) taps instead of (2r+1)^2, and iterating hides the difference.
+ * `range` is the colour difference (0..255, Euclidean over R, G, B) at which a neighbour's weight falls to about
+ * 1/e; neighbours beyond 1.4 times it do not count.
+ * `strength` (0..1 per pixel, optional) scales `range`: a larger range smooths across more, for a calmer background.
+ * `skip` (optional) marks pixels to leave as they are (non-zero): areas a caller has smoothed some cheaper way.
+ */
+export function bilateral(
+  planes: [Plane, Plane, Plane],
+  width: number,
+  height: number,
+  radius: number,
+  range: number,
+  iterations: number,
+  strength?: Plane,
+  skip?: Uint8Array,
+): void {
+  const r = Math.max(1, Math.round(radius));
+  const spatial = new Float32Array(2 * r + 1);
+  for (let j = -r; j <= r; j++) spatial[j + r] = Math.exp((-j * j) / (2 * (r / 1.5) ** 2));
+  const [R, G, B] = planes;
+  const n = width * height;
+  const tr = new Float32Array(n);
+  const tg = new Float32Array(n);
+  const tb = new Float32Array(n);
+  // The range weight is (1 - d^2 / 2 range^2)^2, zero beyond: close to exp(-d^2 / range^2) near 0 and a fifth
+  // cheaper than a table of it (the taps are the whole cost). `inv` is 1 / 2 range^2 per pixel.
+  const inv = new Float32Array(n);
+  for (let p = 0; p < n; p++) inv[p] = 1 / (2 * (range * (strength ? 0.5 + strength[p]! : 1)) ** 2);
+  // Always a mask (all zero when none is given), so the passes see one type and are compiled once.
+  const skipped = skip ?? new Uint8Array(n);
+  for (let it = 0; it < iterations; it++) {
+    bilateralRows([R, G, B], [tr, tg, tb], inv, spatial, r, width, height, skipped);
+    bilateralColumns([tr, tg, tb], [R, G, B], inv, spatial, r, width, height, skipped);
+  }
+}
+
+/**
+ * The horizontal pass of `bilateral`: `src` into `dst`. Each pass is a function of its own: V8 compiles a small
+ * function once, while each loop of a large one is compiled separately, which slowed a worker's first renders.
+ */
+function bilateralRows(
+  src: [Plane, Plane, Plane],
+  dst: [Plane, Plane, Plane],
+  inv: Plane,
+  spatial: Float32Array,
+  r: number,
+  width: number,
+  height: number,
+  skip: Uint8Array,
+): void {
+  const [R, G, B] = src;
+  const [tr, tg, tb] = dst;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const p = row + x;
+      if (skip[p]) {
+        tr[p] = R[p]!;
+        tg[p] = G[p]!;
+        tb[p] = B[p]!;
+        continue;
+      }
+      const r0 = R[p]!;
+      const g0 = G[p]!;
+      const b0 = B[p]!;
+      const ip = inv[p]!;
+      let sw = 0;
+      let sr = 0;
+      let sg = 0;
+      let sb = 0;
+      const lo = x - r < 0 ? -x : -r;
+      const hi = x + r >= width ? width - 1 - x : r;
+      for (let j = lo; j <= hi; j++) {
+        const q = p + j;
+        const vr = R[q]!;
+        const vg = G[q]!;
+        const vb = B[q]!;
+        const er = vr - r0;
+        const eg = vg - g0;
+        const eb = vb - b0;
+        const t = (er * er + eg * eg + eb * eb) * ip;
+        const u = t < 1 ? 1 - t : 0;
+        const w = spatial[j + r]! * u * u;
+        sw += w;
+        sr += w * vr;
+        sg += w * vg;
+        sb += w * vb;
+      }
+      tr[p] = sr / sw;
+      tg[p] = sg / sw;
+      tb[p] = sb / sw;
+    }
+  }
+}
+
+/** The vertical pass of `bilateral`, `src` into `dst`, walking whole rows per tap so memory is read in order. */
+function bilateralColumns(
+  src: [Plane, Plane, Plane],
+  dst: [Plane, Plane, Plane],
+  inv: Plane,
+  spatial: Float32Array,
+  r: number,
+  width: number,
+  height: number,
+  skip: Uint8Array,
+): void {
+  const [tr, tg, tb] = src;
+  const [R, G, B] = dst;
+  const ws = new Float32Array(width);
+  const ar = new Float32Array(width);
+  const ag = new Float32Array(width);
+  const ab = new Float32Array(width);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    ws.fill(0);
+    ar.fill(0);
+    ag.fill(0);
+    ab.fill(0);
+    const lo = y - r < 0 ? -y : -r;
+    const hi = y + r >= height ? height - 1 - y : r;
+    for (let j = lo; j <= hi; j++) {
+      const from = row + j * width;
+      const sj = spatial[j + r]!;
+      for (let x = 0; x < width; x++) {
+        const p = row + x;
+        if (skip[p]) continue;
+        const q = from + x;
+        const vr = tr[q]!;
+        const vg = tg[q]!;
+        const vb = tb[q]!;
+        const er = vr - tr[p]!;
+        const eg = vg - tg[p]!;
+        const eb = vb - tb[p]!;
+        const t = (er * er + eg * eg + eb * eb) * inv[p]!;
+        const u = t < 1 ? 1 - t : 0;
+        const w = sj * u * u;
+        ws[x]! += w;
+        ar[x]! += w * vr;
+        ag[x]! += w * vg;
+        ab[x]! += w * vb;
+      }
+    }
+    for (let x = 0; x < width; x++) {
+      if (skip[row + x]) {
+        R[row + x] = tr[row + x]!;
+        G[row + x] = tg[row + x]!;
+        B[row + x] = tb[row + x]!;
+        continue;
+      }
+      const w = ws[x]!;
+      R[row + x] = ar[x]! / w;
+      G[row + x] = ag[x]! / w;
+      B[row + x] = ab[x]! / w;
+    }
+  }
+}
+
+/** R, G, B planes (Float32, 0..255) of an image. */
+export function rgbPlanes(src: RgbImage): [Plane, Plane, Plane] {
+  const n = src.width * src.height;
+  const r = new Float32Array(n);
+  const g = new Float32Array(n);
+  const b = new Float32Array(n);
+  const d = src.data;
+  for (let p = 0, i = 0; p < n; p++, i += 3) {
+    r[p] = d[i]!;
+    g[p] = d[i + 1]!;
+    b[p] = d[i + 2]!;
+  }
+  return [r, g, b];
+}
+
+/**
+ * 0..1 per pixel: how much this looks like skin, of any tone, from chroma alone (the classic YCbCr box, with soft
+ * edges): Cr 133..173 and Cb 77..127 cover pale to deep brown skin under ordinary light. It finds some wood, tan
+ * cloth and blond hair too, which only costs those the gentler treatment skin gets; it never has to be exact.
+ */
+export function skinWeight(r: Plane, g: Plane, b: Plane): Plane {
+  const n = r.length;
+  const out = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const R = r[p]!;
+    const G = g[p]!;
+    const B = b[p]!;
+    const y = 0.299 * R + 0.587 * G + 0.114 * B;
+    const cb = 128 - 0.168736 * R - 0.331264 * G + 0.5 * B;
+    const cr = 128 + 0.5 * R - 0.418688 * G - 0.081312 * B;
+    const inCr = Math.min(smoothstep(128, 138, cr), 1 - smoothstep(170, 180, cr));
+    const inCb = Math.min(smoothstep(72, 82, cb), 1 - smoothstep(124, 134, cb));
+    out[p] = inCr * inCb * smoothstep(12, 30, y);
+  }
+  return out;
+}

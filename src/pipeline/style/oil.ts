@@ -8,6 +8,9 @@ import {
   gaussianBlur,
   image,
   lumaPlane,
+  resize,
+  resizePlane,
+  smoothNoise,
   smoothstep,
   upsample,
   whiteNoise,
@@ -22,9 +25,10 @@ import {
  * of its own luminance lit from the upper left) and a canvas weave.
  *
  * Faces must stay readable (the review panel saw melted faces: teeth one white bar, smudged eyes), so on the
- * subject a detail weight from local contrast (eyes, teeth, lips, brows; not smooth skin) shrinks the brush and the
- * smear further, and at full size the photo's own fine luminance detail (what the reduced working size lost) is
- * laid back over the paint by that weight.
+ * subject a detail weight from local contrast (eyes, teeth, lips, brows; not skin, even lined skin) shrinks the
+ * brush and the smear further, and at full size part of the photo's own fine luminance detail (what the reduced
+ * working size lost) is laid back over the paint by that weight. Only part, and only on features: with more, a
+ * later panel saw a face left a photo inside a painted background, which read as a glitch.
  */
 // 384 px: the paint is flat and smooth at this size anyway, and the face's fine detail is laid back at full size;
 // at 512 px the look cost about twice the ~100 ms a look may take in the compositor.
@@ -58,31 +62,10 @@ function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: 
   const out = new Float32Array(luma.length);
   for (let p = 0; p < out.length; p++) {
     const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
-    out[p] = smoothstep(5, 18, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    out[p] = smoothstep(8, 22, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
   }
   // Spread a little, so the brush is fine around a feature as well as on its edge.
   return boxBlur(out, w, h, r, 1);
-}
-
-/**
- * The strokes alone (no smear, relief or canvas): the edge-keeping flattening the comic look starts from.
- * Brushes are shares of the image side.
- */
-export function applyOilStrokes(
-  src: RgbImage,
-  brush: number,
-  faceBrush: number,
-  alpha: ArrayLike<number> | undefined,
-): RgbImage {
-  const { width, height } = src;
-  const k = Math.min(1, WORK_SIDE / Math.max(width, height));
-  const w = Math.max(1, Math.round(width * k));
-  const h = Math.max(1, Math.round(height * k));
-  const small = k < 1 ? resize(src, w, h) : src;
-  const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
-  const ws = Math.max(w, h);
-  const painted = kuwahara(small, smallAlpha, brush * ws, faceBrush * ws, undefined);
-  return k < 1 ? resize(painted, width, height) : painted;
 }
 
 /**
@@ -223,6 +206,21 @@ function brushStrokes(
   const sxx = smoothField(jxx, width, height, sigma);
   const sxy = smoothField(jxy, width, height, sigma);
   const syy = smoothField(jyy, width, height, sigma);
+  // Where the picture has no structure (a blurred backdrop, smooth skin) its flow is noise, and dragging paint
+  // along it drew liquid swirls, which read as a glitch. A painter lays such areas in with strokes of one
+  // direction: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise, +-25 degrees),
+  // is added to the picture's own, so real edges still steer the brush and flat areas get parallel strokes.
+  const wander = smoothNoise(width, height, Math.max(16, Math.round(side / 5)), 2, rng);
+  const bias = 120;
+  for (let p = 0; p < n; p++) {
+    // The stroke runs at 60 degrees (lower left to upper right); the tensor is of its normal.
+    const angle = (60 + 50 * (wander[p]! - 0.5)) * (Math.PI / 180);
+    const nx = Math.sin(angle);
+    const ny = Math.cos(angle);
+    sxx[p] = sxx[p]! + bias * nx * nx;
+    sxy[p] = sxy[p]! + bias * nx * ny;
+    syy[p] = syy[p]! + bias * ny * ny;
+  }
   const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
   const out = new Uint8ClampedArray(data.length);
   const streak = new Float32Array(n);
@@ -275,7 +273,7 @@ function brushStrokes(
       out[i + 1] = g / count;
       out[i + 2] = bl / count;
       // Skin is painted smooth: bristle marks on a face read as wrinkles.
-      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.75 * alphaAt(alpha, p));
+      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.6 * alphaAt(alpha, p));
     }
   }
   // Relief: height = luminance + streaks; light from the upper left.
@@ -364,7 +362,7 @@ function canvas(
         if (wt > 0.01) {
           const base = smallLuma[a]! * t00 + smallLuma[b]! * t01 + smallLuma[e]! * t10 + smallLuma[f]! * t11;
           const full = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]!;
-          add = (full - base) * wt * 0.9;
+          add = (full - base) * wt * 0.6;
         }
       }
       const cloth = (across[x]! * cy * 0.5 + rough[((y & 511) << 9) | (x & 511)]! * 0.6) * o.canvas * 22;
@@ -380,53 +378,4 @@ function canvas(
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
-}
-
-/** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
-function resize(src: RgbImage, w: number, h: number): RgbImage {
-  const out = new Uint8ClampedArray(w * h * 3);
-  const d = src.data;
-  const sw = src.width;
-  const sh = src.height;
-  const x0 = new Int32Array(w);
-  const x1 = new Int32Array(w);
-  const fx = new Float32Array(w);
-  for (let x = 0; x < w; x++) {
-    const g = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
-    x0[x] = Math.floor(g) * 3;
-    x1[x] = Math.min(sw - 1, Math.floor(g) + 1) * 3;
-    fx[x] = g - Math.floor(g);
-  }
-  for (let y = 0; y < h; y++) {
-    const g = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
-    const r0 = Math.floor(g) * sw * 3;
-    const r1 = Math.min(sh - 1, Math.floor(g) + 1) * sw * 3;
-    const ty = g - Math.floor(g);
-    let o = y * w * 3;
-    for (let x = 0; x < w; x++, o += 3) {
-      const a = r0 + x0[x]!;
-      const b = r0 + x1[x]!;
-      const e = r1 + x0[x]!;
-      const f = r1 + x1[x]!;
-      const t = fx[x]!;
-      const t00 = (1 - t) * (1 - ty);
-      const t01 = t * (1 - ty);
-      const t10 = (1 - t) * ty;
-      const t11 = t * ty;
-      out[o] = d[a]! * t00 + d[b]! * t01 + d[e]! * t10 + d[f]! * t11;
-      out[o + 1] = d[a + 1]! * t00 + d[b + 1]! * t01 + d[e + 1]! * t10 + d[f + 1]! * t11;
-      out[o + 2] = d[a + 2]! * t00 + d[b + 2]! * t01 + d[e + 2]! * t10 + d[f + 2]! * t11;
-    }
-  }
-  return image(new Uint8Array(out.buffer), w, h);
-}
-
-/** Nearest-sample resize of a plane (the subject mask is soft already). */
-function resizePlane(src: ArrayLike<number>, sw: number, sh: number, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const yy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / h));
-    for (let x = 0; x < w; x++) out[y * w + x] = src[yy * sw + Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / w))] ?? 0;
-  }
-  return out;
 }
