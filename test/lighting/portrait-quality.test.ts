@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CompositorEngine, createCompositorEngine } from '../../src/pipeline/engines/compositor.js';
 import type { EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
+import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
+import { estimateMesh } from '../../src/pipeline/face/mesh.js';
+import { estimateHeadPose } from '../../src/pipeline/geometry/pose.js';
 import { BOUNDARY, TRIANGLES } from '../../src/pipeline/geometry/triangles.js';
 import { faceSideLuminance } from '../../src/pipeline/lighting/measure.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
@@ -56,7 +59,8 @@ after(async () => {
 describe('compositor portraits: the faults a person would see', () => {
   it('leaves no skin of the old head where the head was: what it uncovers is background', async () => {
     const { result, prepared } = await engine.run(
-      request({ selfies: [await selfie('obama.jpg')], pose: 'tilt left' }),
+      // A turn (a tilt turns the whole frame and moves the head against nothing).
+      request({ selfies: [await selfie('obama.jpg')], pose: 'three-quarter left' }),
       () => {},
     );
     const out = result.images[0];
@@ -74,6 +78,25 @@ describe('compositor portraits: the faults a person would see', () => {
     }
     assert.ok(vacated > 200, `the head moved off ${vacated} skin pixels`);
     assert.ok(skinLeft / vacated < 0.15, `skin left behind on ${((100 * skinLeft) / vacated).toFixed(1)}%`);
+  });
+
+  it('renders a tilt as a turned frame: the head in the output has the roll asked for, the body turned with it', async () => {
+    const { result, prepared } = await engine.run(
+      request({ selfies: [await selfie('obama.jpg')], pose: 'tilt left' }),
+      () => {},
+    );
+    const out = result.images[0];
+    assert.ok(out);
+    assert.ok(Math.abs(prepared.frameRoll) > 8, `frame turned ${prepared.frameRoll}`);
+    // Measured on the output by the face models, as a member's eye would.
+    const faces = await detectFaces(out);
+    const face = faces[chooseMainFace(faces, out.width, out.height)];
+    assert.ok(face);
+    const measured = estimateHeadPose(await estimateMesh(out, face)).roll;
+    assert.ok(
+      Math.abs(measured - prepared.rendered.roll) < 4,
+      `roll measured ${measured.toFixed(1)}, rendered ${prepared.rendered.roll.toFixed(1)}`,
+    );
   });
 
   it('lights across the face edge without a step: the gain has no kink at the face outline', async () => {

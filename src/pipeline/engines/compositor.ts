@@ -7,6 +7,7 @@ import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, gainImage } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
+import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
@@ -77,6 +78,8 @@ export interface PreparedTarget {
   person: HeadWarp;
   /** The face mesh where it is in the output (the framed mesh turned with the head). */
   renderedPoints: Float32Array;
+  /** Degrees the finished portrait's frame turns (the tilt asked for, rendered as the camera would). */
+  frameRoll: number;
   delta: Mat3;
   source: LightingEstimate;
   /** The photo without the person, the hole filled from the background around it. */
@@ -306,8 +309,11 @@ export async function prepareTarget(
   const plate = backgroundPlate(framed.image, member);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const clean = decontaminateEdges(framed.image, segmentation.person, plate);
-  const person = warpHead(clean, segmentation.person, model, plan.clean.rendered);
-  const { delta, pivot } = headRotation(framedPose, plan.clean.rendered);
+  // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
+  const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
+  const frameRoll = plan.clean.rendered.roll - framedPose.roll;
+  const person = warpHead(clean, segmentation.person, model, headTurn);
+  const { delta, pivot } = headRotation(framedPose, headTurn);
   const renderedPoints = new Float32Array(framed.points.length);
   for (let i = 0; i + 2 < framed.points.length; i += 3) {
     const q = apply3(
@@ -316,8 +322,9 @@ export async function prepareTarget(
       (framed.points[i + 1] ?? 0) - pivot[1],
       (framed.points[i + 2] ?? 0) - pivot[2],
     );
-    renderedPoints[i] = q[0] + pivot[0];
-    renderedPoints[i + 1] = q[1] + pivot[1];
+    const [x, y] = rollPoint(q[0] + pivot[0], q[1] + pivot[1], size, size, frameRoll);
+    renderedPoints[i] = x;
+    renderedPoints[i + 1] = y;
     renderedPoints[i + 2] = q[2] + pivot[2];
   }
   timings.warp = performance.now() - t;
@@ -327,10 +334,13 @@ export async function prepareTarget(
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
   const light = personLight(model, delta, source, lighting);
-  const relit = composePortrait(
-    person,
-    light,
-    treatedBackground(plate, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+  const relit = rollFrame(
+    composePortrait(
+      person,
+      light,
+      treatedBackground(plate, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+    ),
+    frameRoll,
   );
   timings.relight = performance.now() - t;
 
@@ -348,6 +358,7 @@ export async function prepareTarget(
     model,
     person,
     renderedPoints,
+    frameRoll,
     delta,
     source,
     plate,
@@ -452,7 +463,8 @@ export class CompositorEngine implements Engine {
         look,
         rng,
       );
-      images.push(v === 0 ? composed : await jitterCrop(composed, rng));
+      const rolled = rollFrame(composed, prepared.frameRoll);
+      images.push(v === 0 ? rolled : await jitterCrop(rolled, rng));
     }
     timings.stitch = performance.now() - t;
 

@@ -190,9 +190,9 @@ function area(p: Float32Array, t: number): number {
 
 /**
  * The most the engine turns a head per axis, however clean the measure says the turn is: the head model is a
- * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll reveals nothing new, but the
- * head rolls against a neck that stays put: past about 14 degrees the jaw smears into the neck (seen by a blind
- * panel on tilted heads), so it gets no more room than pitch.
+ * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll reveals nothing new; the
+ * compositor renders it by turning the whole frame (compose/frame-roll.ts), which must be enlarged to keep its
+ * corners filled: 14 degrees already costs a fifth of the frame.
  */
 export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 14 };
 /** Share of the turned face the photo may not have shown (stretched or hidden) before the turn stops. */
