@@ -87,6 +87,20 @@ describe("other people's share of the mask (withoutOthers)", () => {
     assert.ok(at(189, 150) > 0 && at(189, 150) < 1);
     assert.deepEqual(withoutOthers(alpha, w, h, member, []), alpha);
   });
+
+  it("never cuts the member's head for a neighbour lower in the frame, and leaves what is above the neighbour", () => {
+    const w = 300;
+    const h = 260;
+    const alpha = new Float32Array(w * h).fill(1);
+    const member = { x: 110, y: 40, width: 60, height: 70 };
+    // A neighbour's face low on the left, nearer than the member's face to the member's left cheek's columns.
+    const neighbour = { x: 40, y: 170, width: 50, height: 60 };
+    const out = withoutOthers(alpha, w, h, member, [neighbour]);
+    const at = (x: number, y: number) => out[y * w + x] ?? 0;
+    assert.equal(at(100, 80), 1, "the member's cheek");
+    assert.equal(at(70, 60), 1, "above the neighbour's head (the member's hair or background)");
+    assert.equal(at(65, 230), 0, "the neighbour's body");
+  });
 });
 
 describe("the selfie model's doubt away from the head (distrustPlateaus)", () => {

@@ -15,7 +15,12 @@ import type { RgbImage } from '../types.js';
  * person, so wherever the person layer is transparent the background shows and nothing else. A blurred background
  * comes small (`factor` photo pixels per pixel) and is upsampled here, in the same pass.
  */
-export function composePortrait(person: HeadWarp, light: PersonLight, background: BackgroundSource): RgbImage {
+export function composePortrait(
+  person: HeadWarp,
+  light: PersonLight,
+  background: BackgroundSource,
+  highlights: Highlights = { knee: DEFAULT_KNEE },
+): RgbImage {
   const { width, height, data } = person.image;
   const { width: gw, height: gh, cell } = light;
   const gain = outputGain(person, light);
@@ -87,9 +92,13 @@ export function composePortrait(person: HeadWarp, light: PersonLight, background
       const p = gc0[x]!;
       const q = gc1[x]!;
       const t = gtx[x]!;
-      const g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
-      const g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
-      const g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
+      let g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
+      let g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
+      let g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
+      const k = highlightRollOff(data[i]!, data[i + 1]!, data[i + 2]!, g0, g1, g2, highlights.knee);
+      g0 *= k;
+      g1 *= k;
+      g2 *= k;
       const l0 = lut[Math.min(GAIN_STEPS, Math.round(g0 * GAIN_SCALE)) * 256 + data[i]!]!;
       const l1 = lut[Math.min(GAIN_STEPS, Math.round(g1 * GAIN_SCALE)) * 256 + data[i + 1]!]!;
       const l2 = lut[Math.min(GAIN_STEPS, Math.round(g2 * GAIN_SCALE)) * 256 + data[i + 2]!]!;
@@ -99,6 +108,64 @@ export function composePortrait(person: HeadWarp, light: PersonLight, background
     }
   }
   return { data: out, width, height, channels: 3 };
+}
+
+/**
+ * Light added to skin that is already bright must not burn it to flat white (a blind panel saw white patches on
+ * foreheads where the photo's own light was misjudged and the gain stayed high). Above `knee` (linear luminance:
+ * the engine passes a little over the brightest of the photo's own face, facePeak) the brightened luminance rolls
+ * off, gaining at most HEADROOM more, as film's shoulder does; a pixel never ends darker than it was.
+ */
+export interface Highlights {
+  knee: number;
+}
+
+const DEFAULT_KNEE = 0.6;
+const HEADROOM = 0.12;
+
+function highlightRollOff(r: number, g: number, b: number, g0: number, g1: number, g2: number, knee: number): number {
+  const lr = SRGB_TO_LINEAR[r] ?? 0;
+  const lg = SRGB_TO_LINEAR[g] ?? 0;
+  const lb = SRGB_TO_LINEAR[b] ?? 0;
+  const lit = 0.2126 * lr * g0 + 0.7152 * lg * g1 + 0.0722 * lb * g2;
+  let k = 1;
+  if (lit > knee) {
+    const before = 0.2126 * lr + 0.7152 * lg + 0.0722 * lb;
+    const rolled = knee + HEADROOM * (1 - Math.exp(-(lit - knee) / HEADROOM));
+    k = Math.max(Math.min(1, before / lit), rolled / lit);
+  }
+  // No channel past white: a channel already at the top (a warm highlight's red) cannot rise, and raising the other
+  // two alone turns the highlight into a flat bluish white. All three are held back together, keeping the hue.
+  const top = Math.max(lr * g0, lg * g1, lb * g2) * k;
+  return top > 1 ? k / top : k;
+}
+
+/**
+ * The knee for a photo: its face's bright skin (the 90th percentile of linear luminance over the middle of the
+ * face box) plus a fifth, kept within 0.35..0.85, so the new light may brighten a face up to a little over its own
+ * highlights, not beyond.
+ */
+export function facePeak(image: RgbImage, face: { x: number; y: number; width: number; height: number }): Highlights {
+  const { width, height, data } = image;
+  const x0 = Math.max(0, Math.floor(face.x + face.width * 0.2));
+  const x1 = Math.min(width, Math.ceil(face.x + face.width * 0.8));
+  const y0 = Math.max(0, Math.floor(face.y + face.height * 0.2));
+  const y1 = Math.min(height, Math.ceil(face.y + face.height * 0.85));
+  const values: number[] = [];
+  for (let y = y0; y < y1; y += 2) {
+    for (let x = x0; x < x1; x += 2) {
+      const i = (y * width + x) * 3;
+      values.push(
+        0.2126 * (SRGB_TO_LINEAR[data[i] ?? 0] ?? 0) +
+          0.7152 * (SRGB_TO_LINEAR[data[i + 1] ?? 0] ?? 0) +
+          0.0722 * (SRGB_TO_LINEAR[data[i + 2] ?? 0] ?? 0),
+      );
+    }
+  }
+  if (values.length === 0) return { knee: DEFAULT_KNEE };
+  values.sort((a, b) => a - b);
+  const p90 = values[Math.floor(values.length * 0.9)] ?? DEFAULT_KNEE;
+  return { knee: Math.min(0.85, Math.max(0.35, p90 * 1.2)) };
 }
 
 /** Gains up to GAIN_MAX in steps of 1/GAIN_SCALE (0.5%, under what banding would show). */

@@ -89,9 +89,12 @@ export function keepMainPerson(
 /**
  * Person pixels that belong to someone else in the photo: a group shot or a crop of one passes the one-face rule
  * when the member's face clearly dominates, and the neighbours' shoulders and hair touch the member's, so the
- * flood fill above walks into them. Bodies hang below their faces, so each person pixel is given to the face it is
- * horizontally closest to, in units of that face's width (a bigger, nearer face claims more), and the member keeps
- * only its own share, with a soft boundary a fifth of a face wide. Returns a new alpha; `alpha` is left alone.
+ * flood fill above walks into them. Bodies hang below their faces, so a person pixel from a little above a
+ * neighbour's face downward is theirs when it is horizontally nearer their face than the member's, in units of each
+ * face's width (a bigger, nearer face claims more), with a soft boundary a fifth of a face wide. The member's own
+ * head (a face width and a half across, down past the chin) is never given away: a neighbour lower in the frame
+ * cut a seam through the member's cheek, and the plate then showed the cut-off ear as a ghost (a blind panel saw
+ * it). Returns a new alpha; `alpha` is left alone.
  */
 export function withoutOthers(
   alpha: Float32Array,
@@ -104,14 +107,50 @@ export function withoutOthers(
   if (others.length === 0) return out;
   const mx = member.x + member.width / 2;
   const soft = 0.2;
-  for (let x = 0; x < width; x++) {
-    const own = Math.abs(x + 0.5 - mx) / member.width;
-    let theirs = Number.POSITIVE_INFINITY;
-    for (const o of others) theirs = Math.min(theirs, Math.abs(x + 0.5 - (o.x + o.width / 2)) / o.width);
-    // > 0 where the member's face is nearer; the keep ramps from 0 to 1 across `soft` of a face.
-    const keep = Math.min(1, Math.max(0, (theirs - own) / soft + 0.5));
-    if (keep >= 1) continue;
-    for (let y = 0; y < height; y++) out[y * width + x] = (out[y * width + x] ?? 0) * keep;
+  // Per neighbour, the share of each column the member keeps.
+  const columns = others.map((o) => {
+    const ox = o.x + o.width / 2;
+    const keep = new Float32Array(width);
+    for (let x = 0; x < width; x++) {
+      const own = Math.abs(x + 0.5 - mx) / member.width;
+      const theirs = Math.abs(x + 0.5 - ox) / o.width;
+      keep[x] = Math.min(1, Math.max(0, (theirs - own) / soft + 0.5));
+    }
+    return { top: o.y - 0.6 * o.height, keep };
+  });
+  const headBottom = member.y + member.height * 1.3;
+  for (let y = 0; y < height; y++) {
+    const active = columns.filter((c) => y + 0.5 >= c.top);
+    if (active.length === 0) continue;
+    for (let x = 0; x < width; x++) {
+      if (y + 0.5 <= headBottom && Math.abs(x + 0.5 - mx) <= 0.75 * member.width) continue;
+      let keep = 1;
+      for (const c of active) keep = Math.min(keep, c.keep[x] ?? 1);
+      if (keep < 1) out[y * width + x] = (out[y * width + x] ?? 0) * keep;
+    }
   }
   return out;
+}
+
+/**
+ * How much of the member's mask lies beside their head, out where their own head and hair do not reach: further
+ * than REACH_BESIDE face widths from the face's centre, above the shoulders. There a neighbour's face or arm, a
+ * sofa back or a coat on a rack was taken for the member, connected to them. Over the photo's own background that
+ * passes; cut out onto a studio backdrop it is a chunk of someone else (a blind panel's most common fault). Share
+ * of the frame's pixels.
+ */
+const REACH_BESIDE = 1.15;
+
+export function besideTheHead(alpha: Float32Array, width: number, height: number, face: Box): number {
+  const cx = face.x + face.width / 2;
+  // The shoulders start about a quarter face below the chin; below them the body is wide and belongs.
+  const shoulders = Math.min(height, Math.round(face.y + face.height * 1.25));
+  let stray = 0;
+  for (let y = 0; y < shoulders; y++) {
+    for (let x = 0; x < width; x++) {
+      if (Math.abs(x + 0.5 - cx) <= REACH_BESIDE * face.width) continue;
+      if ((alpha[y * width + x] ?? 0) > 0.5) stray++;
+    }
+  }
+  return stray / (width * height);
 }

@@ -5,11 +5,11 @@ import { deriveSeed, mulberry32 } from '../../core/random.js';
 import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { composePortrait, gainImage } from '../compose/compose.js';
+import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { wrapLight } from '../compose/light-wrap.js';
-import { keepMainPerson, withoutOthers } from '../compose/main-person.js';
+import { besideTheHead, keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
@@ -80,6 +80,10 @@ export interface PreparedTarget {
   renderedPoints: Float32Array;
   /** Degrees the finished portrait's frame turns (the tilt asked for, rendered as the camera would). */
   frameRoll: number;
+  /** How bright the new light may make the face (a little over the photo's own highlights). */
+  highlights: Highlights;
+  /** Share of the frame the member's mask covers beside their head (besideTheHead): someone or something else. */
+  strayBesideHead: number;
   delta: Mat3;
   source: LightingEstimate;
   /** The photo without the person, the hole filled from the background around it. */
@@ -140,6 +144,14 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
   const y = Math.min(height - side, Math.max(0, Math.round(cy - side * FACE_CENTRE)));
   return { x, y, width: side, height: side };
 }
+
+/**
+ * Most of the frame the member's mask may cover beside their head for a studio backdrop (besideTheHead), and what
+ * the caption says when it covers more.
+ */
+const STRAY_FOR_BACKDROP = 0.01;
+const BACKDROP_REFUSED_NOTE =
+  "kept your photo's background instead of the studio backdrop: something beside your head could not be cut out cleanly; a selfie with nothing else next to your head works best";
 
 /** Enlargements beyond this factor are sharpened after scaling. */
 const UPSCALE_SHARPEN = 1.4;
@@ -333,12 +345,14 @@ export async function prepareTarget(
   onProgress({ stage: 'relight' });
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
+  const highlights = facePeak(framed.image, faceBox);
   const light = personLight(model, delta, source, lighting);
   const relit = rollFrame(
     composePortrait(
       person,
       light,
       treatedBackground(plate, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+      highlights,
     ),
     frameRoll,
   );
@@ -359,6 +373,8 @@ export async function prepareTarget(
     person,
     renderedPoints,
     frameRoll,
+    highlights,
+    strayBesideHead: besideTheHead(segmentation.person, size, size, faceBox),
     delta,
     source,
     plate,
@@ -436,6 +452,9 @@ export class CompositorEngine implements Engine {
 
     onProgress({ stage: 'stitch' });
     const t = performance.now();
+    const cutOutClean = prepared.strayBesideHead <= STRAY_FOR_BACKDROP;
+    const keptBackground = style.backdrop && !cutOutClean ? BACKDROP_REFUSED_NOTE : undefined;
+    const note = [prepared.note, keptBackground].filter(Boolean).join('; ');
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
@@ -448,7 +467,9 @@ export class CompositorEngine implements Engine {
       // a style varies its own parameters (another shade of backdrop, another film stock or brush).
       const lit = v === 0 ? lighting : swingLights(lighting, (rng.next() < 0.5 ? -1 : 1) * rng.range(12, 28));
       const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
-      const backdrop = renderBackdrop(look, size, size, rng);
+      // A backdrop needs a clean cut-out: with someone or something else taken for the member beside their head,
+      // the photo's own background is kept and the caption says why.
+      const backdrop = cutOutClean ? renderBackdrop(look, size, size, rng) : undefined;
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {
@@ -456,7 +477,7 @@ export class CompositorEngine implements Engine {
             rigColour: lightingColour(lit),
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
-      const portrait = composePortrait(prepared.person, light, background);
+      const portrait = composePortrait(prepared.person, light, background, prepared.highlights);
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
         prepared.person.alpha,
@@ -483,11 +504,12 @@ export class CompositorEngine implements Engine {
       turnAsked: round1(prepared.turn.asked),
       turnDegrees: round1(prepared.turn.rendered),
       inventedShare: round3(prepared.turn.invented),
+      strayBesideHead: round3(prepared.strayBesideHead),
       lighting: lighting.label,
       ...(style.label ? { style: style.label } : {}),
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
       sourceLightElevation: round1(prepared.source.dominant.elevation),
-      ...(prepared.note ? { note: prepared.note } : {}),
+      ...(note ? { note } : {}),
     };
 
     if (this.#identity && images[0]) {
