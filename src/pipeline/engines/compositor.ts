@@ -26,6 +26,7 @@ import { treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
+import { boxMean } from '../segment/guided-filter.js';
 import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
 import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
@@ -152,6 +153,16 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
 const STRAY_FOR_BACKDROP = 0.01;
 const BACKDROP_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: something beside your head could not be cut out cleanly; a selfie with nothing else next to your head works best";
+
+/**
+ * An enlarged photo's edges are as soft as the enlargement: a cut-out edge sharper than the hair beside it reads as
+ * scissors (a blind panel's "sawtooth hair" on crops of group shots). The person's alpha is blurred over about the
+ * enlargement's width (two box passes); a photo used at its own size or smaller keeps its edge.
+ */
+function softenForEnlargement(alpha: Float32Array, size: number, enlargement: number): Float32Array {
+  const r = Math.round(enlargement - 0.5);
+  return r >= 1 ? boxMean(boxMean(alpha, size, size, r), size, size, r) : alpha;
+}
 
 /** Enlargements beyond this factor are sharpened after scaling. */
 const UPSCALE_SHARPEN = 1.4;
@@ -309,7 +320,10 @@ export async function prepareTarget(
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
   const rim = matteEdges(framed.image, member, faceBox);
-  const segmentation: PersonSegmentation = { ...found, person: keepMainPerson(rim, size, size, faceCentre) };
+  const segmentation: PersonSegmentation = {
+    ...found,
+    person: softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width),
+  };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
 
