@@ -317,6 +317,12 @@ function calmBackground(
  * wrinkled) and are faint behind the subject. The subject's contour, from the mask, is inked too: where a cheek
  * meets a backdrop of the same tone there is no edge to find, yet a cartoon draws one.
  */
+/**
+ * How dark the mask's contour is inked: light, a hint of a cartoon's outline. Darker, it read as a sticker cut out
+ * around the head (a blind panel), and wherever the mask strays from the real edge the line shows it.
+ */
+const CONTOUR = 0.3;
+
 function inkLines(
   luma: Plane,
   subject: Plane | undefined,
@@ -362,7 +368,7 @@ function inkLines(
         const gy = m[p + d * w]! - m[p - d * w]!;
         const g = gx * gx + gy * gy;
         if (g < 0.01) continue;
-        out[p] = Math.max(out[p]!, 0.55 * smoothstep(0.15, 0.4, Math.sqrt(g)));
+        out[p] = Math.max(out[p]!, CONTOUR * smoothstep(0.2, 0.45, Math.sqrt(g)));
       }
     }
   }
