@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
-import { withoutOthers } from '../../src/pipeline/compose/main-person.js';
+import { besideTheHead, withoutOthers } from '../../src/pipeline/compose/main-person.js';
 import { distrustPlateaus } from '../../src/pipeline/segment/person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -122,5 +122,24 @@ describe("the selfie model's doubt away from the head (distrustPlateaus)", () =>
     // The sure body's soft edge loses nothing (read on the mask grown by two cells).
     assert.ok(at(92, 220) > 0.99, `edge at ${at(92, 220)}`);
     assert.equal(at(130, 220), 1);
+  });
+});
+
+describe('the mask beside the head (besideTheHead)', () => {
+  it('counts what lies beside the head above the shoulders, not the shoulders or the head', () => {
+    const w = 400;
+    const h = 400;
+    const face = { x: 170, y: 100, width: 60, height: 80 };
+    const alpha = new Float32Array(w * h);
+    const fill = (x0: number, x1: number, y0: number, y1: number) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) alpha[y * w + x] = 1;
+    };
+    // Head and hair (a little wider than the face), and shoulders spanning the frame below the chin.
+    fill(150, 250, 60, 200);
+    fill(0, 400, 220, 400);
+    assert.equal(besideTheHead(alpha, w, h, face), 0);
+    // A neighbour's face at the member's face height, at the frame's right edge.
+    fill(330, 400, 90, 200);
+    assert.ok(besideTheHead(alpha, w, h, face) > 0.04);
   });
 });

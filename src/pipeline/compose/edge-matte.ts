@@ -1,4 +1,5 @@
 import { boxMean } from '../segment/guided-filter.js';
+import { resizePlane } from '../segment/plane.js';
 import type { Box, RgbImage } from '../types.js';
 
 /**
@@ -139,7 +140,8 @@ export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box):
   }
   // Softened over a few pixels: a decision per cell leaves crumbs and bites along the edge.
   const soft = boxMean(boxMean(keep, cw, ch, 1), cw, ch, 1);
-  return applyKeep(alpha, soft, width, height, fc, cw, ch);
+  const up = resizePlane({ width: cw, height: ch, data: soft }, width, height).data;
+  return Float32Array.from(alpha, (a, i) => a * (up[i] ?? 1));
 }
 
 /** The most alpha a pixel of colour (r, g, b) can have between person colour `fg` and background `bg` (indices). */
@@ -228,39 +230,6 @@ function erode(cover: Float32Array, w: number, h: number, radius: number, thresh
     for (let y = h - 1; y >= 0; y--) {
       run = rows[y * w + x] ? run + 1 : 0;
       out[y * w + x] = Math.min(fwd[y] ?? 0, run) > radius ? 1 : 0;
-    }
-  }
-  return out;
-}
-
-/** alpha times the bilinearly upsampled `keep`. */
-function applyKeep(
-  alpha: Float32Array,
-  keep: Float32Array,
-  width: number,
-  height: number,
-  f: number,
-  sw: number,
-  sh: number,
-): Float32Array {
-  const out = new Float32Array(alpha.length);
-  for (let y = 0; y < height; y++) {
-    const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(sh - 1, y0 + 1);
-    const ty = gy - y0;
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const a = alpha[i] ?? 0;
-      if (a === 0) continue;
-      const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
-      const x0 = Math.floor(gx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const tx = gx - x0;
-      const k =
-        ((keep[y0 * sw + x0] ?? 1) * (1 - tx) + (keep[y0 * sw + x1] ?? 1) * tx) * (1 - ty) +
-        ((keep[y1 * sw + x0] ?? 1) * (1 - tx) + (keep[y1 * sw + x1] ?? 1) * tx) * ty;
-      out[i] = a * k;
     }
   }
   return out;

@@ -1,3 +1,4 @@
+import { sampleGrid } from '../geometry/grid-sample.js';
 import type { RgbImage } from '../types.js';
 
 /**
@@ -35,29 +36,15 @@ export function rollFrame(image: RgbImage, degrees: number): RgbImage {
   const cx = width / 2;
   const cy = height / 2;
   const out = new Uint8Array(data.length);
+  const pixel = new Float32Array(3);
   for (let y = 0; y < height; y++) {
     const dy = y + 0.5 - cy;
     for (let x = 0; x < width; x++) {
       const dx = x + 0.5 - cx;
-      // The inverse of the forward map: turn back by -t and shrink by 1/s.
-      const sx = Math.min(width - 1, Math.max(0, cx + cos * dx + sin * dy - 0.5));
-      const sy = Math.min(height - 1, Math.max(0, cy - sin * dx + cos * dy - 0.5));
-      const ix = Math.floor(sx);
-      const iy = Math.floor(sy);
-      const jx = Math.min(width - 1, ix + 1);
-      const jy = Math.min(height - 1, iy + 1);
-      const fx = sx - ix;
-      const fy = sy - iy;
-      const a = (iy * width + ix) * 3;
-      const b = (iy * width + jx) * 3;
-      const c = (jy * width + ix) * 3;
-      const d = (jy * width + jx) * 3;
+      // The inverse of the forward map: turn back by -t and shrink by 1/s (sampleGrid clamps at the borders).
+      sampleGrid(data, 3, width, height, cx + cos * dx + sin * dy - 0.5, cy - sin * dx + cos * dy - 0.5, pixel);
       const o = (y * width + x) * 3;
-      for (let k = 0; k < 3; k++) {
-        const top = (data[a + k] ?? 0) + ((data[b + k] ?? 0) - (data[a + k] ?? 0)) * fx;
-        const bottom = (data[c + k] ?? 0) + ((data[d + k] ?? 0) - (data[c + k] ?? 0)) * fx;
-        out[o + k] = top + (bottom - top) * fy + 0.5;
-      }
+      for (let k = 0; k < 3; k++) out[o + k] = (pixel[k] ?? 0) + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };

@@ -5,6 +5,7 @@
  * face's centre, grown a little so soft edges and wisps of hair stay, applied as a smooth multiplier.
  */
 
+import { resizePlane } from '../segment/plane.js';
 import type { Box } from '../types.js';
 
 /** Side of the working copy, and how far (cells) the kept region is grown to keep soft edges. */
@@ -65,23 +66,11 @@ export function keepMainPerson(
       grown[y * sw + x] = on;
     }
   }
+  // Scaled back up (bilinear) and applied as a smooth multiplier.
+  const up = resizePlane({ width: sw, height: sh, data: grown }, sw * f, sh * f).data;
   const out = new Float32Array(alpha.length);
   for (let y = 0; y < height; y++) {
-    const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(sh - 1, y0 + 1);
-    const ty = gy - y0;
-    for (let x = 0; x < width; x++) {
-      const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
-      const x0 = Math.floor(gx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const tx = gx - x0;
-      const m =
-        ((grown[y0 * sw + x0] ?? 0) * (1 - tx) + (grown[y0 * sw + x1] ?? 0) * tx) * (1 - ty) +
-        ((grown[y1 * sw + x0] ?? 0) * (1 - tx) + (grown[y1 * sw + x1] ?? 0) * tx) * ty;
-      const i = y * width + x;
-      out[i] = (alpha[i] ?? 0) * m;
-    }
+    for (let x = 0; x < width; x++) out[y * width + x] = (alpha[y * width + x] ?? 0) * (up[y * sw * f + x] ?? 0);
   }
   return out;
 }

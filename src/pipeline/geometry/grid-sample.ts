@@ -1,10 +1,11 @@
 /**
  * Bilinear sample of an interleaved `channels`-plane grid (gw x gh cells) at fractional cell position (fx, fy),
  * clamped at the edges, into `out`. Shared by the head warp (its displacement field) and the composition (the
- * relight gain carried to output positions); the per-pixel loops inline their own row-wise version for speed.
+ * relight gain carried to output positions) and the frame's roll (image bytes); the per-pixel loops of the warp
+ * and the composition inline their own row-wise version for speed.
  */
 export function sampleGrid(
-  grid: Float32Array,
+  grid: ArrayLike<number>,
   channels: number,
   gw: number,
   gh: number,
