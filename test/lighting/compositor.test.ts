@@ -154,3 +154,12 @@ test('compositor turns as far as is clean toward a pose the selfie is far from, 
   );
   assert.ok((up.report['renderedPitch'] as number) > (up.report['referencePitch'] as number) + 5);
 });
+
+test('compositor raises a chin less far than it lowers one: looking up shows a throat the photo never saw', async () => {
+  const up = await engine.generate(request({ selfies: [selfie], pose: 'look up', outputSize: 256 }), () => {});
+  const down = await engine.generate(request({ selfies: [selfie], pose: 'look down', outputSize: 256 }), () => {});
+  const raised = (up.report['renderedPitch'] as number) - (up.report['referencePitch'] as number);
+  const lowered = (down.report['referencePitch'] as number) - (down.report['renderedPitch'] as number);
+  assert.ok(raised > 4 && raised <= 8 + 0.1, `raised ${raised}`);
+  assert.ok(lowered > raised + 3, `lowered ${lowered}, raised ${raised}`);
+});

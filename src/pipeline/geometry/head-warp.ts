@@ -195,6 +195,11 @@ function area(p: Float32Array, t: number): number {
  * corners filled: 14 degrees already costs a fifth of the frame.
  */
 export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 14 };
+/**
+ * Raising the chin shows the underside of the jaw and the throat, which the photo never saw: past 8 degrees the chin
+ * stretched into streaks on a blind panel's screens. Lowering it only hides, so it keeps CLEAN_TURN_LIMITS.pitch.
+ */
+export const CHIN_UP_LIMIT = 8;
 /** Share of the turned face the photo may not have shown (stretched or hidden) before the turn stops. */
 export const INVENTED_LIMIT = 0.05;
 
@@ -216,7 +221,8 @@ export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler): Clea
   let cap = 1;
   for (const a of axes) {
     const d = Math.abs(to[a] - from[a]);
-    if (d > CLEAN_TURN_LIMITS[a]) cap = Math.min(cap, CLEAN_TURN_LIMITS[a] / d);
+    const limit = a === 'pitch' && to.pitch > from.pitch ? CHIN_UP_LIMIT : CLEAN_TURN_LIMITS[a];
+    if (d > limit) cap = Math.min(cap, limit / d);
   }
   const at = (t: number): Euler => ({
     yaw: from.yaw + (to.yaw - from.yaw) * t,
