@@ -279,7 +279,9 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['oil painting', 'oil', 'oils', 'painting', 'painted', 'impasto', 'classical painting', 'old master'],
     description: 'An oil painting: soft brush strokes, fine on the face and broad behind it, on canvas.',
     prompt: 'oil painting, visible brush strokes, canvas texture',
-    look: { kind: 'oil', brush: 0.012, faceBrush: 0.008, saturation: 1.12, impasto: 0.45, canvas: 0.3, varnish: 0.15 },
+    // Impasto and canvas kept low: stronger, the relief of the strokes read as an embossed ripple laid over the
+    // photo (a blind panel), not as paint.
+    look: { kind: 'oil', brush: 0.012, faceBrush: 0.008, saturation: 1.12, impasto: 0.25, canvas: 0.2, varnish: 0.15 },
     variants: [
       // Impressionist: broad strokes, fresh saturated colour.
       { kind: 'oil', brush: 0.022, faceBrush: 0.01, saturation: 1.2, impasto: 0.6, canvas: 0.35, varnish: 0 },
