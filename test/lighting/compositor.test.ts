@@ -6,7 +6,8 @@ import {
   headAndShouldersFrame,
 } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
-import { resizeImage } from '../../src/pipeline/image.js';
+import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
+import { cropImage, resizeImage } from '../../src/pipeline/image.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
 import type { Progress } from '../../src/pipeline/types.js';
 import { needsPhotos } from '../helpers/env.js';
@@ -162,4 +163,58 @@ test('compositor raises a chin less far than it lowers one: looking up shows a t
   const lowered = (down.report['referencePitch'] as number) - (down.report['renderedPitch'] as number);
   assert.ok(raised > 4 && raised <= 8 + 0.1, `raised ${raised}`);
   assert.ok(lowered > raised + 3, `lowered ${lowered}, raised ${raised}`);
+});
+
+test('compositor turns a face that fills the photo only a little, and asks for more room around the head', async () => {
+  // The selfie cut down to its face: the frame's edges run through the hair and chin.
+  const b = selfie.mainFace.box;
+  const tight = cropImage(selfie.image, {
+    x: b.x - b.width * 0.1,
+    y: b.y - b.height * 0.15,
+    width: b.width * 1.2,
+    height: b.height * 1.3,
+  });
+  const faces = await detectFaces(tight);
+  const face = faces[chooseMainFace(faces, tight.width, tight.height)];
+  assert.ok(face);
+  const only: PreparedSelfie[] = [{ image: tight, faces, mainFace: face, index: 1 }];
+  const r = await engine.generate(request({ selfies: only, pose: 'yaw=12', outputSize: 256 }), () => {});
+  assert.ok((r.report['turnDegrees'] as number) < 8, `turned ${r.report['turnDegrees']}`);
+  assert.match(String(r.report['note']), /more room around your head/);
+  // The same turn on the whole photo is done in full.
+  const roomy = await engine.generate(request({ selfies: [selfie], pose: 'yaw=12', outputSize: 256 }), () => {});
+  assert.ok((roomy.report['turnDegrees'] as number) > 10, `turned ${roomy.report['turnDegrees']}`);
+});
+
+test('compositor always shows the face on a backdrop, even from a photo that is all face', async () => {
+  // (A 250 px face-only crop once left the selfie model without a person and delivered an empty backdrop; the engine
+  // now keeps the photo's background then. No committed photo makes the model fail, so this pins the outcome.)
+  const b = selfie.mainFace.box;
+  const tight = cropImage(selfie.image, {
+    x: b.x + b.width * 0.15,
+    y: b.y + b.height * 0.1,
+    width: b.width * 0.7,
+    height: b.height * 0.8,
+  });
+  const faces = await detectFaces(tight);
+  const face = faces[chooseMainFace(faces, tight.width, tight.height)];
+  assert.ok(face);
+  const only: PreparedSelfie[] = [{ image: tight, faces, mainFace: face, index: 1 }];
+  const r = await engine.generate(request({ selfies: only, style: 'studio grey', outputSize: 256 }), () => {});
+  const out = r.images[0];
+  assert.ok(out);
+  // The middle of the portrait is a face, not a flat backdrop: its brightness varies.
+  let sum = 0;
+  let sq = 0;
+  let n = 0;
+  for (let y = 64; y < 192; y++) {
+    for (let x = 64; x < 192; x++) {
+      const v = out.data[(y * 256 + x) * 3 + 1] ?? 0;
+      sum += v;
+      sq += v * v;
+      n++;
+    }
+  }
+  const sd = Math.sqrt(sq / n - (sum / n) ** 2);
+  assert.ok(sd > 12, `the middle is flat (sd ${sd.toFixed(1)})`);
 });

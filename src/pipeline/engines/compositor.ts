@@ -153,7 +153,20 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
  */
 const STRAY_FOR_BACKDROP = 0.02;
 const BACKDROP_REFUSED_NOTE =
-  "kept your photo's background instead of the studio backdrop: something beside your head could not be cut out cleanly; a selfie with nothing else next to your head works best";
+  "kept your photo's background instead of the studio backdrop: you could not be cut out cleanly (something beside your head, or too little of you around the face); a selfie with some room and nothing else next to your head works best";
+
+/** Least mean person alpha over the face's box for the segmentation to count as having found the member. */
+const FACE_COVERED = 0.5;
+
+function meanOver(alpha: Float32Array, size: number, box: Box): number {
+  const x0 = Math.max(0, Math.floor(box.x));
+  const x1 = Math.min(size, Math.ceil(box.x + box.width));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const y1 = Math.min(size, Math.ceil(box.y + box.height));
+  let sum = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += alpha[y * size + x] ?? 0;
+  return sum / Math.max(1, (x1 - x0) * (y1 - y0));
+}
 
 /**
  * An enlarged photo's edges are as soft as the enlargement: a cut-out edge sharper than the hair beside it reads as
@@ -248,13 +261,15 @@ function neighbourFaces(selfie: PreparedSelfie, frame: Box, size: number): Box[]
 const MIN_TURN = 5;
 const MIN_GAP = 15;
 
-function planTurn(points: Float32Array, from: HeadPose, asked: TargetPose, selfie: number) {
+function planTurn(points: Float32Array, from: HeadPose, asked: TargetPose, selfie: number, size: number) {
   const target = resolvePose(asked, from);
-  const clean = cleanTurn(points, from, target);
+  const room = roomAroundFace(points, size);
+  const clean = cleanTurn(points, from, target, room);
   const askedDeg = poseDistance(from, target);
   const renderedDeg = poseDistance(from, clean.rendered);
   const gap = askedDeg - renderedDeg;
-  const advice = turnAdvice(from, target);
+  // A face that fills the photo is held back by its frame, not by its pose: the advice says so.
+  const advice = room < 1 ? 'Send a selfie with more room around your head.' : turnAdvice(from, target);
   if (renderedDeg < MIN_TURN && gap > MIN_GAP) {
     throw new PortraitError(
       'request.pose_out_of_range',
@@ -274,6 +289,24 @@ function planTurn(points: Float32Array, from: HeadPose, asked: TargetPose, selfi
       ? `turned ${Math.round(renderedDeg)} of the ${Math.round(askedDeg)} degrees you asked; for a fuller turn, ${advice.charAt(0).toLowerCase()}${advice.slice(1)}`
       : undefined;
   return { target, clean, askedDeg, renderedDeg, note };
+}
+
+/**
+ * How free the face is to turn inside the frame, 0.25..1: the turn's field fades to nothing over the outer 15% of
+ * the frame (nothing can come from beyond the photo's edge), so a face reaching into that band would have its middle
+ * turn while its edges stay put, and the jaw and temples smear (seen on tight close-ups). 1 while the face mesh
+ * keeps ROOM_MARGIN of the side from every edge, less as it comes closer.
+ */
+const ROOM_MARGIN = 0.12;
+
+function roomAroundFace(points: Float32Array, size: number): number {
+  let margin = Number.POSITIVE_INFINITY;
+  for (let i = 0; i + 2 < points.length; i += 3) {
+    const x = points[i] ?? 0;
+    const y = points[i + 1] ?? 0;
+    margin = Math.min(margin, x, size - x, y, size - y);
+  }
+  return Math.min(1, Math.max(0.25, margin / size / ROOM_MARGIN));
 }
 
 /** What photo would get closer: the axis that fell furthest short, in the subject's own words. */
@@ -307,7 +340,7 @@ export async function prepareTarget(
   const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
-  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index);
+  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size);
   const faceBox = faceInFrame(chosen.selfie, frame, size);
   const found = await segmentPerson(framed.image, { face: faceBox });
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
@@ -321,9 +354,14 @@ export async function prepareTarget(
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
   const rim = matteEdges(framed.image, member, faceBox);
+  const cut = softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width);
+  // A photo that is all face (a tight crop) can leave the selfie model without a person at all: then the whole
+  // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
+  // delivered once).
+  const segmentFailed = meanOver(cut, size, faceBox) < FACE_COVERED;
   const segmentation: PersonSegmentation = {
     ...found,
-    person: softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width),
+    person: segmentFailed ? new Float32Array(size * size).fill(1) : cut,
   };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
@@ -389,7 +427,7 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: besideTheHead(segmentation.person, size, size, faceBox),
+    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox),
     delta,
     source,
     plate,

@@ -215,13 +215,16 @@ export interface CleanTurn {
 /**
  * The largest turn from the photo's pose `from` toward `to` that stays within CLEAN_TURN_LIMITS and invents at
  * most INVENTED_LIMIT of the face: a bisection on the fraction of the way (the invented share grows with the turn).
+ * `room` (0..1) scales the yaw and pitch limits for a face that reaches the frame's edges, where the field must
+ * fade out (the roll turns the whole frame and needs no room).
  */
-export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler): CleanTurn {
+export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler, room = 1): CleanTurn {
   const axes = ['yaw', 'pitch', 'roll'] as const;
   let cap = 1;
   for (const a of axes) {
     const d = Math.abs(to[a] - from[a]);
-    const limit = a === 'pitch' && to.pitch > from.pitch ? CHIN_UP_LIMIT : CLEAN_TURN_LIMITS[a];
+    const limit =
+      (a === 'pitch' && to.pitch > from.pitch ? CHIN_UP_LIMIT : CLEAN_TURN_LIMITS[a]) * (a === 'roll' ? 1 : room);
     if (d > limit) cap = Math.min(cap, limit / d);
   }
   const at = (t: number): Euler => ({
