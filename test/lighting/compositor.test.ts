@@ -218,3 +218,15 @@ test('compositor always shows the face on a backdrop, even from a photo that is 
   const sd = Math.sqrt(sq / n - (sum / n) ** 2);
   assert.ok(sd > 12, `the middle is flat (sd ${sd.toFixed(1)})`);
 });
+
+test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {
+  const small = await resizeImage(selfie.image, 240, Math.round((240 * selfie.image.height) / selfie.image.width));
+  const faces = await detectFaces(small);
+  const face = faces[chooseMainFace(faces, small.width, small.height)];
+  assert.ok(face);
+  const only: PreparedSelfie[] = [{ image: small, faces, mainFace: face, index: 1 }];
+  const soft = await engine.generate(request({ selfies: only, outputSize: 1024 }), () => {});
+  assert.match(String(soft.report['note']), /your face is small in this photo/);
+  const sharp = await engine.generate(request({ selfies: [selfie], outputSize: 512 }), () => {});
+  assert.doesNotMatch(String(sharp.report['note'] ?? ''), /face is small/);
+});

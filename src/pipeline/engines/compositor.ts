@@ -85,6 +85,8 @@ export interface PreparedTarget {
   highlights: Highlights;
   /** Share of the frame the member's mask covers beside their head (besideTheHead): someone or something else. */
   strayBesideHead: number;
+  /** Output pixels per photo pixel across the head-and-shoulders frame (above 1: the photo was enlarged). */
+  enlargement: number;
   delta: Mat3;
   source: LightingEstimate;
   /** The photo without the person, the hole filled from the background around it. */
@@ -177,6 +179,14 @@ function softenForEnlargement(alpha: Float32Array, size: number, enlargement: nu
   const r = Math.round(enlargement - 0.5);
   return r >= 1 ? boxMean(boxMean(alpha, size, size, r), size, size, r) : alpha;
 }
+
+/**
+ * Past this enlargement a portrait is soft whatever the engine does (a blind panel marked such tiles down for blur);
+ * the caption says so and what selfie would be sharper.
+ */
+const SOFT_ENLARGEMENT = 2.5;
+const SOFT_NOTE =
+  'your face is small in this photo, so the portrait is soft; a closer, sharper selfie gives a crisper one';
 
 /** Enlargements beyond this factor are sharpened after scaling. */
 const UPSCALE_SHARPEN = 1.4;
@@ -435,6 +445,7 @@ export async function prepareTarget(
     relit,
     timings,
     ...(plan.note ? { note: plan.note } : {}),
+    enlargement: size / frame.width,
   };
 }
 
@@ -507,7 +518,8 @@ export class CompositorEngine implements Engine {
     const t = performance.now();
     const cutOutClean = prepared.strayBesideHead <= STRAY_FOR_BACKDROP;
     const keptBackground = style.backdrop && !cutOutClean ? BACKDROP_REFUSED_NOTE : undefined;
-    const note = [prepared.note, keptBackground].filter(Boolean).join('; ');
+    const soft = prepared.enlargement > SOFT_ENLARGEMENT ? SOFT_NOTE : undefined;
+    const note = [prepared.note, keptBackground, soft].filter(Boolean).join('; ');
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
@@ -558,6 +570,7 @@ export class CompositorEngine implements Engine {
       turnDegrees: round1(prepared.turn.rendered),
       inventedShare: round3(prepared.turn.invented),
       strayBesideHead: round3(prepared.strayBesideHead),
+      enlargement: round3(prepared.enlargement),
       lighting: lighting.label,
       ...(style.label ? { style: style.label } : {}),
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
