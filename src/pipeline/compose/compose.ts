@@ -121,18 +121,29 @@ export interface Highlights {
 }
 
 const DEFAULT_KNEE = 0.6;
+/** Where a pixel counts as burnt: its darkest channel from BURNT_FROM, fully at BURNT_AT (sRGB bytes). */
+const BURNT_FROM = 225;
+const BURNT_AT = 250;
 const HEADROOM = 0.12;
 
 function highlightRollOff(r: number, g: number, b: number, g0: number, g1: number, g2: number, knee: number): number {
   const lr = SRGB_TO_LINEAR[r] ?? 0;
   const lg = SRGB_TO_LINEAR[g] ?? 0;
   const lb = SRGB_TO_LINEAR[b] ?? 0;
-  const lit = 0.2126 * lr * g0 + 0.7152 * lg * g1 + 0.0722 * lb * g2;
   let k = 1;
+  // A highlight the photo burnt to white has no detail left: darkened, it turns into a flat grey patch (a blind
+  // panel saw grey discs on foreheads). Near-white pixels keep most of their brightness.
+  const gm = (g0 + g1 + g2) / 3;
+  const low = Math.min(r, g, b);
+  if (gm < 1 && low > BURNT_FROM) {
+    const w = Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM)) * 0.8;
+    k = (gm + (1 - gm) * w) / gm;
+  }
+  const lit = (0.2126 * lr * g0 + 0.7152 * lg * g1 + 0.0722 * lb * g2) * k;
   if (lit > knee) {
     const before = 0.2126 * lr + 0.7152 * lg + 0.0722 * lb;
     const rolled = knee + HEADROOM * (1 - Math.exp(-(lit - knee) / HEADROOM));
-    k = Math.max(Math.min(1, before / lit), rolled / lit);
+    k *= Math.max(Math.min(1, before / lit), rolled / lit);
   }
   // No channel past white: a channel already at the top (a warm highlight's red) cannot rise, and raising the other
   // two alone turns the highlight into a flat bluish white. All three are held back together, keeping the hue.

@@ -105,16 +105,21 @@ export function withoutOthers(
       const theirs = Math.abs(x + 0.5 - ox) / o.width;
       keep[x] = Math.min(1, Math.max(0, (theirs - own) / soft + 0.5));
     }
-    return { top: o.y - 0.6 * o.height, keep };
+    // Their claim fades in over a third of their face above its top: a hard row left a straight line between
+    // the sharp member layer and the blurred background.
+    return { top: o.y - 0.6 * o.height, fade: o.height / 3, keep };
   });
   const headBottom = member.y + member.height * 1.3;
   for (let y = 0; y < height; y++) {
-    const active = columns.filter((c) => y + 0.5 >= c.top);
+    const active = columns.filter((c) => y + 0.5 >= c.top - c.fade);
     if (active.length === 0) continue;
     for (let x = 0; x < width; x++) {
       if (y + 0.5 <= headBottom && Math.abs(x + 0.5 - mx) <= 0.75 * member.width) continue;
       let keep = 1;
-      for (const c of active) keep = Math.min(keep, c.keep[x] ?? 1);
+      for (const c of active) {
+        const claim = Math.min(1, (y + 0.5 - (c.top - c.fade)) / c.fade);
+        keep = Math.min(keep, 1 - claim * (1 - (c.keep[x] ?? 1)));
+      }
       if (keep < 1) out[y * width + x] = (out[y * width + x] ?? 0) * keep;
     }
   }
