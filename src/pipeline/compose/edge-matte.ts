@@ -1,6 +1,7 @@
 import { boxMean } from '../segment/guided-filter.js';
 import { resizePlane } from '../segment/plane.js';
 import type { Box, RgbImage } from '../types.js';
+import { shrinkBox } from './plate.js';
 
 /**
  * The person's edge checked against the photo's own colours. The segmentation is right about the middle of the
@@ -65,11 +66,11 @@ export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box):
   const fc = Math.max(1, Math.ceil(side / CHECK_SIDE));
   const cw = Math.ceil(width / fc);
   const ch = Math.ceil(height / fc);
-  const check = shrink(image, alpha, fc, cw, ch);
+  const check = shrinkBox(image, alpha, fc, cw, ch, 'mean');
   const fs = Math.max(1, Math.ceil(side / SAMPLE_SIDE));
   const sw = Math.ceil(width / fs);
   const sh = Math.ceil(height / fs);
-  const sample = shrink(image, alpha, fs, sw, sh);
+  const sample = shrinkBox(image, alpha, fs, sw, sh, 'mean');
   // Sure person at both scales: the rim is what the check scale's core leaves; the person's colours are the sample
   // scale's core.
   const rimCore = erode(check.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * RIM)), SURE_PERSON);
@@ -174,34 +175,6 @@ function inBox(b: Box, x: number, y: number): boolean {
 function smoothstep(a: number, b: number, v: number): number {
   const t = Math.min(1, Math.max(0, (v - a) / (b - a)));
   return t * t * (3 - 2 * t);
-}
-
-/** Box-averaged colour and alpha at 1/f. */
-function shrink(image: RgbImage, alpha: Float32Array, f: number, sw: number, sh: number) {
-  const { width, height, data } = image;
-  const colour = new Float32Array(sw * sh * 3);
-  const cover = new Float32Array(sw * sh);
-  const count = new Float32Array(sw * sh);
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(y / f) * sw;
-    for (let x = 0; x < width; x++) {
-      const o = row + Math.floor(x / f);
-      const i = y * width + x;
-      count[o]! += 1;
-      cover[o]! += alpha[i] ?? 0;
-      colour[o * 3]! += data[i * 3] ?? 0;
-      colour[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
-      colour[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
-    }
-  }
-  for (let o = 0; o < sw * sh; o++) {
-    const k = 1 / (count[o] || 1);
-    cover[o]! *= k;
-    colour[o * 3]! *= k;
-    colour[o * 3 + 1]! *= k;
-    colour[o * 3 + 2]! *= k;
-  }
-  return { colour, cover };
 }
 
 /** 1 where every cell within `radius` (a square) has cover above `threshold`. */

@@ -25,28 +25,9 @@ export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage 
   const f = Math.max(1, Math.floor(Math.max(width, height) / FILL_SIDE));
   const sw = Math.ceil(width / f);
   const sh = Math.ceil(height / f);
-  // Box-average the photo and the person's coverage down by f.
-  const col = new Float32Array(sw * sh * 3);
-  const cover = new Float32Array(sw * sh);
-  const count = new Float32Array(sw * sh);
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(y / f) * sw;
-    for (let x = 0; x < width; x++) {
-      const o = row + Math.floor(x / f);
-      const i = y * width + x;
-      count[o]! += 1;
-      cover[o] = Math.max(cover[o] ?? 0, alpha[i] ?? 0);
-      col[o * 3]! += data[i * 3] ?? 0;
-      col[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
-      col[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
-    }
-  }
-  for (let o = 0; o < sw * sh; o++) {
-    const k = 1 / (count[o] || 1);
-    col[o * 3]! *= k;
-    col[o * 3 + 1]! *= k;
-    col[o * 3 + 2]! *= k;
-  }
+  // Box-average the photo down by f; the person's coverage is the cell's most (a cell any of the person touches is
+  // part of the hole).
+  const { colour: col, cover } = shrinkBox(image, alpha, f, sw, sh, 'max');
   const hole = growMask(cover, sw, sh, Math.max(1, Math.round(Math.max(sw, sh) * HOLE_GROW)));
   const fill = pushPull(col, hole, sw, sh);
   // The hole's edge, softened over about a cell so the fill meets the photo without a line.
@@ -254,4 +235,45 @@ export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: 
     }
   }
   return { data: out, width, height, channels: 3 };
+}
+
+/**
+ * The photo box-averaged down by `f` (sw x sh cells, colour interleaved) and the alpha per cell, as its mean or its
+ * most. Shared by the plate (the hole is where any of the person is) and the rim check (how much of a cell is person).
+ */
+export function shrinkBox(
+  image: RgbImage,
+  alpha: Float32Array,
+  f: number,
+  sw: number,
+  sh: number,
+  alphaOf: 'mean' | 'max',
+): { colour: Float32Array; cover: Float32Array } {
+  const { width, height, data } = image;
+  const colour = new Float32Array(sw * sh * 3);
+  const cover = new Float32Array(sw * sh);
+  const count = new Float32Array(sw * sh);
+  const max = alphaOf === 'max';
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / f) * sw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.floor(x / f);
+      const i = y * width + x;
+      const a = alpha[i] ?? 0;
+      count[o]! += 1;
+      if (max) cover[o] = Math.max(cover[o] ?? 0, a);
+      else cover[o]! += a;
+      colour[o * 3]! += data[i * 3] ?? 0;
+      colour[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
+      colour[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
+    }
+  }
+  for (let o = 0; o < sw * sh; o++) {
+    const k = 1 / (count[o] || 1);
+    if (!max) cover[o]! *= k;
+    colour[o * 3]! *= k;
+    colour[o * 3 + 1]! *= k;
+    colour[o * 3 + 2]! *= k;
+  }
+  return { colour, cover };
 }
