@@ -225,8 +225,14 @@ test('compositor says when a small face makes a soft portrait, and not for a sha
   const face = faces[chooseMainFace(faces, small.width, small.height)];
   assert.ok(face);
   const only: PreparedSelfie[] = [{ image: small, faces, mainFace: face, index: 1 }];
-  const soft = await engine.generate(request({ selfies: only, outputSize: 1024 }), () => {});
-  assert.match(String(soft.report['note']), /your face is small in this photo/);
+  // Asked for a turn too, so the caption joins two clauses: one sentence, no stray full stop between them.
+  const soft = await engine.generate(
+    request({ selfies: only, outputSize: 1024, pose: 'three-quarter left' }),
+    () => {},
+  );
+  const note = String(soft.report['note']);
+  assert.match(note, /degrees you asked; .*; your face is small in this photo.*[^.]\.$/);
+  assert.doesNotMatch(note, /\.;/);
   const sharp = await engine.generate(request({ selfies: [selfie], outputSize: 512 }), () => {});
   assert.doesNotMatch(String(sharp.report['note'] ?? ''), /face is small/);
 });

@@ -8,6 +8,7 @@ import type { Logger } from '../../log.js';
 import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
+import { matteHairOnPlain } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { besideTheHead, keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
@@ -187,6 +188,12 @@ function softenForEnlargement(alpha: Float32Array, size: number, enlargement: nu
 const SOFT_ENLARGEMENT = 2.5;
 const SOFT_NOTE =
   'your face is small in this photo, so the portrait is soft; a closer, sharper selfie gives a crisper one';
+
+/** The caption's notes as one sentence: clauses joined by semicolons (a clause's own full stop read ".;"). */
+function joinNotes(parts: readonly (string | undefined)[]): string {
+  const clauses = parts.filter((p): p is string => Boolean(p)).map((p) => p.replace(/\.$/, ''));
+  return clauses.length > 0 ? `${clauses.join('; ')}.` : '';
+}
 
 /** Enlargements beyond this factor are sharpened after scaling. */
 const UPSCALE_SHARPEN = 1.4;
@@ -369,9 +376,14 @@ export async function prepareTarget(
   // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
   // delivered once).
   const segmentFailed = meanOver(cut, size, faceBox) < FACE_COVERED;
+  // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
+  // too, so no piece of the person can be left in it.
+  const plate = backgroundPlate(framed.image, member);
   const segmentation: PersonSegmentation = {
     ...found,
-    person: segmentFailed ? new Float32Array(size * size).fill(1) : cut,
+    person: segmentFailed
+      ? new Float32Array(size * size).fill(1)
+      : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox }),
   };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
@@ -379,9 +391,6 @@ export async function prepareTarget(
   onProgress({ stage: 'warp' });
   t = performance.now();
   const model = buildHeadModel(framed.points, framedPose, size, size);
-  // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
-  // too, so no piece of the person can be left in it.
-  const plate = backgroundPlate(framed.image, member);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const clean = decontaminateEdges(framed.image, segmentation.person, plate);
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
@@ -519,7 +528,7 @@ export class CompositorEngine implements Engine {
     const cutOutClean = prepared.strayBesideHead <= STRAY_FOR_BACKDROP;
     const keptBackground = style.backdrop && !cutOutClean ? BACKDROP_REFUSED_NOTE : undefined;
     const soft = prepared.enlargement > SOFT_ENLARGEMENT ? SOFT_NOTE : undefined;
-    const note = [prepared.note, keptBackground, soft].filter(Boolean).join('; ');
+    const note = joinNotes([prepared.note, keptBackground, soft]);
     const images: RgbImage[] = [];
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
