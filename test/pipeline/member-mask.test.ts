@@ -141,5 +141,11 @@ describe('the mask beside the head (besideTheHead)', () => {
     // A neighbour's face at the member's face height, at the frame's right edge.
     fill(330, 400, 90, 200);
     assert.ok(besideTheHead(alpha, w, h, face) > 0.04);
+    // The same region as the member's own curls (hair) is theirs; as anything else (a sleeve, a hand, a
+    // stranger's shirt) it still counts.
+    const hair = new Float32Array(w * h);
+    for (let y = 90; y < 200; y++) for (let x = 330; x < 400; x++) hair[y * w + x] = 1;
+    assert.equal(besideTheHead(alpha, w, h, face, { hair }), 0);
+    assert.ok(besideTheHead(alpha, w, h, face, { hair: new Float32Array(w * h) }) > 0.04);
   });
 });

@@ -23,7 +23,7 @@ import { shrinkBox } from './plate.js';
 const CHECK_SIDE = 512;
 const SAMPLE_SIDE = 128;
 /** Neighbourhoods as shares of the side: where the background is judged plain, where hair colours are looked for. */
-const PLAIN_REACH = 0.06;
+const PLAIN_REACH = 0.1;
 const HAIR_REACH = 0.05;
 /**
  * The hair zone: the hair mask averaged over ZONE_REACH of the side, above HAIR_ZONE. Above the chin it reaches

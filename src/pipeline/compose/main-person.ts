@@ -135,7 +135,13 @@ export function withoutOthers(
  */
 const REACH_BESIDE = 1.15;
 
-export function besideTheHead(alpha: Float32Array, width: number, height: number, face: Box): number {
+export function besideTheHead(
+  alpha: Float32Array,
+  width: number,
+  height: number,
+  face: Box,
+  own?: { hair: Float32Array },
+): number {
   const cx = face.x + face.width / 2;
   // The shoulders start about a quarter face below the chin; below them the body is wide and belongs.
   const shoulders = Math.min(height, Math.round(face.y + face.height * 1.25));
@@ -143,7 +149,11 @@ export function besideTheHead(alpha: Float32Array, width: number, height: number
   for (let y = 0; y < shoulders; y++) {
     for (let x = 0; x < width; x++) {
       if (Math.abs(x + 0.5 - cx) <= REACH_BESIDE * face.width) continue;
-      if ((alpha[y * width + x] ?? 0) > 0.5) stray++;
+      const i = y * width + x;
+      if ((alpha[i] ?? 0) <= 0.5) continue;
+      // The member's own big hair is theirs (a head of curls kept studio backdrops from portraits with no stranger
+      // in them). A hand held by the head still counts: skin the colour of a pale wall cuts out torn.
+      stray += own ? 1 - Math.min(1, (own.hair[i] ?? 0) * 1.5) : 1;
     }
   }
   return stray / (width * height);

@@ -446,7 +446,7 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox),
+    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation),
     delta,
     source,
     plate,

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { matteHairOnPlain } from '../../src/pipeline/compose/hair-matte.js';
+import type { RgbImage } from '../../src/pipeline/types.js';
+
+const size = 512;
+const n = size * size;
+const face = { x: 200, y: 220, width: 112, height: 140 };
+const inHair = (x: number, y: number) => x >= 120 && x < 392 && y >= 60 && y < 200;
+// A patch of wall enclosed by the hair (seen through it): the mask and the hair model call it hair.
+const inGap = (x: number, y: number) => x >= 220 && x < 280 && y >= 80 && y < 130;
+
+function scene(wallNoise: number): { image: RgbImage; plate: RgbImage; alpha: Float32Array; hair: Float32Array } {
+  let seed = 7;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed / 2147483648 - 0.5) * 2 * wallNoise;
+  };
+  const image = new Uint8Array(n * 3);
+  const plate = new Uint8Array(n * 3);
+  const alpha = new Float32Array(n);
+  const hair = new Float32Array(n);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      const d = noise();
+      const wall = [200 + d, 200 + d, 205 + d];
+      plate.set(wall, o * 3);
+      const person = inHair(x, y) || (x >= face.x && x < face.x + face.width && y >= face.y);
+      const hairHere = inHair(x, y) && !inGap(x, y);
+      image.set(hairHere ? [60, 40, 30] : person && !inHair(x, y) ? [190, 140, 120] : wall, o * 3);
+      alpha[o] = person ? 1 : 0;
+      hair[o] = inHair(x, y) ? 1 : 0;
+    }
+  }
+  const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
+  return { image: rgb(image), plate: rgb(plate), alpha, hair };
+}
+
+function meanAlpha(alpha: Float32Array, x0: number, x1: number, y0: number, y1: number): number {
+  let sum = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += alpha[y * size + x] ?? 0;
+  return sum / ((x1 - x0) * (y1 - y0));
+}
+
+it('wall seen through hair on a plain background loses its alpha; the hair and the face keep theirs', () => {
+  const { image, plate, alpha, hair } = scene(0);
+  const out = matteHairOnPlain({ image, alpha, hair, skin: new Float32Array(n), plate, face });
+  const gap = meanAlpha(out, 235, 265, 84, 100);
+  assert.ok(gap < 0.4, `wall inside the hair kept alpha ${gap.toFixed(2)}`);
+  assert.ok(meanAlpha(out, 150, 200, 150, 190) > 0.97, 'dark hair lost alpha');
+  assert.equal(meanAlpha(out, face.x, face.x + face.width, face.y, face.y + face.height), 1);
+});
+
+it('against a busy background the colours cannot tell, and the mask stands', () => {
+  const { image, plate, alpha, hair } = scene(60);
+  const out = matteHairOnPlain({ image, alpha, hair, skin: new Float32Array(n), plate, face });
+  assert.ok(meanAlpha(out, 235, 265, 84, 100) > 0.95);
+});
