@@ -237,17 +237,6 @@ export function upsample(src: Plane, w: number, h: number, f: number, width: num
   return out;
 }
 
-/**
- * A wide Gaussian blur computed at reduced resolution (the result is smooth, so nothing is lost): shrink by up to
- * 8, blur there, scale back up bilinearly. About ten times cheaper than a full-resolution blur of sigma 20.
- */
-export function wideBlur(src: Plane, width: number, height: number, sigma: number): Plane {
-  const f = Math.min(8, Math.floor(sigma / 2.5));
-  if (f < 2) return gaussianBlur(src, width, height, sigma);
-  const { plane, w, h } = downsample(src, width, height, f);
-  return upsample(gaussianBlur(plane, w, h, sigma / f), w, h, f, width, height);
-}
-
 /** Bilinear resize of an RGB image (the looks shrink by less than 2, where bilinear does not alias). */
 export function resize(src: RgbImage, w: number, h: number): RgbImage {
   const out = new Uint8ClampedArray(w * h * 3);

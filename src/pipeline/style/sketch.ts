@@ -2,125 +2,141 @@ import type { Random } from '../../core/random.js';
 import type { SketchLook } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
 import {
-  alphaAt,
   boxBlur,
   downsample,
+  gaussianBlur,
   image,
   lumaPlane,
+  type Plane,
   resize,
   resizePlane,
   rgbPlanes,
   skinWeight,
-  smoothNoise,
   upsample,
   whiteNoise,
-  wideBlur,
 } from './filters.js';
 
 /**
- * Pencil sketch. Lines: the classic colour dodge of the grey image by its inverted blur (flat areas go to white,
- * edges keep a dark rim as wide as the blur), on a grey first smoothed a little so skin pores and JPEG noise do not
- * become scribbles. Tone: the photo's own shading, softened and laid down as diagonal hatching (noise streaked
- * along 45 degrees), so it reads as pencil strokes rather than a photocopy. Pencil catches on the paper's tooth,
- * the background fades out to bare paper (`background`), and the paper has a faint fibre texture.
- * Faces are drawn cleanly, as an artist would: skin (a chroma weight on the subject) is smoothed of blemishes
- * before the dodge, gets smooth tone instead of hatching, and a line there must be a real feature's step; steps
- * are measured relative to the surround's brightness so a dark face in a dim photo still gets its eyes and mouth.
+ * Pencil sketch, drawn as an artist would draw a portrait on white paper:
+ * - The subject is drawn on bare paper. The grey everything is made from is the subject as photographed, with the
+ *   background faded to `background` of its contrast, and to nothing near the subject: a background drawn up to the
+ *   silhouette (or the subject's tone blurred out past it) read as a grey halo around the head.
+ * - Lines: the colour dodge of the grey by its blur (a ratio, so a dark face's eyes are drawn as clearly as a pale
+ *   face's), kept only where the step is large relative to the surround; skin is smoothed of blemishes first and its
+ *   lines need a larger step, so pores and fine wrinkles are not drawn. Where a cheek or jaw meets the paper with no
+ *   step to find, a light contour is drawn from the mask.
+ * - Flow: the grey is averaged along the local structure's direction (a line integral convolution), so hair is drawn
+ *   as strokes along its strands instead of broken dashes, and cloth along its folds.
+ * - Tone: the photo's light, compressed (a black suit is dark grey, pale skin nearly paper), laid down as strokes
+ *   that follow the same directions: along hair and folds, the classic 45-degree hatching on skin and flat areas.
+ *   Darker skin gets more tone, and lines under tone are darkened to read as strongly as on pale skin.
+ * - The face is the centre of the drawing: tone and lines fade by half toward the frame's edges, as a sketch left
+ *   unfinished away from the face.
+ * - Paper: the preset's colour with a fine, even tooth that the graphite catches on; no low-frequency mottling.
  */
-const TILE = 512;
-const MASK = TILE - 1;
+
+/** Side of the paper-tooth tile (laid at a random offset: noise shows no repeat at that distance). */
+const TOOTH = 512;
+/** Stroke directions the flow can take, over 180 degrees. */
+const ANGLES = 16;
+/** Side of the stroke-texture tiles, and their directions: 22.5 degrees apart, a texture need not be exact. */
+const STROKE = 256;
+const STROKE_ANGLES = ANGLES / 2;
 
 export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
   const { width, height } = src;
-  const n = width * height;
   const scale = Math.max(width, height) / 1024;
-  // Two passes of a 3 px box: enough to calm pores and JPEG blocks, cheaper than a Gaussian.
-  const grey = boxBlur(lumaPlane(src), width, height, Math.max(1, Math.round(scale)), 2);
-  // Skin on the subject: shaded smoothly (no hatching) and drawn only where the edge is a real feature, since
-  // hatching and wrinkle lines on a face read as scribbles and age it. Found at a quarter size: it is a soft weight.
-  const hw2 = Math.max(1, Math.round(width / 4));
-  const hh2 = Math.max(1, Math.round(height / 4));
-  const half = resize(src, hw2, hh2);
-  const [sr, sg, sb] = rgbPlanes(half);
-  const skinHalf = skinWeight(sr, sg, sb);
-  if (alpha) {
-    const a = resizePlane(alpha, width, height, hw2, hh2);
-    for (let p = 0; p < skinHalf.length; p++) skinHalf[p] = skinHalf[p]! * Math.min(1, Math.max(0, a[p]!));
-  }
-  // The soft fields (skin, the mask's reach, paper fibres) are kept at half size and read at the pixel's
-  // half-size cell: they change over tens of pixels, and three full-size planes cost more than the rest of the
-  // look's set-up.
   const w2 = Math.ceil(width / 2);
   const h2 = Math.ceil(height / 2);
-  const skin = upsample(boxBlur(skinHalf, hw2, hh2, 1, 2), hw2, hh2, w2 / hw2, w2, h2);
-  // Skin is smoothed further before anything is drawn from it (blemishes, age spots and fine wrinkles came out as
-  // scattered dashes), except where it steps by as much as an eye, a nostril or a lip line does.
-  smoothSkin(grey, skin, w2, width, height, scale);
-  // The blur of the inverted grey is 255 less the grey's blur: this is the grey's blur, inverted where it is used.
-  const greyBlur = wideBlur(grey, width, height, s.line * 1024 * scale);
+  // The soft fields (skin, face, stroke direction, focus) are found at a quarter size and read at half size: they
+  // change over tens of pixels, and full-size planes of them cost more than the rest of the look's set-up.
+  const w4 = Math.max(1, Math.round(width / 4));
+  const h4 = Math.max(1, Math.round(height / 4));
+  const toHalf = (q: Plane) => upsample(q, w4, h4, w2 / w4, w2, h2);
+  const [qr, qg, qb] = rgbPlanes(resize(src, w4, h4));
+  const aQ = alpha ? resizePlane(alpha, width, height, w4, h4) : undefined;
+  // Skin on the subject: a soft chroma weight.
+  const skinQ = skinWeight(qr, qg, qb);
+  if (aQ) for (let p = 0; p < skinQ.length; p++) skinQ[p] = skinQ[p]! * Math.min(1, Math.max(0, aQ[p]!));
+  const skin = toHalf(boxBlur(skinQ, w4, h4, 1, 2));
+  // The face and what is inside it (eyes, brows, lips are not skin-coloured): skin widened by about 12 px.
+  const faceQ = boxBlur(skinQ, w4, h4, Math.max(1, Math.round(3 * scale)), 2);
+  for (let p = 0; p < faceQ.length; p++) faceQ[p] = Math.min(1, 2.5 * faceQ[p]!);
+  const face = toHalf(faceQ);
+  const lumaQ = new Float32Array(w4 * h4);
+  for (let p = 0; p < lumaQ.length; p++) lumaQ[p] = 0.2126 * qr[p]! + 0.7152 * qg[p]! + 0.0722 * qb[p]!;
+  const dir = strokeDirections(lumaQ, skinQ, w4, h4, scale);
+  const focus = toHalf(faceFocus(skinQ, w4, h4));
 
-  // Hatching and tooth come from 512 px tiles laid at a random offset: a quarter of the cost of full-size
-  // textures, and noise does not show a repeat that far apart.
-  const hatch = hatching(TILE, TILE, Math.max(6, Math.round(14 * scale)), rng);
-  const ox = rng.int(TILE);
-  const oy = rng.int(TILE);
-  // Paper tooth at the pixel scale, fibres at about 4% of the side.
-  const tooth = whiteNoise(TILE * TILE, rng);
-  const fibre = smoothNoise(w2, h2, Math.max(4, Math.round(20 * scale)), 2, rng);
-  // The subject mask, widened and softened so the drawing fades out instead of stopping at a cut.
-  const reach = alpha ? wideBlur(downsample(asPlane(alpha), width, height, 2).plane, w2, h2, 12 * scale) : undefined;
-  // The subject's outline, drawn from the mask: where a jaw or cheek meets a background of the same tone the dodge
-  // finds no edge and the face fades into the paper; an artist draws that contour anyway.
-  // The mask is softened first: its edge follows stray hairs and segmentation noise, and a line along it wobbled.
-  // Softened at half size (a blur of about 2 px at 1024 px), which costs a quarter.
-  const contour = alpha ? halfSizeOutline(alpha, width, height) : undefined;
-  const out = new Uint8ClampedArray(n * 3);
-  // 1 - dodge^darkness as a table: a pow per pixel costs more than the rest of the loop.
+  const grey = lumaPlane(src);
+  if (alpha && aQ) fadeBackground(grey, alpha, aQ, w4, h4, width, height, s.background, scale);
+  const half = downsample(grey, width, height, 2);
+  smoothSkin(grey, skin, half.plane, half.w, half.h, width, height, scale);
+  // The dodge's blur, made at a quarter size (it is wide: about 9 px at 1024 px).
+  const quarter = downsample(half.plane, half.w, half.h, 2);
+  const sigma = (s.line * 1024 * scale) / 4;
+  const blur = upsample(
+    gaussianBlur(quarter.plane, quarter.w, quarter.h, sigma),
+    quarter.w,
+    quarter.h,
+    4,
+    width,
+    height,
+  );
+  const flow = flowSmooth(grey, width, height, dir, w4, h4, face, w2, alpha, scale);
+
+  const strokes = strokeTiles(28 * scale, rng);
+  const sx = rng.int(STROKE);
+  const sy = rng.int(STROKE);
+  // Paper tooth: white noise blurred to grains of about 2 px; the blur leaves a third of the deviation, restored.
+  const tooth = boxBlur(whiteNoise(TOOTH * TOOTH, rng), TOOTH, TOOTH, 1, 1);
+  for (let p = 0; p < tooth.length; p++) tooth[p] = tooth[p]! * 3;
+  const ox = rng.int(TOOTH);
+  const oy = rng.int(TOOTH);
+
+  // 1 - dodge^darkness, and the tone curve, as tables: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
   for (let k = 0; k < 1024; k++) darken[k] = 1 - (k / 1023) ** s.darkness;
-  // t^1.3, the tone's shading curve, as a table too.
-  const soft = new Float32Array(1024);
-  for (let k = 0; k < 1024; k++) soft[k] = (k / 1023) ** 1.3;
+  // Tone from darkness t (0 = white): the brightest 8% stay paper, as highlights are left in a drawing.
+  const tone = new Float32Array(1024);
+  for (let k = 0; k < 1024; k++) tone[k] = smoothstep01((k / 1023 - 0.08) / 0.92) ** 1.2;
   const [pr, pg, pb] = s.paper;
   const [kr, kg, kb] = s.pencil;
+  const out = new Uint8ClampedArray(width * height * 3);
   for (let y = 0, p = 0; y < height; y++) {
-    const tileRow = ((y + oy) & MASK) * TILE;
+    const toothRow = ((y + oy) & (TOOTH - 1)) * TOOTH;
+    const strokeRow = ((y + sy) & (STROKE - 1)) * STROKE;
     const halfRow = (y >> 1) * w2;
+    const quarterRow = Math.min(h4 - 1, y >> 2) * w4;
     for (let x = 0; x < width; x++, p++) {
-      const g = grey[p]!;
+      const g = flow[p]!;
+      const b = blur[p]!;
       const cell = halfRow + (x >> 1);
-      const tile = tileRow + ((x + ox) & MASK);
-      // Colour dodge: g / (1 - blur(inverted)), on 0..1.
-      const gb = greyBlur[p]!;
-      const dodge = Math.min(1, g / Math.max(1, gb));
-      let line = darken[(dodge * 1023 + 0.5) | 0]!;
-      // The dodge is a ratio, so in a dark area (a suit, a helmet's shadow) a few grey levels of noise become black
-      // ink blotches with white speckle, and a suit's weave becomes grainy speckle. A line is drawn only where the
-      // pixel is darker than its surroundings by enough grey levels to be an edge an artist would draw.
-      // On skin the step must be larger still: pores and fine wrinkles are not drawn. On and around skin the step
-      // is measured relative to the surround's brightness (as the eye sees it): in absolute levels the eyes and
-      // lips of a dark-skinned face in a dim photo are a third of a pale face's, and were left undrawn. Not on
-      // cloth: there it would draw a dark suit's weave as speckle.
       const sk = skin[cell]!;
-      const relative = 1 + (190 / Math.max(60, gb) - 1) * Math.min(1, 2 * sk);
-      const step = (gb - g) * relative;
-      line *= smoothstep01((step - 4 - 8 * sk) / (10 + 6 * sk));
-      // Shading follows the broad shapes only: the dodge's own blur of the grey (inverted back).
-      const t = 1 - gb / 255;
-      if (contour) line = Math.max(line, contour[p]!);
-      // Darker areas get denser hatching: the streak texture is thresholded lower where the tone is darker.
-      // A soft threshold: hard-edged streaks read as scratches.
-      const hatched = Math.min(1, Math.max(0, (t * 1.4 - hatch[tile]!) * 1.3));
-      const hw = s.hatching * (1 - 0.85 * sk);
-      // Tone is compressed: a black suit is drawn dark grey, not filled solid, as an artist would leave it.
-      const shade = s.shading * (soft[(t * 1023 + 0.5) | 0]! * (1 - hw) + hw * hatched * t) * (1 - 0.3 * t);
-      let k = 1 - (1 - line) * (1 - shade);
-      // Graphite skips over the paper's tooth.
-      k *= 1 + 0.12 * tooth[tile]!;
-      const a = reach ? Math.min(1, reach[cell]! * 1.3) : alphaAt(alpha, p);
-      k *= s.background + (1 - s.background) * a;
-      k = Math.min(1, k);
-      const paper = 1 - 0.05 * (fibre[cell]! - 0.5);
+      const fc = face[cell]!;
+      const tt = tooth[toothRow + ((x + ox) & (TOOTH - 1))]!;
+      // Colour dodge: g / (1 - blur(inverted)) on 0..1, which is g over the grey's blur. A line is kept only where
+      // the pixel is darker than its surround by a share of the surround's brightness (as the eye sees it), larger
+      // on skin: a suit's weave or a pore is not an edge an artist draws.
+      let line = darken[(Math.min(1, g / Math.max(1, b)) * 1023 + 0.5) | 0]!;
+      const step = (b - g) / Math.max(32, b);
+      line *= smoothstep01((step - 0.03 - 0.06 * sk) / (0.05 + 0.03 * sk));
+      if (alpha && sk > 0.05 && x >= 2 && x < width - 2 && y >= 2 && y < height - 2) {
+        line = Math.max(line, contour(alpha, p, width, sk));
+      }
+      // Tone, as strokes: the stroke texture along the local direction modulates it, firmly off the face, lightly
+      // on it; the graphite also catches on the paper's tooth.
+      const direction = ((dir[quarterRow + Math.min(w4 - 1, x >> 2)]! + 1) >> 1) & (STROKE_ANGLES - 1);
+      const stroke = strokes[direction * STROKE * STROKE + strokeRow + ((x + sx) & (STROKE - 1))]!;
+      const c = tone[((1 - g / 255) * 1023 + 0.5) | 0]!;
+      let shade = c * s.shading * (1 + s.hatching * (2.5 - 1.5 * fc) * stroke) * (1 + (0.4 - 0.2 * fc) * tt);
+      const f = focus[cell]!;
+      shade *= 0.55 + 0.45 * f;
+      line *= 0.7 + 0.3 * f;
+      // Under dark tone a line must be darker to stand out as much as on pale skin.
+      line = Math.min(1, line * (1 + shade));
+      const k = Math.min(1, Math.max(0, 1 - (1 - line) * (1 - shade)));
+      const paper = 1 + 0.02 * tt;
       const i = p * 3;
       out[i] = pr * paper * (1 - k) + kr * k;
       out[i + 1] = pg * paper * (1 - k) + kg * k;
@@ -131,51 +147,272 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
 }
 
 /**
- * The outline of the mask, found at half size (softened by a box there, about 2 px at full size) and scaled back
- * up: a quarter of the cost, and the line is soft anyway.
+ * The background faded toward white paper in place: to `background` of its contrast, and to nothing within about
+ * 40 px of the subject (`near`: the quarter-size mask `aQ` blurred, read at half size), so what the dodge and the tone
+ * find beside the silhouette is the subject against paper. The mask's soft edge counts as background below 0.35:
+ * edge pixels carry the old background's colour, which drew a dark rim around pale hair.
  */
-function halfSizeOutline(alpha: ArrayLike<number>, width: number, height: number): Float32Array {
-  const { plane, w, h } = downsample(asPlane(alpha), width, height, 2);
-  // At half size the mask changes twice as much per pixel: halve the change so the line keeps its width.
-  const line = outline(boxBlur(plane, w, h, 1, 2), w, h, 1, 0.5);
-  return upsample(line, w, h, 2, width, height);
-}
-
-/** The mask as a Float32Array, copied only when it is not one already. */
-function asPlane(a: ArrayLike<number>): Float32Array {
-  return a instanceof Float32Array ? a : Float32Array.from(a);
+function fadeBackground(
+  grey: Plane,
+  alpha: ArrayLike<number>,
+  aQ: Plane,
+  w4: number,
+  h4: number,
+  width: number,
+  height: number,
+  background: number,
+  scale: number,
+): void {
+  const w2 = Math.ceil(width / 2);
+  const near = upsample(
+    boxBlur(aQ, w4, h4, Math.max(1, Math.round(8 * scale)), 2),
+    w4,
+    h4,
+    w2 / w4,
+    w2,
+    Math.ceil(height / 2),
+  );
+  const opaque = new Float32Array(257);
+  for (let k = 0; k <= 256; k++) opaque[k] = smoothstep01((k / 256 - 0.35) / 0.65);
+  for (let y = 0, p = 0; y < height; y++) {
+    const halfRow = (y >> 1) * w2;
+    for (let x = 0; x < width; x++, p++) {
+      const a = opaque[(Math.min(1, Math.max(0, alpha[p] ?? 0)) * 256) | 0]!;
+      if (a >= 1) continue;
+      const keep = a + (1 - a) * background * Math.max(0, 1 - 3 * near[halfRow + (x >> 1)]!);
+      grey[p] = 255 - (255 - grey[p]!) * keep;
+    }
+  }
 }
 
 /**
- * Skin pulled toward a blur of itself (made at half size, sampled only where there is skin, a fraction of the
- * picture), except where it steps as a feature does. `skin` is at half size, `w2` cells wide.
+ * A light pencil line along the mask's edge on skin (0 elsewhere): the mask's change across 4 px, drawn on its inner
+ * side so it meets the dodge's own line at the silhouette instead of running beside it.
+ */
+function contour(alpha: ArrayLike<number>, p: number, width: number, skin: number): number {
+  const ex = (alpha[p + 2] ?? 0) - (alpha[p - 2] ?? 0);
+  const ey = (alpha[p + 2 * width] ?? 0) - (alpha[p - 2 * width] ?? 0);
+  const m = Math.sqrt(ex * ex + ey * ey);
+  if (m <= 0.1) return 0;
+  const inner = smoothstep01(((alpha[p] ?? 0) - 0.5) / 0.3);
+  return 0.45 * Math.min(1, 2 * skin) * inner * smoothstep01((m - 0.1) / 0.4);
+}
+
+/**
+ * 1 around the face, falling to 0 toward the frame's edges. The face is the centroid of skin in the part of the
+ * frame where the compositor puts it (its centre about half-way down, the middle across), so hands and an open
+ * collar do not pull it far; without skin, where the face would be.
+ */
+function faceFocus(skin: Plane, w: number, h: number): Plane {
+  let sx = 0;
+  let sy = 0;
+  let sw = 0;
+  for (let y = Math.round(h * 0.15); y < Math.round(h * 0.7); y++) {
+    for (let x = Math.round(w * 0.2); x < Math.round(w * 0.8); x++) {
+      const k = skin[y * w + x]!;
+      sx += k * x;
+      sy += k * y;
+      sw += k;
+    }
+  }
+  const cx = sw > 0 ? sx / sw : w / 2;
+  const cy = sw > 0 ? sy / sw : h * 0.45;
+  const side = Math.max(w, h);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // A head is taller than wide: distance counts a little less up and down.
+      const d = Math.sqrt((x - cx) ** 2 + ((y - cy) * 0.8) ** 2) / side;
+      out[y * w + x] = 1 - smoothstep01((d - 0.25) / 0.4);
+    }
+  }
+  return out;
+}
+
+/**
+ * The direction strokes take at each quarter-size cell, as an index into ANGLES directions over 180 degrees: along
+ * the local structure (hair strands, cloth folds), from the smoothed structure tensor. A bias toward one gradient
+ * direction wins where there is little structure, giving the classic hatching, up and to the right; it is much
+ * larger on skin, where strokes that swirl with every shade of a cheek read as smudges.
+ */
+function strokeDirections(l: Plane, skin: Plane, w: number, h: number, scale: number): Uint8Array {
+  const n = w * h;
+  const jxx = new Float32Array(n);
+  const jxy = new Float32Array(n);
+  const jyy = new Float32Array(n);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const gx = l[y * w + Math.min(w - 1, x + 1)]! - l[y * w + Math.max(0, x - 1)]!;
+      const gy = l[Math.min(h - 1, y + 1) * w + x]! - l[Math.max(0, y - 1) * w + x]!;
+      jxx[p] = gx * gx;
+      jxy[p] = gx * gy;
+      jyy[p] = gy * gy;
+    }
+  }
+  const r = Math.max(1, Math.round(2 * scale));
+  const bxx = boxBlur(jxx, w, h, r, 2);
+  const bxy = boxBlur(jxy, w, h, r, 2);
+  const byy = boxBlur(jyy, w, h, r, 2);
+  const out = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const bias = 40 + 300 * skin[p]!;
+    // The gradient's orientation, from the tensor plus the bias's (a gradient at 45 degrees down-right); strokes
+    // run across it.
+    const theta = 0.5 * Math.atan2(2 * (bxy[p]! + bias), bxx[p]! - byy[p]!) + Math.PI / 2;
+    const k = Math.round((theta / Math.PI) * ANGLES);
+    out[p] = ((k % ANGLES) + ANGLES) % ANGLES;
+  }
+  return out;
+}
+
+/**
+ * Stroke textures, one STROKE x STROKE tile per direction (STROKE_ANGLES of them): blurred white noise averaged
+ * along straight lines `length` px long, normalised to a deviation of about 0.22 around 0. The tile wraps, and each
+ * direction's slope is a whole number of pixels per tile, so a line leaving one edge comes back at the other on its
+ * own continuation: no seam. Running sums along the lines cost two reads a pixel whatever the length; averaging taps
+ * for every pixel of the picture instead cost a fifth of the look.
+ */
+function strokeTiles(length: number, rng: Random): Float32Array {
+  const T = STROKE;
+  const area = T * T;
+  const noise = boxBlur(whiteNoise(area, rng), T, T, 1, 1);
+  const out = new Float32Array(STROKE_ANGLES * area);
+  for (let a = 0; a < STROKE_ANGLES; a++) {
+    const th = (a / STROKE_ANGLES) * Math.PI;
+    const cos = Math.cos(th);
+    const sin = Math.sin(th);
+    // Lines are walked along x where they are closer to horizontal, along y otherwise; `k` is the other
+    // coordinate's change over one tile, and `half` the taps to either side, fewer on a diagonal where a step is
+    // longer.
+    const alongX = Math.abs(cos) >= Math.abs(sin);
+    const k = Math.round((alongX ? sin / cos : cos / sin) * T);
+    const half = Math.max(1, Math.round((length / 2) * Math.max(Math.abs(cos), Math.abs(sin))));
+    const taps = 2 * half + 1;
+    // Position i along a line (u = i - half, from -half to T + half): where it is across the tile (`along`), and
+    // how far the line has moved sideways there (`shift`).
+    const span = T + taps;
+    const along = new Int32Array(span);
+    const shift = new Int32Array(span);
+    for (let i = 0; i < span; i++) {
+      const u = i - half;
+      along[i] = alongX ? u & (T - 1) : (u & (T - 1)) * T;
+      shift[i] = Math.floor((u * k) / T + 0.5);
+    }
+    const side = alongX ? T : 1;
+    const tile = out.subarray(a * area, (a + 1) * area);
+    const mask = T - 1;
+    for (let v = 0; v < T; v++) {
+      let sum = 0;
+      for (let i = 0; i < taps; i++) sum += noise[along[i]! + ((v + shift[i]!) & mask) * side]!;
+      // The window of position u (index u + half) is indices u .. u + 2 half.
+      for (let u = 0; u < T; u++) {
+        const c = u + half;
+        const e = u + taps;
+        tile[along[c]! + ((v + shift[c]!) & mask) * side] = sum;
+        sum +=
+          noise[along[e]! + ((v + shift[e]!) & mask) * side]! - noise[along[u]! + ((v + shift[u]!) & mask) * side]!;
+      }
+    }
+    let ss = 0;
+    for (let p = 0; p < area; p++) ss += tile[p]! * tile[p]!;
+    const stretch = 0.22 / Math.sqrt(ss / area);
+    for (let p = 0; p < area; p++) tile[p] = tile[p]! * stretch;
+  }
+  return out;
+}
+
+/**
+ * The grey averaged along the stroke direction (a line integral convolution, 15 taps 2 px apart at 1024 px): hair
+ * strands and cloth folds become long continuous strokes instead of broken dashes, and edges are smoothed along
+ * their length, not across. In and around the face only 5 taps: features curve tightly.
+ */
+function flowSmooth(
+  grey: Plane,
+  width: number,
+  height: number,
+  dir: Uint8Array,
+  w4: number,
+  h4: number,
+  face: Plane,
+  w2: number,
+  alpha: ArrayLike<number> | undefined,
+  scale: number,
+): Plane {
+  const half = 7;
+  const taps = 2 * half + 1;
+  const step = Math.max(1, Math.round(2 * scale));
+  const dx = new Int32Array(ANGLES * taps);
+  const dy = new Int32Array(ANGLES * taps);
+  const off = new Int32Array(ANGLES * taps);
+  for (let a = 0; a < ANGLES; a++) {
+    const th = (a / ANGLES) * Math.PI;
+    for (let k = -half; k <= half; k++) {
+      const i = a * taps + k + half;
+      dx[i] = Math.round(k * step * Math.cos(th));
+      dy[i] = Math.round(k * step * Math.sin(th));
+      off[i] = dy[i]! * width + dx[i]!;
+    }
+  }
+  const reach = half * step;
+  const out = new Float32Array(grey.length);
+  for (let y = 0, p = 0; y < height; y++) {
+    const quarterRow = Math.min(h4 - 1, y >> 2) * w4;
+    const halfRow = (y >> 1) * w2;
+    const inside = y >= reach && y < height - reach;
+    for (let x = 0; x < width; x++, p++) {
+      // Outside the subject nothing is smoothed: averaging across the silhouette would smear it onto the paper.
+      if (alpha && (alpha[p] ?? 0) < 0.02) {
+        out[p] = grey[p]!;
+        continue;
+      }
+      const mid = dir[quarterRow + Math.min(w4 - 1, x >> 2)]! * taps + half;
+      const len = face[halfRow + (x >> 1)]! > 0.5 ? 2 : half;
+      let acc = 0;
+      if (inside && x >= reach && x < width - reach) {
+        for (let k = mid - len; k <= mid + len; k++) acc += grey[p + off[k]!]!;
+      } else {
+        for (let k = mid - len; k <= mid + len; k++) {
+          const xx = Math.min(width - 1, Math.max(0, x + dx[k]!));
+          const yy = Math.min(height - 1, Math.max(0, y + dy[k]!));
+          acc += grey[yy * width + xx]!;
+        }
+      }
+      out[p] = acc / (2 * len + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * Skin pulled toward a blur of itself, in place, except where it steps by as much as an eye, a nostril or a lip
+ * line does: blemishes, age spots and fine wrinkles came out as scattered marks. The blur is made at half size
+ * (`plane`, `w` x `h`) and each cell serves its 2x2 pixels: it is smooth, and skin is hatched over.
  */
 function smoothSkin(
-  grey: Float32Array,
-  skin: Float32Array,
-  w2: number,
+  grey: Plane,
+  skin: Plane,
+  plane: Plane,
+  w: number,
+  h: number,
   width: number,
   height: number,
   scale: number,
 ): void {
-  const { plane, w, h } = downsample(grey, width, height, 2);
   const smooth = boxBlur(plane, w, h, Math.max(1, Math.round(1.5 * scale)), 2);
-  for (let y = 0, p = 0; y < height; y++) {
-    const gy = Math.min(h - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
-    const r0 = Math.floor(gy) * w;
-    const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
-    const ty = gy - Math.floor(gy);
-    for (let x = 0; x < width; x++, p++) {
-      const sk = skin[(y >> 1) * w2 + (x >> 1)]!;
+  for (let cy = 0; cy < h; cy++) {
+    for (let cx = 0; cx < w; cx++) {
+      const c = cy * w + cx;
+      const sk = skin[c]!;
       if (sk < 0.01) continue;
-      const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
-      const c0 = Math.floor(gx);
-      const c1 = Math.min(w - 1, c0 + 1);
-      const tx = gx - c0;
-      const top = smooth[r0 + c0]! + (smooth[r0 + c1]! - smooth[r0 + c0]!) * tx;
-      const bottom = smooth[r1 + c0]! + (smooth[r1 + c1]! - smooth[r1 + c0]!) * tx;
-      const d = top + (bottom - top) * ty - grey[p]!;
-      grey[p] = grey[p]! + d * sk * 0.9 * (1 - smoothstep01((Math.abs(d) - 8) / 14));
+      const m = smooth[c]!;
+      for (let y = 2 * cy; y < Math.min(height, 2 * cy + 2); y++) {
+        for (let x = 2 * cx; x < Math.min(width, 2 * cx + 2); x++) {
+          const p = y * width + x;
+          const d = m - grey[p]!;
+          grey[p] = grey[p]! + d * sk * 0.9 * (1 - smoothstep01((Math.abs(d) - 8) / 14));
+        }
+      }
     }
   }
 }
@@ -183,53 +420,4 @@ function smoothSkin(
 function smoothstep01(x: number): number {
   const t = Math.min(1, Math.max(0, x));
   return t * t * (3 - 2 * t);
-}
-
-/**
- * A soft pencil line along the edge of the subject mask: the mask's change across `d` px (about 2 at 1024 px),
- * so the line is about that wide, up to 0.55 dark (the dodge lines stay the stronger marks where they exist).
- * `gain` scales the change (0.5 for a mask at half size).
- */
-function outline(alpha: ArrayLike<number>, width: number, height: number, scale: number, gain = 1): Float32Array {
-  const d = Math.max(1, Math.round(scale));
-  const dy = d * width;
-  const out = new Float32Array(width * height);
-  for (let y = d; y < height - d; y++) {
-    for (let x = d; x < width - d; x++) {
-      const p = y * width + x;
-      const gx = (alpha[p + d] ?? 0) - (alpha[p - d] ?? 0);
-      const gy = (alpha[p + dy] ?? 0) - (alpha[p - dy] ?? 0);
-      const m = (gx * gx + gy * gy) * gain * gain;
-      // Inside and outside the subject the mask is flat: most pixels stop here.
-      if (m < 0.01) continue;
-      out[p] = 0.55 * smoothstep01((Math.sqrt(m) - 0.1) / 0.3);
-    }
-  }
-  return out;
-}
-
-/** Streaks along the 45-degree diagonal: white noise averaged along each diagonal over `length` px, in 0..1. */
-function hatching(width: number, height: number, length: number, rng: Random): Float32Array {
-  const noise = boxBlur(whiteNoise(width * height, rng), width, height, 1, 1);
-  const out = new Float32Array(width * height);
-  const half = Math.floor(length / 2);
-  const norm = 1 / (2 * half + 1);
-  // Each diagonal starts on the top row or the left column and runs down-right.
-  for (let start = -(height - 1); start < width; start++) {
-    const x0 = Math.max(0, start);
-    const y0 = x0 - start;
-    const len = Math.min(width - x0, height - y0);
-    if (len <= 0) continue;
-    let acc = 0;
-    const at = (k: number) => noise[(y0 + k) * width + x0 + k]!;
-    for (let k = -half; k <= half; k++) acc += at(Math.min(len - 1, Math.max(0, k)));
-    for (let k = 0; k < len; k++) {
-      out[(y0 + k) * width + x0 + k] = acc * norm;
-      acc += at(Math.min(len - 1, k + half + 1)) - at(Math.max(0, k - half));
-    }
-  }
-  // Averaging shrank the spread; stretch back to about 0..1.
-  const stretch = 3.4 * Math.sqrt(2 * half + 1);
-  for (let p = 0; p < out.length; p++) out[p] = Math.min(1, Math.max(0, 0.5 + out[p]! * stretch));
-  return out;
 }
