@@ -1,7 +1,6 @@
 import { boxMean } from '../segment/guided-filter.js';
-import { resizePlane } from '../segment/plane.js';
+import { maxFilter, resizePlane } from '../segment/plane.js';
 import type { Box, RgbImage } from '../types.js';
-import { shrinkBox } from './plate.js';
 
 /**
  * Hair over a plain background, matted against that background. The selfie model calls the whole head of hair
@@ -19,21 +18,25 @@ import { shrinkBox } from './plate.js';
  * pixel lies close to the line between them. It only takes alpha away.
  */
 
-/** The check runs at most at CHECK_SIDE pixels per side, hair colours are sampled at SAMPLE_SIDE. */
+/**
+ * The check runs at most at CHECK_SIDE pixels per side; hair colours are sampled, and the background's plainness
+ * read, on cells of SAMPLE cells of the check a side (both are smooth).
+ */
 const CHECK_SIDE = 512;
-const SAMPLE_SIDE = 128;
+const SAMPLE = 4;
 /** Neighbourhoods as shares of the side: where the background is judged plain, where hair colours are looked for. */
 const PLAIN_REACH = 0.1;
-const HAIR_REACH = 0.05;
+const WIDER = 3;
+const HAIR_REACH = 0.08;
 /**
- * The hair zone: the hair mask averaged over ZONE_REACH of the side, above HAIR_ZONE. Above the chin it reaches
- * further (HEAD_ZONE over HEAD_REACH): the wall between the outer curls is often not hair to the hair model
- * either, while the person mask keeps it; below the chin a collar or a shirt the colour of the wall lies there.
+ * The hair zone: the hair mask averaged over ZONE_REACH of the side, above HAIR_ZONE. Beside the face only the
+ * zone is checked (an earring, a collar or a shirt the colour of the wall lies there). Above the brows (BROWS of
+ * the face box down) the whole head is, outside the face and skin: the wall between flyaway strands is often not
+ * hair to the hair model either, while the person mask keeps it.
  */
+const BROWS = 0.3;
 const ZONE_REACH = 0.012;
 const HAIR_ZONE = 0.25;
-const HEAD_REACH = 0.03;
-const HEAD_ZONE = 0.06;
 /** Colour spread (RMS over RGB, 0..255) of the background nearby: plain below PLAIN_LOW, busy from PLAIN_HIGH. */
 const PLAIN_LOW = 8;
 const PLAIN_HIGH = 16;
@@ -43,8 +46,24 @@ const SURE = 90;
 /** A pixel this far off the line between wall and a hair colour is not explained by it (a clip, a hand). */
 const RESIDUAL_LOW = 12;
 const RESIDUAL_HIGH = 28;
-/** Hair samples: cells of sure hair at least this far from the wall's colour behind them. */
-const HAIR_SAMPLE_APART = 50;
+/** Hair samples: cells at least SURE_HAIR hair (the hair mask's mean) and HAIR_SAMPLE_APART from the wall. */
+const SURE_HAIR = 0.6;
+const HAIR_SAMPLE_APART = 120;
+/**
+ * Where the hair model itself is this sure of hair, nothing is checked: there hair the colour of the wall in shade
+ * (brown hair on a dark grey wall) would be taken for it, and its light strands made the rest look like wall. What
+ * the check is for lies where the hair model is unsure or silent: the wall between flyaway strands and curl ends,
+ * which the person mask keeps.
+ */
+const HAIR_MODEL_SURE = 0.5;
+/**
+ * Below the chin outside the hair, a wall this coloured (max - min channel) is still checked: a yellow or pink wall
+ * between the hair's ends and the shoulders glowed in the hair on a blue backdrop, while a collar of that colour is
+ * rare (a white or grey one on a white or grey wall is common, and is never checked there).
+ */
+const COLOURED_WALL = 60;
+/** A pixel at least this share of the farthest hair colour's distance from the wall is taken for hair outright. */
+const FULL_HAIR = 0.85;
 /** Skin above this (skin mask, inside the person) is never touched. */
 const SKIN = 0.3;
 
@@ -61,117 +80,368 @@ export interface HairMatteInput {
   face: Box;
 }
 
+export interface HairMatte {
+  /** The member's alpha, matted. */
+  alpha: Float32Array;
+  /**
+   * The hair colour that explains each check cell whose alpha was taken down (rgb, cw x ch) and how much to use it
+   * (0..1). Such a pixel is mostly wall: recovering its own colour by unmixing (decontamination) divides the
+   * photo's noise by a small alpha and left bright speckles that read as a pale blob; the explaining hair colour
+   * is what is there. Empty when nothing was taken.
+   */
+  strands: { colour: Float32Array; weight: Float32Array; cw: number; ch: number; f: number } | undefined;
+}
+
 /**
- * `alpha` matted in the hair against a plain background (a new array). Hair is not one colour (highlights, dark
- * roots, shadow), so each pixel is explained by the hair colour nearby that gives it the most alpha while lying on
- * the line from the wall to it: a shadowed strand is its own dark colour at full alpha, the wall between curls is
- * the wall at none, and only pixels no hair colour explains better than the wall lose alpha.
+ * `alpha` matted in the hair against a plain background. Hair is not one colour (highlights, dark roots, shadow),
+ * so each pixel is explained by the hair colour nearby that gives it the most alpha while lying on the line from
+ * the wall to it: a shadowed strand is its own dark colour at full alpha, the wall between curls is the wall at
+ * none, and only pixels no hair colour explains better than the wall lose alpha.
  */
-export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: HairMatteInput): Float32Array {
+export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: HairMatteInput): HairMatte {
   const { width, height } = image;
   const side = Math.max(width, height);
   const fc = Math.max(1, Math.ceil(side / CHECK_SIDE));
   const cw = Math.ceil(width / fc);
   const ch = Math.ceil(height / fc);
-  const check = shrinkBox(image, alpha, fc, cw, ch, 'mean');
-  const wall = shrinkBox(plate, hair, fc, cw, ch, 'mean');
-  const skinCover = shrinkBox(plate, skin, fc, cw, ch, 'mean').cover;
   const n = cw * ch;
-  const cside = Math.max(cw, ch);
-
-  // How plain the background is near each cell: the spread of the sure background's colours in the window.
-  const bgWeight = new Float32Array(n);
-  const sums = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const squares = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    if ((check.cover[i] ?? 0) >= 0.03) continue;
-    bgWeight[i] = 1;
-    let sq = 0;
-    for (let c = 0; c < 3; c++) {
-      const v = check.colour[i * 3 + c] ?? 0;
-      sums[c]![i] = v;
-      sq += v * v;
-    }
-    squares[i] = sq;
-  }
-  const rp = Math.max(1, Math.round(cside * PLAIN_REACH));
-  const bgCount = boxMean(bgWeight, cw, ch, rp);
-  const bgMeans = sums.map((v) => boxMean(v, cw, ch, rp));
-  const bgSquares = boxMean(squares, cw, ch, rp);
-  const zone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(cside * ZONE_REACH)));
-  const headZone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(cside * HEAD_REACH)));
+  // The photo, the wall behind it (the plate's colour) and the person, hair and skin covers, per check cell.
+  const { check, wall, skinCover } = shrinkInputs({ image, alpha, hair, skin, plate }, fc, cw, ch);
+  const zone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * ZONE_REACH)));
   const chin = (face.y + face.height) / fc;
+  const brows = (face.y + face.height * BROWS) / fc;
 
-  // Hair colours: cells of sure hair, clearly unlike the wall behind them.
-  const fs = Math.max(1, Math.ceil(side / SAMPLE_SIDE));
-  const sw = Math.ceil(width / fs);
-  const sh = Math.ceil(height / fs);
-  const sample = shrinkBox(image, alpha, fs, sw, sh, 'mean');
-  const sampleHair = shrinkBox(plate, hair, fs, sw, sh, 'mean');
+  // Sample cells: the photo's and the wall's colours, the person's and the hair's cover, SAMPLE check cells a side.
+  const sw = Math.ceil(cw / SAMPLE);
+  const sh = Math.ceil(ch / SAMPLE);
+  const sample = shrinkCells(check.colour, check.cover, cw, ch, sw, sh);
+  const sampleWall = shrinkCells(wall.colour, wall.cover, cw, ch, sw, sh);
+  const plain = plainness(sample, sw, sh);
+  // Busy all round (most selfies): nothing to do.
+  if (!plain.some((v) => v > 0)) return { alpha, strands: undefined };
+  // Hair colours: cells of sure hair clearly unlike the wall (a sample of hair close to the wall's colour cannot tell
+  // a strand from the wall, and the hair it stands for is never checked, see below).
   const isHair = new Uint8Array(sw * sh);
+  const apartness = new Float32Array(sw * sh);
   for (let q = 0; q < sw * sh; q++) {
-    if ((sampleHair.cover[q] ?? 0) < 0.6 || (sample.cover[q] ?? 0) < 0.95) continue;
-    if (colourDistance(sample.colour, q, sampleHair.colour, q) >= HAIR_SAMPLE_APART) isHair[q] = 1;
+    if ((sampleWall.cover[q] ?? 0) < SURE_HAIR || (sample.cover[q] ?? 0) < 0.95) continue;
+    const d = colourDistance(sample.colour, q, sampleWall.colour, q);
+    if (d < HAIR_SAMPLE_APART) continue;
+    isHair[q] = 1;
+    apartness[q] = d;
   }
   const reach = Math.max(2, Math.round(Math.max(sw, sh) * HAIR_REACH));
-  const ratio = fc / fs;
+  // How far from the wall the hair within reach lies at most: a pixel nearly that far is hair at full alpha.
+  const farthest = maxFilter(apartness, sw, sh, reach);
 
   const keep = new Float32Array(n).fill(1);
+  // The explaining hair colour of each cell that lost alpha, and how much it lost.
+  const lostBy = new Float32Array(n);
+  const tint = new Float32Array(n * 3);
+  let touched = false;
   for (let y = 0; y < ch; y++) {
-    const sy = Math.min(sh - 1, Math.floor((y + 0.5) * ratio));
+    const sy = Math.min(sh - 1, Math.floor(y / SAMPLE));
     for (let x = 0; x < cw; x++) {
       const i = y * cw + x;
       const a = check.cover[i] ?? 0;
-      if (a < 0.03 || (skinCover[i] ?? 0) > SKIN) continue;
-      if ((zone[i] ?? 0) < HAIR_ZONE && (y > chin || (headZone[i] ?? 0) < HEAD_ZONE)) continue;
+      if (a < 0.03 || (skinCover[i] ?? 0) > SKIN || (wall.cover[i] ?? 0) >= HAIR_MODEL_SURE) continue;
+      if ((zone[i] ?? 0) < HAIR_ZONE) {
+        // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
+        if (y > brows && (y <= chin || chroma(wall.colour, i) < COLOURED_WALL)) continue;
+      }
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
-      const bc = bgCount[i] ?? 0;
-      if (bc < 0.02) continue;
-      let variance = (bgSquares[i] ?? 0) / bc;
-      for (let c = 0; c < 3; c++) variance -= ((bgMeans[c]![i] ?? 0) / bc) ** 2;
-      const plain = 1 - smoothstep(PLAIN_LOW, PLAIN_HIGH, Math.sqrt(Math.max(0, variance / 3)));
-      if (plain === 0) continue;
+      const sx = Math.min(sw - 1, Math.floor(x / SAMPLE));
+      const flat = plain[sy * sw + sx] ?? 0;
+      if (flat === 0) continue;
       const br = wall.colour[i * 3] ?? 0;
       const bg = wall.colour[i * 3 + 1] ?? 0;
       const bb = wall.colour[i * 3 + 2] ?? 0;
       const pr = check.colour[i * 3] ?? 0;
       const pg = check.colour[i * 3 + 1] ?? 0;
       const pb = check.colour[i * 3 + 2] ?? 0;
-      const bWall = br * br + bg * bg + bb * bb;
-      const pWall = pr * br + pg * bg + pb * bb;
-      // The most alpha any hair colour nearby explains, weighted by how well it explains the pixel.
-      let best = -1;
-      const sx = Math.min(sw - 1, Math.floor((x + 0.5) * ratio));
-      for (let yy = Math.max(0, sy - reach); yy <= Math.min(sh - 1, sy + reach); yy++) {
-        for (let xx = Math.max(0, sx - reach); xx <= Math.min(sw - 1, sx + reach); xx++) {
-          const q = yy * sw + xx;
-          if (!isHair[q]) continue;
-          const fr = sample.colour[q * 3] ?? 0;
-          const fg = sample.colour[q * 3 + 1] ?? 0;
-          const fb = sample.colour[q * 3 + 2] ?? 0;
-          const apart = Math.hypot(fr - br, fg - bg, fb - bb);
-          if (apart < APART) {
-            best = 1;
-            break;
-          }
-          const t = mixOf(pr, pg, pb, fr, fg, fb, br, bg, bb, bWall, pWall);
-          const fit = 1 - smoothstep(RESIDUAL_LOW, RESIDUAL_HIGH, t.residual);
-          // An unsure or ill-fitting colour explains the pixel at full alpha (it cannot vouch for less).
-          const share = 1 - fit * smoothstep(APART, SURE, apart) * (1 - t.share);
-          if (share > best) best = share;
-        }
-        if (best >= 1) break;
-      }
-      if (best < 0 || best >= a) continue;
-      keep[i] = 1 - plain * (1 - best / a);
+      // Nearly as far from the wall as the hair nearby: hair at full alpha (most of a head of hair; skipping it
+      // keeps the search below affordable). A cell of a thin dark strand over a pale wall is half-way: searched.
+      if (Math.hypot(pr - br, pg - bg, pb - bb) >= FULL_HAIR * (farthest[sy * sw + sx] ?? 0)) continue;
+      const best = bestExplanation({ pr, pg, pb, br, bg, bb }, sample.colour, isHair, sw, sh, sx, sy, reach, a);
+      if (best.share < 0 || best.share >= a || best.purest < 0) continue;
+      const k = 1 - flat * (1 - best.share / a);
+      keep[i] = k;
+      lostBy[i] = 1 - k;
+      for (let c = 0; c < 3; c++) tint[i * 3 + c] = sample.colour[best.purest * 3 + c] ?? 0;
+      touched = true;
     }
   }
+  if (!touched) return { alpha, strands: undefined };
   // Softened over a cell each way, upsampled, applied.
   const soft = boxMean(keep, cw, ch, 1);
   const up = resizePlane({ width: cw, height: ch, data: soft }, width, height).data;
   const out = new Float32Array(alpha.length);
   for (let i = 0; i < alpha.length; i++) out[i] = (alpha[i] ?? 0) * (up[i] ?? 1);
+  return { alpha: out, strands: spreadTint(tint, lostBy, cw, ch, fc) };
+}
+
+interface Pixel {
+  pr: number;
+  pg: number;
+  pb: number;
+  br: number;
+  bg: number;
+  bb: number;
+}
+
+/**
+ * The most alpha any hair sample within `reach` explains for the pixel, and which sample: every STRIDE-th sample
+ * row and column (neighbouring samples are alike), stopping once the pixel's own alpha is reached (nothing to take).
+ */
+const STRIDE = 3;
+
+function bestExplanation(
+  p: Pixel,
+  colour: Float32Array,
+  isHair: Uint8Array,
+  sw: number,
+  sh: number,
+  sx: number,
+  sy: number,
+  reach: number,
+  a: number,
+): { share: number; sample: number; purest: number } {
+  const { pr, pg, pb, br, bg, bb } = p;
+  const bWall = br * br + bg * bg + bb * bb;
+  const pWall = pr * br + pg * bg + pb * bb;
+  let best = -1;
+  let bestSample = -1;
+  // The hair colour farthest from the wall: the purest, what a thin strand's own colour is (a sample of strands over
+  // the wall is paler than they are).
+  let purest = -1;
+  let purestApart = 0;
+  const y0 = Math.max(0, sy - reach);
+  const x0 = Math.max(0, sx - reach);
+  // On one grid for all pixels: aligned on each pixel's own, the candidates changed from pixel to pixel and their
+  // decisions showed as a grid.
+  for (let yy = Math.ceil(y0 / STRIDE) * STRIDE; yy <= Math.min(sh - 1, sy + reach); yy += STRIDE) {
+    for (let xx = Math.ceil(x0 / STRIDE) * STRIDE; xx <= Math.min(sw - 1, sx + reach); xx += STRIDE) {
+      const q = yy * sw + xx;
+      if (!isHair[q]) continue;
+      const fr = colour[q * 3] ?? 0;
+      const fg = colour[q * 3 + 1] ?? 0;
+      const fb = colour[q * 3 + 2] ?? 0;
+      const apart = Math.hypot(fr - br, fg - bg, fb - bb);
+      if (apart < APART) return { share: 1, sample: q, purest: q };
+      if (apart > purestApart) {
+        purestApart = apart;
+        purest = q;
+      }
+      const t = mixOf(pr, pg, pb, fr, fg, fb, br, bg, bb, bWall, pWall);
+      const fit = 1 - smoothstep(RESIDUAL_LOW, RESIDUAL_HIGH, t.residual);
+      // A colour that does not explain the pixel says nothing about it; one that does, but lies close to the
+      // wall, vouches for more alpha than its share (it cannot tell the two apart).
+      if (fit <= 0) continue;
+      const share = 1 - fit * smoothstep(APART, SURE, apart) * (1 - t.share);
+      if (share > best) {
+        best = share;
+        bestSample = q;
+        if (best >= a) return { share: best, sample: bestSample, purest };
+      }
+    }
+  }
+  if (purest >= 0 && best >= 0) {
+    // Explained by the purest colour too: its share is the truer one (strands of it over the wall; the best share
+    // came from a paler sample that is itself part wall, and left a haze of it).
+    const t = mixOf(
+      pr,
+      pg,
+      pb,
+      colour[purest * 3] ?? 0,
+      colour[purest * 3 + 1] ?? 0,
+      colour[purest * 3 + 2] ?? 0,
+      br,
+      bg,
+      bb,
+      bWall,
+      pWall,
+    );
+    const fit = 1 - smoothstep(RESIDUAL_LOW, RESIDUAL_HIGH, t.residual);
+    if (fit > 0) best = Math.min(best, 1 - fit * smoothstep(APART, SURE, purestApart) * (1 - t.share));
+  }
+  return { share: best, sample: bestSample, purest };
+}
+
+/**
+ * How plain the background is around each sample cell, 0..1: the spread of the sure background's colours within
+ * PLAIN_REACH, or WIDER times that deep inside a big head of hair where none lies near.
+ */
+function plainness(
+  { colour, cover, squares: cellSquares }: { colour: Float32Array; cover: Float32Array; squares: Float32Array },
+  w: number,
+  h: number,
+): Float32Array {
+  const n = w * h;
+  const weight = new Float32Array(n);
+  const sums = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const squares = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    if ((cover[i] ?? 0) >= 0.03) continue;
+    weight[i] = 1;
+    for (let c = 0; c < 3; c++) sums[c]![i] = colour[i * 3 + c] ?? 0;
+    squares[i] = cellSquares[i] ?? 0;
+  }
+  const side = Math.max(w, h);
+  const stats = (r: number) => ({
+    count: boxMean(weight, w, h, r),
+    means: sums.map((v) => boxMean(v, w, h, r)),
+    squares: boxMean(squares, w, h, r),
+  });
+  const near = stats(Math.max(1, Math.round(side * PLAIN_REACH)));
+  const wide = stats(Math.max(1, Math.round(side * PLAIN_REACH * WIDER)));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = (near.count[i] ?? 0) >= 0.02 ? near : wide;
+    const count = s.count[i] ?? 0;
+    if (count < 0.02) continue;
+    let variance = (s.squares[i] ?? 0) / count;
+    for (let c = 0; c < 3; c++) variance -= ((s.means[c]![i] ?? 0) / count) ** 2;
+    out[i] = 1 - smoothstep(PLAIN_LOW, PLAIN_HIGH, Math.sqrt(Math.max(0, variance / 3)));
+  }
   return out;
+}
+
+/**
+ * The hair colours weighted by what each cell lost, smoothed over TINT_REACH cells (per-cell colours and weights
+ * showed as a stipple), with the weight: a cell that lost a third of its alpha or more is mostly wall, and its
+ * colour is the hair's.
+ */
+const TINT_REACH = 2;
+
+function spreadTint(
+  tint: Float32Array,
+  lostBy: Float32Array,
+  cw: number,
+  ch: number,
+  f: number,
+): NonNullable<HairMatte['strands']> {
+  const n = cw * ch;
+  const weight = boxMean(lostBy, cw, ch, TINT_REACH);
+  const colour = new Float32Array(n * 3);
+  const plane = new Float32Array(n);
+  const mean = new Float32Array(n);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < n; i++) plane[i] = (lostBy[i] ?? 0) * (tint[i * 3 + c] ?? 0);
+    boxMean(plane, cw, ch, TINT_REACH, mean);
+    for (let i = 0; i < n; i++) {
+      const w = weight[i] ?? 0;
+      colour[i * 3 + c] = w > 1e-4 ? (mean[i] ?? 0) / w : 0;
+    }
+  }
+  for (let i = 0; i < n; i++) weight[i] = Math.min(1, (weight[i] ?? 0) * 3);
+  return { colour, weight, cw, ch, f };
+}
+
+/** `clean` (the person's unmixed colours) with the matted strands given their hair colour, in place. */
+export function recolourStrands(clean: RgbImage, matte: HairMatte): RgbImage {
+  const s = matte.strands;
+  if (!s) return clean;
+  const { data, width, height } = clean;
+  for (let y = 0; y < height; y++) {
+    const cy = Math.min(s.ch - 1, Math.floor(y / s.f));
+    for (let x = 0; x < width; x++) {
+      const q = cy * s.cw + Math.min(s.cw - 1, Math.floor(x / s.f));
+      const w = s.weight[q] ?? 0;
+      if (w <= 0) continue;
+      const o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) data[o + c] = (data[o + c] ?? 0) * (1 - w) + (s.colour[q * 3 + c] ?? 0) * w + 0.5;
+    }
+  }
+  return clean;
+}
+
+/** The check's inputs box-averaged down by f into cw x ch cells, in one pass over the image. */
+function shrinkInputs(
+  { image, alpha, hair, skin, plate }: Omit<HairMatteInput, 'face'>,
+  f: number,
+  cw: number,
+  ch: number,
+): {
+  check: { colour: Float32Array; cover: Float32Array };
+  wall: { colour: Float32Array; cover: Float32Array };
+  skinCover: Float32Array;
+} {
+  const { width, height, data } = image;
+  const n = cw * ch;
+  const colour = new Float32Array(n * 3);
+  const cover = new Float32Array(n);
+  const wallColour = new Float32Array(n * 3);
+  const hairCover = new Float32Array(n);
+  const skinCover = new Float32Array(n);
+  const count = new Float32Array(n);
+  const pd = plate.data;
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / f) * cw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.floor(x / f);
+      const i = y * width + x;
+      count[o]! += 1;
+      cover[o]! += alpha[i] ?? 0;
+      hairCover[o]! += hair[i] ?? 0;
+      skinCover[o]! += skin[i] ?? 0;
+      colour[o * 3]! += data[i * 3] ?? 0;
+      colour[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
+      colour[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
+      wallColour[o * 3]! += pd[i * 3] ?? 0;
+      wallColour[o * 3 + 1]! += pd[i * 3 + 1] ?? 0;
+      wallColour[o * 3 + 2]! += pd[i * 3 + 2] ?? 0;
+    }
+  }
+  for (let o = 0; o < n; o++) {
+    const k = 1 / (count[o] || 1);
+    cover[o]! *= k;
+    hairCover[o]! *= k;
+    skinCover[o]! *= k;
+    for (let c = 0; c < 3; c++) {
+      colour[o * 3 + c]! *= k;
+      wallColour[o * 3 + c]! *= k;
+    }
+  }
+  return { check: { colour, cover }, wall: { colour: wallColour, cover: hairCover }, skinCover };
+}
+
+/**
+ * Colour (rgb) and cover planes of cw x ch cells averaged over SAMPLE x SAMPLE blocks into sw x sh, with the mean
+ * squared colour of the cells (so a block's own texture still counts in the background's spread).
+ */
+function shrinkCells(
+  colour: Float32Array,
+  cover: Float32Array,
+  cw: number,
+  ch: number,
+  sw: number,
+  sh: number,
+): { colour: Float32Array; cover: Float32Array; squares: Float32Array } {
+  const outColour = new Float32Array(sw * sh * 3);
+  const outCover = new Float32Array(sw * sh);
+  const squares = new Float32Array(sw * sh);
+  const count = new Float32Array(sw * sh);
+  for (let y = 0; y < ch; y++) {
+    const row = Math.floor(y / SAMPLE) * sw;
+    for (let x = 0; x < cw; x++) {
+      const o = row + Math.floor(x / SAMPLE);
+      const i = y * cw + x;
+      count[o]! += 1;
+      outCover[o]! += cover[i] ?? 0;
+      for (let c = 0; c < 3; c++) {
+        const v = colour[i * 3 + c] ?? 0;
+        outColour[o * 3 + c]! += v;
+        squares[o]! += v * v;
+      }
+    }
+  }
+  for (let o = 0; o < sw * sh; o++) {
+    const k = 1 / (count[o] || 1);
+    outCover[o]! *= k;
+    squares[o]! *= k;
+    for (let c = 0; c < 3; c++) outColour[o * 3 + c]! *= k;
+  }
+  return { colour: outColour, cover: outCover, squares };
 }
 
 /**
@@ -218,6 +488,13 @@ function mixOf(
   const eg = pg - t * fg - u * bg;
   const eb = pb - t * fb - u * bb;
   return { share: t, residual: Math.sqrt(er * er + eg * eg + eb * eb) };
+}
+
+function chroma(colour: Float32Array, i: number): number {
+  const r = colour[i * 3] ?? 0;
+  const g = colour[i * 3 + 1] ?? 0;
+  const b = colour[i * 3 + 2] ?? 0;
+  return Math.max(r, g, b) - Math.min(r, g, b);
 }
 
 function colourDistance(a: Float32Array, i: number, b: Float32Array, j: number): number {

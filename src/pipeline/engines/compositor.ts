@@ -8,7 +8,7 @@ import type { Logger } from '../../log.js';
 import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
-import { matteHairOnPlain } from '../compose/hair-matte.js';
+import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { besideTheHead, keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
@@ -379,11 +379,12 @@ export async function prepareTarget(
   // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
   // too, so no piece of the person can be left in it.
   const plate = backgroundPlate(framed.image, member);
+  const matte = segmentFailed
+    ? undefined
+    : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox });
   const segmentation: PersonSegmentation = {
     ...found,
-    person: segmentFailed
-      ? new Float32Array(size * size).fill(1)
-      : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox }),
+    person: matte ? matte.alpha : new Float32Array(size * size).fill(1),
   };
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
@@ -392,7 +393,8 @@ export async function prepareTarget(
   t = performance.now();
   const model = buildHeadModel(framed.points, framedPose, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
-  const clean = decontaminateEdges(framed.image, segmentation.person, plate);
+  const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
+  const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
   const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;

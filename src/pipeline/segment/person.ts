@@ -6,7 +6,7 @@ import { dropSmallBlobs } from './components.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
 import { hairAndSkin } from './hair-skin.js';
 import { runSelfieSegmentation, runSkinClothesHair } from './models.js';
-import { type Plane, resizePlane } from './plane.js';
+import { maxFilter, type Plane, resizePlane } from './plane.js';
 
 /** Masks of one photo, each width x height in 0..1 at the photo's own resolution; hair and skin lie inside person. */
 export interface PersonSegmentation {
@@ -240,25 +240,4 @@ export function distrustPlateaus(person: Plane, coarse: Plane, face: Box | undef
   }
   const up = resizePlane({ width: cw, height: ch, data: trust }, person.width, person.height).data;
   for (let i = 0; i < person.data.length; i++) person.data[i] = (person.data[i] ?? 0) * (up[i] ?? 1);
-}
-
-/** Max filter (a square of `r` cells each side), separable. */
-function maxFilter(src: Float32Array, w: number, h: number, r: number): Float32Array {
-  const tmp = new Float32Array(src.length);
-  const out = new Float32Array(src.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let m = 0;
-      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) m = Math.max(m, src[y * w + k] ?? 0);
-      tmp[y * w + x] = m;
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let m = 0;
-      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) m = Math.max(m, tmp[k * w + x] ?? 0);
-      out[y * w + x] = m;
-    }
-  }
-  return out;
 }
