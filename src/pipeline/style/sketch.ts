@@ -22,8 +22,9 @@ import {
  *   silhouette (or the subject's tone blurred out past it) read as a grey halo around the head.
  * - Lines: the colour dodge of the grey by its blur (a ratio, so a dark face's eyes are drawn as clearly as a pale
  *   face's), kept only where the step is large relative to the surround; skin is smoothed of blemishes first and its
- *   lines need a larger step, so pores and fine wrinkles are not drawn. Where a cheek or jaw meets the paper with no
- *   step to find, a light contour is drawn from the mask.
+ *   lines need a larger step, so pores and fine wrinkles are not drawn. The subject's blur is made apart from the
+ *   background's, so dark hair is not rimmed in black where it meets the paper; the silhouette gets a light contour
+ *   from the mask instead, strongest where the subject is pale and the dodge finds no edge (a cheek, a white shirt).
  * - Flow: the grey is averaged along the local structure's direction (a line integral convolution), so hair is drawn
  *   as strokes along its strands instead of broken dashes, and cloth along its folds.
  * - Tone: the photo's light, compressed (a black suit is dark grey, pale skin nearly paper), laid down as strokes
@@ -106,7 +107,9 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       const tt = tooth[toothRow + ((x + ox) & (TOOTH - 1))]!;
       const e = edge ? edge[cell]! : 0;
       const i = p * 3;
-      const c = tone[((1 - g / 255) * 1023 + 0.5) | 0]!;
+      // Only the subject is shaded: the background's tone, faded, was a blotchy grey mottling (a blurred backdrop
+      // has no lines to draw, only soft blobs of tone).
+      const c = tone[((1 - g / 255) * 1023 + 0.5) | 0]! * (alpha ? Math.min(1, alpha[p] ?? 0) : 1);
       // Colour dodge: g / (1 - blur(inverted)) on 0..1, which is g over the grey's blur. A line is kept only where
       // the pixel is darker than its surround by a share of the surround's brightness (as the eye sees it), larger
       // on skin: a suit's weave or a pore is not an edge an artist draws.
