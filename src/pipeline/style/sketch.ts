@@ -87,6 +87,37 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const ox = rng.int(TOOTH);
   const oy = rng.int(TOOTH);
 
+  const fields: Fields = { flow, blur, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 };
+  return image(draw(fields, s, alpha, width, height), width, height);
+}
+
+/** What `draw` reads per pixel: full-size planes, half-size fields (`w2` cells wide) and the tiles' offsets. */
+interface Fields {
+  flow: Plane;
+  blur: Plane;
+  skin: Plane;
+  face: Plane;
+  focus: Plane;
+  edge: Plane | undefined;
+  dir: Uint8Array;
+  strokes: Float32Array;
+  sx: number;
+  sy: number;
+  tooth: Plane;
+  ox: number;
+  oy: number;
+  w2: number;
+}
+
+/** Lines, tone and paper per pixel, as RGB bytes: the hot loop, in a function of its own so V8 optimises it alone. */
+function draw(
+  fields: Fields,
+  s: SketchLook,
+  alpha: ArrayLike<number> | undefined,
+  width: number,
+  height: number,
+): Uint8Array {
+  const { flow, blur, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 } = fields;
   // 1 - dodge^darkness, and the tone curve, as tables: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
   for (let k = 0; k < 1024; k++) darken[k] = 1 - (k / 1023) ** s.darkness;
@@ -147,7 +178,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
       out[i + 2] = pb * paper * (1 - k) + kb * k;
     }
   }
-  return image(new Uint8Array(out.buffer), width, height);
+  return new Uint8Array(out.buffer);
 }
 
 /**
