@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
-import { besideTheHead, withoutOthers } from '../../src/pipeline/compose/main-person.js';
+import { besideTheHead, handBesideFace, withoutOthers } from '../../src/pipeline/compose/main-person.js';
 import { distrustPlateaus } from '../../src/pipeline/segment/person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -147,5 +147,26 @@ describe('the mask beside the head (besideTheHead)', () => {
     for (let y = 90; y < 200; y++) for (let x = 330; x < 400; x++) hair[y * w + x] = 1;
     assert.equal(besideTheHead(alpha, w, h, face, { hair }), 0);
     assert.ok(besideTheHead(alpha, w, h, face, { hair: new Float32Array(w * h) }) > 0.04);
+  });
+});
+
+describe('a hand held by the face (handBesideFace)', () => {
+  it('counts skin beside the face above the chin, not the ears, the face or the neck', () => {
+    const w = 400;
+    const h = 400;
+    const face = { x: 150, y: 120, width: 100, height: 120 };
+    const skin = new Float32Array(w * h);
+    const fill = (x0: number, x1: number, y0: number, y1: number) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) skin[y * w + x] = 1;
+    };
+    // The face, two ears just outside its box, and the neck below the chin.
+    fill(150, 250, 120, 240);
+    fill(142, 150, 160, 200);
+    fill(250, 258, 160, 200);
+    fill(175, 225, 240, 330);
+    assert.ok(handBesideFace(skin, w, h, face) < 0.1, `ears and neck ${handBesideFace(skin, w, h, face)}`);
+    // A hand at the temple: fingers beside the upper face.
+    fill(262, 320, 110, 200);
+    assert.ok(handBesideFace(skin, w, h, face) > 0.3);
   });
 });

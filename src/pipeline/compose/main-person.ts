@@ -158,3 +158,25 @@ export function besideTheHead(
   }
   return stray / (width * height);
 }
+
+/**
+ * How much skin lies beside the face above the chin, outside the face's own box (grown by a tenth for the ears),
+ * as a share of the face box: a hand held to the temple, the cheek or the chin. Its fingers sit in front of the
+ * face or touch it, and a turned head pulls them along partly: the fingers stretch and the background behind
+ * them is invented (a blind panel's "finger ghost"). Ears alone measure about a tenth.
+ */
+export function handBesideFace(skin: Float32Array, width: number, height: number, face: Box): number {
+  const gx = face.width * 0.1;
+  const x0 = Math.max(0, Math.floor(face.x - face.width * 0.8));
+  const x1 = Math.min(width, Math.ceil(face.x + face.width * 1.8));
+  const y0 = Math.max(0, Math.floor(face.y - face.height * 0.3));
+  const y1 = Math.min(height, Math.ceil(face.y + face.height));
+  let sum = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      if (x >= face.x - gx && x < face.x + face.width + gx && y >= face.y - gx) continue;
+      sum += skin[y * width + x] ?? 0;
+    }
+  }
+  return sum / Math.max(1, face.width * face.height);
+}

@@ -10,7 +10,7 @@ import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
-import { besideTheHead, keepMainPerson, withoutOthers } from '../compose/main-person.js';
+import { besideTheHead, handBesideFace, keepMainPerson, withoutOthers } from '../compose/main-person.js';
 import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
@@ -278,15 +278,36 @@ function neighbourFaces(selfie: PreparedSelfie, frame: Box, size: number): Box[]
 const MIN_TURN = 5;
 const MIN_GAP = 15;
 
-function planTurn(points: Float32Array, from: HeadPose, asked: TargetPose, selfie: number, size: number) {
+/**
+ * A hand held by the face (handBesideFace above HAND_BY_FACE; ears alone measure under 0.05, hands at the temple,
+ * cheek or in the hair 0.17-0.33) turns with the head only in part: its fingers stretch and the background between
+ * them and the face is invented (a blind panel's "finger ghost" on every turned tile of such a photo). The turn is
+ * held to HAND_ROOM of its clean range, and the caption says why.
+ */
+const HAND_BY_FACE = 0.1;
+const HAND_ROOM = 0.35;
+
+function planTurn(
+  points: Float32Array,
+  from: HeadPose,
+  asked: TargetPose,
+  selfie: number,
+  size: number,
+  handHeld: boolean,
+) {
   const target = resolvePose(asked, from);
-  const room = roomAroundFace(points, size);
+  const frameRoom = roomAroundFace(points, size);
+  const room = handHeld ? Math.min(frameRoom, HAND_ROOM) : frameRoom;
   const clean = cleanTurn(points, from, target, room);
   const askedDeg = poseDistance(from, target);
   const renderedDeg = poseDistance(from, clean.rendered);
   const gap = askedDeg - renderedDeg;
-  // A face that fills the photo is held back by its frame, not by its pose: the advice says so.
-  const advice = room < 1 ? 'Send a selfie with more room around your head.' : turnAdvice(from, target);
+  // A face held back by a hand or by its frame rather than by its pose: the advice says which.
+  const advice = handHeld
+    ? 'Send a selfie with your hands away from your face.'
+    : frameRoom < 1
+      ? 'Send a selfie with more room around your head.'
+      : turnAdvice(from, target);
   if (renderedDeg < MIN_TURN && gap > MIN_GAP) {
     throw new PortraitError(
       'request.pose_out_of_range',
@@ -357,9 +378,10 @@ export async function prepareTarget(
   const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
-  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size);
   const faceBox = faceInFrame(chosen.selfie, frame, size);
   const found = await segmentPerson(framed.image, { face: faceBox });
+  const handHeld = handBesideFace(found.skin, size, size, faceBox) > HAND_BY_FACE;
+  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
   const member = keepMainPerson(
