@@ -1,6 +1,6 @@
 import { boxMean } from '../segment/guided-filter.js';
 import { resizePlane } from '../segment/plane.js';
-import type { Box, RgbImage } from '../types.js';
+import type { RgbImage } from '../types.js';
 import { shrinkBox } from './plate.js';
 
 /**
@@ -57,10 +57,10 @@ const MIX_RESIDUAL_LOW = 12;
 const MIX_RESIDUAL_HIGH = 30;
 
 /**
- * `alpha` with the rim's background removed (a new array; `alpha` is left alone). Inside `protect` (the face's
- * box) nothing is checked: teeth by a white shirt rack or eye whites by a pale wall are not background.
+ * `alpha` with the rim's background removed (a new array; `alpha` is left alone). Inside `protect` (1 on the face,
+ * width x height) nothing is checked: teeth by a white shirt rack or eye whites by a pale wall are not background.
  */
-export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box): Float32Array {
+export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Uint8Array): Float32Array {
   const { width, height } = image;
   const side = Math.max(width, height);
   const fc = Math.max(1, Math.ceil(side / CHECK_SIDE));
@@ -88,7 +88,13 @@ export function matteEdges(image: RgbImage, alpha: Float32Array, protect?: Box):
       const o = y * cw + x;
       const cover = check.cover[o] ?? 0;
       if (cover < SURE_BACKGROUND || rimCore[o]) continue;
-      if (protect && inBox(protect, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
+      if (
+        protect?.[
+          Math.min(height - 1, Math.floor((y + 0.5) * fc)) * width + Math.min(width - 1, Math.floor((x + 0.5) * fc))
+        ]
+      ) {
+        continue;
+      }
       const r = check.colour[o * 3] ?? 0;
       const g = check.colour[o * 3 + 1] ?? 0;
       const b = check.colour[o * 3 + 2] ?? 0;
@@ -166,10 +172,6 @@ function mixedShare(colour: Float32Array, fg: number, bg: number, r: number, g: 
   const sure =
     smoothstep(MIX_APART, MIX_SURE, Math.sqrt(len2)) * (1 - smoothstep(MIX_RESIDUAL_LOW, MIX_RESIDUAL_HIGH, residual));
   return 1 - sure * (1 - t);
-}
-
-function inBox(b: Box, x: number, y: number): boolean {
-  return x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
 }
 
 function smoothstep(a: number, b: number, v: number): number {

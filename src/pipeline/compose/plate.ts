@@ -217,24 +217,59 @@ function growMask(mask: Float32Array, width: number, height: number, radius: num
  * The person's own colours at their soft edge: where the alpha is partial, the photo mixes the person with the
  * background behind them (I = a F + (1 - a) B), and composing that over another background leaves a rim of the old
  * one (a pale halo on a dark backdrop, green from a park on a studio grey). With the plate as B, F = (I - (1 - a) B) / a
- * recovers the person's colour; clamped, and only where a is large enough for the division to be stable (below,
- * the pixel's weight in any composition is small anyway).
+ * recovers the person's colour. But the plate is the background filled in, not the background, and a mask's ramp
+ * seldom sits exactly on the edge: the division magnifies both by 1 / a, and drew a dark line inside a cheek's
+ * outline and a white one outside it (a blind panel's "pale rim, face looks pasted"). So as a falls the colour
+ * comes from the nearest sure person instead: the person's colours spread outward (push-pull, as for the plate),
+ * as fast foreground estimation does; unmixing is trusted fully only from UNMIX_HIGH.
  */
+const UNMIX_LOW = 0.6;
+const UNMIX_HIGH = 0.98;
+/** Side of the copy the spread person colours are computed on. */
+const SPREAD_SIDE = 512;
+
 export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: RgbImage): RgbImage {
   const { data, width, height } = image;
   const out = new Uint8Array(data.length);
   out.set(data);
   const bg = plate.data;
-  for (let o = 0; o < width * height; o++) {
-    const a = alpha[o] ?? 0;
-    if (a >= 0.98 || a <= 0.04) continue;
-    const i = o * 3;
-    for (let c = 0; c < 3; c++) {
-      const f = ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / a;
-      out[i + c] = f < 0 ? 0 : f > 255 ? 255 : f + 0.5;
+  const f = Math.max(1, Math.floor(Math.max(width, height) / SPREAD_SIDE));
+  const sw = Math.ceil(width / f);
+  const sh = Math.ceil(height / f);
+  const { colour, cover } = shrinkBox(image, alpha, f, sw, sh, 'mean');
+  const unknown = new Float32Array(sw * sh);
+  for (let q = 0; q < sw * sh; q++) unknown[q] = (cover[q] ?? 0) > 0.97 ? 0 : 1;
+  const spread = pushPull(colour, unknown, sw, sh);
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const r0 = Math.floor(gy) * sw;
+    const r1 = Math.min(sh - 1, Math.floor(gy) + 1) * sw;
+    const ty = gy - Math.floor(gy);
+    for (let x = 0; x < width; x++) {
+      const o = y * width + x;
+      const a = alpha[o] ?? 0;
+      if (a >= 0.98 || a <= 0.01) continue;
+      const i = o * 3;
+      const trust = smoothstep(UNMIX_LOW, UNMIX_HIGH, a);
+      const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const c0 = Math.floor(gx);
+      const c1 = Math.min(sw - 1, c0 + 1);
+      const tx = gx - c0;
+      for (let c = 0; c < 3; c++) {
+        const top = (spread[(r0 + c0) * 3 + c] ?? 0) * (1 - tx) + (spread[(r0 + c1) * 3 + c] ?? 0) * tx;
+        const bottom = (spread[(r1 + c0) * 3 + c] ?? 0) * (1 - tx) + (spread[(r1 + c1) * 3 + c] ?? 0) * tx;
+        const near = top * (1 - ty) + bottom * ty;
+        const unmixed = Math.min(255, Math.max(0, ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / a));
+        out[i + c] = near + (unmixed - near) * trust + 0.5;
+      }
     }
   }
   return { data: out, width, height, channels: 3 };
+}
+
+function smoothstep(a: number, b: number, v: number): number {
+  const t = Math.min(1, Math.max(0, (v - a) / (b - a)));
+  return t * t * (3 - 2 * t);
 }
 
 /**

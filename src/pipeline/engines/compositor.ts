@@ -16,6 +16,7 @@ import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
+import { faceOvalMask } from '../geometry/face-oval.js';
 import { buildHeadModel, type HeadModel, headRotation } from '../geometry/head-model.js';
 import { cleanTurn, type HeadWarp, warpHead } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
@@ -157,6 +158,13 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
 const STRAY_FOR_BACKDROP = 0.02;
 const BACKDROP_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: you could not be cut out cleanly (something beside your head, or too little of you around the face); a selfie with some room and nothing else next to your head works best";
+
+/**
+ * The share of the face oval (about its centre) the rim check leaves alone: eyes, teeth and skin inside it are never
+ * background, while the band along the cheek and jaw is checked (the detector's box protected it, and a pale wall
+ * the mask took in along a cheek stayed as a pale rim round a darkened face).
+ */
+const FACE_KEPT = 0.9;
 
 /** Least mean person alpha over the face's box for the segmentation to count as having found the member. */
 const FACE_COVERED = 0.5;
@@ -392,7 +400,7 @@ export async function prepareTarget(
   );
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
-  const rim = matteEdges(framed.image, member, faceBox);
+  const rim = matteEdges(framed.image, member, faceOvalMask(framed.points, size, size, FACE_KEPT));
   const cut = softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width);
   // A photo that is all face (a tight crop) can leave the selfie model without a person at all: then the whole
   // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
