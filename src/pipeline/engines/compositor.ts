@@ -24,13 +24,13 @@ import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.
 import { TRIANGLES } from '../geometry/triangles.js';
 import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
-import { treatedBackground } from '../lighting/background.js';
+import { backgroundSource, treatedBackground } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { boxMean } from '../segment/guided-filter.js';
 import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
-import { applyLook, renderBackdrop, varyStyle } from '../style/index.js';
+import { applyLook, lightBackdropLikePlate, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
 
@@ -202,6 +202,14 @@ function joinNotes(parts: readonly (string | undefined)[]): string {
   const clauses = parts.filter((p): p is string => Boolean(p)).map((p) => p.replace(/\.$/, ''));
   return clauses.length > 0 ? `${clauses.join('; ')}.` : '';
 }
+
+/**
+ * How much a studio backdrop takes the photo's own background light (lightBackdropLikePlate), and over how wide a
+ * blur (share of the side): enough that what the cut-out kept of the old background at the member's edge sits on
+ * backdrop of about its brightness, little enough that the backdrop still reads as studio paper.
+ */
+const PLATE_LIGHT = 0.5;
+const PLATE_LIGHT_BLUR = 0.035;
 
 /** Enlargements beyond this factor are sharpened after scaling. */
 const UPSCALE_SHARPEN = 1.4;
@@ -575,7 +583,14 @@ export class CompositorEngine implements Engine {
       const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
       // A backdrop needs a clean cut-out: with someone or something else taken for the member beside their head,
       // the photo's own background is kept and the caption says why.
-      const backdrop = cutOutClean ? renderBackdrop(look, size, size, rng) : undefined;
+      const flat = cutOutClean ? renderBackdrop(look, size, size, rng) : undefined;
+      const backdrop = flat
+        ? lightBackdropLikePlate(
+            flat,
+            backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 }),
+            PLATE_LIGHT,
+          )
+        : undefined;
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {

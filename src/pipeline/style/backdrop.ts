@@ -92,3 +92,55 @@ function srgb(v: number): number {
   const c = Math.min(1, Math.max(0, v));
   return 255 * (c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055);
 }
+
+/**
+ * A studio backdrop lit like the photo's own background: its brightness follows the blurred plate's (the photo
+ * with the person taken out) by `strength` (0 = the flat backdrop, 1 = the plate's light pattern fully), so
+ * whatever of the old background the cut-out kept at the member's edge (a dark studio wall round dark hair, window
+ * blinds between dreadlocks) sits on backdrop of about its own brightness instead of standing out against a flat
+ * colour. The plate comes blurred (wide, it reads as the mottle of a painted canvas); its mean brightness maps to
+ * the backdrop's own, and the ratio is held within [RATIO_LOW, RATIO_HIGH].
+ */
+const RATIO_LOW = 0.45;
+const RATIO_HIGH = 1.8;
+
+export function lightBackdropLikePlate(
+  backdrop: RgbImage,
+  plate: { image: RgbImage; factor: number },
+  strength: number,
+): RgbImage {
+  const { width, height } = backdrop;
+  const p = plate.image;
+  const lum = new Float32Array(p.width * p.height);
+  let sum = 0;
+  for (let q = 0; q < lum.length; q++) {
+    const v =
+      0.2126 * toLinear(p.data[q * 3] ?? 0) +
+      0.7152 * toLinear(p.data[q * 3 + 1] ?? 0) +
+      0.0722 * toLinear(p.data[q * 3 + 2] ?? 0);
+    lum[q] = v;
+    sum += v;
+  }
+  const mean = Math.max(1e-4, sum / Math.max(1, lum.length));
+  const out = new Uint8Array(backdrop.data.length);
+  const f = plate.factor;
+  for (let y = 0; y < height; y++) {
+    const py = Math.min(p.height - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const y0 = Math.floor(py);
+    const y1 = Math.min(p.height - 1, y0 + 1);
+    const ty = py - y0;
+    for (let x = 0; x < width; x++) {
+      const px = Math.min(p.width - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const x0 = Math.floor(px);
+      const x1 = Math.min(p.width - 1, x0 + 1);
+      const tx = px - x0;
+      const l =
+        ((lum[y0 * p.width + x0] ?? 0) * (1 - tx) + (lum[y0 * p.width + x1] ?? 0) * tx) * (1 - ty) +
+        ((lum[y1 * p.width + x0] ?? 0) * (1 - tx) + (lum[y1 * p.width + x1] ?? 0) * tx) * ty;
+      const ratio = Math.min(RATIO_HIGH, Math.max(RATIO_LOW, l / mean)) ** strength;
+      const i = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) out[i + c] = Math.round(srgb(toLinear(backdrop.data[i + c] ?? 0) * ratio));
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}

@@ -7,7 +7,7 @@ import { applyFilm } from './film.js';
 import { applyOil } from './oil.js';
 import { applySketch } from './sketch.js';
 
-export { renderBackdrop } from './backdrop.js';
+export { lightBackdropLikePlate, renderBackdrop } from './backdrop.js';
 
 /**
  * Style on the CPU: the parsed style (src/core/style.ts) rendered on a finished portrait. The compositor calls
