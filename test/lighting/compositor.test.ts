@@ -236,3 +236,28 @@ test('compositor says when a small face makes a soft portrait, and not for a sha
   const sharp = await engine.generate(request({ selfies: [selfie], outputSize: 512 }), () => {});
   assert.doesNotMatch(String(sharp.report['note'] ?? ''), /face is small/);
 });
+
+test("a white line along a web photo's edge does not become a light strip down the portrait's side", async () => {
+  // The selfie cut close round the head, with a 1 px white line down its left edge (a page's frame).
+  const b = selfie.mainFace.box;
+  const tight = cropImage(selfie.image, {
+    x: b.x - b.width * 0.35,
+    y: b.y - b.height * 0.4,
+    width: b.width * 1.7,
+    height: b.height * 1.9,
+  });
+  for (let y = 0; y < tight.height; y++) tight.data.fill(255, y * tight.width * 3, y * tight.width * 3 + 3);
+  const faces = await detectFaces(tight);
+  const face = faces[chooseMainFace(faces, tight.width, tight.height)];
+  assert.ok(face);
+  const only: PreparedSelfie[] = [{ image: tight, faces, mainFace: face, index: 1 }];
+  const r = await engine.generate(request({ selfies: only, pose: 'front', style: 'black and white' }), () => {});
+  const img = r.images[0];
+  assert.ok(img);
+  const column = (x: number) => {
+    let sum = 0;
+    for (let y = 0; y < img.height; y++) sum += img.data[(y * img.width + x) * 3] ?? 0;
+    return sum / img.height;
+  };
+  assert.ok(column(0) < column(12) + 12, `edge ${column(0).toFixed(0)} vs inside ${column(12).toFixed(0)}`);
+});

@@ -218,9 +218,11 @@ const UPSCALE_SHARPEN = 1.4;
 async function frameImage(
   image: RgbImage,
   points: Float32Array,
-  box: Box,
+  frame: Box,
   size: number,
 ): Promise<{ image: RgbImage; points: Float32Array }> {
+  let box = frame;
+  box = insideBorderLines(image, box);
   const k = size / box.width;
   let pipeline = toSharp(image)
     .extract({ left: box.x, top: box.y, width: box.width, height: box.height })
@@ -242,6 +244,47 @@ async function frameImage(
     image: { data: new Uint8Array(buf.buffer, buf.byteOffset, buf.length), width: size, height: size, channels: 3 },
     points: out,
   };
+}
+
+/**
+ * A web photo often carries a line along an edge (a 1 px white or coloured border from a page's frame or an
+ * export); enlarged and sharpened it turned into a light strip down the portrait's side (seen twice by blind
+ * panels). A side whose outer BORDER_DEPTH lines differ from the line inside them by more than BORDER_STEP levels
+ * on average is trimmed off the frame, which stays square about its centre.
+ */
+const BORDER_DEPTH = 2;
+const BORDER_STEP = 20;
+
+function insideBorderLines(image: RgbImage, box: Box): Box {
+  const { width, height, data } = image;
+  const lineDiff = (a: number, b: number, vertical: boolean): number => {
+    const n = vertical ? height : width;
+    let sum = 0;
+    for (let t = 0; t < n; t++) {
+      const i = vertical ? (t * width + a) * 3 : (a * width + t) * 3;
+      const j = vertical ? (t * width + b) * 3 : (b * width + t) * 3;
+      sum += Math.abs((data[i] ?? 0) - (data[j] ?? 0)) + Math.abs((data[i + 1] ?? 0) - (data[j + 1] ?? 0));
+      sum += Math.abs((data[i + 2] ?? 0) - (data[j + 2] ?? 0));
+    }
+    return sum / (3 * Math.max(1, n));
+  };
+  const depth = (outer: (k: number) => number, inner: number, vertical: boolean): number => {
+    let d = 0;
+    for (let k = 0; k < BORDER_DEPTH; k++) if (lineDiff(outer(k), inner, vertical) > BORDER_STEP) d = k + 1;
+    return d;
+  };
+  if (width <= 4 * BORDER_DEPTH || height <= 4 * BORDER_DEPTH) return box;
+  const left = depth((k) => k, BORDER_DEPTH, true);
+  const right = depth((k) => width - 1 - k, width - 1 - BORDER_DEPTH, true);
+  const top = depth((k) => k, BORDER_DEPTH, false);
+  const bottom = depth((k) => height - 1 - k, height - 1 - BORDER_DEPTH, false);
+  // How far the frame reaches into each trimmed border; the square shrinks by the most on each axis, both sides.
+  const cutX = Math.max(0, left - box.x, box.x + box.width - (width - right));
+  const cutY = Math.max(0, top - box.y, box.y + box.height - (height - bottom));
+  const cut = Math.max(cutX, cutY);
+  if (cut === 0) return box;
+  const side = box.width - 2 * cut;
+  return side < 16 ? box : { x: box.x + cut, y: box.y + cut, width: side, height: side };
 }
 
 /**
