@@ -367,7 +367,8 @@ function planTurn(
     : frameRoom < 1
       ? 'Send a selfie with more room around your head.'
       : turnAdvice(from, target);
-  if (renderedDeg < MIN_TURN && gap > MIN_GAP) {
+  // Held back by a hand the photo could otherwise turn: the small turn is delivered with its note, not refused.
+  if (renderedDeg < MIN_TURN && gap > MIN_GAP && !handHeld) {
     throw new PortraitError(
       'request.pose_out_of_range',
       `a ${Math.round(askedDeg)} degree turn from selfie ${selfie}'s pose; ${Math.round(renderedDeg)} would be clean`,
