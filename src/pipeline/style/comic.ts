@@ -252,7 +252,7 @@ function compose(
   f: {
     colour: [Plane, Plane, Plane];
     back: [Plane, Plane, Plane] | undefined;
-    edge: Plane | undefined;
+    edge: Outline | undefined;
     ink: Plane;
     feature: Plane;
     photoLuma: Plane;
@@ -272,7 +272,7 @@ function compose(
   // The contour's half width: about the feature lines' weight, at least a pixel so it never breaks up.
   const half = Math.max(1, 0.65 * c.ink * scale);
   // Beyond this distance from the outline a pixel is all subject or all background, with no contour line.
-  const reach = half + 0.7;
+  const reach = Math.max(half, SOFT_CUT * scale) + 0.7;
   // Without a mask there is no background: the subject's planes stand in, never read (the cut is always 1).
   const [BR, BG, BB] = back ?? f.colour;
   const out = new Uint8ClampedArray(width * height * 3);
@@ -306,12 +306,16 @@ function compose(
       let cut = 1;
       let line = 0;
       if (edge) {
-        const d = (edge[a00]! * w00 + edge[a01]! * w01 + edge[a10]! * w10 + edge[a11]! * w11) * up;
+        const { dist, sure } = edge;
+        const d = (dist[a00]! * w00 + dist[a01]! * w01 + dist[a10]! * w10 + dist[a11]! * w11) * up;
         if (d < reach) {
           if (d <= -reach) cut = 0;
           else {
-            cut = smoothstep(-0.7, 0.7, d);
-            line = smoothstep(half + 0.7, half - 0.7, Math.abs(d));
+            // Crisp (antialiased over a pixel and a half) where the mask is sure of its edge, soft where not.
+            const s = sure[a00]! * w00 + sure[a01]! * w01 + sure[a10]! * w10 + sure[a11]! * w11;
+            const soft = 0.7 + SOFT_CUT * scale * (1 - s);
+            cut = smoothstep(-soft, soft, d);
+            line = s * smoothstep(half + 0.7, half - 0.7, Math.abs(d));
           }
         }
       }
@@ -359,6 +363,9 @@ function compose(
   }
   return image(new Uint8Array(out.buffer), width, height);
 }
+
+/** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
+const SOFT_CUT = 5;
 
 /** How dark the lines are drawn: nearly black, as an inker's, but not pure black, which looked cut out. */
 const INK = 0.88;
@@ -474,25 +481,40 @@ function defringe(planes: [Plane, Plane, Plane], subject: Plane, w: number, h: n
   }
 }
 
+/** The subject's outline at the working size, for the full-size cut-out and contour line. */
+interface Outline {
+  /** Signed distance to the outline in working-size px, positive inside, capped at `REACH` either side. */
+  dist: Plane;
+  /** 0..1: how sharp the mask's edge is here. A sharp edge is where the matte is sure of the outline. */
+  sure: Plane;
+}
+
+/** How far from the outline its distance is measured, in working-size px: beyond the widest cut and line. */
+const REACH = 8;
+
 /**
- * The subject's outline as a signed distance in working-size px (positive inside), from the mask softened a
- * little (a smooth silhouette, not every wisp of the matte): (mask - 0.5) over the mask's gradient, capped a few
- * px either side. Scaled up bilinearly it gives a crisp cut and an even contour line at full size.
+ * The outline, from the mask softened a little (a smooth silhouette, not every wisp of the matte): the distance is
+ * (mask - 0.5) over the mask's gradient. Where the mask fades out over many pixels (flyaway hair, a half-found
+ * strand or shoulder) the matte is unsure where the edge is; a crisp cut and an inked line there drew its guesses
+ * as hard-edged blobs of background colour, so there the cut stays soft and no line is drawn.
  */
-function outline(subject: Plane, w: number, h: number, ws: number): Plane {
+function outline(subject: Plane, w: number, h: number, ws: number): Outline {
   const m = gaussianBlur(subject, w, h, 2 * ws);
-  const out = new Float32Array(w * h);
+  const dist = new Float32Array(w * h);
+  const sure = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = y * w + x;
       const gx = (m[x < w - 1 ? p + 1 : p]! - m[x > 0 ? p - 1 : p]!) * 0.5;
       const gy = (m[y < h - 1 ? p + w : p]! - m[y > 0 ? p - w : p]!) * 0.5;
-      // A floor on the gradient: a plateau of half-sure mask would otherwise be all outline.
-      const g = Math.max(0.08, Math.sqrt(gx * gx + gy * gy));
-      out[p] = Math.max(-4, Math.min(4, (m[p]! - 0.5) / g));
+      const g = Math.sqrt(gx * gx + gy * gy);
+      dist[p] = Math.max(-REACH, Math.min(REACH, (m[p]! - 0.5) / Math.max(0.02, g)));
+      // Per px at 512: a clean step in the mask, softened as above, rises by about a fifth per px there; a fade
+      // over 15 px or more by a fifteenth.
+      sure[p] = smoothstep(0.07, 0.15, g * ws);
     }
   }
-  return out;
+  return { dist, sure };
 }
 
 /**
