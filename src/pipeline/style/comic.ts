@@ -35,7 +35,8 @@ import {
  * - ink: a confident contour along the subject's outline, and lines from a difference of Gaussians of the
  *   flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
  *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
- * - the features (eyes, teeth, lips) get their full-size detail back, so a close-up stays crisp.
+ * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
+ *   stay crisp and the face recognisable.
  */
 // 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 130 ms at 384,
 // against a 150 ms budget; lines and the cut-out are drawn at full size and the features' full-size detail is
@@ -54,10 +55,6 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const ws = Math.max(w, h) / 512;
   const planes = rgbPlanes(small);
   const [R, G, B] = planes;
-  // The photo's luminance at the working size, before any smoothing: what the features' full-size detail is
-  // measured against at the end.
-  const photoLuma = lumaOf(R, G, B);
-
   // Skin (on the subject): gentler flattening and quantisation, thinner lines.
   const skin = skinWeight(R, G, B);
   if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
@@ -82,7 +79,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
 
   tone({ R, G, B, luma, placed, skinSoft }, c);
   if (back) paintBackground(back, c);
-  return compose(src, { colour: planes, back, edge, ink, feature, photoLuma }, w, h, c);
+  return compose(src, { colour: planes, back, edge, ink, feature, flatLuma: luma }, w, h, c);
 }
 
 /**
@@ -119,9 +116,10 @@ function flatten(
  * smooth gradients, except where the luminance steps by more than a wrinkle does (an eye, a nostril, lips), which
  * keep their edges. Away from the face the same goes for cloth and hair, with a larger step kept: a knit or a
  * weave left as mottled texture becomes one smooth area, while a collar or a garment's edge stays.
- * Returns the weight of the facial features (in the face, not smoothed), which get back their full-size detail at
- * the end, so eyes, lashes, teeth and lips stay crisp on a close-up instead of a soft upscale. Not on the face's
- * border: there the photo's sharper edge against the soft upscale drew a brown outline round the jaw.
+ * Returns how much of the face is here (0..1): there the full-size pass lays back the photo's detail that the
+ * working size and the smoothing took, where it is larger than skin texture, so eyes, lashes, brows, teeth and lips
+ * stay crisp instead of a soft upscale (a blind panel called them smeared). Less toward the face's border: there a
+ * photo's sharp edge against the soft upscale drew a brown outline round the jaw.
  */
 function soften(planes: [Plane, Plane, Plane], skinSoft: Plane, near: Plane, w: number, h: number, ws: number): Plane {
   const n = w * h;
@@ -132,13 +130,15 @@ function soften(planes: [Plane, Plane, Plane], skinSoft: Plane, near: Plane, w: 
   const lumaSoft = boxBlur(luma, w, h, rs, 2);
   const keep = new Float32Array(n);
   for (let p = 0; p < n; p++) {
-    const step = Math.abs(luma[p]! - lumaSoft[p]!);
+    // Steps are weighed against the tone around them: on dark skin an eyelid or a lip line is a smaller step in
+    // levels than on pale skin, and at fixed thresholds dark faces lost their eyes' shape.
+    const step = Math.abs(luma[p]! - lumaSoft[p]!) / Math.min(1, Math.max(0.4, lumaSoft[p]! / 140));
     const cloth = (1 - smoothstep(0.2, 0.5, near[p]!)) * (1 - smoothstep(10, 26, step));
     keep[p] = Math.max(skinSoft[p]! * (1 - smoothstep(6, 16, step)), cloth);
   }
   const keepSoft = gaussianBlur(keep, w, h, 1 * ws);
   const feature = new Float32Array(n);
-  for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.5, 0.75, near[p]!);
+  for (let p = 0; p < n; p++) feature[p] = smoothstep(0.4, 0.7, near[p]!);
   for (const plane of planes) blend(plane, boxBlur(plane, w, h, rs, 2), keepSoft);
   return feature;
 }
@@ -244,8 +244,8 @@ const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
  * apart crisply along the outline (`edge`, a signed distance); the contour line and the feature lines are drawn
  * there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
  * edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so they stay
- * round; the features' full-size detail is added (`feature` weight, measured against `photoLuma`, the photo's
- * working-size luminance).
+ * round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
+ * against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
  */
 function compose(
   src: RgbImage,
@@ -255,7 +255,7 @@ function compose(
     edge: Outline | undefined;
     ink: Plane;
     feature: Plane;
-    photoLuma: Plane;
+    flatLuma: Plane;
   },
   w: number,
   h: number,
@@ -263,7 +263,7 @@ function compose(
 ): RgbImage {
   const { width, height } = src;
   const [R, G, B] = f.colour;
-  const { back, edge, ink, feature, photoLuma } = f;
+  const { back, edge, ink, feature, flatLuma } = f;
   const detail = w < width || h < height;
   const scale = Math.max(width, height) / 1024;
   // Full-size px per working-size px: the outline's distances are in working px.
@@ -330,8 +330,10 @@ function compose(
         if (detail) {
           const fw = feature[a00]! * w00 + feature[a01]! * w01 + feature[a10]! * w10 + feature[a11]! * w11;
           if (fw > 0.01) {
-            const base = photoLuma[a00]! * w00 + photoLuma[a01]! * w01 + photoLuma[a10]! * w10 + photoLuma[a11]! * w11;
-            const add = (0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base) * fw * 0.8 * cut;
+            const base = flatLuma[a00]! * w00 + flatLuma[a01]! * w01 + flatLuma[a10]! * w10 + flatLuma[a11]! * w11;
+            const dd = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base;
+            const cored = dd > CORE ? dd - CORE : dd < -CORE ? dd + CORE : 0;
+            const add = cored * fw * 0.9 * cut;
             r += add;
             g += add;
             b += add;
@@ -366,6 +368,9 @@ function compose(
 
 /** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
 const SOFT_CUT = 5;
+
+/** Detail within this many levels is skin texture (pores, fine lines), not a feature, and is not laid back. */
+const CORE = 8;
 
 /** How dark the lines are drawn: nearly black, as an inker's, but not pure black, which looked cut out. */
 const INK = 0.88;
