@@ -3,7 +3,6 @@ import type { RgbImage } from '../types.js';
 import {
   bilateral,
   boxBlur,
-  downsample,
   gaussianBlur,
   image,
   type Plane,
@@ -415,6 +414,42 @@ function shrinkPlane(src: ArrayLike<number>, sw: number, sh: number, w: number, 
 }
 
 /**
+ * Cells of `f` x `f` px: the mean of `weight` and of each plane times `weight` in each, in one pass, which is what
+ * a normalised blur needs (a weighted copy and a box average per plane cost several times more).
+ */
+function weightedCells(
+  planes: [Plane, Plane, Plane],
+  weight: Plane,
+  w: number,
+  h: number,
+  f: number,
+): { sums: [Plane, Plane, Plane]; weights: Plane; cw: number; ch: number } {
+  const cw = Math.ceil(w / f);
+  const ch = Math.ceil(h / f);
+  const [R, G, B] = planes;
+  const sr = new Float32Array(cw * ch);
+  const sg = new Float32Array(cw * ch);
+  const sb = new Float32Array(cw * ch);
+  const weights = new Float32Array(cw * ch);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(y / f) * cw;
+    for (let x = 0, p = y * w; x < w; x++, p++) {
+      const a = weight[p]!;
+      if (a === 0) continue;
+      const q = row + Math.floor(x / f);
+      weights[q]! += a;
+      sr[q]! += R[p]! * a;
+      sg[q]! += G[p]! * a;
+      sb[q]! += B[p]! * a;
+    }
+  }
+  // Per px of a cell, so the weights stay 0..1 as the pixels' are.
+  const norm = 1 / (f * f);
+  for (const cells of [sr, sg, sb, weights]) for (let q = 0; q < cells.length; q++) cells[q] = cells[q]! * norm;
+  return { sums: [sr, sg, sb], weights, cw, ch };
+}
+
+/**
  * The background behind the subject, at the working size: the photo's background blurred wide (at a quarter of
  * the working size, which a blur this wide loses nothing to), so its clutter becomes calm soft shapes. It is a
  * normalised blur of the background pixels alone (weighted by how surely they are background): a plain blur
@@ -432,29 +467,21 @@ function calmBackground(
   const f = 4;
   const weight = new Float32Array(n);
   for (let p = 0; p < n; p++) weight[p] = smoothstep(0.1, 0.01, subject[p]!);
-  const wq = downsample(weight, w, h, f);
+  const { sums, weights, cw, ch } = weightedCells(planes, weight, w, h, f);
   const sigma = 2.5 * ws;
-  const wb = gaussianBlur(wq.plane, wq.w, wq.h, sigma);
+  const wb = gaussianBlur(weights, cw, ch, sigma);
   // Where no background is within reach of the blur (a face filling the frame), the background's mean colour.
   let total = 0;
-  for (let p = 0; p < n; p++) total += weight[p]!;
+  for (let q = 0; q < weights.length; q++) total += weights[q]!;
   const out: Plane[] = [];
-  const tmp = new Float32Array(n);
-  for (const plane of planes) {
+  for (const sum of sums) {
     let mean = 0;
-    for (let p = 0; p < n; p++) {
-      tmp[p] = plane[p]! * weight[p]!;
-      mean += tmp[p]!;
-    }
+    for (let q = 0; q < sum.length; q++) mean += sum[q]!;
     mean = total > 0 ? mean / total : 128;
-    const q = downsample(tmp, w, h, f).plane;
-    const blurred = gaussianBlur(q, wq.w, wq.h, sigma);
-    for (let i = 0; i < blurred.length; i++) {
-      const wi = wb[i]!;
-      // A soft fallback: a cell with a little background nearby leans on it, one with none takes the mean.
-      blurred[i] = (blurred[i]! + mean * 0.01) / (wi + 0.01);
-    }
-    out.push(upsample(blurred, wq.w, wq.h, f, w, h));
+    const blurred = gaussianBlur(sum, cw, ch, sigma);
+    // A soft fallback: a cell with a little background nearby leans on it, one with none takes the mean.
+    for (let q = 0; q < blurred.length; q++) blurred[q] = (blurred[q]! + mean * 0.01) / (wb[q]! + 0.01);
+    out.push(upsample(blurred, cw, ch, f, w, h));
   }
   return [out[0]!, out[1]!, out[2]!];
 }
@@ -462,26 +489,42 @@ function calmBackground(
 /**
  * The subject's edge pixels, in place: where the mask is unsure, the photo's pixel is part background, and
  * flattened and cut out it left a pale or coloured rim just inside the contour line (round a black hat, a light
- * one). There the colour becomes that of the sure subject nearby (a normalised blur weighted by the mask).
+ * one). There the colour becomes that of the sure subject nearby: a normalised blur weighted by the mask, at half
+ * the working size (a blur this wide loses nothing there) and read only at those pixels.
  */
 function defringe(planes: [Plane, Plane, Plane], subject: Plane, w: number, h: number, ws: number): void {
   const n = w * h;
   const weight = new Float32Array(n);
   for (let p = 0; p < n; p++) weight[p] = smoothstep(0.75, 0.97, subject[p]!);
-  // At half the working size: a blur this wide loses nothing there, and it costs a quarter.
+  const { sums, weights, cw, ch } = weightedCells(planes, weight, w, h, 2);
   const sigma = 1.25 * ws;
-  const wq = downsample(weight, w, h, 2);
-  const wb = upsample(gaussianBlur(wq.plane, wq.w, wq.h, sigma), wq.w, wq.h, 2, w, h);
-  const tmp = new Float32Array(n);
-  for (const plane of planes) {
-    for (let p = 0; p < n; p++) tmp[p] = plane[p]! * weight[p]!;
-    const q = downsample(tmp, w, h, 2);
-    const b = upsample(gaussianBlur(q.plane, q.w, q.h, sigma), q.w, q.h, 2, w, h);
-    for (let p = 0; p < n; p++) {
+  const wb = gaussianBlur(weights, cw, ch, sigma);
+  const blurred = sums.map((sum) => gaussianBlur(sum, cw, ch, sigma));
+  for (let y = 0; y < h; y++) {
+    const gy = Math.min(ch - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+    const r0 = Math.floor(gy) * cw;
+    const r1 = Math.min(ch - 1, Math.floor(gy) + 1) * cw;
+    const ty = gy - Math.floor(gy);
+    for (let x = 0, p = y * w; x < w; x++, p++) {
       const a = subject[p]!;
-      if (a < 0.02 || a > 0.97 || wb[p]! < 1e-3) continue;
+      if (a < 0.02 || a > 0.97) continue;
+      const gx = Math.min(cw - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+      const c0 = Math.floor(gx);
+      const c1 = Math.min(cw - 1, c0 + 1);
+      const tx = gx - c0;
+      const k00 = (1 - tx) * (1 - ty);
+      const k01 = tx * (1 - ty);
+      const k10 = (1 - tx) * ty;
+      const k11 = tx * ty;
+      const sw = wb[r0 + c0]! * k00 + wb[r0 + c1]! * k01 + wb[r1 + c0]! * k10 + wb[r1 + c1]! * k11;
+      if (sw < 1e-3) continue;
       const keep = smoothstep(0.75, 0.97, a);
-      plane[p] = plane[p]! * keep + (b[p]! / wb[p]!) * (1 - keep);
+      for (let i = 0; i < 3; i++) {
+        const b = blurred[i]!;
+        const sure = (b[r0 + c0]! * k00 + b[r0 + c1]! * k01 + b[r1 + c0]! * k10 + b[r1 + c1]! * k11) / sw;
+        const plane = planes[i]!;
+        plane[p] = plane[p]! * keep + sure * (1 - keep);
+      }
     }
   }
 }
