@@ -20,8 +20,8 @@ import {
  * and hands, a dot grid over the background, black scribbles over knitwear and shirts, a brown line round the jaw.
  * This one is built the way a well-made cartoon filter is:
  * - everything is worked out at a working size of `WORK_SIDE` px (flat areas and lines lose nothing there) and
- *   drawn at full size in one pass, where the subject is cut out crisply along its outline and the lines are
- *   thresholded, so edges and strokes are sharp rather than an upscale's blur;
+ *   drawn at full size in one pass, where the subject is cut out crisply along its outline (softly where the mask
+ *   is unsure of it) and the lines are thresholded, so edges and strokes are sharp rather than an upscale's blur;
  * - the background becomes calm: a wide blur of the photo's background pixels alone, so no colour of the subject
  *   spreads past its edge (the ring), a little paler and never dotted; with a pop-art `ground`, one flat colour,
  *   with an even halftone screen as a screen print has;
@@ -31,13 +31,13 @@ import {
  * - the tone is quantised softly, on luminance only (the hue and the person's skin tone are kept; dark skin stays
  *   dark), most of the way on cloth and hair and only a little on skin: flat cel areas, and a cel-shaded hint on
  *   faces with no patches; a pop-art `palette` maps the tone through its colours as a smooth gradient;
- * - ink: a confident contour along the subject's outline, and lines from a difference of Gaussians of the
+ * - ink: a confident contour along the subject's outline where the mask is sure of it, and lines from a difference of Gaussians of the
  *   flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
  *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
  * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
  *   stay crisp and the face recognisable.
  */
-// 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 130 ms at 384,
+// 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 125 ms at 384,
 // against a 150 ms budget; lines and the cut-out are drawn at full size and the features' full-size detail is
 // laid back, so the two look the same.
 const WORK_SIDE = 384;
@@ -240,7 +240,7 @@ const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
 
 /**
  * Back to full size in one pass. The subject's and the background's colour are scaled up bilinearly and cut
- * apart crisply along the outline (`edge`, a signed distance); the contour line and the feature lines are drawn
+ * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the contour line and the feature lines are drawn
  * there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
  * edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so they stay
  * round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
