@@ -306,13 +306,16 @@ function sketchOf(image: RgbImage, v: number): { out: RgbImage; paper: number; b
   };
 }
 
-/** Per pixel: is a pixel with alpha above 0.02 within `r` px (a square) of it? By an integral image of that mask. */
-function nearSubject(r: number): Uint8Array {
+/**
+ * Per pixel: is a pixel with alpha above `level` (0.02: any subject at all) within `r` px (a square) of it? By an
+ * integral image of that mask.
+ */
+function nearSubject(r: number, level = 0.02): Uint8Array {
   const w = SIZE + 1;
   const sum = new Int32Array(w * w);
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
-      const inside = (alpha[y * SIZE + x] ?? 0) > 0.02 ? 1 : 0;
+      const inside = (alpha[y * SIZE + x] ?? 0) > level ? 1 : 0;
       sum[(y + 1) * w + x + 1] = inside + sum[y * w + x + 1]! + sum[(y + 1) * w + x]! - sum[y * w + x]!;
     }
   }
@@ -411,5 +414,98 @@ test('pencil sketch draws a dark-skinned face as the photo shows it', { skip: ne
     }
     const r = sxy / Math.sqrt(sxx * syy);
     assert.ok(r > 0.8, `v${v}: the face's correlation with the photo is ${r.toFixed(3)}`);
+  }
+});
+
+/** `subject` laid over one flat colour by the ellipse mask, as the compositor lays a cut-out over a backdrop. */
+function overFlat(subject: RgbImage, colour: readonly [number, number, number]): RgbImage {
+  const data = new Uint8Array(SIZE * SIZE * 3);
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const a = alpha[p] ?? 0;
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(a * subject.data[p * 3 + c]! + (1 - a) * colour[c]!);
+  }
+  return { data, width: SIZE, height: SIZE, channels: 3 };
+}
+
+test('comic: no dark or bright ring just outside the subject', () => {
+  // The old look blurred the whole picture into its background, so the subject's colours spread past its edge, and
+  // faded the background less near the subject: beside obama.jpg's suit and face the band was 8.6 to 15 levels
+  // darker than the rest of a flat blue-grey, dark or pale grey background (and the halftone dots followed it).
+  const band = nearSubject(14, 0.5);
+  const far = nearSubject(40);
+  for (const colour of [
+    [120, 140, 160],
+    [40, 40, 48],
+    [200, 200, 205],
+  ] as const) {
+    const image = overFlat(photo, colour);
+    for (let v = 0; v < 3; v++) {
+      const out = look('comic', v, image);
+      let sb = 0;
+      let nb = 0;
+      let sf = 0;
+      let nf = 0;
+      for (let p = 0; p < SIZE * SIZE; p++) {
+        // Beside the subject, past its contour line (the mask is soft over 45 px or more here; 0.3 is 9 px or more out).
+        if ((alpha[p] ?? 0) < 0.3 && band[p]) {
+          sb += luma(out, p);
+          nb++;
+        }
+        if (!far[p]) {
+          sf += luma(out, p);
+          nf++;
+        }
+      }
+      const ring = sb / nb - sf / nf;
+      assert.ok(
+        Math.abs(ring) < 2.5,
+        `v${v} over ${colour.join(',')}: the band beside the subject is ${ring.toFixed(1)} levels off`,
+      );
+    }
+  }
+});
+
+test('comic: a calm background, with no dot grid over a photo background', () => {
+  // biden.jpg's curtain, well away from the subject. The old look laid a halftone screen over it, darker where the
+  // background is: fine texture (mean |Laplacian|) of 0.72 of the photo's own, where a calm blur leaves about 0.1.
+  const far = nearSubject(40);
+  const away = (p: number) => !far[p];
+  const before = highFrequency(other, away);
+  // Variation 1 has a flat pop-art ground with an even screen on purpose; 0 and 2 keep or flatten the photo's.
+  for (const v of [0, 2]) {
+    const after = highFrequency(look('comic', v, other), away);
+    assert.ok(
+      after < before * 0.25,
+      `comic v${v}: texture on the background ${after.toFixed(2)} vs the photo's ${before.toFixed(2)}`,
+    );
+  }
+});
+
+test('comic flattens cloth: no scribbles or specks on a creased suit', async () => {
+  // astronaut.png's orange suit, creased and stitched, the whole picture taken as the subject. The old look drew
+  // its creases and stitching as short black strokes and kept its specks: 0.32 to 0.59 of the photo's fine texture
+  // (mean |Laplacian|) on the arm and chest; flat cel areas leave under a fifth.
+  const image = await fromSharp(sharp(facePath('astronaut.png')).resize(SIZE, SIZE));
+  const whole = new Float32Array(SIZE * SIZE).fill(1);
+  const boxes = {
+    arm: [40, 110, 330, 480],
+    chest: [110, 200, 250, 330],
+  } as const;
+  for (let v = 0; v < 3; v++) {
+    const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+    const out = applyLook(image, whole, varyStyle(style('comic'), v, rng), rng);
+    for (const [name, [x0, x1, y0, y1]] of Object.entries(boxes)) {
+      const inBox = (p: number) => {
+        const x = p % SIZE;
+        const y = Math.floor(p / SIZE);
+        return x >= x0 && x < x1 && y >= y0 && y < y1;
+      };
+      const before = highFrequency(image, inBox);
+      const after = highFrequency(out, inBox);
+      assert.ok(
+        after < before * 0.3,
+        `comic v${v}: texture on the ${name} ${after.toFixed(2)} vs the photo's ${before.toFixed(2)}`,
+      );
+    }
   }
 });

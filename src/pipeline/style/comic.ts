@@ -1,14 +1,12 @@
-import type { ComicLook } from '../../core/style.js';
+import type { ComicLook, Rgb8 } from '../../core/style.js';
 import type { RgbImage } from '../types.js';
 import {
   bilateral,
   boxBlur,
-  downsample,
   gaussianBlur,
   image,
   type Plane,
   resize,
-  resizePlane,
   rgbPlanes,
   skinWeight,
   smallGaussian,
@@ -17,25 +15,32 @@ import {
 } from './filters.js';
 
 /**
- * Comic / cartoon (cel) look. The review panel called the first version a cheap filter: hard posterised blotches
- * on faces, a halftone screen over skin that read as a rash, a background of smeared blobs. This one is built
- * the way a well-made cartoon filter is:
- * - at a working size of `WORK_SIDE` px (the look is flat areas and lines, which lose nothing there), the photo is
- *   flattened by a few passes of an edge-keeping bilateral filter, so skin, cloth and backdrop become smooth
- *   areas while eyes, lips and collars stay sharp; the background is blurred first and smoothed harder, so it
- *   goes flat and calm instead of breaking into blobs;
+ * Comic / cartoon (cel) look. A blind panel called the first version a cheap filter (posterised blotches on faces,
+ * a halftone rash on skin, a background of smeared blobs) and the second one broken: a glow ring round hair, hats
+ * and hands, a dot grid over the background, black scribbles over knitwear and shirts, a brown line round the jaw.
+ * This one is built the way a well-made cartoon filter is:
+ * - everything is worked out at a working size of `WORK_SIDE` px (flat areas and lines lose nothing there) and
+ *   drawn at full size in one pass, where the subject is cut out crisply along its outline (softly where the mask
+ *   is unsure of it) and the lines are thresholded, so edges and strokes are sharp rather than an upscale's blur;
+ * - the background becomes calm: a wide blur of the photo's background pixels alone, so no colour of the subject
+ *   spreads past its edge (the ring), a little paler and never dotted; with a pop-art `ground`, one flat colour,
+ *   with an even halftone screen as a screen print has;
+ * - the subject is flattened by an edge-keeping bilateral filter, harder away from the face, and then smoothed as
+ *   a beauty filter would (skin, and texture on cloth and hair), so skin, cloth and hair become smooth areas while
+ *   eyes, lips and collars stay sharp;
  * - the tone is quantised softly, on luminance only (the hue and the person's skin tone are kept; dark skin stays
- *   dark), with wide smooth band edges, and only a little on skin, so faces get a cel-shaded hint and no patches;
- * - ink lines come from a difference of Gaussians of the flattened luminance (the dark side of edges, where an
- *   inker draws), with a minimum strength so texture and noise draw nothing, cleaned of specks, thinner and
- *   lighter on skin, faint behind the subject, plus a clean contour along the subject mask;
- * - halftone dots, if any, go on the background only, never on the subject;
- * - a pop-art `palette` maps the flattened tone through the palette's colours as a smooth gradient, and a
- *   `ground` replaces the background with one flat colour, as a screen print does.
+ *   dark), most of the way on cloth and hair and only a little on skin: flat cel areas, and a cel-shaded hint on
+ *   faces with no patches; a pop-art `palette` maps the tone through its colours as a smooth gradient;
+ * - ink: a confident contour along the subject's outline where the mask is sure of it, and lines from a difference of Gaussians of the
+ *   flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
+ *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
+ * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
+ *   stay crisp and the face recognisable.
  */
-// 448 px: at 512 the look cost about 170 ms at 1024 px on the 2-core machine, over the 150 ms budget, and the
-// flat areas and lines look the same; the features' full-size detail is laid back at the end anyway.
-const WORK_SIDE = 448;
+// 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 125 ms at 384,
+// against a 150 ms budget; lines and the cut-out are drawn at full size and the features' full-size detail is
+// laid back, so the two look the same.
+const WORK_SIDE = 384;
 
 export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number> | undefined): RgbImage {
   const { width, height } = src;
@@ -44,58 +49,97 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const h = Math.max(1, Math.round(height * k));
   const n = w * h;
   const small = k < 1 ? resize(src, w, h) : src;
-  const subject: Plane | undefined = alpha
-    ? k < 1
-      ? resizePlane(alpha, width, height, w, h)
-      : Float32Array.from(alpha)
-    : undefined;
+  const subject: Plane | undefined = alpha ? shrinkPlane(alpha, width, height, w, h) : undefined;
   // Sizes below are in px at 512.
   const ws = Math.max(w, h) / 512;
   const planes = rgbPlanes(small);
   const [R, G, B] = planes;
-  // The photo's luminance at the working size, before any smoothing: what the features' full-size detail is
-  // measured against at the end.
-  const photoLuma = lumaOf(R, G, B);
-
-  // Skin (on the subject): gentler quantisation, thinner lines, no dots.
+  // Skin (on the subject): gentler flattening and quantisation, thinner lines.
   const skin = skinWeight(R, G, B);
   if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
-
-  // The background goes calm: blurred (at a quarter of the working size, which a blur this wide loses nothing
-  // to) so its clutter becomes soft shapes, not blobs, and flattened with a wider colour range than the subject.
-  // Where there is no subject at all the blur is the whole flattening: the bilateral passes skip it, which halves
-  // their cost on a typical portrait.
-  const calm = subject ? calmBackground(planes, subject, w, h, ws) : undefined;
-  bilateral(planes, w, h, 3 * ws, 20, 2, calm?.strength, calm?.skip);
-  let luma = lumaOf(R, G, B);
-  // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
-  const ink = inkLines(luma, subject, skinSoft, w, h, ws, c.ink);
-
-  // The bilateral filter leaves skin as patches of nearly one colour with stepped borders (more on lined,
-  // older skin), which read as blotches: skin is softened further, as a beauty filter would, into smooth
-  // gradients, except where the luminance steps by more than a wrinkle does (an eye, a nostril, lips), which keep
-  // their edges.
-  // Two box passes of radius 2 (sigma 2 px): a third cheaper than three, and smooth enough for skin.
-  const rs = Math.max(1, Math.round(2 * ws));
-  const lumaSoft = boxBlur(luma, w, h, rs, 2);
-  const keep = new Float32Array(n);
-  for (let p = 0; p < n; p++) keep[p] = skinSoft[p]! * (1 - smoothstep(6, 16, Math.abs(luma[p]! - lumaSoft[p]!)));
-  const keepSoft = gaussianBlur(keep, w, h, 1 * ws);
-  // Facial features (in or beside skin, not smoothed as skin): at full size they get back the detail the working
-  // size lost, so eyes, lashes, teeth and lips stay crisp on a close-up instead of a soft upscale.
+  // Near the face (skin, and the eyes and lips within it): cloth and hair are what is far from it.
   const near = gaussianBlur(skin, w, h, 6 * ws);
-  const feature = new Float32Array(n);
-  for (let p = 0; p < n; p++) feature[p] = (1 - keepSoft[p]!) * smoothstep(0.35, 0.7, near[p]!);
-  for (const plane of planes) blend(plane, boxBlur(plane, w, h, rs, 2), keepSoft);
-  luma = lumaOf(R, G, B);
+
+  // Behind the subject: a background of its own, from the photo's background pixels only, and the subject's
+  // outline as a signed distance, which cuts the subject out and places the contour line at full size.
+  const back = subject ? calmBackground(planes, subject, w, h, ws) : undefined;
+  const edge = subject ? outline(subject, w, h, ws) : undefined;
+  if (subject) defringe(planes, subject, w, h, ws);
+  flatten(planes, subject, near, w, h, ws);
+  // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
+  const ink = inkLines(lumaOf(R, G, B), subject, skinSoft, near, w, h, ws, c.ink);
+  const feature = soften(planes, skinSoft, near, w, h, ws);
+  const luma = lumaOf(R, G, B);
 
   // The bands are placed by a softened luminance: the flattened one still has small steps, and a band edge
   // steepens them into a jagged, stepped contour across a cheek.
   const placed = gaussianBlur(luma, w, h, 1.5 * ws);
 
-  const dots = tone({ R, G, B, luma, placed, subject, skinSoft, ink }, c);
-  return compose(src, { R, G, B, dots, feature, photoLuma }, w, h, c.halftone);
+  tone({ R, G, B, luma, placed, skinSoft }, c);
+  if (back) paintBackground(back, c);
+  return compose(src, { colour: planes, back, edge, ink, feature, flatLuma: luma }, w, h, c);
+}
+
+/**
+ * The subject flattened in place by the bilateral passes. They skip the background, which is replaced (half their
+ * cost on a typical portrait). Away from the face they merge a wider range of colour: knitwear, weave and hair
+ * texture become flat areas (clothing read as noisy scribbles), while the steps between garments stay.
+ * Separate functions per pass, here and below: V8 optimises a small function once, while each loop of one large
+ * function is compiled on its own, which made the first renders of a worker several times slower.
+ */
+function flatten(
+  planes: [Plane, Plane, Plane],
+  subject: Plane | undefined,
+  near: Plane,
+  w: number,
+  h: number,
+  ws: number,
+): void {
+  const n = w * h;
+  const skip = new Uint8Array(n);
+  const strength = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    skip[p] = subject && subject[p]! < 0.02 ? 1 : 0;
+    strength[p] = 0.5 + 0.8 * (1 - smoothstep(0.2, 0.5, near[p]!));
+  }
+  // A bilateral filter leaves a lone pixel far from its neighbours' colour as it is (none of them is in range):
+  // knitwear and weave kept dark and light specks all over. A 3x3 mean first brings such outliers into range.
+  for (const plane of planes) plane.set(boxBlur(plane, w, h, 1, 1));
+  bilateral(planes, w, h, 3 * ws, 20, 2, strength, skip);
+}
+
+/**
+ * After the bilateral passes, in place: they leave skin as patches of nearly one colour with stepped borders (more
+ * on lined, older skin), which read as blotches, so skin is softened further, as a beauty filter would, into
+ * smooth gradients, except where the luminance steps by more than a wrinkle does (an eye, a nostril, lips), which
+ * keep their edges. Away from the face the same goes for cloth and hair, with a larger step kept: a knit or a
+ * weave left as mottled texture becomes one smooth area, while a collar or a garment's edge stays.
+ * Returns how much of the face is here (0..1): there the full-size pass lays back the photo's detail that the
+ * working size and the smoothing took, where it is larger than skin texture, so eyes, lashes, brows, teeth and lips
+ * stay crisp instead of a soft upscale (a blind panel called them smeared). Less toward the face's border: there a
+ * photo's sharp edge against the soft upscale drew a brown outline round the jaw.
+ */
+function soften(planes: [Plane, Plane, Plane], skinSoft: Plane, near: Plane, w: number, h: number, ws: number): Plane {
+  const n = w * h;
+  const [R, G, B] = planes;
+  const luma = lumaOf(R, G, B);
+  // Two box passes of radius 2 (sigma 2 px): a third cheaper than three, and smooth enough for skin.
+  const rs = Math.max(1, Math.round(2 * ws));
+  const lumaSoft = boxBlur(luma, w, h, rs, 2);
+  const keep = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    // Steps are weighed against the tone around them: on dark skin an eyelid or a lip line is a smaller step in
+    // levels than on pale skin, and at fixed thresholds dark faces lost their eyes' shape.
+    const step = Math.abs(luma[p]! - lumaSoft[p]!) / Math.min(1, Math.max(0.4, lumaSoft[p]! / 140));
+    const cloth = (1 - smoothstep(0.2, 0.5, near[p]!)) * (1 - smoothstep(10, 26, step));
+    keep[p] = Math.max(skinSoft[p]! * (1 - smoothstep(6, 16, step)), cloth);
+  }
+  const keepSoft = gaussianBlur(keep, w, h, 1 * ws);
+  const feature = new Float32Array(n);
+  for (let p = 0; p < n; p++) feature[p] = smoothstep(0.4, 0.7, near[p]!);
+  for (const plane of planes) blend(plane, boxBlur(plane, w, h, rs, 2), keepSoft);
+  return feature;
 }
 
 /** The working-size planes after the flattening, and what the tone pass reads besides them. */
@@ -106,112 +150,130 @@ interface Flat {
   luma: Plane;
   /** The luminance the bands are placed by (softened). */
   placed: Plane;
-  subject: Plane | undefined;
   skinSoft: Plane;
-  ink: Plane;
 }
 
-/**
- * Tone and colour at the working size, in place on R, G, B (lines included); returns the halftone dot cover.
- * Separate functions per pass, here and below: V8 optimises a small function once, while each loop of one large
- * function is compiled on its own, which made the first renders of a worker several times slower.
- */
-function tone(f: Flat, c: ComicLook): Plane {
-  const { R, G, B, luma, placed, subject, skinSoft, ink } = f;
+/** Tone and colour of the subject at the working size, in place on R, G, B. */
+function tone(f: Flat, c: ComicLook): void {
+  const { R, G, B, luma, placed, skinSoft } = f;
   const n = luma.length;
   const levels = Math.max(2, c.levels);
   const palette = c.palette;
-  const ground = c.ground;
-  const dots = new Float32Array(n);
+  // A palette maps every small step of luminance to a large step of colour, so cloth's mottling showed through
+  // in magenta and navy: with one, the tones go nearly all the way to their bands, as a screen print's flat inks.
+  const pull = palette && palette.length > 0 ? 1 : 0.85;
   for (let p = 0; p < n; p++) {
     const l = luma[p]!;
-    const a = subject ? subject[p]! : 1;
     const s = skinSoft[p]!;
-    // Soft quantisation: the band edge is a smoothstep over 30% (skin 60%) of a band, and the result is only
-    // pulled part of the way to the band's tone: a hint of cel shading on the face, flatter areas behind.
+    // Soft quantisation: the band edge is a smoothstep over 20% (skin 60%) of a band, and the result is pulled
+    // most of the way to the band's tone, on skin only a third: flat cel areas on cloth and hair, a hint of cel
+    // shading on the face (hard bands there read as blotches).
     const lb = placed[p]!;
     const band = (lb / 255) * (levels - 1);
     const base = Math.floor(band);
-    const half = 0.15 + 0.15 * s;
+    const half = 0.1 + 0.2 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
-    const amount = (0.6 + 0.3 * (1 - a)) * (1 - 0.5 * s);
-    const lt = l + (lq - lb) * amount;
-    let r: number;
-    let g: number;
-    let b: number;
+    const lt = l + (lq - lb) * (pull + (0.3 - pull) * s);
     if (palette && palette.length > 0) {
-      // A smooth gradient map through the palette: no hard steps between its colours.
-      const f = (Math.min(255, Math.max(0, lt)) / 255) * (palette.length - 1);
-      const i0 = Math.min(palette.length - 2, Math.floor(f));
-      const t = smoothstep(0, 1, f - i0);
-      const c0 = palette[Math.max(0, i0)]!;
-      const c1 = palette[Math.min(palette.length - 1, i0 + 1)]!;
-      r = c0[0] + (c1[0] - c0[0]) * t;
-      g = c0[1] + (c1[1] - c0[1]) * t;
-      b = c0[2] + (c1[2] - c0[2]) * t;
-    } else {
-      // Half a gain (which keeps the hue) and half an offset (which keeps the chroma): a gain alone lifts dark
-      // skin into orange-peach, an offset alone greys it.
-      const gain = lt / Math.max(8, l);
-      const off = lt - l;
-      r = 0.5 * (R[p]! * gain + R[p]! + off);
-      g = 0.5 * (G[p]! * gain + G[p]! + off);
-      b = 0.5 * (B[p]! * gain + B[p]! + off);
-      // Saturation up for cloth and backdrop; skin barely (a saturated face looks sunburnt).
-      const sat = c.saturation + (Math.min(c.saturation, 1.04) - c.saturation) * s;
-      const yy = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      r = yy + (r - yy) * sat;
-      g = yy + (g - yy) * sat;
-      b = yy + (b - yy) * sat;
-      if (subject && !ground) {
-        // The background recedes: a quarter of the way to a pale wash of its own colour.
-        const fade = 0.3 * smoothstep(0.5, 0.05, a);
-        r += (235 - 0.3 * (235 - r) - r) * fade;
-        g += (235 - 0.3 * (235 - g) - g) * fade;
-        b += (235 - 0.3 * (235 - b) - b) * fade;
-      }
+      paletteMap(palette, lt, R, G, B, p);
+      continue;
     }
-    if (ground && subject) {
-      // A screen print's cut-out is crisp: the mask's soft fringe (half-found hair, a loose shoulder) is made
-      // firmer, else it blends palette colours into the ground as a smudge.
-      const cut = smoothstep(0.3, 0.7, a);
-      r = ground[0] + (r - ground[0]) * cut;
-      g = ground[1] + (g - ground[1]) * cut;
-      b = ground[2] + (b - ground[2]) * cut;
-    }
-    const e = ink[p]!;
-    R[p] = r * (1 - e) + 22 * e;
-    G[p] = g * (1 - e) + 18 * e;
-    B[p] = b * (1 - e) + 24 * e;
-    // How dark the halftone dots are here: only where there is no subject (and never on skin that strays
-    // outside the mask); on a flat ground an even light screen, on a photo background more in its darker tones.
-    if (subject) {
-      const lf = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
-      dots[p] = (1 - a) * (1 - s) * (ground ? 0.3 : Math.max(0, 0.8 - lf) * 0.6);
-    }
+    // Half a gain (which keeps the hue) and half an offset (which keeps the chroma): a gain alone lifts dark
+    // skin into orange-peach, an offset alone greys it.
+    const gain = lt / Math.max(8, l);
+    const off = lt - l;
+    const r = 0.5 * (R[p]! * gain + R[p]! + off);
+    const g = 0.5 * (G[p]! * gain + G[p]! + off);
+    const b = 0.5 * (B[p]! * gain + B[p]! + off);
+    // Saturation up for cloth and hair; skin barely (a saturated face looks sunburnt).
+    const sat = c.saturation + (Math.min(c.saturation, 1.04) - c.saturation) * s;
+    const yy = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    R[p] = yy + (r - yy) * sat;
+    G[p] = yy + (g - yy) * sat;
+    B[p] = yy + (b - yy) * sat;
   }
+}
 
-  return dots;
+/** A smooth gradient map of luminance `l` through the palette (no hard steps between its colours), into pixel p. */
+function paletteMap(palette: readonly Rgb8[], l: number, R: Plane, G: Plane, B: Plane, p: number): void {
+  const f = (Math.min(255, Math.max(0, l)) / 255) * (palette.length - 1);
+  const i0 = Math.max(0, Math.min(palette.length - 2, Math.floor(f)));
+  const t = smoothstep(0, 1, f - i0);
+  const c0 = palette[i0]!;
+  const c1 = palette[Math.min(palette.length - 1, i0 + 1)]!;
+  R[p] = c0[0] + (c1[0] - c0[0]) * t;
+  G[p] = c0[1] + (c1[1] - c0[1]) * t;
+  B[p] = c0[2] + (c1[2] - c0[2]) * t;
 }
 
 /**
- * Back to full size in one pass: the colour (lines included) and the dot cover scaled up bilinearly, the dots
- * drawn at full size so they stay round, and the features' full-size detail added (`feature` weight, measured
- * against `photoLuma`, the photo's working-size luminance).
+ * The background's colour, in place: a pop-art `ground` is one flat colour, as a screen print's; with a palette
+ * only, the background goes through the palette too; otherwise it keeps its own colours, a little more saturated
+ * and a third of the way to a pale wash of them, so it recedes behind the subject.
+ */
+function paintBackground(back: [Plane, Plane, Plane], c: ComicLook): void {
+  const [R, G, B] = back;
+  const ground = c.ground;
+  const palette = c.palette;
+  for (let p = 0; p < R.length; p++) {
+    if (ground) {
+      R[p] = ground[0];
+      G[p] = ground[1];
+      B[p] = ground[2];
+      continue;
+    }
+    const l = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+    if (palette && palette.length > 0) {
+      paletteMap(palette, l, R, G, B, p);
+      continue;
+    }
+    const sat = c.saturation;
+    R[p] = wash(l + (R[p]! - l) * sat);
+    G[p] = wash(l + (G[p]! - l) * sat);
+    B[p] = wash(l + (B[p]! - l) * sat);
+  }
+}
+
+/** A third of the way from `v` to a pale version of it. */
+const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
+
+/**
+ * Back to full size in one pass. The subject's and the background's colour are scaled up bilinearly and cut
+ * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the contour line and the feature lines are drawn
+ * there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
+ * edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so they stay
+ * round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
+ * against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
  */
 function compose(
   src: RgbImage,
-  f: { R: Plane; G: Plane; B: Plane; dots: Plane; feature: Plane; photoLuma: Plane },
+  f: {
+    colour: [Plane, Plane, Plane];
+    back: [Plane, Plane, Plane] | undefined;
+    edge: Outline | undefined;
+    ink: Plane;
+    feature: Plane;
+    flatLuma: Plane;
+  },
   w: number,
   h: number,
-  halftone: number,
+  c: ComicLook,
 ): RgbImage {
   const { width, height } = src;
-  const { R, G, B, dots, feature, photoLuma } = f;
+  const [R, G, B] = f.colour;
+  const { back, edge, ink, feature, flatLuma } = f;
   const detail = w < width || h < height;
   const scale = Math.max(width, height) / 1024;
-  const period = halftone * scale;
+  // Full-size px per working-size px: the outline's distances are in working px.
+  const up = Math.max(width, height) / Math.max(w, h);
+  const period = c.ground ? c.halftone * scale : 0;
+  // The contour's half width: about the feature lines' weight, at least a pixel so it never breaks up.
+  const half = Math.max(1, 0.65 * c.ink * scale);
+  // Beyond this distance from the outline a pixel is all subject or all background, with no contour line.
+  const reach = Math.max(half, SOFT_CUT * scale) + 0.7;
+  // Without a mask there is no background: the subject's planes stand in, never read (the cut is always 1).
+  const [BR, BG, BB] = back ?? f.colour;
   const out = new Uint8ClampedArray(width * height * 3);
   const sd = src.data;
   const x0 = new Int32Array(width);
@@ -238,36 +300,82 @@ function compose(
       const w01 = t * (1 - ty);
       const w10 = (1 - t) * ty;
       const w11 = t * ty;
-      let shade = 1;
-      if (period >= 3) {
-        const cover = dots[a00]! * w00 + dots[a01]! * w01 + dots[a10]! * w10 + dots[a11]! * w11;
-        if (cover > 0.005) {
-          // A 45-degree screen: the dot's radius gives the cover, its edge antialiased over about a pixel.
+      // How much of this pixel is subject, and how much contour line, from the outline's distance in full px.
+      // Most pixels are well inside or well outside, where neither needs working out.
+      let cut = 1;
+      let line = 0;
+      if (edge) {
+        const { dist, sure } = edge;
+        const d = (dist[a00]! * w00 + dist[a01]! * w01 + dist[a10]! * w10 + dist[a11]! * w11) * up;
+        if (d < reach) {
+          if (d <= -reach) cut = 0;
+          else {
+            // Crisp (antialiased over a pixel and a half) where the mask is sure of its edge, soft where not.
+            const s = sure[a00]! * w00 + sure[a01]! * w01 + sure[a10]! * w10 + sure[a11]! * w11;
+            const soft = 0.7 + SOFT_CUT * scale * (1 - s);
+            cut = smoothstep(-soft, soft, d);
+            line = s * smoothstep(half + 0.7, half - 0.7, Math.abs(d));
+          }
+        }
+      }
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      const i = p * 3;
+      if (cut > 0) {
+        r = (R[a00]! * w00 + R[a01]! * w01 + R[a10]! * w10 + R[a11]! * w11) * cut;
+        g = (G[a00]! * w00 + G[a01]! * w01 + G[a10]! * w10 + G[a11]! * w11) * cut;
+        b = (B[a00]! * w00 + B[a01]! * w01 + B[a10]! * w10 + B[a11]! * w11) * cut;
+        if (detail) {
+          const fw = feature[a00]! * w00 + feature[a01]! * w01 + feature[a10]! * w10 + feature[a11]! * w11;
+          if (fw > 0.01) {
+            const base = flatLuma[a00]! * w00 + flatLuma[a01]! * w01 + flatLuma[a10]! * w10 + flatLuma[a11]! * w11;
+            const dd = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base;
+            const cored = dd > CORE ? dd - CORE : dd < -CORE ? dd + CORE : 0;
+            const add = cored * fw * 0.9 * cut;
+            r += add;
+            g += add;
+            b += add;
+          }
+        }
+        const lines = ink[a00]! * w00 + ink[a01]! * w01 + ink[a10]! * w10 + ink[a11]! * w11;
+        if (lines > 0.08) line = Math.max(line, smoothstep(0.08, 0.4, lines) * cut);
+      }
+      if (cut < 1) {
+        let shade = 1 - cut;
+        if (period >= 3) {
+          // A 45-degree screen of even dots, a quarter of the ground: a screen print's tint, not a photo's shading.
           const u = ((x + y) * Math.SQRT1_2) / period;
           const v = ((x - y) * Math.SQRT1_2) / period;
           const du = u - Math.round(u);
           const dv = v - Math.round(v);
-          const radius = Math.sqrt(cover / Math.PI);
           const aa = 0.7 / period;
-          shade = 1 - 0.1 * smoothstep(radius + aa, radius - aa, Math.sqrt(du * du + dv * dv));
+          shade *= 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
         }
+        r += (BR[a00]! * w00 + BR[a01]! * w01 + BR[a10]! * w10 + BR[a11]! * w11) * shade;
+        g += (BG[a00]! * w00 + BG[a01]! * w01 + BG[a10]! * w10 + BG[a11]! * w11) * shade;
+        b += (BB[a00]! * w00 + BB[a01]! * w01 + BB[a10]! * w10 + BB[a11]! * w11) * shade;
       }
-      const i = p * 3;
-      let add = 0;
-      if (detail) {
-        const f = feature[a00]! * w00 + feature[a01]! * w01 + feature[a10]! * w10 + feature[a11]! * w11;
-        if (f > 0.01) {
-          const base = photoLuma[a00]! * w00 + photoLuma[a01]! * w01 + photoLuma[a10]! * w10 + photoLuma[a11]! * w11;
-          add = (0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base) * f * 0.8;
-        }
-      }
-      out[i] = (R[a00]! * w00 + R[a01]! * w01 + R[a10]! * w10 + R[a11]! * w11) * shade + add;
-      out[i + 1] = (G[a00]! * w00 + G[a01]! * w01 + G[a10]! * w10 + G[a11]! * w11) * shade + add;
-      out[i + 2] = (B[a00]! * w00 + B[a01]! * w01 + B[a10]! * w10 + B[a11]! * w11) * shade + add;
+      const e = INK * line;
+      out[i] = r + (22 - r) * e;
+      out[i + 1] = g + (18 - g) * e;
+      out[i + 2] = b + (24 - b) * e;
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
 }
+
+/** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
+const SOFT_CUT = 5;
+
+/** Detail within this many levels is skin texture (pores, fine lines), not a feature, and is not laid back. */
+const CORE = 8;
+
+/** How dark the lines are drawn: nearly black, as an inker's, but not pure black, which looked cut out. */
+const INK = 0.88;
+
+/** The halftone dots' radius, in periods: a quarter of the screen covered. */
+const DOT = Math.sqrt(0.25 / Math.PI);
 
 /** Rec. 709 luminance of three planes. */
 function lumaOf(R: Plane, G: Plane, B: Plane): Plane {
@@ -282,8 +390,71 @@ function blend(plane: Plane, other: Plane, weight: Plane): void {
 }
 
 /**
- * The background blurred in place (at a quarter of the working size), and for the bilateral passes a wider
- * colour range behind the subject and the pixels with no subject at all to skip.
+ * A plane of sw x sh scaled to w x h bilinearly: the mask shrinks by about 2, where bilinear sampling of a soft
+ * mask does not alias, and (unlike nearest sampling) it leaves no steps for the outline to follow.
+ */
+function shrinkPlane(src: ArrayLike<number>, sw: number, sh: number, w: number, h: number): Plane {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const gy = Math.min(sh - 1, Math.max(0, ((y + 0.5) * sh) / h - 0.5));
+    const y0 = Math.floor(gy);
+    const y1 = Math.min(sh - 1, y0 + 1);
+    const ty = gy - y0;
+    for (let x = 0; x < w; x++) {
+      const gx = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
+      const x0 = Math.floor(gx);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const tx = gx - x0;
+      const top = (src[y0 * sw + x0] ?? 0) * (1 - tx) + (src[y0 * sw + x1] ?? 0) * tx;
+      const bottom = (src[y1 * sw + x0] ?? 0) * (1 - tx) + (src[y1 * sw + x1] ?? 0) * tx;
+      out[y * w + x] = top + (bottom - top) * ty;
+    }
+  }
+  return out;
+}
+
+/**
+ * Cells of `f` x `f` px: the mean of `weight` and of each plane times `weight` in each, in one pass, which is what
+ * a normalised blur needs (a weighted copy and a box average per plane cost several times more).
+ */
+function weightedCells(
+  planes: [Plane, Plane, Plane],
+  weight: Plane,
+  w: number,
+  h: number,
+  f: number,
+): { sums: [Plane, Plane, Plane]; weights: Plane; cw: number; ch: number } {
+  const cw = Math.ceil(w / f);
+  const ch = Math.ceil(h / f);
+  const [R, G, B] = planes;
+  const sr = new Float32Array(cw * ch);
+  const sg = new Float32Array(cw * ch);
+  const sb = new Float32Array(cw * ch);
+  const weights = new Float32Array(cw * ch);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(y / f) * cw;
+    for (let x = 0, p = y * w; x < w; x++, p++) {
+      const a = weight[p]!;
+      if (a === 0) continue;
+      const q = row + Math.floor(x / f);
+      weights[q]! += a;
+      sr[q]! += R[p]! * a;
+      sg[q]! += G[p]! * a;
+      sb[q]! += B[p]! * a;
+    }
+  }
+  // Per px of a cell, so the weights stay 0..1 as the pixels' are.
+  const norm = 1 / (f * f);
+  for (const cells of [sr, sg, sb, weights]) for (let q = 0; q < cells.length; q++) cells[q] = cells[q]! * norm;
+  return { sums: [sr, sg, sb], weights, cw, ch };
+}
+
+/**
+ * The background behind the subject, at the working size: the photo's background blurred wide (at a quarter of
+ * the working size, which a blur this wide loses nothing to), so its clutter becomes calm soft shapes. It is a
+ * normalised blur of the background pixels alone (weighted by how surely they are background): a plain blur
+ * spread the subject's colours past its edge, a dark or bright glow ring round hair, hats and hands (a blind
+ * panel). Under the subject it continues the background nearby, which is what shows where the cut-out leaves it.
  */
 function calmBackground(
   planes: [Plane, Plane, Plane],
@@ -291,42 +462,123 @@ function calmBackground(
   w: number,
   h: number,
   ws: number,
-): { strength: Plane; skip: Uint8Array } {
+): [Plane, Plane, Plane] {
   const n = w * h;
-  for (const plane of planes) {
-    const q = downsample(plane, w, h, 4);
-    const soft = upsample(gaussianBlur(q.plane, q.w, q.h, 1.5 * ws), q.w, q.h, 4, w, h);
-    // Blurred where there is no subject: the soft plane moved toward the sharp one by the mask.
-    blend(soft, plane, subject);
-    plane.set(soft);
+  const f = 4;
+  const weight = new Float32Array(n);
+  for (let p = 0; p < n; p++) weight[p] = smoothstep(0.1, 0.01, subject[p]!);
+  const { sums, weights, cw, ch } = weightedCells(planes, weight, w, h, f);
+  const sigma = 2.5 * ws;
+  const wb = gaussianBlur(weights, cw, ch, sigma);
+  // Where no background is within reach of the blur (a face filling the frame), the background's mean colour.
+  let total = 0;
+  for (let q = 0; q < weights.length; q++) total += weights[q]!;
+  const out: Plane[] = [];
+  for (const sum of sums) {
+    let mean = 0;
+    for (let q = 0; q < sum.length; q++) mean += sum[q]!;
+    mean = total > 0 ? mean / total : 128;
+    const blurred = gaussianBlur(sum, cw, ch, sigma);
+    // A soft fallback: a cell with a little background nearby leans on it, one with none takes the mean.
+    for (let q = 0; q < blurred.length; q++) blurred[q] = (blurred[q]! + mean * 0.01) / (wb[q]! + 0.01);
+    out.push(upsample(blurred, cw, ch, f, w, h));
   }
-  const strength = new Float32Array(n);
-  const skip = new Uint8Array(n);
-  for (let p = 0; p < n; p++) {
-    strength[p] = 0.5 + 1.5 * (1 - subject[p]!);
-    skip[p] = subject[p]! < 0.02 ? 1 : 0;
-  }
-  return { strength, skip };
+  return [out[0]!, out[1]!, out[2]!];
 }
 
 /**
- * Ink, 0..1 per pixel at the working size: the dark side of a difference of Gaussians of the flattened luminance,
- * only where it is strong enough to be an edge an inker would draw (the minimum keeps texture and leftover noise
- * from drawing specks), then cleaned: softened and re-thresholded, which drops isolated dots and joins broken
- * strokes. Lines are lighter and need a stronger edge on skin (a face drawn with heavy lines looks old and
- * wrinkled) and are faint behind the subject. The subject's contour, from the mask, is inked too: where a cheek
- * meets a backdrop of the same tone there is no edge to find, yet a cartoon draws one.
+ * The subject's edge pixels, in place: where the mask is unsure, the photo's pixel is part background, and
+ * flattened and cut out it left a pale or coloured rim just inside the contour line (round a black hat, a light
+ * one). There the colour becomes that of the sure subject nearby: a normalised blur weighted by the mask, at half
+ * the working size (a blur this wide loses nothing there) and read only at those pixels.
  */
-/**
- * How dark the mask's contour is inked: light, a hint of a cartoon's outline. Darker, it read as a sticker cut out
- * around the head (a blind panel), and wherever the mask strays from the real edge the line shows it.
- */
-const CONTOUR = 0.3;
+function defringe(planes: [Plane, Plane, Plane], subject: Plane, w: number, h: number, ws: number): void {
+  const n = w * h;
+  const weight = new Float32Array(n);
+  for (let p = 0; p < n; p++) weight[p] = smoothstep(0.75, 0.97, subject[p]!);
+  const { sums, weights, cw, ch } = weightedCells(planes, weight, w, h, 2);
+  const sigma = 1.25 * ws;
+  const wb = gaussianBlur(weights, cw, ch, sigma);
+  const blurred = sums.map((sum) => gaussianBlur(sum, cw, ch, sigma));
+  for (let y = 0; y < h; y++) {
+    const gy = Math.min(ch - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+    const r0 = Math.floor(gy) * cw;
+    const r1 = Math.min(ch - 1, Math.floor(gy) + 1) * cw;
+    const ty = gy - Math.floor(gy);
+    for (let x = 0, p = y * w; x < w; x++, p++) {
+      const a = subject[p]!;
+      if (a < 0.02 || a > 0.97) continue;
+      const gx = Math.min(cw - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+      const c0 = Math.floor(gx);
+      const c1 = Math.min(cw - 1, c0 + 1);
+      const tx = gx - c0;
+      const k00 = (1 - tx) * (1 - ty);
+      const k01 = tx * (1 - ty);
+      const k10 = (1 - tx) * ty;
+      const k11 = tx * ty;
+      const sw = wb[r0 + c0]! * k00 + wb[r0 + c1]! * k01 + wb[r1 + c0]! * k10 + wb[r1 + c1]! * k11;
+      if (sw < 1e-3) continue;
+      const keep = smoothstep(0.75, 0.97, a);
+      for (let i = 0; i < 3; i++) {
+        const b = blurred[i]!;
+        const sure = (b[r0 + c0]! * k00 + b[r0 + c1]! * k01 + b[r1 + c0]! * k10 + b[r1 + c1]! * k11) / sw;
+        const plane = planes[i]!;
+        plane[p] = plane[p]! * keep + sure * (1 - keep);
+      }
+    }
+  }
+}
 
+/** The subject's outline at the working size, for the full-size cut-out and contour line. */
+interface Outline {
+  /** Signed distance to the outline in working-size px, positive inside, capped at `REACH` either side. */
+  dist: Plane;
+  /** 0..1: how sharp the mask's edge is here. A sharp edge is where the matte is sure of the outline. */
+  sure: Plane;
+}
+
+/** How far from the outline its distance is measured, in working-size px: beyond the widest cut and line. */
+const REACH = 8;
+
+/**
+ * The outline, from the mask softened a little (a smooth silhouette, not every wisp of the matte): the distance is
+ * (mask - 0.5) over the mask's gradient. Where the mask fades out over many pixels (flyaway hair, a half-found
+ * strand or shoulder) the matte is unsure where the edge is; a crisp cut and an inked line there drew its guesses
+ * as hard-edged blobs of background colour, so there the cut stays soft and no line is drawn.
+ */
+function outline(subject: Plane, w: number, h: number, ws: number): Outline {
+  const m = gaussianBlur(subject, w, h, 2 * ws);
+  const dist = new Float32Array(w * h);
+  const sure = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const gx = (m[x < w - 1 ? p + 1 : p]! - m[x > 0 ? p - 1 : p]!) * 0.5;
+      const gy = (m[y < h - 1 ? p + w : p]! - m[y > 0 ? p - w : p]!) * 0.5;
+      const g = Math.sqrt(gx * gx + gy * gy);
+      dist[p] = Math.max(-REACH, Math.min(REACH, (m[p]! - 0.5) / Math.max(0.02, g)));
+      // Per px at 512: a clean step in the mask, softened as above, rises by about a fifth per px there; a fade
+      // over 15 px or more by a fifteenth.
+      sure[p] = smoothstep(0.07, 0.15, g * ws);
+    }
+  }
+  return { dist, sure };
+}
+
+/**
+ * Ink, 0..1 per pixel at the working size, a soft field that the full-size pass thresholds into crisp lines: the
+ * dark side of a difference of Gaussians of the flattened luminance, only where it is strong enough to be an
+ * edge an inker would draw (the minimum keeps texture and leftover noise from drawing specks), then cleaned:
+ * softened and re-thresholded, which drops isolated dots and joins broken strokes. On skin lines are thinner and
+ * need a stronger edge (a face drawn with heavy lines looks old and wrinkled). Away from the face (clothes, hair)
+ * texture is held back hard: knitwear and cloth drew black scribbles. Nothing is drawn behind the subject; its
+ * silhouette is drawn from the mask instead (`outline`).
+ */
 function inkLines(
   luma: Plane,
   subject: Plane | undefined,
   skin: Plane,
+  face: Plane,
   w: number,
   h: number,
   ws: number,
@@ -348,29 +600,15 @@ function inkLines(
   for (let p = 0; p < n; p++) {
     const a = subject ? subject[p]! : 1;
     const s = skin[p]!;
+    const off = 1 - smoothstep(0.2, 0.5, face[p]!);
     const dark = g2[p]! - g1[p]!;
-    const lo = 2.2 + 1.3 * s + 3 * (1 - a) + 1.5 * busy[p]!;
-    out[p] = smoothstep(lo, lo + 4, dark) * (0.35 + 0.65 * a) * (1 - 0.4 * s);
+    const lo = 2.2 + 1.3 * s + (1.5 + 2.5 * off) * busy[p]! + 2 * off;
+    out[p] = smoothstep(lo, lo + 4, dark) * smoothstep(0.4, 0.8, a) * (1 - 0.3 * s);
   }
-  const soft = smallGaussian(out, w, h, 0.7 * ws);
+  const soft = smallGaussian(out, w, h, 1 * ws);
   // Specks: a dot of ink has little mass in a wider blur, a stroke of the same width has several times more.
-  const spread = gaussianBlur(out, w, h, 1.5 * ws);
+  const spread = gaussianBlur(out, w, h, 2.5 * ws);
   for (let p = 0; p < n; p++)
-    out[p] = smoothstep(0.12, 0.5, soft[p]!) * Math.min(1, soft[p]! * 2.2) * smoothstep(0.05, 0.13, spread[p]!);
-  if (subject) {
-    // The mask at the working size is nearest-sampled and would draw a stepped line: soften it first.
-    const m = boxBlur(subject, w, h, Math.max(1, Math.round(ws)), 2);
-    const d = 1;
-    for (let y = d; y < h - d; y++) {
-      for (let x = d; x < w - d; x++) {
-        const p = y * w + x;
-        const gx = m[p + d]! - m[p - d]!;
-        const gy = m[p + d * w]! - m[p - d * w]!;
-        const g = gx * gx + gy * gy;
-        if (g < 0.01) continue;
-        out[p] = Math.max(out[p]!, CONTOUR * smoothstep(0.2, 0.45, Math.sqrt(g)));
-      }
-    }
-  }
+    out[p] = smoothstep(0.12, 0.5, soft[p]!) * Math.min(1, soft[p]! * 2.2) * smoothstep(0.08, 0.16, spread[p]!);
   return out;
 }
