@@ -120,7 +120,10 @@ export interface ComicLook {
   levels: number;
   /** Ink line weight (px at 1024 px, 0 = none). */
   ink: number;
-  /** Halftone dot spacing (px at 1024 px, 0 = none), on the background only: never on the subject or skin. */
+  /**
+   * Halftone dot spacing (px at 1024 px, 0 = none), on a flat pop-art ground only (with a palette): over a photo's
+   * own background a dot grid read as a print defect, and never on the subject or skin.
+   */
   halftone: number;
   saturation: number;
   /** Pop-art palette: dark to light colours that replace the tones, or undefined to keep the photo's hues. */
@@ -336,7 +339,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     aliases: ['comic book', 'comics', 'pop art', 'popart', 'cartoon', 'graphic novel', 'halftone', 'lichtenstein'],
     description: 'Comic book / pop art: flat colours, ink outlines and halftone dots.',
     prompt: 'comic book illustration, bold ink outlines, halftone dots, pop art',
-    look: { kind: 'comic', levels: 5, ink: 2, halftone: 7, saturation: 1.12 },
+    look: { kind: 'comic', levels: 5, ink: 2, halftone: 0, saturation: 1.12 },
     variants: [
       // Warhol-style pop art palette.
       {
