@@ -161,7 +161,7 @@ function draw(
       // ratio, so strands in dark hair and folds in dark cloth keep their structure instead of one flat mass).
       const base = tone[((1 - b / 255) * 1023 + 0.5) | 0]! * a;
       const ratio = g / Math.max(8, b);
-      const c = base * Math.min(1.5, Math.max(0.15, 1 + 1.6 * (1 - ratio)));
+      const c = base * Math.min(1.3, Math.max(0.15, 1 + 1.6 * (1 - ratio)));
       // Lines: the pixel against a fine blur (about 3 px), so a line is as thin as the pencil's, not a bar the
       // width of the feature.
       const step = (bf - g) / Math.max(32, bf);
@@ -195,7 +195,10 @@ function draw(
       const f = focus[cell]!;
       shade *= 0.55 + 0.45 * f;
       line *= 0.7 + 0.3 * f;
-      const k = Math.min(1, Math.max(0, 1 - (1 - line) * (1 - shade)));
+      // Graphite on paper, never ink: the darkest marks roll off to 0.8 of the pencil, so a line over dark tone is
+      // still a line and a dark coat is hatched grey, not a black mass.
+      const k0 = Math.min(1, Math.max(0, 1 - (1 - line) * (1 - shade)));
+      const k = k0 / (1 + 0.25 * k0 * k0);
       const paper = 1 + 0.02 * tt;
       out[i] = pr * paper * (1 - k) + kr * k;
       out[i + 1] = pg * paper * (1 - k) + kg * k;
