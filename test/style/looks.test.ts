@@ -509,3 +509,53 @@ test('comic flattens cloth: no scribbles or specks on a creased suit', async () 
     }
   }
 });
+
+const DARK_HAIR = 'pexels-sam-lion-5709614.jpg';
+
+test('pencil sketch draws dark hair, beards and clothes as light hatching with structure, never a black mass', {
+  skip: needsPhotos(DARK_SKIN, DARK_HAIR),
+}, async () => {
+  // The blind panel: dark hair over dark clothing became one flat hatched mass with black blotches, a beard a dark
+  // mass, features heavy black bars. Graphite on paper: few pixels of the subject are near black (the old look
+  // had 7 to 24% of them below 80 in variations 0 and 1), and the photo's dark regions keep their structure
+  // inside (the spread within 8 px cells), not a flat grey.
+  for (const name of [DARK_SKIN, DARK_HAIR]) {
+    const photo = await fromSharp(sharp(facePath(name)).resize(SIZE, SIZE));
+    for (let v = 0; v < 3; v++) {
+      const { out } = sketchOf(photo, v);
+      let black = 0;
+      let inside = 0;
+      for (let p = 0; p < SIZE * SIZE; p++) {
+        if ((alpha[p] ?? 0) < 0.95) continue;
+        inside++;
+        if (luma(out, p) < 80) black++;
+      }
+      const spreads: number[] = [];
+      for (let y = 0; y < SIZE; y += 8) {
+        for (let x = 0; x < SIZE; x += 8) {
+          let a = 0;
+          let s = 0;
+          let ss = 0;
+          let opaque = true;
+          for (let dy = 0; dy < 8; dy++) {
+            for (let dx = 0; dx < 8; dx++) {
+              const p = (y + dy) * SIZE + x + dx;
+              if ((alpha[p] ?? 0) < 0.95) opaque = false;
+              a += luma(photo, p);
+              const q = luma(out, p);
+              s += q;
+              ss += q * q;
+            }
+          }
+          if (!opaque || a / 64 >= 70) continue;
+          spreads.push(Math.sqrt(Math.max(0, ss / 64 - (s / 64) ** 2)));
+        }
+      }
+      spreads.sort((a, b) => a - b);
+      const share = black / inside;
+      const spread = spreads[spreads.length >> 1] ?? 0;
+      assert.ok(share < 0.05, `${name} v${v}: ${(100 * share).toFixed(1)}% of the subject is near black`);
+      assert.ok(spreads.length > 100 && spread > 7, `${name} v${v}: dark regions spread by ${spread.toFixed(1)}`);
+    }
+  }
+});

@@ -42,6 +42,10 @@ const ANGLES = 32;
 /** Side of the stroke-texture tiles, and their directions: 22.5 degrees apart, a texture need not be exact. */
 const STROKE = 256;
 const STROKE_ANGLES = 8;
+/** The darkest a line gets: graphite, not ink. */
+const LINE_MAX = 0.8;
+/** The darkest the light fill of a feature gets. */
+const FILL = 0.35;
 
 export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
   const { width, height } = src;
@@ -67,6 +71,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   for (let p = 0; p < lumaQ.length; p++) lumaQ[p] = 0.2126 * qr[p]! + 0.7152 * qg[p]! + 0.0722 * qb[p]!;
   const dir = directionsPerPixel(strokeDirections(lumaQ, skinQ, w4, h4, scale), w4, h4, width, height, rng);
   const focus = toHalf(faceFocus(skinQ, w4, h4));
+  const split = toHalf(hueEdges(qr, qg, qb, lumaQ, w4, h4));
   // The mask blurred over about 10 px: strictly between 0 and 1 only near the silhouette, where a contour can be.
   const edge = aQ ? toHalf(boxBlur(aQ, w4, h4, Math.max(1, Math.round(2 * scale)), 2)) : undefined;
 
@@ -76,6 +81,16 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   smoothSkin(grey, skin, half.plane, half.w, half.h, width, height, scale);
   const quarter = downsample(half.plane, half.w, half.h, 2);
   const blur = dodgeBlur(quarter.plane, quarter.w, quarter.h, alpha, width, height, (s.line * 1024 * scale) / 4);
+  // The lines' blur, about 3 px: made from the half-size grey before the skin was smoothed (the skin's lines need
+  // a larger step anyway) and scaled up.
+  const fine = scaleUp(
+    boxBlur(half.plane, half.w, half.h, Math.max(1, Math.round(scale)), 2),
+    half.w,
+    half.h,
+    2,
+    width,
+    height,
+  );
   const flow = flowSmooth(grey, width, height, dir, face, w2, alpha, scale);
 
   const strokes = strokeTiles(28 * scale, rng);
@@ -87,7 +102,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const ox = rng.int(TOOTH);
   const oy = rng.int(TOOTH);
 
-  const fields: Fields = { flow, blur, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 };
+  const fields: Fields = { flow, blur, fine, split, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 };
   return image(draw(fields, s, alpha, width, height), width, height);
 }
 
@@ -95,6 +110,8 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
 interface Fields {
   flow: Plane;
   blur: Plane;
+  fine: Plane;
+  split: Plane;
   skin: Plane;
   face: Plane;
   focus: Plane;
@@ -117,7 +134,7 @@ function draw(
   width: number,
   height: number,
 ): Uint8Array {
-  const { flow, blur, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 } = fields;
+  const { flow, blur, fine, split, skin, face, focus, edge, dir, strokes, sx, sy, tooth, ox, oy, w2 } = fields;
   // 1 - dodge^darkness, and the tone curve, as tables: a pow per pixel costs more than the rest of the loop.
   const darken = new Float32Array(1024);
   for (let k = 0; k < 1024; k++) darken[k] = 1 - (k / 1023) ** s.darkness;
@@ -134,19 +151,20 @@ function draw(
     for (let x = 0; x < width; x++, p++) {
       const g = flow[p]!;
       const b = blur[p]!;
+      const bf = fine[p]!;
       const cell = halfRow + (x >> 1);
       const tt = tooth[toothRow + ((x + ox) & (TOOTH - 1))]!;
       const e = edge ? edge[cell]! : 0;
       const i = p * 3;
-      // Only the subject is shaded: the background's tone, faded, was a blotchy grey mottling (a blurred backdrop
-      // has no lines to draw, only soft blobs of tone).
-      const c = tone[((1 - g / 255) * 1023 + 0.5) | 0]! * (alpha ? Math.min(1, alpha[p] ?? 0) : 1);
-      // Colour dodge: g / (1 - blur(inverted)) on 0..1, which is g over the grey's blur. A line is kept only where
-      // the pixel is darker than its surround by a share of the surround's brightness (as the eye sees it), larger
-      // on skin: a suit's weave or a pore is not an edge an artist draws.
-      const step = (b - g) / Math.max(32, b);
-      // Bare paper (no tone, a step too small for a line, no contour away from the silhouette), most of the
-      // background: nothing to draw.
+      const a = alpha ? Math.min(1, alpha[p] ?? 0) : 1;
+      // Tone: the surround's light (the wide blur), compressed, with the pixel's light relative to it on top (a
+      // ratio, so strands in dark hair and folds in dark cloth keep their structure instead of one flat mass).
+      const base = tone[((1 - b / 255) * 1023 + 0.5) | 0]! * a;
+      const ratio = g / Math.max(8, b);
+      const c = base * Math.min(1.3, Math.max(0.15, 1 + 1.6 * (1 - ratio)));
+      // Lines: the pixel against a fine blur (about 3 px), so a line is as thin as the pencil's, not a bar the
+      // width of the feature.
+      const step = (bf - g) / Math.max(32, bf);
       if (c === 0 && step <= 0.03 && (e <= 0.02 || e >= 0.99)) {
         const paper = 1 + 0.02 * tt;
         out[i] = pr * paper;
@@ -156,22 +174,31 @@ function draw(
       }
       const sk = skin[cell]!;
       const fc = face[cell]!;
-      let line = darken[(Math.min(1, g / Math.max(1, b)) * 1023 + 0.5) | 0]!;
-      line *= smoothstep01((step - 0.03 - 0.06 * sk) / (0.05 + 0.03 * sk));
-      // Tone, as strokes: the stroke texture along the local direction modulates it, firmly off the face, lightly
-      // on it; the graphite also catches on the paper's tooth.
+      let line = LINE_MAX * darken[(Math.min(1, g / Math.max(1, bf)) * 1023 + 0.5) | 0]!;
+      line *= smoothstep01((step - 0.03 - 0.04 * sk) / (0.06 + 0.03 * sk));
+      // In the face, features darker than their surround (lips, irises, brows) also get a light fill from the wide
+      // blur under their fine outline: the shape of the mouth and the eyes, never a heavy bar.
+      const wide = (b - g) / Math.max(32, b);
+      line = Math.max(
+        line,
+        FILL * fc * darken[(Math.min(1, g / Math.max(1, b)) * 1023 + 0.5) | 0]! * smoothstep01((wide - 0.06) / 0.1),
+      );
       const direction = ((dir[p]! + 2) >> 2) & (STROKE_ANGLES - 1);
       const stroke = strokes[direction * STROKE * STROKE + strokeRow + ((x + sx) & (STROKE - 1))]!;
       if (alpha && e > 0.02 && e < 0.99 && x >= 2 && x < width - 2 && y >= 2 && y < height - 2) {
         line = Math.max(line, contour(alpha, p, width, c));
       }
-      let shade = c * s.shading * (1 + s.hatching * (2.5 - 1.5 * fc) * stroke) * (1 + (0.4 - 0.2 * fc) * tt);
+      // Hatching: strokes with paper between them, firmly off the face, lightly on it.
+      let shade = c * s.shading * Math.max(0, 1 + s.hatching * (4 - 3.2 * fc) * stroke) * (1 + (0.4 - 0.3 * fc) * tt);
+      // A light gap where two dark regions of different colour meet (dark hair over a dark coat).
+      shade *= 1 - 0.7 * split[cell]!;
       const f = focus[cell]!;
       shade *= 0.55 + 0.45 * f;
       line *= 0.7 + 0.3 * f;
-      // Under dark tone a line must be darker to stand out as much as on pale skin.
-      line = Math.min(1, line * (1 + shade));
-      const k = Math.min(1, Math.max(0, 1 - (1 - line) * (1 - shade)));
+      // Graphite on paper, never ink: the darkest marks roll off to 0.8 of the pencil, so a line over dark tone is
+      // still a line and a dark coat is hatched grey, not a black mass.
+      const k0 = Math.min(1, Math.max(0, 1 - (1 - line) * (1 - shade)));
+      const k = k0 / (1 + 0.25 * k0 * k0);
       const paper = 1 + 0.02 * tt;
       out[i] = pr * paper * (1 - k) + kr * k;
       out[i + 1] = pg * paper * (1 - k) + kg * k;
@@ -269,6 +296,39 @@ function dodgeBlur(
     joined[p] = subject * k + background * (1 - k);
   }
   return scaleUp(joined, w, h, 4, width, height);
+}
+
+/**
+ * Where two dark regions of different colour meet (brown hair over a black or navy coat, a beard over a dark
+ * collar), 0..1 at quarter size: the gradient of chroma relative to the light, counted only where both sides are
+ * dark. Their light alone differs too little there to draw a line, and hair and clothing read as one hatched mass.
+ */
+function hueEdges(r: Plane, g: Plane, b: Plane, l: Plane, w: number, h: number): Plane {
+  const n = w * h;
+  const u = new Float32Array(n);
+  const v = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const k = 1 / (l[p]! + 24);
+    u[p] = (r[p]! - g[p]!) * k;
+    v[p] = (b[p]! - g[p]!) * k;
+  }
+  const us = boxBlur(u, w, h, 1, 2);
+  const vs = boxBlur(v, w, h, 1, 2);
+  const ls = boxBlur(l, w, h, 2, 2);
+  const out = new Float32Array(n);
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1; x < w - 1; x++) {
+      const p = y * w + x;
+      const ux = us[p + 1]! - us[p - 1]!;
+      const uy = us[p + w]! - us[p - w]!;
+      const vx = vs[p + 1]! - vs[p - 1]!;
+      const vy = vs[p + w]! - vs[p - w]!;
+      const m = Math.sqrt(ux * ux + uy * uy + vx * vx + vy * vy);
+      const dark = 1 - smoothstep01((ls[p]! - 50) / 50);
+      out[p] = dark * smoothstep01((m - 0.12) / 0.25);
+    }
+  }
+  return boxBlur(out, w, h, 1, 1);
 }
 
 /**
