@@ -22,10 +22,12 @@ import {
  * and edges stay sharp instead of blurring. All window sums come from integral images, so the cost does not grow
  * with the brush and the brush can change per pixel: fine on the face (`faceBrush`, where the subject mask is 1),
  * broad behind it. It runs at most at `WORK_SIDE` px and is scaled back up; then the paint gets relief (an emboss
- * of its own luminance lit from the upper left) and a canvas weave.
+ * of its own luminance lit from the upper left) and a canvas weave. Behind the subject and across its contour the
+ * paint is softened into fields of colour (`softenBehind`), and the brushwork there is texture, not smeared colour.
  *
  * Faces must stay readable (the review panel saw melted faces: teeth one white bar, smudged eyes), so on the
- * subject a detail weight from local contrast (eyes, teeth, lips, brows; not skin, even lined skin) shrinks the
+ * subject a detail weight from local contrast relative to the brightness (eyes, teeth, lips, brows, and the locks
+ * and curls of dark hair, which an absolute measure missed so they melted into blobs; not skin) shrinks the
  * brush and the smear further, and at full size part of the photo's own fine luminance detail (what the reduced
  * working size lost) is laid back over the paint by that weight. Only part, and only on features: with more, a
  * later panel saw a face left a photo inside a painted background, which read as a glitch.
@@ -45,7 +47,8 @@ export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | u
   const smallLuma = lumaPlane(small);
   const detail = smallAlpha ? faceDetail(smallLuma, smallAlpha, w, h) : undefined;
   const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws, detail);
-  const painted = brushStrokes(flat, smallAlpha, o, rng, detail);
+  const soft = smallAlpha ? softenBehind(flat, smallAlpha, o.brush * ws) : flat;
+  const painted = brushStrokes(soft, smallAlpha, o, rng, detail);
   return canvas(painted, src, smallLuma, detail, o, rng);
 }
 
@@ -62,7 +65,7 @@ function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: 
   const out = new Float32Array(luma.length);
   for (let p = 0; p < out.length; p++) {
     const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
-    out[p] = smoothstep(8, 22, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    out[p] = smoothstep(0.05, 0.13, sd / (m[p]! + 24)) * Math.min(1, Math.max(0, alpha[p] ?? 0));
   }
   // Spread a little, so the brush is fine around a feature as well as on its edge.
   return boxBlur(out, w, h, r, 1);
@@ -173,9 +176,41 @@ function kuwahara(
 }
 
 /**
+ * The background melted into soft fields of colour and the silhouette's edge lost into it. Kuwahara keeps every
+ * edge, so blinds, shelves and leaves stayed crisp bands behind the head (and the flow dragged them into streaks),
+ * and the mask's edge stayed a cut-out line around the hair. A painter lays the background in loosely and lets the
+ * figure's contour melt into it, so here the paint is mixed with a wide blur of itself behind the subject and
+ * with a narrow one in a band across the mask's edge.
+ */
+function softenBehind(src: RgbImage, alpha: ArrayLike<number>, brush: number): RgbImage {
+  const { width, height, data } = src;
+  const n = width * height;
+  const edge = Math.max(1, brush * 0.4);
+  const a = gaussianBlur(Float32Array.from(alpha), width, height, edge);
+  const out = new Uint8Array(data.length);
+  for (let c = 0; c < 3; c++) {
+    const plane = new Float32Array(n);
+    for (let p = 0; p < n; p++) plane[p] = data[p * 3 + c]!;
+    // A blur of a brush's width turns blinds and shelves (a few px apart at the working size) into a field; the
+    // contour gets a narrower one, so the hair's edge melts without a halo of background over it.
+    const wide = gaussianBlur(plane, width, height, Math.max(1, brush));
+    const narrow = gaussianBlur(plane, width, height, edge);
+    for (let p = 0; p < n; p++) {
+      const ap = Math.min(1, Math.max(0, a[p]!));
+      const behind = 0.85 * (1 - ap);
+      const band = Math.min(1, 4 * ap * (1 - ap)) * 0.8;
+      const v = plane[p]!;
+      out[p * 3 + c] = Math.round(v + (wide[p]! - v) * behind + (narrow[p]! - v) * band * (1 - behind));
+    }
+  }
+  return image(out, width, height);
+}
+
+/**
  * Brush strokes on the flattened paint: the flow of the picture (the smoothed structure tensor's edge tangent)
- * drags each pixel's colour a brush length along the edges, as a loaded brush does, and drags noise the same way
- * into bristle streaks; the streaks plus the paint's luminance give the relief, lit from the upper left.
+ * drags each pixel's colour a short way along the edges, as a loaded brush does, and drags noise a brush length
+ * the same way into bristle streaks and broken colour; the streaks plus the paint's luminance give the relief, lit
+ * from the upper left.
  */
 function brushStrokes(
   src: RgbImage,
@@ -208,13 +243,14 @@ function brushStrokes(
   const syy = smoothField(jyy, width, height, sigma);
   // Where the picture has no structure (a blurred backdrop, smooth skin) its flow is noise, and dragging paint
   // along it drew liquid swirls, which read as a glitch. A painter lays such areas in with strokes of one
-  // direction: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise, +-25 degrees),
-  // is added to the picture's own, so real edges still steer the brush and flat areas get parallel strokes.
+  // direction per patch: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise), is
+  // added to the picture's own, so real edges still steer the brush. The wander is wide enough that patches differ
+  // (one direction everywhere read as a streaky brushed background) and slow enough not to swirl.
   const wander = smoothNoise(width, height, Math.max(16, Math.round(side / 5)), 2, rng);
   const bias = 120;
   for (let p = 0; p < n; p++) {
     // The stroke runs at 60 degrees (lower left to upper right); the tensor is of its normal.
-    const angle = (60 + 50 * (wander[p]! - 0.5)) * (Math.PI / 180);
+    const angle = (60 + 100 * (wander[p]! - 0.5)) * (Math.PI / 180);
     const nx = Math.sin(angle);
     const ny = Math.cos(angle);
     sxx[p] = sxx[p]! + bias * nx * nx;
@@ -224,8 +260,15 @@ function brushStrokes(
   const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
   const out = new Uint8ClampedArray(data.length);
   const streak = new Float32Array(n);
-  const smear = o.brush * side * 0.9;
-  const faceSmear = o.faceBrush * side * 0.9;
+  const smear = o.brush * side * 0.35;
+  const faceSmear = o.faceBrush * side * 0.3;
+  const texture = o.brush * side * 1.2;
+  const faceTexture = o.faceBrush * side * 0.9;
+  // Blurred white noise of sigma 1.2 has a deviation of about 0.29 / (2 sqrt(pi) sigma) = 0.068: scaled to 1.
+  // Narrow, so that dragged along a stroke it makes a long thin mark, not a blotch (rounder marks mottled the
+  // background like cotton wool).
+  const dabs = gaussianBlur(whiteNoise(n, rng), width, height, 1.2);
+  for (let p = 0; p < n; p++) dabs[p] = dabs[p]! * 14.7;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
@@ -248,13 +291,16 @@ function brushStrokes(
         tx = 1;
         ty = 0;
       }
-      // Features are not dragged: a smear across an eye or the teeth is what melts a face.
-      const len = (smear + (faceSmear - smear) * alphaAt(alpha, p)) * (detail ? 1 - 0.85 * detail[p]! : 1);
+      // Features are not dragged: a smear across an eye or the teeth is what melts a face. The colour moves only
+      // a short way (dragged a brush length, blinds, locks and a neck smeared into streaks); the stroke's texture
+      // runs the whole brush length.
+      const fine = detail ? 1 - 0.85 * detail[p]! : 1;
+      const on = alphaAt(alpha, p);
+      const len = (smear + (faceSmear - smear) * on) * fine;
       const steps = Math.max(1, Math.round(len / 2));
       let r = 0;
       let g = 0;
       let bl = 0;
-      let t = 0;
       let count = 0;
       for (let s = -steps; s <= steps; s++) {
         const d = (s * len) / steps;
@@ -265,15 +311,32 @@ function brushStrokes(
         r += data[q * 3]!;
         g += data[q * 3 + 1]!;
         bl += data[q * 3 + 2]!;
-        t += bristles[q]!;
         count++;
       }
+      const stroke = (texture + (faceTexture - texture) * on) * fine;
+      const ts = Math.max(1, Math.round(stroke / 1.5));
+      let t = 0;
+      let u = 0;
+      let tc = 0;
+      for (let s = -ts; s <= ts; s++) {
+        const d = (s * stroke) / ts;
+        const sx = Math.round(x + tx * d);
+        const sy = Math.round(y + ty * d);
+        if (sx < 0 || sy < 0 || sx >= width || sy >= height) continue;
+        const q = sy * width + sx;
+        t += bristles[q]!;
+        u += dabs[q]!;
+        tc++;
+      }
+      // Broken colour: each stroke a little lighter or darker than its neighbours, as paint never mixes evenly;
+      // this, not a smooth gradient, is what keeps skin from reading as wax.
+      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on);
       const i = p * 3;
-      out[i] = r / count;
-      out[i + 1] = g / count;
-      out[i + 2] = bl / count;
-      // Skin is painted smooth: bristle marks on a face read as wrinkles.
-      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.6 * alphaAt(alpha, p));
+      out[i] = (r / count) * shade;
+      out[i + 1] = (g / count) * shade;
+      out[i + 2] = (bl / count) * shade;
+      // Fine bristle marks stay light on the subject: on a face they read as wrinkles.
+      streak[p] = (t / tc) * Math.sqrt(tc) * (0.45 - 0.1 * on);
     }
   }
   // Relief: height = luminance + streaks; light from the upper left.
