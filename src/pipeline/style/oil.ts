@@ -194,7 +194,7 @@ function softenBehind(src: RgbImage, alpha: ArrayLike<number>, brush: number): R
     for (let p = 0; p < n; p++) plane[p] = data[p * 3 + c]!;
     // A blur of a brush's width turns blinds and shelves (a few px apart at the working size) into a field; the
     // contour gets a narrower one, so the hair's edge melts without a halo of background over it.
-    const wide = gaussianBlur(plane, width, height, Math.max(1, brush));
+    const wide = smoothField(plane, width, height, Math.max(1, brush));
     const narrow = gaussianBlur(plane, width, height, edge);
     for (let p = 0; p < n; p++) {
       const ap = Math.min(1, Math.max(0, a[p]!));
@@ -358,7 +358,10 @@ function brushStrokes(
   return image(new Uint8Array(out.buffer), width, height);
 }
 
-/** A Gaussian blur of a field that is smooth afterwards (the stroke direction): at half size, scaled back up. */
+/**
+ * A Gaussian blur of a field that is smooth afterwards (the stroke direction, the softened background): at half
+ * size, scaled back up.
+ */
 function smoothField(src: Float32Array, width: number, height: number, sigma: number): Float32Array {
   if (width < 64 || height < 64) return gaussianBlur(src, width, height, sigma);
   const { plane, w, h } = downsample(src, width, height, 2);
