@@ -45,31 +45,53 @@ export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | u
   const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
   const ws = Math.max(w, h);
   const smallLuma = lumaPlane(small);
-  const detail = smallAlpha ? faceDetail(smallLuma, smallAlpha, w, h) : undefined;
+  const maps = smallAlpha ? contrastMaps(smallLuma, smallAlpha, w, h) : undefined;
+  const detail = maps?.detail;
   const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws, detail);
   const soft = smallAlpha ? softenBehind(flat, smallAlpha, o.brush * ws) : flat;
-  const painted = brushStrokes(soft, smallAlpha, o, rng, detail);
+  const painted = brushStrokes(soft, smallAlpha, o, rng, detail, maps?.busy);
   return canvas(painted, src, smallLuma, detail, o, rng);
 }
 
 /**
- * 0..1 per pixel: how much of a facial feature is here. Local contrast (the standard deviation of luminance over
- * a few pixels of the working size) between that of skin and that of an eye or a lip line, on the subject only.
+ * Two maps from the local contrast of the photo (the standard deviation of luminance over a few pixels of the
+ * working size, relative to the brightness), 0..1 per pixel:
+ * - `detail`: how much of a facial feature is here: contrast between that of skin and that of an eye or a lip
+ *   line, on the subject only;
+ * - `busy`: how much texture the brushwork may have behind the subject. Where the photo's background has no
+ *   structure of its own (a plain wall, a blurred backdrop) the bristle streaks and the light and dark strokes
+ *   were all there was to see, and on a light wall they read as wool or fur (a review panel saw it); a painter
+ *   lays such a field in smoothly with a few broad strokes. So the texture follows the background's own
+ *   structure, with a floor that is lowest where the field is light.
  */
-function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: number): Float32Array {
+function contrastMaps(
+  luma: Float32Array,
+  alpha: ArrayLike<number>,
+  w: number,
+  h: number,
+): { detail: Float32Array; busy: Float32Array } {
   const sq = new Float32Array(luma.length);
   for (let p = 0; p < sq.length; p++) sq[p] = luma[p]! * luma[p]!;
   const r = Math.max(1, Math.round(Math.max(w, h) / 256));
   const m = boxBlur(luma, w, h, r, 2);
   const m2 = boxBlur(sq, w, h, r, 2);
-  const out = new Float32Array(luma.length);
-  for (let p = 0; p < out.length; p++) {
-    const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
+  const detail = new Float32Array(luma.length);
+  const busy = new Float32Array(luma.length);
+  for (let p = 0; p < detail.length; p++) {
+    const mean = m[p]!;
     // Relative to the brightness: on skin (about 150) this is the old 8..22 levels, on dark hair a few levels.
-    out[p] = smoothstep(0.05, 0.13, sd / (m[p]! + 24)) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    const contrast = Math.sqrt(Math.max(0, m2[p]! - mean * mean)) / (mean + 24);
+    detail[p] = smoothstep(0.05, 0.13, contrast) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    // A plain wall is under 0.01, a wall's texture or a soft shadow a few hundredths, shelves and leaves more.
+    const floor = 0.45 - 0.33 * smoothstep(110, 200, mean);
+    busy[p] = floor + (1 - floor) * smoothstep(0.015, 0.07, contrast);
   }
-  // Spread a little, so the brush is fine around a feature as well as on its edge.
-  return boxBlur(out, w, h, r, 1);
+  // Spread: the detail a little, so the brush is fine around a feature as well as on its edge; the texture over
+  // a brush's length, so it fades in and out with the background's structure, not with each edge.
+  return {
+    detail: boxBlur(detail, w, h, r, 1),
+    busy: boxBlur(busy, w, h, Math.max(2, Math.round(Math.max(w, h) / 64)), 2),
+  };
 }
 
 /**
@@ -219,6 +241,7 @@ function brushStrokes(
   o: OilLook,
   rng: Random,
   detail: Float32Array | undefined,
+  busy: Float32Array | undefined,
 ): RgbImage {
   const { width, height, data } = src;
   const n = width * height;
@@ -331,13 +354,16 @@ function brushStrokes(
       }
       // Broken colour: each stroke a little lighter or darker than its neighbours, as paint never mixes evenly;
       // this, not a smooth gradient, is what keeps skin from reading as wax.
-      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on);
+      // Behind the subject both follow the background's own structure (`busy`): a plain light wall gets only
+      // faint, broad strokes of light and dark and almost no bristle marks.
+      const calm = busy ? on + (1 - on) * busy[p]! : 1;
+      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on) * (0.25 + 0.75 * calm);
       const i = p * 3;
       out[i] = (r / count) * shade;
       out[i + 1] = (g / count) * shade;
       out[i + 2] = (bl / count) * shade;
       // Fine bristle marks stay light on the subject: on a face they read as wrinkles.
-      streak[p] = (t / tc) * Math.sqrt(tc) * (0.45 - 0.1 * on);
+      streak[p] = (t / tc) * Math.sqrt(tc) * (0.45 - 0.1 * on) * calm;
     }
   }
   // Relief: height = luminance + streaks; light from the upper left.
