@@ -5,7 +5,7 @@ import { ellipseAlpha } from '../../bench/style.js';
 import { deriveSeed, mulberry32 } from '../../src/core/random.js';
 import { parseStyle, STYLE_PRESETS, type Style } from '../../src/core/style.js';
 import { fromSharp } from '../../src/pipeline/image.js';
-import { rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
+import { boxBlur, rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
 import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 import { facePath, needsPhotos } from '../helpers/env.js';
@@ -458,5 +458,43 @@ test('oil paints window blinds behind the subject as a soft field, not crisp ban
     }
     const coherence = Math.sqrt((xx - yy) ** 2 + 4 * xy * xy) / (xx + yy);
     assert.ok(coherence < 0.55, `v${v}: the background's strokes run one way (coherence ${coherence.toFixed(2)})`);
+  }
+});
+
+test('oil paints a plain light wall as a soft field of colour, not wool: little fine texture behind the subject', () => {
+  // obama.jpg's face in front of a light grey wall with a gentle gradient. The bristle streaks and the light and
+  // dark strokes, at full strength on a field with nothing else in it, read as wool or fur (a review panel saw
+  // it on grey and white walls): a band-pass of the luminance behind the subject (a 3 px mean, which takes out the
+  // canvas weave of 3 px, less an 11 px mean) was 3.1 to 3.4 levels RMS; soft paint with faint strokes is about 1.
+  const wall: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const a = alpha[p] ?? 0;
+    const v = 205 + (20 * (p % SIZE)) / SIZE - (10 * Math.floor(p / SIZE)) / SIZE;
+    for (let c = 0; c < 3; c++)
+      wall.data[p * 3 + c] = Math.round(wall.data[p * 3 + c]! * a + (v + 2 * (c - 1)) * (1 - a));
+  }
+  // Behind the subject, 10 px clear of its mask and of the picture's edge.
+  const clear = (p: number) => {
+    const x = p % SIZE;
+    const y = Math.floor(p / SIZE);
+    if (x < 10 || y < 10 || x >= SIZE - 10 || y >= SIZE - 10) return false;
+    return [0, 10, -10, 10 * SIZE, -10 * SIZE].every((d) => (alpha[p + d] ?? 0) === 0);
+  };
+  for (let v = 0; v < 3; v++) {
+    const out = look('oil paint', v, wall);
+    const l = new Float32Array(SIZE * SIZE);
+    for (let p = 0; p < l.length; p++) l[p] = luma(out, p);
+    const fine = boxBlur(l, SIZE, SIZE, 1, 1);
+    const coarse = boxBlur(fine, SIZE, SIZE, 5, 1);
+    let s = 0;
+    let n = 0;
+    for (let p = 0; p < l.length; p++) {
+      if (!clear(p)) continue;
+      s += (fine[p]! - coarse[p]!) ** 2;
+      n++;
+    }
+    const rms = Math.sqrt(s / n);
+    assert.ok(n > 20000, `v${v}: ${n} px behind the subject`);
+    assert.ok(rms < 1.8, `v${v}: the wall has ${rms.toFixed(2)} levels RMS of fine texture (woolly brushwork)`);
   }
 });
