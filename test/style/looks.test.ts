@@ -465,7 +465,7 @@ test('oil paints a plain light wall as a soft field of colour, not wool: little 
   // obama.jpg's face in front of a light grey wall with a gentle gradient. The bristle streaks and the light and
   // dark strokes, at full strength on a field with nothing else in it, read as wool or fur (a review panel saw
   // it on grey and white walls): a band-pass of the luminance behind the subject (a 3 px mean, which takes out the
-  // canvas weave of 3 px, less an 11 px mean) was 3.1 to 3.4 levels RMS; soft paint with faint strokes is about 1.
+  // canvas weave of 3 px, less an 11 px mean) was 3.1 to 3.4 levels RMS; soft paint with faint strokes is under 1.
   const wall: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
   for (let p = 0; p < SIZE * SIZE; p++) {
     const a = alpha[p] ?? 0;

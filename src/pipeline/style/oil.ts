@@ -83,8 +83,8 @@ function contrastMaps(
     const contrast = Math.sqrt(Math.max(0, m2[p]! - mean * mean)) / (mean + 24);
     detail[p] = smoothstep(0.05, 0.13, contrast) * Math.min(1, Math.max(0, alpha[p] ?? 0));
     // A plain wall is under 0.01, a wall's texture or a soft shadow a few hundredths, shelves and leaves more.
-    const floor = 0.45 - 0.33 * smoothstep(110, 200, mean);
-    busy[p] = floor + (1 - floor) * smoothstep(0.015, 0.07, contrast);
+    const floor = 0.4 - 0.32 * smoothstep(100, 190, mean);
+    busy[p] = floor + (1 - floor) * smoothstep(0.02, 0.09, contrast);
   }
   // Spread: the detail a little, so the brush is fine around a feature as well as on its edge; the texture over
   // a brush's length, so it fades in and out with the background's structure, not with each edge.
@@ -378,7 +378,7 @@ function brushStrokes(
       // Behind the subject both follow the background's own structure (`busy`): a plain light wall gets only
       // faint, broad strokes of light and dark and almost no bristle marks.
       const calm = busy ? on + (1 - on) * busy[p]! : 1;
-      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on) * (0.25 + 0.75 * calm);
+      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on) * (0.1 + 0.9 * calm);
       const i = p * 3;
       out[i] = (r / count) * shade;
       out[i + 1] = (g / count) * shade;
