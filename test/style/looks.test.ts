@@ -5,7 +5,7 @@ import { ellipseAlpha } from '../../bench/style.js';
 import { deriveSeed, mulberry32 } from '../../src/core/random.js';
 import { parseStyle, STYLE_PRESETS, type Style } from '../../src/core/style.js';
 import { fromSharp } from '../../src/pipeline/image.js';
-import { rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
+import { boxBlur, rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
 import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 import { facePath, needsPhotos } from '../helpers/env.js';
@@ -557,5 +557,90 @@ test('pencil sketch draws dark hair, beards and clothes as light hatching with s
       assert.ok(share < 0.05, `${name} v${v}: ${(100 * share).toFixed(1)}% of the subject is near black`);
       assert.ok(spreads.length > 100 && spread > 7, `${name} v${v}: dark regions spread by ${spread.toFixed(1)}`);
     }
+  }
+});
+
+test('oil paints window blinds behind the subject as a soft field, not crisp bands or parallel streaks', () => {
+  // Horizontal blinds (6 px dark, 6 px light) behind obama.jpg's face. The old look kept them as bands in the
+  // finest brush (65 % of their contrast) and dragged every brush's remnants along one diagonal into streaks
+  // (the gradients' coherence 0.73 to 0.98); a blind panel saw both.
+  const blinds: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const a = alpha[p] ?? 0;
+    const v = Math.floor(p / SIZE) % 12 < 6 ? 90 : 200;
+    for (let c = 0; c < 3; c++) blinds.data[p * 3 + c] = Math.round(blinds.data[p * 3 + c]! * a + v * (1 - a));
+  }
+  const behind = (p: number) => (alpha[p] ?? 0) === 0 && (alpha[p + 6 * SIZE] ?? 0) === 0;
+  /** Mean luminance step between pixels half a blind apart: about 110 on the blinds themselves. */
+  const bands = (img: RgbImage) => {
+    let s = 0;
+    let n = 0;
+    for (let p = 0; p < SIZE * (SIZE - 6); p++) {
+      if (!behind(p)) continue;
+      s += Math.abs(luma(img, p) - luma(img, p + 6 * SIZE));
+      n++;
+    }
+    return s / n;
+  };
+  const before = bands(blinds);
+  for (let v = 0; v < 3; v++) {
+    const out = look('oil paint', v, blinds);
+    const after = bands(out);
+    assert.ok(after < before * 0.15, `v${v}: the blinds keep ${after.toFixed(1)} of ${before.toFixed(1)} levels`);
+    // The coherence of the summed structure tensor: 1 when every gradient in the background points one way.
+    let xx = 0;
+    let xy = 0;
+    let yy = 0;
+    for (let y = 1; y < SIZE - 1; y++) {
+      for (let x = 1; x < SIZE - 1; x++) {
+        const p = y * SIZE + x;
+        if (!behind(p)) continue;
+        const gx = luma(out, p + 1) - luma(out, p - 1);
+        const gy = luma(out, p + SIZE) - luma(out, p - SIZE);
+        xx += gx * gx;
+        xy += gx * gy;
+        yy += gy * gy;
+      }
+    }
+    const coherence = Math.sqrt((xx - yy) ** 2 + 4 * xy * xy) / (xx + yy);
+    assert.ok(coherence < 0.55, `v${v}: the background's strokes run one way (coherence ${coherence.toFixed(2)})`);
+  }
+});
+
+test('oil paints a plain light wall as a soft field of colour, not wool: little fine texture behind the subject', () => {
+  // obama.jpg's face in front of a light grey wall with a gentle gradient. The bristle streaks and the light and
+  // dark strokes, at full strength on a field with nothing else in it, read as wool or fur (a review panel saw
+  // it on grey and white walls): a band-pass of the luminance behind the subject (a 3 px mean, which takes out the
+  // canvas weave of 3 px, less an 11 px mean) was 3.1 to 3.4 levels RMS; soft paint with faint strokes is under 1.
+  const wall: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const a = alpha[p] ?? 0;
+    const v = 205 + (20 * (p % SIZE)) / SIZE - (10 * Math.floor(p / SIZE)) / SIZE;
+    for (let c = 0; c < 3; c++)
+      wall.data[p * 3 + c] = Math.round(wall.data[p * 3 + c]! * a + (v + 2 * (c - 1)) * (1 - a));
+  }
+  // Behind the subject, 10 px clear of its mask and of the picture's edge.
+  const clear = (p: number) => {
+    const x = p % SIZE;
+    const y = Math.floor(p / SIZE);
+    if (x < 10 || y < 10 || x >= SIZE - 10 || y >= SIZE - 10) return false;
+    return [0, 10, -10, 10 * SIZE, -10 * SIZE].every((d) => (alpha[p + d] ?? 0) === 0);
+  };
+  for (let v = 0; v < 3; v++) {
+    const out = look('oil paint', v, wall);
+    const l = new Float32Array(SIZE * SIZE);
+    for (let p = 0; p < l.length; p++) l[p] = luma(out, p);
+    const fine = boxBlur(l, SIZE, SIZE, 1, 1);
+    const coarse = boxBlur(fine, SIZE, SIZE, 5, 1);
+    let s = 0;
+    let n = 0;
+    for (let p = 0; p < l.length; p++) {
+      if (!clear(p)) continue;
+      s += (fine[p]! - coarse[p]!) ** 2;
+      n++;
+    }
+    const rms = Math.sqrt(s / n);
+    assert.ok(n > 20000, `v${v}: ${n} px behind the subject`);
+    assert.ok(rms < 1.8, `v${v}: the wall has ${rms.toFixed(2)} levels RMS of fine texture (woolly brushwork)`);
   }
 });

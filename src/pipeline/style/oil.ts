@@ -22,10 +22,12 @@ import {
  * and edges stay sharp instead of blurring. All window sums come from integral images, so the cost does not grow
  * with the brush and the brush can change per pixel: fine on the face (`faceBrush`, where the subject mask is 1),
  * broad behind it. It runs at most at `WORK_SIDE` px and is scaled back up; then the paint gets relief (an emboss
- * of its own luminance lit from the upper left) and a canvas weave.
+ * of its own luminance lit from the upper left) and a canvas weave. Behind the subject and across its contour the
+ * paint is softened into fields of colour (`softenBehind`), and the brushwork there is texture, not smeared colour.
  *
  * Faces must stay readable (the review panel saw melted faces: teeth one white bar, smudged eyes), so on the
- * subject a detail weight from local contrast (eyes, teeth, lips, brows; not skin, even lined skin) shrinks the
+ * subject a detail weight from local contrast relative to the brightness (eyes, teeth, lips, brows, and the locks
+ * and curls of dark hair, which an absolute measure missed so they melted into blobs; not skin) shrinks the
  * brush and the smear further, and at full size part of the photo's own fine luminance detail (what the reduced
  * working size lost) is laid back over the paint by that weight. Only part, and only on features: with more, a
  * later panel saw a face left a photo inside a painted background, which read as a glitch.
@@ -43,29 +45,53 @@ export function applyOil(src: RgbImage, o: OilLook, alpha: ArrayLike<number> | u
   const smallAlpha = alpha && k < 1 ? resizePlane(alpha, width, height, w, h) : alpha;
   const ws = Math.max(w, h);
   const smallLuma = lumaPlane(small);
-  const detail = smallAlpha ? faceDetail(smallLuma, smallAlpha, w, h) : undefined;
+  const maps = smallAlpha ? contrastMaps(smallLuma, smallAlpha, w, h) : undefined;
+  const detail = maps?.detail;
   const flat = kuwahara(small, smallAlpha, o.brush * ws, o.faceBrush * ws, detail);
-  const painted = brushStrokes(flat, smallAlpha, o, rng, detail);
+  const soft = smallAlpha ? softenBehind(flat, smallAlpha, o.brush * ws) : flat;
+  const painted = brushStrokes(soft, smallAlpha, o, rng, detail, maps?.busy);
   return canvas(painted, src, smallLuma, detail, o, rng);
 }
 
 /**
- * 0..1 per pixel: how much of a facial feature is here. Local contrast (the standard deviation of luminance over
- * a few pixels of the working size) between that of skin and that of an eye or a lip line, on the subject only.
+ * Two maps from the local contrast of the photo (the standard deviation of luminance over a few pixels of the
+ * working size, relative to the brightness), 0..1 per pixel:
+ * - `detail`: how much of a facial feature is here: contrast between that of skin and that of an eye or a lip
+ *   line, on the subject only;
+ * - `busy`: how much texture the brushwork may have behind the subject. Where the photo's background has no
+ *   structure of its own (a plain wall, a blurred backdrop) the bristle streaks and the light and dark strokes
+ *   were all there was to see, and on a light wall they read as wool or fur (a review panel saw it); a painter
+ *   lays such a field in smoothly with a few broad strokes. So the texture follows the background's own
+ *   structure, with a floor that is lowest where the field is light.
  */
-function faceDetail(luma: Float32Array, alpha: ArrayLike<number>, w: number, h: number): Float32Array {
+function contrastMaps(
+  luma: Float32Array,
+  alpha: ArrayLike<number>,
+  w: number,
+  h: number,
+): { detail: Float32Array; busy: Float32Array } {
   const sq = new Float32Array(luma.length);
   for (let p = 0; p < sq.length; p++) sq[p] = luma[p]! * luma[p]!;
   const r = Math.max(1, Math.round(Math.max(w, h) / 256));
   const m = boxBlur(luma, w, h, r, 2);
   const m2 = boxBlur(sq, w, h, r, 2);
-  const out = new Float32Array(luma.length);
-  for (let p = 0; p < out.length; p++) {
-    const sd = Math.sqrt(Math.max(0, m2[p]! - m[p]! * m[p]!));
-    out[p] = smoothstep(8, 22, sd) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+  const detail = new Float32Array(luma.length);
+  const busy = new Float32Array(luma.length);
+  for (let p = 0; p < detail.length; p++) {
+    const mean = m[p]!;
+    // Relative to the brightness: on skin (about 150) this is the old 8..22 levels, on dark hair a few levels.
+    const contrast = Math.sqrt(Math.max(0, m2[p]! - mean * mean)) / (mean + 24);
+    detail[p] = smoothstep(0.05, 0.13, contrast) * Math.min(1, Math.max(0, alpha[p] ?? 0));
+    // A plain wall is under 0.01, a wall's texture or a soft shadow a few hundredths, shelves and leaves more.
+    const floor = 0.4 - 0.32 * smoothstep(100, 190, mean);
+    busy[p] = floor + (1 - floor) * smoothstep(0.02, 0.09, contrast);
   }
-  // Spread a little, so the brush is fine around a feature as well as on its edge.
-  return boxBlur(out, w, h, r, 1);
+  // Spread: the detail a little, so the brush is fine around a feature as well as on its edge; the texture over
+  // a brush's length, so it fades in and out with the background's structure, not with each edge.
+  return {
+    detail: boxBlur(detail, w, h, r, 1),
+    busy: boxBlur(busy, w, h, Math.max(2, Math.round(Math.max(w, h) / 48)), 1),
+  };
 }
 
 /**
@@ -173,9 +199,41 @@ function kuwahara(
 }
 
 /**
+ * The background melted into soft fields of colour and the silhouette's edge lost into it. Kuwahara keeps every
+ * edge, so blinds, shelves and leaves stayed crisp bands behind the head (and the flow dragged them into streaks),
+ * and the mask's edge stayed a cut-out line around the hair. A painter lays the background in loosely and lets the
+ * figure's contour melt into it, so here the paint is mixed with a wide blur of itself behind the subject and
+ * with a narrow one in a band across the mask's edge.
+ */
+function softenBehind(src: RgbImage, alpha: ArrayLike<number>, brush: number): RgbImage {
+  const { width, height, data } = src;
+  const n = width * height;
+  const edge = Math.max(1, brush * 0.4);
+  const a = quickBlur(Float32Array.from(alpha), width, height, edge);
+  const out = new Uint8Array(data.length);
+  for (let c = 0; c < 3; c++) {
+    const plane = new Float32Array(n);
+    for (let p = 0; p < n; p++) plane[p] = data[p * 3 + c]!;
+    // A blur of a brush's width turns blinds and shelves (a few px apart at the working size) into a field; the
+    // contour gets a narrower one, so the hair's edge melts without a halo of background over it.
+    const wide = smoothField(plane, width, height, Math.max(1, brush));
+    const narrow = quickBlur(plane, width, height, edge);
+    for (let p = 0; p < n; p++) {
+      const ap = Math.min(1, Math.max(0, a[p]!));
+      const behind = 0.85 * (1 - ap);
+      const band = Math.min(1, 4 * ap * (1 - ap)) * 0.8;
+      const v = plane[p]!;
+      out[p * 3 + c] = Math.round(v + (wide[p]! - v) * behind + (narrow[p]! - v) * band * (1 - behind));
+    }
+  }
+  return image(out, width, height);
+}
+
+/**
  * Brush strokes on the flattened paint: the flow of the picture (the smoothed structure tensor's edge tangent)
- * drags each pixel's colour a brush length along the edges, as a loaded brush does, and drags noise the same way
- * into bristle streaks; the streaks plus the paint's luminance give the relief, lit from the upper left.
+ * drags each pixel's colour a short way along the edges, as a loaded brush does, and drags noise a brush length
+ * the same way into bristle streaks and broken colour; the streaks plus the paint's luminance give the relief, lit
+ * from the upper left.
  */
 function brushStrokes(
   src: RgbImage,
@@ -183,6 +241,7 @@ function brushStrokes(
   o: OilLook,
   rng: Random,
   detail: Float32Array | undefined,
+  busy: Float32Array | undefined,
 ): RgbImage {
   const { width, height, data } = src;
   const n = width * height;
@@ -202,37 +261,65 @@ function brushStrokes(
       jyy[p] = gy * gy;
     }
   }
+  // The smoothed tensor is kept at half size and looked up at the nearest cell: the direction changes slowly, and
+  // scaling three planes back up cost more than the blurs.
   const sigma = Math.max(1.5, side * 0.006);
-  const sxx = smoothField(jxx, width, height, sigma);
-  const sxy = smoothField(jxy, width, height, sigma);
-  const syy = smoothField(jyy, width, height, sigma);
+  const f = width >= 64 && height >= 64 ? 2 : 1;
+  const tw = Math.ceil(width / f);
+  const th = Math.ceil(height / f);
+  const tensor = (j: Float32Array) =>
+    f === 1
+      ? gaussianBlur(j, width, height, sigma)
+      : gaussianBlur(downsample(j, width, height, f).plane, tw, th, sigma / f);
+  const sxx = tensor(jxx);
+  const sxy = tensor(jxy);
+  const syy = tensor(jyy);
   // Where the picture has no structure (a blurred backdrop, smooth skin) its flow is noise, and dragging paint
   // along it drew liquid swirls, which read as a glitch. A painter lays such areas in with strokes of one
-  // direction: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise, +-25 degrees),
-  // is added to the picture's own, so real edges still steer the brush and flat areas get parallel strokes.
-  const wander = smoothNoise(width, height, Math.max(16, Math.round(side / 5)), 2, rng);
+  // direction per patch: a weak tensor of a diagonal stroke, its angle wandering slowly (low-frequency noise), is
+  // added to the picture's own, so real edges still steer the brush. The wander is wide enough that patches differ
+  // (one direction everywhere read as a streaky brushed background) and slow enough not to swirl.
+  const wander = smoothNoise(tw, th, Math.max(16, Math.round(side / 5)) / f, 2, rng);
   const bias = 120;
-  for (let p = 0; p < n; p++) {
-    // The stroke runs at 60 degrees (lower left to upper right); the tensor is of its normal.
-    const angle = (60 + 50 * (wander[p]! - 0.5)) * (Math.PI / 180);
+  // The stroke runs at 60 degrees (lower left to upper right); the tensor is of its normal. From a table of 1024
+  // angles (a tenth of a degree apart): a sine and a cosine per pixel cost as much as a blur.
+  const biasXX = new Float32Array(1025);
+  const biasXY = new Float32Array(1025);
+  const biasYY = new Float32Array(1025);
+  for (let k = 0; k <= 1024; k++) {
+    const angle = (60 + 100 * (k / 1024 - 0.5)) * (Math.PI / 180);
     const nx = Math.sin(angle);
     const ny = Math.cos(angle);
-    sxx[p] = sxx[p]! + bias * nx * nx;
-    sxy[p] = sxy[p]! + bias * nx * ny;
-    syy[p] = syy[p]! + bias * ny * ny;
+    biasXX[k] = bias * nx * nx;
+    biasXY[k] = bias * nx * ny;
+    biasYY[k] = bias * ny * ny;
   }
-  const bristles = gaussianBlur(whiteNoise(n, rng), width, height, 1);
+  for (let p = 0; p < tw * th; p++) {
+    const k = Math.min(1024, Math.max(0, Math.round(wander[p]! * 1024)));
+    sxx[p] = sxx[p]! + biasXX[k]!;
+    sxy[p] = sxy[p]! + biasXY[k]!;
+    syy[p] = syy[p]! + biasYY[k]!;
+  }
+  const bristles = quickBlur(whiteNoise(n, rng), width, height, 1);
   const out = new Uint8ClampedArray(data.length);
   const streak = new Float32Array(n);
-  const smear = o.brush * side * 0.9;
-  const faceSmear = o.faceBrush * side * 0.9;
+  const smear = o.brush * side * 0.35;
+  const faceSmear = o.faceBrush * side * 0.3;
+  const texture = o.brush * side * 1.2;
+  const faceTexture = o.faceBrush * side * 0.9;
+  // White noise under two box passes of radius 1 (sigma 1.15) has a deviation of 0.29 * 19 / 81 = 0.068: scaled
+  // to 1. Narrow, so that dragged along a stroke it makes a long thin mark, not a blotch (rounder marks mottled
+  // the background like cotton wool).
+  const dabs = quickBlur(whiteNoise(n, rng), width, height, 1.2);
+  for (let p = 0; p < n; p++) dabs[p] = dabs[p]! * 14.7;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
+      const cell = f === 1 ? p : (y >> 1) * tw + (x >> 1);
       // The eigenvector of the smaller eigenvalue: the direction along which the picture changes least.
-      const a = sxx[p]!;
-      const b = sxy[p]!;
-      const c = syy[p]!;
+      const a = sxx[cell]!;
+      const b = sxy[cell]!;
+      const c = syy[cell]!;
       const lmin = (a + c) / 2 - Math.sqrt(((a - c) / 2) ** 2 + b * b);
       let tx = b;
       let ty = lmin - a;
@@ -248,13 +335,16 @@ function brushStrokes(
         tx = 1;
         ty = 0;
       }
-      // Features are not dragged: a smear across an eye or the teeth is what melts a face.
-      const len = (smear + (faceSmear - smear) * alphaAt(alpha, p)) * (detail ? 1 - 0.85 * detail[p]! : 1);
+      // Features are not dragged: a smear across an eye or the teeth is what melts a face. The colour moves only
+      // a short way (dragged a brush length, blinds, locks and a neck smeared into streaks); the stroke's texture
+      // runs the whole brush length.
+      const fine = detail ? 1 - 0.85 * detail[p]! : 1;
+      const on = alphaAt(alpha, p);
+      const len = (smear + (faceSmear - smear) * on) * fine;
       const steps = Math.max(1, Math.round(len / 2));
       let r = 0;
       let g = 0;
       let bl = 0;
-      let t = 0;
       let count = 0;
       for (let s = -steps; s <= steps; s++) {
         const d = (s * len) / steps;
@@ -265,15 +355,36 @@ function brushStrokes(
         r += data[q * 3]!;
         g += data[q * 3 + 1]!;
         bl += data[q * 3 + 2]!;
-        t += bristles[q]!;
         count++;
       }
+      const stroke = (texture + (faceTexture - texture) * on) * fine;
+      // A sample every 2 px: the noise is blurred over about that, and each sample is a fifth of the pass's time.
+      const ts = Math.max(1, Math.round(stroke / 2));
+      let t = 0;
+      let u = 0;
+      let tc = 0;
+      for (let s = -ts; s <= ts; s++) {
+        const d = (s * stroke) / ts;
+        const sx = Math.round(x + tx * d);
+        const sy = Math.round(y + ty * d);
+        if (sx < 0 || sy < 0 || sx >= width || sy >= height) continue;
+        const q = sy * width + sx;
+        t += bristles[q]!;
+        u += dabs[q]!;
+        tc++;
+      }
+      // Broken colour: each stroke a little lighter or darker than its neighbours, as paint never mixes evenly;
+      // this, not a smooth gradient, is what keeps skin from reading as wax.
+      // Behind the subject both follow the background's own structure (`busy`): a plain light wall gets only
+      // faint, broad strokes of light and dark and almost no bristle marks.
+      const calm = busy ? on + (1 - on) * busy[p]! : 1;
+      const shade = 1 + (u / tc) * Math.sqrt(tc) * 0.02 * (1 - 0.6 * on) * (0.1 + 0.9 * calm);
       const i = p * 3;
-      out[i] = r / count;
-      out[i + 1] = g / count;
-      out[i + 2] = bl / count;
-      // Skin is painted smooth: bristle marks on a face read as wrinkles.
-      streak[p] = (t / count) * Math.sqrt(count) * (1 - 0.6 * alphaAt(alpha, p));
+      out[i] = (r / count) * shade;
+      out[i + 1] = (g / count) * shade;
+      out[i + 2] = (bl / count) * shade;
+      // Fine bristle marks stay light on the subject: on a face they read as wrinkles.
+      streak[p] = (t / tc) * Math.sqrt(tc) * (0.45 - 0.1 * on) * calm;
     }
   }
   // Relief: height = luminance + streaks; light from the upper left.
@@ -294,7 +405,20 @@ function brushStrokes(
   return image(new Uint8Array(out.buffer), width, height);
 }
 
-/** A Gaussian blur of a field that is smooth afterwards (the stroke direction): at half size, scaled back up. */
+/**
+ * A Gaussian-like blur of a small sigma (a few px) in two box passes instead of three: a triangle kernel is close
+ * enough for noise and a soft contour, and the blurs are a third of the look's time. Two passes of radius r have
+ * a variance of 2 r (r + 1) / 3.
+ */
+function quickBlur(src: Float32Array, width: number, height: number, sigma: number): Float32Array {
+  const r = Math.max(1, Math.round((Math.sqrt(1 + 6 * sigma * sigma) - 1) / 2));
+  return boxBlur(src, width, height, r, 2);
+}
+
+/**
+ * A Gaussian blur of a field that is smooth afterwards (the stroke direction, the softened background): at half
+ * size, scaled back up.
+ */
 function smoothField(src: Float32Array, width: number, height: number, sigma: number): Float32Array {
   if (width < 64 || height < 64) return gaussianBlur(src, width, height, sigma);
   const { plane, w, h } = downsample(src, width, height, 2);
@@ -337,44 +461,62 @@ function canvas(
     x1[x] = Math.min(w - 1, Math.floor(g) + 1);
     fx[x] = g - Math.floor(g);
   }
+  // Each output row first mixes its two rows of the paint (and of the detail weight and luma) vertically into a
+  // row buffer, so each pixel is two taps instead of four; the detail is laid back only where its weight shows.
+  const rowPaint = new Float32Array(w * 3);
+  const rowDetail = new Float32Array(w);
+  const rowLuma = new Float32Array(w);
+  const kr = (1 + 0.04 * o.varnish) / 255;
+  const kg = (1 - 0.04 * o.varnish) / 255;
+  const kb = (1 - 0.3 * o.varnish) / 255;
+  const sat = o.saturation;
+  const deepen = o.varnish * 0.3;
+  const weave = o.canvas * 22;
   const out = new Uint8ClampedArray(width * height * 3);
   for (let y = 0; y < height; y++) {
-    const cy = Math.sin((2 * Math.PI * y) / period);
+    const cy = Math.sin((2 * Math.PI * y) / period) * 0.5 * weave;
     const gy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / height - 0.5));
     const r0 = Math.floor(gy) * w;
     const r1 = Math.min(h - 1, Math.floor(gy) + 1) * w;
     const ty = gy - Math.floor(gy);
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const t = fx[x]!;
-      const a = r0 + x0[x]!;
-      const b = r0 + x1[x]!;
-      const e = r1 + x0[x]!;
-      const f = r1 + x1[x]!;
-      const t00 = (1 - t) * (1 - ty);
-      const t01 = t * (1 - ty);
-      const t10 = (1 - t) * ty;
-      const t11 = t * ty;
-      const i = p * 3;
-      let add = 0;
+    let any = false;
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        const top = pd[(r0 + x) * 3 + c]!;
+        rowPaint[x * 3 + c] = top + (pd[(r1 + x) * 3 + c]! - top) * ty;
+      }
       if (detail) {
-        const wt = detail[a]! * t00 + detail[b]! * t01 + detail[e]! * t10 + detail[f]! * t11;
+        const d = detail[r0 + x]! + (detail[r1 + x]! - detail[r0 + x]!) * ty;
+        rowDetail[x] = d;
+        if (d > 0.01) any = true;
+        rowLuma[x] = smallLuma[r0 + x]! + (smallLuma[r1 + x]! - smallLuma[r0 + x]!) * ty;
+      }
+    }
+    const noiseRow = (y & 511) << 9;
+    for (let x = 0; x < width; x++) {
+      const t = fx[x]!;
+      const a = x0[x]!;
+      const b = x1[x]!;
+      const i = (y * width + x) * 3;
+      let add = 0;
+      if (any) {
+        const wt = rowDetail[a]! + (rowDetail[b]! - rowDetail[a]!) * t;
         if (wt > 0.01) {
-          const base = smallLuma[a]! * t00 + smallLuma[b]! * t01 + smallLuma[e]! * t10 + smallLuma[f]! * t11;
+          const base = rowLuma[a]! + (rowLuma[b]! - rowLuma[a]!) * t;
           const full = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]!;
           add = (full - base) * wt * 0.6;
         }
       }
-      const cloth = (across[x]! * cy * 0.5 + rough[((y & 511) << 9) | (x & 511)]! * 0.6) * o.canvas * 22;
-      const r = pd[a * 3]! * t00 + pd[b * 3]! * t01 + pd[e * 3]! * t10 + pd[f * 3]! * t11 + add;
-      const g = pd[a * 3 + 1]! * t00 + pd[b * 3 + 1]! * t01 + pd[e * 3 + 1]! * t10 + pd[f * 3 + 1]! * t11 + add;
-      const bl = pd[a * 3 + 2]! * t00 + pd[b * 3 + 2]! * t01 + pd[e * 3 + 2]! * t10 + pd[f * 3 + 2]! * t11 + add;
+      const cloth = across[x]! * cy + rough[noiseRow | (x & 511)]! * 0.6 * weave;
+      const r = rowPaint[a * 3]! + (rowPaint[b * 3]! - rowPaint[a * 3]!) * t + add;
+      const g = rowPaint[a * 3 + 1]! + (rowPaint[b * 3 + 1]! - rowPaint[a * 3 + 1]!) * t + add;
+      const bl = rowPaint[a * 3 + 2]! + (rowPaint[b * 3 + 2]! - rowPaint[a * 3 + 2]!) * t + add;
       const l = 0.2126 * r + 0.7152 * g + 0.0722 * bl;
       // Varnish: an amber glaze that deepens the shadows more than the lights.
-      const glaze = 1 - o.varnish * 0.3 * (1 - l / 255);
-      out[i] = (l + (r - l) * o.saturation) * glaze * (1 + 0.04 * o.varnish) + cloth;
-      out[i + 1] = (l + (g - l) * o.saturation) * glaze * (1 - 0.04 * o.varnish) + cloth;
-      out[i + 2] = (l + (bl - l) * o.saturation) * glaze * (1 - 0.3 * o.varnish) + cloth;
+      const glaze = 255 - deepen * (255 - l);
+      out[i] = (l + (r - l) * sat) * glaze * kr + cloth;
+      out[i + 1] = (l + (g - l) * sat) * glaze * kg + cloth;
+      out[i + 2] = (l + (bl - l) * sat) * glaze * kb + cloth;
     }
   }
   return image(new Uint8Array(out.buffer), width, height);
