@@ -1,5 +1,5 @@
 import { boxMean } from '../segment/guided-filter.js';
-import { maxFilter, resizePlane } from '../segment/plane.js';
+import { maxFilter } from '../segment/plane.js';
 import type { Box, RgbImage } from '../types.js';
 
 /**
@@ -172,11 +172,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
     }
   }
   if (!touched) return { alpha, strands: undefined };
-  // Softened over a cell each way, upsampled, applied.
+  // Softened over a cell each way, upsampled, applied (bilinear, only on rows of cells that lost something).
   const soft = boxMean(keep, cw, ch, 1);
-  const up = resizePlane({ width: cw, height: ch, data: soft }, width, height).data;
-  const out = new Float32Array(alpha.length);
-  for (let i = 0; i < alpha.length; i++) out[i] = (alpha[i] ?? 0) * (up[i] ?? 1);
+  const out = new Float32Array(alpha);
+  applyKeep(out, soft, width, height, cw, ch, fc);
   return { alpha: out, strands: spreadTint(tint, lostBy, cw, ch, fc) };
 }
 
@@ -306,6 +305,44 @@ function plainness(
   return out;
 }
 
+/** Multiplies `alpha` (width x height) by `keep` (cw x ch cells of f px) upsampled bilinearly, in place. */
+function applyKeep(
+  alpha: Float32Array,
+  keep: Float32Array,
+  width: number,
+  height: number,
+  cw: number,
+  ch: number,
+  f: number,
+): void {
+  const rowCut = new Uint8Array(ch);
+  for (let cy = 0; cy < ch; cy++) {
+    for (let cx = 0; cx < cw; cx++) {
+      if (keep[cy * cw + cx]! < 1) {
+        rowCut[cy] = 1;
+        break;
+      }
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(ch - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const r0 = Math.floor(gy);
+    const r1 = Math.min(ch - 1, r0 + 1);
+    if (!rowCut[r0] && !rowCut[r1]) continue;
+    const ty = gy - r0;
+    for (let x = 0; x < width; x++) {
+      const gx = Math.min(cw - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const c0 = Math.floor(gx);
+      const c1 = Math.min(cw - 1, c0 + 1);
+      const tx = gx - c0;
+      const top = keep[r0 * cw + c0]! * (1 - tx) + keep[r0 * cw + c1]! * tx;
+      const bottom = keep[r1 * cw + c0]! * (1 - tx) + keep[r1 * cw + c1]! * tx;
+      const k = top * (1 - ty) + bottom * ty;
+      if (k < 1) alpha[y * width + x]! *= k;
+    }
+  }
+}
+
 /**
  * The hair colours weighted by what each cell lost, smoothed over TINT_REACH cells (per-cell colours and weights
  * showed as a stipple), with the weight: a cell that lost a third of its alpha or more is mostly wall, and its
@@ -355,7 +392,10 @@ export function recolourStrands(clean: RgbImage, matte: HairMatte): RgbImage {
   return clean;
 }
 
-/** The check's inputs box-averaged down by f into cw x ch cells, in one pass over the image. */
+/**
+ * The check's inputs per cell of f x f pixels: the photo's colour and the person's cover averaged (a thin strand
+ * must count for its share), the smooth ones (plate, hair and skin masks) read at the cell's centre.
+ */
 function shrinkInputs(
   { image, alpha, hair, skin, plate }: Omit<HairMatteInput, 'face'>,
   f: number,
@@ -373,33 +413,39 @@ function shrinkInputs(
   const wallColour = new Float32Array(n * 3);
   const hairCover = new Float32Array(n);
   const skinCover = new Float32Array(n);
-  const count = new Float32Array(n);
   const pd = plate.data;
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(y / f) * cw;
-    for (let x = 0; x < width; x++) {
-      const o = row + Math.floor(x / f);
-      const i = y * width + x;
-      count[o]! += 1;
-      cover[o]! += alpha[i] ?? 0;
-      hairCover[o]! += hair[i] ?? 0;
-      skinCover[o]! += skin[i] ?? 0;
-      colour[o * 3]! += data[i * 3] ?? 0;
-      colour[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
-      colour[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
-      wallColour[o * 3]! += pd[i * 3] ?? 0;
-      wallColour[o * 3 + 1]! += pd[i * 3 + 1] ?? 0;
-      wallColour[o * 3 + 2]! += pd[i * 3 + 2] ?? 0;
-    }
-  }
-  for (let o = 0; o < n; o++) {
-    const k = 1 / (count[o] || 1);
-    cover[o]! *= k;
-    hairCover[o]! *= k;
-    skinCover[o]! *= k;
-    for (let c = 0; c < 3; c++) {
-      colour[o * 3 + c]! *= k;
-      wallColour[o * 3 + c]! *= k;
+  const half = f >> 1;
+  for (let cy = 0; cy < ch; cy++) {
+    const y0 = cy * f;
+    const y1 = Math.min(height, y0 + f);
+    const yc = Math.min(height - 1, y0 + half);
+    for (let cx = 0; cx < cw; cx++) {
+      const x0 = cx * f;
+      const x1 = Math.min(width, x0 + f);
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0, i = y * width + x0; x < x1; x++, i++) {
+          a += alpha[i]!;
+          r += data[i * 3]!;
+          g += data[i * 3 + 1]!;
+          b += data[i * 3 + 2]!;
+        }
+      }
+      const k = 1 / ((y1 - y0) * (x1 - x0));
+      const o = cy * cw + cx;
+      cover[o] = a * k;
+      colour[o * 3] = r * k;
+      colour[o * 3 + 1] = g * k;
+      colour[o * 3 + 2] = b * k;
+      const c = yc * width + Math.min(width - 1, x0 + half);
+      hairCover[o] = hair[c]!;
+      skinCover[o] = skin[c]!;
+      wallColour[o * 3] = pd[c * 3]!;
+      wallColour[o * 3 + 1] = pd[c * 3 + 1]!;
+      wallColour[o * 3 + 2] = pd[c * 3 + 2]!;
     }
   }
   return { check: { colour, cover }, wall: { colour: wallColour, cover: hairCover }, skinCover };
