@@ -314,7 +314,7 @@ function compose(
             const s = sure[a00]! * w00 + sure[a01]! * w01 + sure[a10]! * w10 + sure[a11]! * w11;
             const soft = 0.7 + SOFT_CUT * scale * (1 - s);
             cut = smoothstep(-soft, soft, d);
-            line = s * smoothstep(half + 0.7, half - 0.7, Math.abs(d));
+            line = CONTOUR * s * smoothstep(half + 0.7, half - 0.7, Math.abs(d));
           }
         }
       }
@@ -528,6 +528,13 @@ function defringe(planes: [Plane, Plane, Plane], subject: Plane, w: number, h: n
     }
   }
 }
+
+/**
+ * The contour line's ink, a share of the feature lines': a full-strength outline round the cut-out read as a
+ * sticker, and where the mask had kept a bit of the old background the line fenced it in (a blind panel rated
+ * every such tile broken).
+ */
+const CONTOUR = 0.35;
 
 /** The subject's outline at the working size, for the full-size cut-out and contour line. */
 interface Outline {
