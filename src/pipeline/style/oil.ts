@@ -211,19 +211,30 @@ function softenBehind(src: RgbImage, alpha: ArrayLike<number>, brush: number): R
   const edge = Math.max(1, brush * 0.4);
   const a = quickBlur(Float32Array.from(alpha), width, height, edge);
   const out = new Uint8Array(data.length);
+  // The wide blur is of the background only (weighted by 1 - alpha and normalised): blurred with the subject, a
+  // dark jacket or dark hair spread into the field round the figure as a dark glow (a blind panel's "halo").
+  const weight = new Float32Array(n);
+  for (let p = 0; p < n; p++) weight[p] = 1 - Math.min(1, Math.max(0, alpha[p] ?? 0));
+  const weightField = smoothField(weight, width, height, Math.max(1, brush));
   for (let c = 0; c < 3; c++) {
     const plane = new Float32Array(n);
-    for (let p = 0; p < n; p++) plane[p] = data[p * 3 + c]!;
+    const weighted = new Float32Array(n);
+    for (let p = 0; p < n; p++) {
+      plane[p] = data[p * 3 + c]!;
+      weighted[p] = plane[p]! * weight[p]!;
+    }
     // A blur of a brush's width turns blinds and shelves (a few px apart at the working size) into a field; the
     // contour gets a narrower one, so the hair's edge melts without a halo of background over it.
-    const wide = smoothField(plane, width, height, Math.max(1, brush));
+    const wide = smoothField(weighted, width, height, Math.max(1, brush));
     const narrow = quickBlur(plane, width, height, edge);
     for (let p = 0; p < n; p++) {
       const ap = Math.min(1, Math.max(0, a[p]!));
       const behind = 0.85 * (1 - ap);
       const band = Math.min(1, 4 * ap * (1 - ap)) * 0.8;
       const v = plane[p]!;
-      out[p * 3 + c] = Math.round(v + (wide[p]! - v) * behind + (narrow[p]! - v) * band * (1 - behind));
+      const wf = weightField[p]!;
+      const field = wf > 0.02 ? wide[p]! / wf : v;
+      out[p * 3 + c] = Math.round(v + (field - v) * behind + (narrow[p]! - v) * band * (1 - behind));
     }
   }
   return image(out, width, height);
