@@ -92,6 +92,11 @@ function structure(a: RgbImage, b: RgbImage): number {
     xs.push(la[k]!);
     ys.push(lb[k]!);
   }
+  return pearson(xs, ys);
+}
+
+/** Pearson's correlation of two equally long samples. */
+function pearson(xs: readonly number[], ys: readonly number[]): number {
   const mx = xs.reduce((s, v) => s + v, 0) / xs.length;
   const my = ys.reduce((s, v) => s + v, 0) / ys.length;
   let sxy = 0;
@@ -402,17 +407,7 @@ test('pencil sketch draws a dark-skinned face as the photo shows it', { skip: ne
         ys.push(b);
       }
     }
-    const mx = xs.reduce((s, q) => s + q, 0) / xs.length;
-    const my = ys.reduce((s, q) => s + q, 0) / ys.length;
-    let sxy = 0;
-    let sxx = 0;
-    let syy = 0;
-    for (let k = 0; k < xs.length; k++) {
-      sxy += (xs[k]! - mx) * (ys[k]! - my);
-      sxx += (xs[k]! - mx) ** 2;
-      syy += (ys[k]! - my) ** 2;
-    }
-    const r = sxy / Math.sqrt(sxx * syy);
+    const r = pearson(xs, ys);
     assert.ok(r > 0.8, `v${v}: the face's correlation with the photo is ${r.toFixed(3)}`);
   }
 });
