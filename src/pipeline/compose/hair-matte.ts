@@ -135,8 +135,8 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const farthest = maxFilter(apartness, sw, sh, reach);
 
   const keep = new Float32Array(n).fill(1);
-  // The explaining hair colour of each cell that lost alpha, and how much it lost.
-  const lostBy = new Float32Array(n);
+  // The explaining hair colour of each cell that lost alpha, and the share of what is left of it that hair explains.
+  const hairShare = new Float32Array(n);
   const tint = new Float32Array(n * 3);
   let touched = false;
   for (let y = 0; y < ch; y++) {
@@ -166,7 +166,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       if (best.share < 0 || best.share >= a || best.purest < 0) continue;
       const k = 1 - flat * (1 - best.share / a);
       keep[i] = k;
-      lostBy[i] = 1 - k;
+      // What is left of the pixel is hair only in the share the hair explains (best.share of its a * k): where the
+      // check could take only part (a wall not quite plain), the rest is still wall, and painting all of it the
+      // hair's colour made a teal blob of a dark wall beside a teal wig (a blind panel saw it).
+      hairShare[i] = Math.min(1, best.share / Math.max(1e-3, a * k));
       for (let c = 0; c < 3; c++) tint[i * 3 + c] = sample.colour[best.purest * 3 + c] ?? 0;
       touched = true;
     }
@@ -176,7 +179,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const soft = boxMean(keep, cw, ch, 1);
   const out = new Float32Array(alpha);
   applyKeep(out, soft, width, height, cw, ch, fc);
-  return { alpha: out, strands: spreadTint(tint, lostBy, cw, ch, fc) };
+  return { alpha: out, strands: spreadTint(tint, hairShare, cw, ch, fc) };
 }
 
 interface Pixel {
@@ -344,33 +347,31 @@ function applyKeep(
 }
 
 /**
- * The hair colours weighted by what each cell lost, smoothed over TINT_REACH cells (per-cell colours and weights
- * showed as a stipple), with the weight: a cell that lost a third of its alpha or more is mostly wall, and its
- * colour is the hair's.
+ * The hair colours weighted by the share of each matted cell's remaining alpha the hair explains, smoothed over
+ * TINT_REACH cells (per-cell colours and weights showed as a stipple), with that weight.
  */
 const TINT_REACH = 2;
 
 function spreadTint(
   tint: Float32Array,
-  lostBy: Float32Array,
+  hairShare: Float32Array,
   cw: number,
   ch: number,
   f: number,
 ): NonNullable<HairMatte['strands']> {
   const n = cw * ch;
-  const weight = boxMean(lostBy, cw, ch, TINT_REACH);
+  const weight = boxMean(hairShare, cw, ch, TINT_REACH);
   const colour = new Float32Array(n * 3);
   const plane = new Float32Array(n);
   const mean = new Float32Array(n);
   for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) plane[i] = (lostBy[i] ?? 0) * (tint[i * 3 + c] ?? 0);
+    for (let i = 0; i < n; i++) plane[i] = (hairShare[i] ?? 0) * (tint[i * 3 + c] ?? 0);
     boxMean(plane, cw, ch, TINT_REACH, mean);
     for (let i = 0; i < n; i++) {
       const w = weight[i] ?? 0;
       colour[i * 3 + c] = w > 1e-4 ? (mean[i] ?? 0) / w : 0;
     }
   }
-  for (let i = 0; i < n; i++) weight[i] = Math.min(1, (weight[i] ?? 0) * 3);
   return { colour, weight, cw, ch, f };
 }
 
