@@ -1,5 +1,6 @@
 import { boxMean } from '../segment/guided-filter.js';
 import { resizePlane } from '../segment/plane.js';
+import { smoothstep } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
 import { shrinkBox } from './plate.js';
 
@@ -172,11 +173,6 @@ function mixedShare(colour: Float32Array, fg: number, bg: number, r: number, g: 
   const sure =
     smoothstep(MIX_APART, MIX_SURE, Math.sqrt(len2)) * (1 - smoothstep(MIX_RESIDUAL_LOW, MIX_RESIDUAL_HIGH, residual));
   return 1 - sure * (1 - t);
-}
-
-function smoothstep(a: number, b: number, v: number): number {
-  const t = Math.min(1, Math.max(0, (v - a) / (b - a)));
-  return t * t * (3 - 2 * t);
 }
 
 /** 1 where every cell within `radius` (a square) has cover above `threshold`. */

@@ -1,5 +1,6 @@
 import { boxMean } from '../segment/guided-filter.js';
 import { maxFilter } from '../segment/plane.js';
+import { smoothstep } from '../style/filters.js';
 import type { Box, RgbImage } from '../types.js';
 
 /**
@@ -553,9 +554,4 @@ function colourDistance(a: Float32Array, i: number, b: Float32Array, j: number):
 
 function inBox(b: Box, x: number, y: number): boolean {
   return x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
-}
-
-function smoothstep(a: number, b: number, v: number): number {
-  const t = Math.min(1, Math.max(0, (v - a) / (b - a)));
-  return t * t * (3 - 2 * t);
 }

@@ -1,3 +1,4 @@
+import { smoothstep } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
 
 /**
@@ -270,11 +271,6 @@ export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: 
     }
   }
   return { data: out, width, height, channels: 3 };
-}
-
-function smoothstep(a: number, b: number, v: number): number {
-  const t = Math.min(1, Math.max(0, (v - a) / (b - a)));
-  return t * t * (3 - 2 * t);
 }
 
 /**

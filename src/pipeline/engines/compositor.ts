@@ -614,6 +614,8 @@ export class CompositorEngine implements Engine {
     const soft = prepared.enlargement > SOFT_ENLARGEMENT ? SOFT_NOTE : undefined;
     const note = joinNotes([prepared.note, keptBackground, soft]);
     const images: RgbImage[] = [];
+    // The photo background's light for studio backdrops: blurred once, shared by every variation.
+    let plateLight: ReturnType<typeof backgroundSource> | undefined;
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
       const look = varyStyle(style, v, rng);
@@ -631,7 +633,12 @@ export class CompositorEngine implements Engine {
       const backdrop = flat
         ? lightBackdropLikePlate(
             flat,
-            backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 }),
+            (plateLight ??= backgroundSource(prepared.plate, {
+              blur: PLATE_LIGHT_BLUR,
+              brightness: 1,
+              saturation: 1,
+              tone: 0,
+            })),
             PLATE_LIGHT,
           )
         : undefined;
