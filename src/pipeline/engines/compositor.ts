@@ -614,8 +614,12 @@ export class CompositorEngine implements Engine {
     const soft = prepared.enlargement > SOFT_ENLARGEMENT ? SOFT_NOTE : undefined;
     const note = joinNotes([prepared.note, keptBackground, soft]);
     const images: RgbImage[] = [];
-    // The photo background's light for studio backdrops: blurred once, shared by every variation.
-    let plateLight: ReturnType<typeof backgroundSource> | undefined;
+    // The photo background's light for studio backdrops: blurred once, on first use, shared by every variation.
+    let plateBlur: ReturnType<typeof backgroundSource> | undefined;
+    const plateLight = () => {
+      plateBlur ??= backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 });
+      return plateBlur;
+    };
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
       const look = varyStyle(style, v, rng);
@@ -630,18 +634,7 @@ export class CompositorEngine implements Engine {
       // A backdrop needs a clean cut-out: with someone or something else taken for the member beside their head,
       // the photo's own background is kept and the caption says why.
       const flat = cutOutClean ? renderBackdrop(look, size, size, rng) : undefined;
-      const backdrop = flat
-        ? lightBackdropLikePlate(
-            flat,
-            (plateLight ??= backgroundSource(prepared.plate, {
-              blur: PLATE_LIGHT_BLUR,
-              brightness: 1,
-              saturation: 1,
-              tone: 0,
-            })),
-            PLATE_LIGHT,
-          )
-        : undefined;
+      const backdrop = flat ? lightBackdropLikePlate(flat, plateLight(), PLATE_LIGHT) : undefined;
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {
