@@ -639,3 +639,25 @@ test('oil paints a plain light wall as a soft field of colour, not wool: little 
     assert.ok(rms < 1.8, `v${v}: the wall has ${rms.toFixed(2)} levels RMS of fine texture (woolly brushwork)`);
   }
 });
+
+test('comic keeps short curly hair as hair: its strands stay, not a flat felt cap', {
+  skip: needsPhotos(DARK_SKIN),
+}, async () => {
+  // The blind-panel fault: short dark curls on top of the head, flattened to their mean, read as a grey felt cap
+  // with a black band along the hairline. The top of the head in pexels-dinielle-de-veyra-4195444.jpg at 512 px:
+  // the old look kept 0.06 to 0.11 of the photo's fine texture there; strands drawn keep over a fifth.
+  const image = await fromSharp(sharp(facePath(DARK_SKIN)).resize(SIZE, SIZE));
+  const whole = new Float32Array(SIZE * SIZE).fill(1);
+  const inHair = (p: number) => {
+    const x = p % SIZE;
+    const y = Math.floor(p / SIZE);
+    return x >= 190 && x < 300 && y >= 70 && y < 100;
+  };
+  const before = highFrequency(image, inHair);
+  for (let v = 0; v < 3; v++) {
+    const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+    const out = applyLook(image, whole, varyStyle(style('comic'), v, rng), rng);
+    const after = highFrequency(out, inHair);
+    assert.ok(after > before * 0.2, `comic v${v}: texture in the hair ${after.toFixed(2)} vs ${before.toFixed(2)}`);
+  }
+});

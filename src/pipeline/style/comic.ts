@@ -65,18 +65,26 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   // outline as a signed distance, which cuts the subject out and places the contour line at full size.
   const back = subject ? calmBackground(planes, subject, w, h, ws) : undefined;
   const edge = subject ? outline(subject, w, h, ws) : undefined;
+  // Before the edge pixels take the sure subject's colour, which smooths away hair's texture where the mask is unsure.
+  const inkTone = darkTextureTone(lumaOf(R, G, B), skinSoft, w, h, ws);
   if (subject) defringe(planes, subject, w, h, ws);
   flatten(planes, subject, near, w, h, ws);
   // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
   const ink = inkLines(lumaOf(R, G, B), subject, skinSoft, near, w, h, ws, c.ink);
   const feature = soften(planes, skinSoft, near, w, h, ws);
+  deepen(planes, inkTone);
+  // Hair round the face keeps its strands as the features keep their detail: flattened, short hair on top of the
+  // head read as a felt cap beside the textured hair at the temples.
+  const head = gaussianBlur(skin, w, h, 20 * ws);
+  for (let p = 0; p < n; p++)
+    feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * smoothstep(0.05, 0.2, head[p]!));
   const luma = lumaOf(R, G, B);
 
   // The bands are placed by a softened luminance: the flattened one still has small steps, and a band edge
   // steepens them into a jagged, stepped contour across a cheek.
   const placed = gaussianBlur(luma, w, h, 1.5 * ws);
 
-  tone({ R, G, B, luma, placed, skinSoft }, c);
+  tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture }, c);
   if (back) paintBackground(back, c);
   return compose(src, { colour: planes, back, edge, ink, feature, flatLuma: luma }, w, h, c);
 }
@@ -142,6 +150,58 @@ function soften(planes: [Plane, Plane, Plane], skinSoft: Plane, near: Plane, w: 
   return feature;
 }
 
+/**
+ * Where dark hair (or a dark knit) has texture, the luminance a cartoonist would fill it with: the dark part of
+ * the texture, not its mean. Short curly or salt-and-pepper hair is dark strands with a sheen between them; the
+ * eye reads the whole as black hair, but flattened to its mean it became a flat grey felt cap with a black band
+ * along the hairline (the band edge), which a member would never post. Returns per pixel the luminance to pull
+ * toward (the local mean less most of the local spread) and how far to pull (0 on skin, on
+ * flat areas and on pale ones), at the working size, measured before the flattening removes the texture.
+ */
+function darkTextureTone(
+  luma: Plane,
+  skinSoft: Plane,
+  w: number,
+  h: number,
+  ws: number,
+): { tone: Plane; pull: Plane; texture: Plane } {
+  const n = w * h;
+  const r = Math.max(1, Math.round(3 * ws));
+  const mean = boxBlur(luma, w, h, r, 2);
+  const sq = new Float32Array(n);
+  for (let p = 0; p < n; p++) sq[p] = luma[p]! * luma[p]!;
+  const meanSq = boxBlur(sq, w, h, r, 2);
+  const tone = new Float32Array(n);
+  const pull = new Float32Array(n);
+  const texture = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const m = mean[p]!;
+    const sd = Math.sqrt(Math.max(0, meanSq[p]! - m * m));
+    tone[p] = Math.max(0, m - 0.9 * sd);
+    // Texture: a spread of at least a fifth of the mean (a flat navy suit or a plain dark wall has far less).
+    const textured = smoothstep(0.12, 0.3, sd / Math.max(12, m));
+    texture[p] = textured * (1 - smoothstep(0.15, 0.4, skinSoft[p]!));
+    pull[p] = texture[p]! * (1 - smoothstep(110, 170, m));
+  }
+  const soft = (a: Plane) => gaussianBlur(a, w, h, 1.5 * ws);
+  return { tone: soft(tone), pull: soft(pull), texture: soft(texture) };
+}
+
+/** The flattened planes darkened toward the dark texture's tone where it applies, keeping the hue (a gain). */
+function deepen(planes: [Plane, Plane, Plane], t: { tone: Plane; pull: Plane }): void {
+  const [R, G, B] = planes;
+  for (let p = 0; p < R.length; p++) {
+    const k = t.pull[p]!;
+    if (k < 0.01) continue;
+    const l = 0.2126 * R[p]! + 0.7152 * G[p]! + 0.0722 * B[p]!;
+    const target = Math.min(l, t.tone[p]!);
+    const gain = 1 + (target / Math.max(4, l) - 1) * k;
+    R[p] = R[p]! * gain;
+    G[p] = G[p]! * gain;
+    B[p] = B[p]! * gain;
+  }
+}
+
 /** The working-size planes after the flattening, and what the tone pass reads besides them. */
 interface Flat {
   R: Plane;
@@ -151,11 +211,13 @@ interface Flat {
   /** The luminance the bands are placed by (softened). */
   placed: Plane;
   skinSoft: Plane;
+  /** Textured hair or cloth (0..1): bands there cut the texture's light and dark parts into blobs. */
+  texture: Plane;
 }
 
 /** Tone and colour of the subject at the working size, in place on R, G, B. */
 function tone(f: Flat, c: ComicLook): void {
-  const { R, G, B, luma, placed, skinSoft } = f;
+  const { R, G, B, luma, placed, skinSoft, texture } = f;
   const n = luma.length;
   const levels = Math.max(2, c.levels);
   const palette = c.palette;
@@ -174,7 +236,7 @@ function tone(f: Flat, c: ComicLook): void {
     const half = 0.1 + 0.2 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
-    const lt = l + (lq - lb) * (pull + (0.3 - pull) * s);
+    const lt = l + (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!);
     if (palette && palette.length > 0) {
       paletteMap(palette, lt, R, G, B, p);
       continue;
