@@ -169,4 +169,23 @@ describe('a hand held by the face (handBesideFace)', () => {
     fill(262, 320, 110, 200);
     assert.ok(handBesideFace(skin, w, h, face) > 0.3);
   });
+
+  it('does not take the far cheek, ear and nape of a face in profile for a hand', () => {
+    const w = 400;
+    const h = 400;
+    // The detector's box covers the front of a face turned 60 degrees (nose toward the right); the cheek, the ear
+    // and the nape lie behind it, to its left, above the chin.
+    const face = { x: 200, y: 120, width: 80, height: 120 };
+    const skin = new Float32Array(w * h);
+    const fill = (x0: number, x1: number, y0: number, y1: number) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) skin[y * w + x] = 1;
+    };
+    fill(200, 280, 120, 240);
+    fill(140, 200, 150, 240);
+    assert.ok(handBesideFace(skin, w, h, face) > 0.3, 'read as a hand without the turn');
+    assert.ok(handBesideFace(skin, w, h, face, 60) < 0.1, `profile ${handBesideFace(skin, w, h, face, 60)}`);
+    // A hand in front of the face (on the nose's side) still counts.
+    fill(300, 350, 110, 200);
+    assert.ok(handBesideFace(skin, w, h, face, 60) > 0.3);
+  });
 });

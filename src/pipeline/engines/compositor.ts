@@ -308,7 +308,7 @@ async function chooseReference(
 }
 
 /** The main face's detector box, moved into the framed square's pixels. */
-function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
+export function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
   return boxInFrame(selfie.mainFace.box, frame, size);
 }
 
@@ -440,7 +440,7 @@ export async function prepareTarget(
   const framedPose = estimateHeadPose(framedMesh);
   const faceBox = faceInFrame(chosen.selfie, frame, size);
   const found = await segmentPerson(framed.image, { face: faceBox });
-  const handHeld = handBesideFace(found.skin, size, size, faceBox) > HAND_BY_FACE;
+  const handHeld = handBesideFace(found.skin, size, size, faceBox, framedPose.yaw) > HAND_BY_FACE;
   const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
