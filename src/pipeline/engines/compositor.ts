@@ -530,7 +530,7 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation),
+    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation, framedPose.yaw),
     delta,
     source,
     plate,
@@ -643,9 +643,13 @@ export class CompositorEngine implements Engine {
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
       const portrait = composePortrait(prepared.person, light, background, prepared.highlights);
+      // The comic cuts its subject out crisply along the mask and draws a calm background behind it; with
+      // something else taken for the member beside their head (a bokeh lamp, a stranger's shoulder) that piece
+      // was cut out as crisply, floating beside the head. Then the whole picture is drawn as one scene.
+      const comicUncut = !cutOutClean && look.medium?.kind === 'comic';
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
-        prepared.person.alpha,
+        comicUncut ? undefined : prepared.person.alpha,
         look,
         rng,
       );
