@@ -661,3 +661,34 @@ test('comic keeps short curly hair as hair: its strands stay, not a flat felt ca
     assert.ok(after > before * 0.2, `comic v${v}: texture in the hair ${after.toFixed(2)} vs ${before.toFixed(2)}`);
   }
 });
+
+test('comic draws a black and white photo without grey blotches on the face', () => {
+  // With no chroma to find skin by, every face was treated as cloth: flattened hard and banded into grey blotches
+  // (the face's correlation with the photo in 4 px cells 0.88 to 0.92). Treated gently it follows the face.
+  const grey: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const l = Math.round(luma(photo, p));
+    grey.data.fill(l, p * 3, p * 3 + 3);
+  }
+  for (let v = 0; v < 3; v++) {
+    const out = look('comic', v, grey);
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let y = 90; y + 4 <= 300; y += 4) {
+      for (let x = 170; x + 4 <= 340; x += 4) {
+        let a = 0;
+        let b = 0;
+        for (let dy = 0; dy < 4; dy++) {
+          for (let dx = 0; dx < 4; dx++) {
+            a += luma(grey, (y + dy) * SIZE + x + dx);
+            b += luma(out, (y + dy) * SIZE + x + dx);
+          }
+        }
+        xs.push(a);
+        ys.push(b);
+      }
+    }
+    const r = pearson(xs, ys);
+    assert.ok(r > 0.925, `v${v}: the face's correlation with the photo is ${r.toFixed(3)}`);
+  }
+});
