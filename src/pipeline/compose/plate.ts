@@ -313,3 +313,76 @@ export function shrinkBox(
   }
   return { colour, cover };
 }
+
+/**
+ * How deep into the hole, as a share of the image side, the background's own texture is carried in by mirroring:
+ * about as far as a 20-degree turn moves the head's outline. Deeper the smooth fill stays (the turned head covers
+ * it); it fades out over the band's second half.
+ */
+const MIRROR_BAND = 0.08;
+
+/** How far beyond the hole's edge the mirror reads, as a share of the side: past the last faint wisps of hair. */
+const MIRROR_GAP = 0.006;
+
+/**
+ * The plate with the background's texture carried into the near part of the hole: each pixel there takes the
+ * photo's pixel mirrored across the hole's nearer side along its row. The push-pull fill is smooth, and where a turn
+ * uncovered it before window slats, a brick or stucco wall it read as a pale, smooth ghost of the old head's outline
+ * (a blind panel). Mirrored, slats continue as slats and a wall as a wall. Along the row, not across the nearest
+ * edge: a head's outline is curved and ragged with hair, and mirroring across it turned horizontal slats into
+ * kinked, slanting pieces; a turn uncovers the head's sides, where the row meets background soonest. The smooth
+ * fill stays where the mirror would read from another part of the hole or from outside the photo, and deeper in.
+ */
+export function mirrorIntoHole(plate: RgbImage, image: RgbImage, alpha: Float32Array): RgbImage {
+  const { width, height, data } = image;
+  const side = Math.max(width, height);
+  // The hole at half size (a cell any of the person touches, grown as the plate's): a 2 px step in where the
+  // mirror reads is lost in the texture, and the full-size grow cost more than the rest together.
+  const w2 = Math.ceil(width / 2);
+  const h2 = Math.ceil(height / 2);
+  const cover = new Float32Array(w2 * h2);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const a = alpha[y * width + x]!;
+      const q = (y >> 1) * w2 + (x >> 1);
+      if (a > cover[q]!) cover[q] = a;
+    }
+  }
+  const hole2 = growMask(cover, w2, h2, Math.max(1, Math.round((side / 2) * HOLE_GROW)) + 1);
+  const hole = new Uint8Array(width);
+  const band = MIRROR_BAND * side;
+  const gap = Math.round(MIRROR_GAP * side);
+  const out = new Uint8Array(plate.data);
+  const left = new Int32Array(width);
+  const right = new Int32Array(width);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const row2 = (y >> 1) * w2;
+    for (let x = 0; x < width; x++) hole[x] = hole2[row2 + (x >> 1)]! > 0.5 ? 1 : 0;
+    // The last pixel outside the hole to the left and to the right of each pixel (-1 / width: none).
+    let last = -1;
+    for (let x = 0; x < width; x++) {
+      if (!hole[x]) last = x;
+      left[x] = last;
+    }
+    last = width;
+    for (let x = width - 1; x >= 0; x--) {
+      if (!hole[x]) last = x;
+      right[x] = last;
+    }
+    for (let x = 0; x < width; x++) {
+      if (!hole[x]) continue;
+      const dl = left[x]! >= 0 ? x - left[x]! : Number.POSITIVE_INFINITY;
+      const dr = right[x]! < width ? right[x]! - x : Number.POSITIVE_INFINITY;
+      const d = Math.min(dl, dr);
+      if (d >= band) continue;
+      const mx = dl <= dr ? left[x]! - dl - gap : right[x]! + dr + gap;
+      if (mx < 0 || mx >= width || hole[mx]) continue;
+      const k = 1 - smoothstep(0.5 * band, band, d);
+      const i = (row + x) * 3;
+      const m = (row + mx) * 3;
+      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! + (data[m + c]! - out[i + c]!) * k + 0.5;
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}

@@ -11,7 +11,7 @@ import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { besideTheHead, handBesideFace, keepMainPerson, withoutOthers } from '../compose/main-person.js';
-import { backgroundPlate, decontaminateEdges } from '../compose/plate.js';
+import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
@@ -477,6 +477,9 @@ export async function prepareTarget(
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
   const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
+  // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
+  // against), with the background's own texture mirrored into its near part.
+  const scenery = mirrorIntoHole(plate, framed.image, member);
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
   const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
@@ -507,7 +510,7 @@ export async function prepareTarget(
     composePortrait(
       person,
       light,
-      treatedBackground(plate, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+      treatedBackground(scenery, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
       highlights,
     ),
     frameRoll,
@@ -533,7 +536,7 @@ export async function prepareTarget(
     strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation, framedPose.yaw),
     delta,
     source,
-    plate,
+    plate: scenery,
     light,
     relit,
     timings,
