@@ -533,7 +533,9 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation, framedPose.yaw),
+    strayBesideHead: segmentFailed
+      ? 1
+      : besideTheHead(segmentation.person, size, size, faceBox, segmentation, framedPose.yaw),
     delta,
     source,
     plate: scenery,
