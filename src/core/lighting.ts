@@ -442,6 +442,21 @@ function presetOrThrow(name: string): LightingPreset {
 }
 
 /** One line per preset, for `/portrait help` and bot menus. */
+/**
+ * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
+ * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
+ * The light's direction, softness and strength stay.
+ */
+export function withoutColour(lighting: Lighting): Lighting {
+  const white: Rgb = [1, 1, 1];
+  return {
+    ...lighting,
+    lights: lighting.lights.map((l) => ({ ...l, colour: white })),
+    ambient: { ...lighting.ambient, colour: white },
+    background: { ...lighting.background, tone: 0 },
+  };
+}
+
 export function describeLightingPresets(): string[] {
   return [
     ...LIGHTING_PRESETS.map((p) => `${p.name}: ${p.description}`),

@@ -261,3 +261,26 @@ test("a white line along a web photo's edge does not become a light strip down t
   };
   assert.ok(column(0) < column(12) + 12, `edge ${column(0).toFixed(0)} vs inside ${column(12).toFixed(0)}`);
 });
+
+test('a black and white photo stays black and white under coloured light', async () => {
+  // Neon laid its magenta and cyan over a black and white photo as a lavender cast (a blind panel); the rig's
+  // direction stays, its colour goes.
+  const data = new Uint8Array(selfie.image.data);
+  for (let i = 0; i < data.length; i += 3) {
+    const l = Math.round(0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!);
+    data.fill(l, i, i + 3);
+  }
+  const grey: PreparedSelfie = { ...selfie, image: { ...selfie.image, data } };
+  for (const lighting of ['neon', 'golden hour']) {
+    const r = await engine.generate(request({ selfies: [grey], pose: 'front', lighting }), () => {});
+    const img = r.images[0];
+    assert.ok(img);
+    let chroma = 0;
+    for (let i = 0; i < img.data.length; i += 3) {
+      chroma += Math.max(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!);
+      chroma -= Math.min(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!);
+    }
+    chroma /= img.data.length / 3;
+    assert.ok(chroma < 3, `${lighting}: mean chroma ${chroma.toFixed(1)}`);
+  }
+});

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { type Lighting, parseLighting } from '../../core/lighting.js';
+import { type Lighting, parseLighting, withoutColour } from '../../core/lighting.js';
 import { checkPoseForEngine, parsePose, resolvePose, type TargetPose } from '../../core/pose.js';
 import { deriveSeed, mulberry32 } from '../../core/random.js';
 import { parseStyle } from '../../core/style.js';
@@ -30,6 +30,7 @@ import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { boxMean } from '../segment/guided-filter.js';
 import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import { isMonochrome } from '../style/filters.js';
 import { applyLook, lightBackdropLikePlate, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
 import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engine.js';
@@ -427,7 +428,7 @@ export async function prepareTarget(
   size: number,
   onProgress: ProgressFn,
 ): Promise<PreparedTarget & { note?: string }> {
-  const { pose, lighting } = parseRequestOptions(request);
+  const { pose, lighting: asked } = parseRequestOptions(request);
   const timings: Timings = { mesh: 0, warp: 0, relight: 0, stitch: 0 };
 
   onProgress({ stage: 'mesh' });
@@ -436,6 +437,8 @@ export async function prepareTarget(
   const frame = headAndShouldersFrame(chosen.mesh.points, chosen.selfie.image.width, chosen.selfie.image.height);
   const framed = await frameImage(chosen.selfie.image, chosen.mesh.points, frame, size);
   const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
+  // A black and white photo stays black and white: the rig's colour is taken out, its light kept.
+  const lighting = isMonochrome(framed.image) ? withoutColour(asked) : asked;
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
   const faceBox = faceInFrame(chosen.selfie, frame, size);

@@ -5,6 +5,7 @@ import {
   boxBlur,
   gaussianBlur,
   image,
+  isMonochrome,
   type Plane,
   resize,
   rgbPlanes,
@@ -57,7 +58,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   // Skin (on the subject): gentler flattening and quantisation, thinner lines.
   // A black-and-white photo has no chroma to find skin by: every face read as cloth, flattened hard and banded
   // into grey blotches. There the whole subject gets most of skin's gentler treatment.
-  const skin = isGrey(R, G, B) ? new Float32Array(n).fill(0.7) : skinWeight(R, G, B);
+  const skin = isMonochrome(small) ? new Float32Array(n).fill(0.7) : skinWeight(R, G, B);
   if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
   // Near the face (skin, and the eyes and lips within it): cloth and hair are what is far from it.
@@ -440,18 +441,6 @@ const INK = 0.88;
 
 /** The halftone dots' radius, in periods: a quarter of the screen covered. */
 const DOT = Math.sqrt(0.25 / Math.PI);
-
-/** Whether a picture has (nearly) no colour: its pixels' mean chroma under 4 levels. */
-function isGrey(R: Plane, G: Plane, B: Plane): boolean {
-  let sum = 0;
-  for (let p = 0; p < R.length; p++) {
-    const r = R[p]!;
-    const g = G[p]!;
-    const b = B[p]!;
-    sum += Math.max(r, g, b) - Math.min(r, g, b);
-  }
-  return sum / Math.max(1, R.length) < 4;
-}
 
 /** Rec. 709 luminance of three planes. */
 function lumaOf(R: Plane, G: Plane, B: Plane): Plane {

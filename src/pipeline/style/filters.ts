@@ -528,3 +528,16 @@ export function skinWeight(r: Plane, g: Plane, b: Plane): Plane {
   }
   return out;
 }
+
+/**
+ * Whether a picture has (nearly) no colour: its pixels' mean chroma (max - min channel) under 4 levels, as a black
+ * and white photo saved as RGB has (JPEG leaves a level or two).
+ */
+export function isMonochrome(img: RgbImage): boolean {
+  const d = img.data;
+  let sum = 0;
+  // Every 7th pixel: the mean over a portrait's hundred thousand samples is as good as over all of them.
+  for (let i = 0; i + 2 < d.length; i += 21)
+    sum += Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
+  return sum / Math.max(1, Math.floor(d.length / 21)) < 4;
+}
