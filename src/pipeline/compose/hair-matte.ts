@@ -63,6 +63,9 @@ const HAIR_MODEL_SURE = 0.5;
  * rare (a white or grey one on a white or grey wall is common, and is never checked there).
  */
 const COLOURED_WALL = 60;
+/** A pixel within KEY_NEAR (RGB distance) of a strongly coloured wall that is not plain is wall, from KEY_FAR not. */
+const KEY_NEAR = 25;
+const KEY_FAR = 55;
 /** A pixel at least this share of the farthest hair colour's distance from the wall is taken for hair outright. */
 const FULL_HAIR = 0.85;
 /** Skin above this (skin mask, inside the person) is never touched. */
@@ -118,8 +121,9 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const sample = shrinkCells(check.colour, check.cover, cw, ch, sw, sh);
   const sampleWall = shrinkCells(wall.colour, wall.cover, cw, ch, sw, sh);
   const plain = plainness(sample, sw, sh);
-  // Busy all round (most selfies): nothing to do.
-  if (!plain.some((v) => v > 0)) return { alpha, strands: undefined };
+  const palette = wallPalette(check, cw, ch);
+  // Busy all round (most selfies) and no strongly coloured wall: nothing to do.
+  if (!plain.some((v) => v > 0) && !palette) return { alpha, strands: undefined };
   // Hair colours: cells of sure hair clearly unlike the wall (a sample of hair close to the wall's colour cannot tell
   // a strand from the wall, and the hair it stands for is never checked, see below).
   const isHair = new Uint8Array(sw * sh);
@@ -145,7 +149,23 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
     for (let x = 0; x < cw; x++) {
       const i = y * cw + x;
       const a = check.cover[i] ?? 0;
-      if (a < 0.03 || (skinCover[i] ?? 0) > SKIN || (wall.cover[i] ?? 0) >= HAIR_MODEL_SURE) continue;
+      if (a < 0.03 || (skinCover[i] ?? 0) > SKIN) continue;
+      if (palette && y <= brows && !inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) {
+        // The wall's own strong colour seen through gaps deep in a head of curls, where the plate is a blend of
+        // the walls around and says nothing: keyed by the colours of the wall itself (a blind panel saw green
+        // flecks in dark curls on a grey backdrop). Above the brows only: lower, a shirt's stripe the colour of
+        // the wall, under braids, was keyed through into a hole.
+        const keyed = palette.key(check.colour, i);
+        if (keyed > 0) {
+          keep[i] = 1 - keyed;
+          touched = true;
+          continue;
+        }
+      }
+      // Where the hair model is sure, only a strongly coloured wall above the brows is checked: green or cyan
+      // between curls is never hair, and the model calls a whole head of curls hair, gaps and all (a blind panel
+      // saw the wall's green in curls on a grey backdrop). Lower, a shirt the wall's colour lies under the hair.
+      if ((wall.cover[i] ?? 0) >= HAIR_MODEL_SURE && (y > brows || chroma(wall.colour, i) < COLOURED_WALL)) continue;
       if ((zone[i] ?? 0) < HAIR_ZONE) {
         // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
         if (y > brows && (y <= chin || chroma(wall.colour, i) < COLOURED_WALL)) continue;
@@ -153,13 +173,27 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
       const sx = Math.min(sw - 1, Math.floor(x / SAMPLE));
       const flat = plain[sy * sw + sx] ?? 0;
-      if (flat === 0) continue;
       const br = wall.colour[i * 3] ?? 0;
       const bg = wall.colour[i * 3 + 1] ?? 0;
       const bb = wall.colour[i * 3 + 2] ?? 0;
       const pr = check.colour[i * 3] ?? 0;
       const pg = check.colour[i * 3 + 1] ?? 0;
       const pb = check.colour[i * 3 + 2] ?? 0;
+      if (flat === 0) {
+        // Not plain (a painted brick wall, green turning to cyan), but strongly coloured: above the brows a pixel
+        // of that very colour, as saturated, is the wall (a chroma key); hair is never green or cyan. Lower, a
+        // shirt's stripe the colour of the wall was keyed into a hole.
+        const wall0 = chroma(wall.colour, i);
+        if (y > brows || wall0 < COLOURED_WALL) continue;
+        const own = Math.max(pr, pg, pb) - Math.min(pr, pg, pb);
+        const keyed =
+          (1 - smoothstep(KEY_NEAR, KEY_FAR, Math.hypot(pr - br, pg - bg, pb - bb))) *
+          smoothstep(0.5, 0.8, own / wall0);
+        if (keyed <= 0) continue;
+        keep[i] = 1 - keyed;
+        touched = true;
+        continue;
+      }
       // Nearly as far from the wall as the hair nearby: hair at full alpha (most of a head of hair; skipping it
       // keeps the search below affordable). A cell of a thin dark strand over a pale wall is half-way: searched.
       if (Math.hypot(pr - br, pg - bg, pb - bb) >= FULL_HAIR * (farthest[sy * sw + sx] ?? 0)) continue;
@@ -536,6 +570,58 @@ function mixOf(
   const eg = pg - t * fg - u * bg;
   const eb = pb - t * fb - u * bb;
   return { share: t, residual: Math.sqrt(er * er + eg * eg + eb * eb) };
+}
+
+/**
+ * The strongly coloured wall's colours (green, cyan, magenta paint; COLOURED_WALL and up), as a coarse histogram of
+ * the sure background's cells, or undefined when there is no such wall (most photos). `key` says how surely a cell
+ * is that wall: as coloured as it, in a bin (or next to one) holding at least PALETTE_SHARE of the background.
+ */
+const PALETTE_SHARE = 0.03;
+
+function wallPalette(
+  check: { colour: Float32Array; cover: Float32Array },
+  cw: number,
+  ch: number,
+): { key: (colour: Float32Array, i: number) => number } | undefined {
+  const bins = new Float32Array(512);
+  let background = 0;
+  let coloured = 0;
+  const bin = (c: Float32Array, i: number) =>
+    (Math.min(7, (c[i * 3]! / 32) | 0) << 6) |
+    (Math.min(7, (c[i * 3 + 1]! / 32) | 0) << 3) |
+    Math.min(7, (c[i * 3 + 2]! / 32) | 0);
+  for (let i = 0; i < cw * ch; i++) {
+    if ((check.cover[i] ?? 0) >= 0.03) continue;
+    background++;
+    if (chroma(check.colour, i) < COLOURED_WALL) continue;
+    bins[bin(check.colour, i)]! += 1;
+    coloured++;
+  }
+  if (background === 0 || coloured < PALETTE_SHARE * background) return undefined;
+  // Each bin with its neighbours: a wall's colour spreads over the bins its shading crosses.
+  const density = new Float32Array(512);
+  for (let b = 0; b < 512; b++) {
+    const r = b >> 6;
+    const g = (b >> 3) & 7;
+    const bl = b & 7;
+    let sum = 0;
+    for (let dr = -1; dr <= 1; dr++)
+      for (let dg = -1; dg <= 1; dg++)
+        for (let db = -1; db <= 1; db++) {
+          const rr = r + dr;
+          const gg = g + dg;
+          const bb = bl + db;
+          if (rr < 0 || gg < 0 || bb < 0 || rr > 7 || gg > 7 || bb > 7) continue;
+          sum += bins[(rr << 6) | (gg << 3) | bb]!;
+        }
+    density[b] = sum / background;
+  }
+  return {
+    key: (colour, i) =>
+      smoothstep(0.8 * COLOURED_WALL, 1.2 * COLOURED_WALL, chroma(colour, i)) *
+      smoothstep(PALETTE_SHARE, 2 * PALETTE_SHARE, density[bin(colour, i)]!),
+  };
 }
 
 function chroma(colour: Float32Array, i: number): number {

@@ -6,6 +6,7 @@ import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
+import { despill } from '../compose/despill.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
@@ -628,6 +629,15 @@ export class CompositorEngine implements Engine {
       plateBlur ??= backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 });
       return plateBlur;
     };
+    // The person with the old wall's colour spill taken out, for backdrops: once, on first use.
+    let unspilled: typeof prepared.person | undefined;
+    const backdropPerson = () => {
+      unspilled ??= {
+        ...prepared.person,
+        image: despill(prepared.person.image, prepared.person.alpha, plateLight()),
+      };
+      return unspilled;
+    };
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
       const look = varyStyle(style, v, rng);
@@ -650,7 +660,12 @@ export class CompositorEngine implements Engine {
             rigColour: lightingColour(lit),
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
-      const portrait = composePortrait(prepared.person, light, background, prepared.highlights);
+      const portrait = composePortrait(
+        backdrop ? backdropPerson() : prepared.person,
+        light,
+        background,
+        prepared.highlights,
+      );
       // The comic cuts its subject out crisply along the mask and draws a calm background behind it; with
       // something else taken for the member beside their head (a bokeh lamp, a stranger's shoulder) that piece
       // was cut out as crisply, floating beside the head. Then the whole picture is drawn as one scene.
