@@ -57,6 +57,9 @@ const HAIR_SAMPLE_APART = 120;
  * which the person mask keeps.
  */
 const HAIR_MODEL_SURE = 0.5;
+/** ...unless the hair within reach lies this far (RGB distance) from the wall at most: black on a pale wall. */
+const HAIR_FAR_FROM_WALL = 200;
+const HAIR_NEAR_WALL = 45;
 /**
  * Below the chin outside the hair, a wall this coloured (max - min channel) is still checked: a yellow or pink wall
  * between the hair's ends and the shoulders glowed in the hair on a blue backdrop, while a collar of that colour is
@@ -165,7 +168,16 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       // Where the hair model is sure, only a strongly coloured wall above the brows is checked: green or cyan
       // between curls is never hair, and the model calls a whole head of curls hair, gaps and all (a blind panel
       // saw the wall's green in curls on a grey backdrop). Lower, a shirt the wall's colour lies under the hair.
-      if ((wall.cover[i] ?? 0) >= HAIR_MODEL_SURE && (y > brows || chroma(wall.colour, i) < COLOURED_WALL)) continue;
+      // Nor above the brows where the hair nearby is far from the wall's colour (black hair on a pale wall): there a
+      // pixel of the wall's colour between flyaway strands is the wall (a white patch stayed in a black bob's top);
+      // lower, light ends and streaks the colour of the wall are common, and stay.
+      if ((wall.cover[i] ?? 0) >= HAIR_MODEL_SURE && (y > brows || chroma(wall.colour, i) < COLOURED_WALL)) {
+        const fx = Math.min(sw - 1, Math.floor(x / SAMPLE));
+        const fy = Math.min(sh - 1, Math.floor(y / SAMPLE));
+        if (y > brows || (farthest[fy * sw + fx] ?? 0) < HAIR_FAR_FROM_WALL) continue;
+        // ...and only the wall's own colour: a brown crown's light sheen lies between, and turned see-through.
+        if (colourDistance(check.colour, i, wall.colour, i) > HAIR_NEAR_WALL) continue;
+      }
       if ((zone[i] ?? 0) < HAIR_ZONE) {
         // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
         if (y > brows && (y <= chin || chroma(wall.colour, i) < COLOURED_WALL)) continue;
