@@ -310,7 +310,7 @@ async function chooseReference(
 }
 
 /** The main face's detector box, moved into the framed square's pixels. */
-export function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
+function faceInFrame(selfie: PreparedSelfie, frame: Box, size: number): Box {
   return boxInFrame(selfie.mainFace.box, frame, size);
 }
 
