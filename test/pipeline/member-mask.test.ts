@@ -148,25 +148,6 @@ describe('the mask beside the head (besideTheHead)', () => {
     assert.equal(besideTheHead(alpha, w, h, face, { hair }), 0);
     assert.ok(besideTheHead(alpha, w, h, face, { hair: new Float32Array(w * h) }) > 0.04);
   });
-
-  it("leaves the back of a head in profile to the member, not a neighbour's elbow in front of it", () => {
-    const w = 400;
-    const h = 400;
-    // The detector's box covers the front of a face turned 60 degrees (nose toward the right); the skull and the
-    // nape reach a face width and more behind it, to the left.
-    const face = { x: 200, y: 100, width: 60, height: 80 };
-    const alpha = new Float32Array(w * h);
-    const fill = (x0: number, x1: number, y0: number, y1: number) => {
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) alpha[y * w + x] = 1;
-    };
-    fill(110, 265, 60, 200);
-    fill(0, 400, 220, 400);
-    assert.ok(besideTheHead(alpha, w, h, face) > 0.02, 'read as something beside the head without the turn');
-    assert.equal(besideTheHead(alpha, w, h, face, undefined, 60), 0);
-    // Something in front of the face (on the nose's side) still counts.
-    fill(330, 400, 90, 200);
-    assert.ok(besideTheHead(alpha, w, h, face, undefined, 60) > 0.04);
-  });
 });
 
 describe('a hand held by the face (handBesideFace)', () => {

@@ -1,7 +1,7 @@
 import type { BackgroundSource } from '../lighting/background.js';
-import { boxMean } from '../segment/guided-filter.js';
 import { smoothstep } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
+import { nearOutside } from './light-wrap.js';
 
 /**
  * Spill suppression for a studio backdrop. A strongly coloured wall lights the person's edges with its colour: dark
@@ -19,11 +19,7 @@ const COLOURED_HIGH = 80;
 
 export function despill(image: RgbImage, alpha: Float32Array, wall: BackgroundSource): RgbImage {
   const { width, height, data } = image;
-  const n = width * height;
-  const outside = new Float32Array(n);
-  for (let o = 0; o < n; o++) outside[o] = 1 - (alpha[o] ?? 0);
-  const r = Math.max(1, Math.round(Math.max(width, height) * REACH));
-  const near = boxMean(boxMean(outside, width, height, r), width, height, r);
+  const near = nearOutside(alpha, width, height, REACH);
   const out = new Uint8Array(data);
   const wd = wall.image.data;
   const ww = wall.image.width;

@@ -15,11 +15,7 @@ const REACH = 0.008;
 export function wrapLight(image: RgbImage, alpha: Float32Array, backdrop: RgbImage): RgbImage {
   const { width, height, data } = image;
   const n = width * height;
-  const outside = new Float32Array(n);
-  for (let o = 0; o < n; o++) outside[o] = 1 - (alpha[o] ?? 0);
-  const r = Math.max(1, Math.round(Math.max(width, height) * REACH));
-  // Two box passes: a soft (tent-shaped) falloff, no visible band.
-  const near = boxMean(boxMean(outside, width, height, r), width, height, r);
+  const near = nearOutside(alpha, width, height, REACH);
   const out = new Uint8Array(data.length);
   const bd = backdrop.data;
   for (let o = 0; o < n; o++) {
@@ -30,4 +26,16 @@ export function wrapLight(image: RgbImage, alpha: Float32Array, backdrop: RgbIma
     out[i + 2] = (data[i + 2] ?? 0) * (1 - w) + (bd[i + 2] ?? 0) * w + 0.5;
   }
   return { data: out, width, height, channels: 3 };
+}
+
+/**
+ * How near the outside of the person each pixel is (0..1): the complement of the alpha blurred over `reach` of the
+ * image side, in two box passes (a soft, tent-shaped falloff with no visible band). About 0.5 on the outline.
+ */
+export function nearOutside(alpha: Float32Array, width: number, height: number, reach: number): Float32Array {
+  const n = width * height;
+  const outside = new Float32Array(n);
+  for (let o = 0; o < n; o++) outside[o] = 1 - (alpha[o] ?? 0);
+  const r = Math.max(1, Math.round(Math.max(width, height) * reach));
+  return boxMean(boxMean(outside, width, height, r), width, height, r);
 }

@@ -131,9 +131,10 @@ export function withoutOthers(
  * than REACH_BESIDE face widths from the face's centre, above the shoulders. There a neighbour's face or arm, a
  * sofa back or a coat on a rack was taken for the member, connected to them. Over the photo's own background that
  * passes; cut out onto a studio backdrop it is a chunk of someone else (a blind panel's most common fault). Share
- * of the frame's pixels. A face turned aside (`yawDeg`, positive with the nose toward the picture's right) has the
- * back of its head further out behind it than the face's box suggests: the reach grows that way as in
- * `handBesideFace` (a man in profile before an orange wall lost his backdrop to his own head).
+ * of the frame's pixels. A face turned aside counts the back of its own head here, past the face's box: left so on
+ * purpose. Letting it go (as `handBesideFace` does) gave a man in profile before a plain orange wall his backdrop,
+ * but put a white wall pocket between a profile's neck and curls, and a patch between fingers and glasses, on
+ * backdrops a blind panel rated broken: without a matting model, a turned head's cut-out is the riskier one.
  */
 const REACH_BESIDE = 1.15;
 
@@ -143,18 +144,14 @@ export function besideTheHead(
   height: number,
   face: Box,
   own?: { hair: Float32Array },
-  yawDeg = 0,
 ): number {
   const cx = face.x + face.width / 2;
-  const behind = behindTurnedFace(face, yawDeg);
-  const left = cx - REACH_BESIDE * face.width - (yawDeg > 0 ? behind : 0);
-  const right = cx + REACH_BESIDE * face.width + (yawDeg < 0 ? behind : 0);
   // The shoulders start about a quarter face below the chin; below them the body is wide and belongs.
   const shoulders = Math.min(height, Math.round(face.y + face.height * 1.25));
   let stray = 0;
   for (let y = 0; y < shoulders; y++) {
     for (let x = 0; x < width; x++) {
-      if (x + 0.5 >= left && x + 0.5 <= right) continue;
+      if (Math.abs(x + 0.5 - cx) <= REACH_BESIDE * face.width) continue;
       const i = y * width + x;
       if ((alpha[i] ?? 0) <= 0.5) continue;
       // The member's own big hair is theirs (a head of curls kept studio backdrops from portraits with no stranger

@@ -537,9 +537,7 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: segmentFailed
-      ? 1
-      : besideTheHead(segmentation.person, size, size, faceBox, segmentation, framedPose.yaw),
+    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation),
     delta,
     source,
     plate: scenery,
