@@ -65,6 +65,11 @@ export interface ComposeOptions {
   backgroundGain?: number;
 }
 
+/** A background pixel counts as burnt from BURNT_FROM (its darkest channel), fully at BURNT_AT; it keeps BURNT_KEEP of its brightness. */
+const BURNT_FROM = 228;
+const BURNT_AT = 250;
+const BURNT_KEEP = 0.7;
+
 /** The background's colours after the treatment (brightness, tone, saturation), at the source's resolution. */
 function treat(src: RgbImage, options: ComposeOptions): Uint8Array {
   const t = options.treatment;
@@ -79,10 +84,23 @@ function treat(src: RgbImage, options: ComposeOptions): Uint8Array {
   const d = src.data;
   const out = new Uint8Array(d.length);
   const sat = t.saturation;
+  // Where the photo burnt the background to white (a blown sky, an overexposed wall) a darker treatment turned it
+  // into flat grey, which read as a studio backdrop half pasted in beside the rest of the scene (a blind panel):
+  // there the treatment darkens only a little, as a bright window stays bright in a darker room.
+  const darkens = gain < 1;
   for (let i = 0; i < d.length; i += 3) {
     let r = l0[d[i]!]!;
     let g = l1[d[i + 1]!]!;
     let b = l2[d[i + 2]!]!;
+    if (darkens) {
+      const low = Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
+      if (low > BURNT_FROM) {
+        const keep = BURNT_KEEP * Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM));
+        r += (d[i]! - r) * keep;
+        g += (d[i + 1]! - g) * keep;
+        b += (d[i + 2]! - b) * keep;
+      }
+    }
     if (sat !== 1) {
       const y = luminance(r, g, b);
       r = y + (r - y) * sat;
