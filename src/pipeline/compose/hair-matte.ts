@@ -60,6 +60,9 @@ const HAIR_MODEL_SURE = 0.5;
 /** ...unless the hair within reach lies this far (RGB distance) from the wall at most: black on a pale wall. */
 const HAIR_FAR_FROM_WALL = 200;
 const HAIR_NEAR_WALL = 45;
+/** ...within WALL_NEAR of the side of the real wall: where the person covers at most ENCLOSED of that neighbourhood. */
+const WALL_NEAR = 0.06;
+const ENCLOSED = 0.9;
 /**
  * Below the chin outside the hair, a wall this coloured (max - min channel) is still checked: a yellow or pink wall
  * between the hair's ends and the shoulders glowed in the hair on a blue backdrop, while a collar of that colour is
@@ -115,6 +118,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   // The photo, the wall behind it (the plate's colour) and the person, hair and skin covers, per check cell.
   const { check, wall, skinCover } = shrinkInputs({ image, alpha, hair, skin, plate }, fc, cw, ch);
   const zone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * ZONE_REACH)));
+  const enclosed = boxMean(check.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * WALL_NEAR)));
   const chin = (face.y + face.height) / fc;
   const brows = (face.y + face.height * BROWS) / fc;
 
@@ -177,6 +181,9 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
         if (y > brows || (farthest[fy * sw + fx] ?? 0) < HAIR_FAR_FROM_WALL) continue;
         // ...and only the wall's own colour: a brown crown's light sheen lies between, and turned see-through.
         if (colourDistance(check.colour, i, wall.colour, i) > HAIR_NEAR_WALL) continue;
+        // ...and only near the real wall: deep in the hair the plate is a blend of the walls around, and pale blond
+        // hair over the forehead matched it and came out in white blobs.
+        if ((enclosed[i] ?? 1) > ENCLOSED) continue;
       }
       if ((zone[i] ?? 0) < HAIR_ZONE) {
         // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
