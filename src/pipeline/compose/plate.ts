@@ -288,28 +288,38 @@ export function shrinkBox(
   const { width, height, data } = image;
   const colour = new Float32Array(sw * sh * 3);
   const cover = new Float32Array(sw * sh);
-  const count = new Float32Array(sw * sh);
   const max = alphaOf === 'max';
+  // Which cell each column falls in, once: a division per pixel was most of the cost.
+  const cell = new Int32Array(width);
+  for (let x = 0; x < width; x++) cell[x] = Math.floor(x / f);
   for (let y = 0; y < height; y++) {
     const row = Math.floor(y / f) * sw;
+    const line = y * width;
     for (let x = 0; x < width; x++) {
-      const o = row + Math.floor(x / f);
-      const i = y * width + x;
-      const a = alpha[i] ?? 0;
-      count[o]! += 1;
-      if (max) cover[o] = Math.max(cover[o] ?? 0, a);
-      else cover[o]! += a;
-      colour[o * 3]! += data[i * 3] ?? 0;
-      colour[o * 3 + 1]! += data[i * 3 + 1] ?? 0;
-      colour[o * 3 + 2]! += data[i * 3 + 2] ?? 0;
+      const o = row + cell[x]!;
+      const i = line + x;
+      const a = alpha[i]!;
+      if (max) {
+        if (a > cover[o]!) cover[o] = a;
+      } else cover[o]! += a;
+      const j = i * 3;
+      const q = o * 3;
+      colour[q]! += data[j]!;
+      colour[q + 1]! += data[j + 1]!;
+      colour[q + 2]! += data[j + 2]!;
     }
   }
-  for (let o = 0; o < sw * sh; o++) {
-    const k = 1 / (count[o] || 1);
-    if (!max) cover[o]! *= k;
-    colour[o * 3]! *= k;
-    colour[o * 3 + 1]! *= k;
-    colour[o * 3 + 2]! *= k;
+  // A cell holds f x f pixels, fewer along the right and bottom edges.
+  for (let cy = 0; cy < sh; cy++) {
+    const rows = Math.min(f, height - cy * f);
+    for (let cx = 0; cx < sw; cx++) {
+      const o = cy * sw + cx;
+      const k = 1 / Math.max(1, rows * Math.min(f, width - cx * f));
+      if (!max) cover[o]! *= k;
+      colour[o * 3]! *= k;
+      colour[o * 3 + 1]! *= k;
+      colour[o * 3 + 2]! *= k;
+    }
   }
   return { colour, cover };
 }
@@ -358,7 +368,10 @@ export function mirrorIntoHole(plate: RgbImage, image: RgbImage, alpha: Float32A
   for (let y = 0; y < height; y++) {
     const row = y * width;
     const row2 = (y >> 1) * w2;
-    for (let x = 0; x < width; x++) hole[x] = hole2[row2 + (x >> 1)]! > 0.5 ? 1 : 0;
+    let any = 0;
+    for (let x = 0; x < width; x++) any |= hole[x] = hole2[row2 + (x >> 1)]! > 0.5 ? 1 : 0;
+    // A row the hole does not reach is the plate's already.
+    if (!any) continue;
     // The last pixel outside the hole to the left and to the right of each pixel (-1 / width: none).
     let last = -1;
     for (let x = 0; x < width; x++) {
