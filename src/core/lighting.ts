@@ -441,7 +441,6 @@ function presetOrThrow(name: string): LightingPreset {
   return p;
 }
 
-/** One line per preset, for `/portrait help` and bot menus. */
 /**
  * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
  * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
@@ -457,6 +456,7 @@ export function withoutColour(lighting: Lighting): Lighting {
   };
 }
 
+/** One line per preset, for `/portrait help` and bot menus. */
 export function describeLightingPresets(): string[] {
   return [
     ...LIGHTING_PRESETS.map((p) => `${p.name}: ${p.description}`),

@@ -175,15 +175,17 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       // Nor above the brows where the hair nearby is far from the wall's colour (black hair on a pale wall): there a
       // pixel of the wall's colour between flyaway strands is the wall (a white patch stayed in a black bob's top);
       // lower, light ends and streaks the colour of the wall are common, and stay.
-      if ((wall.cover[i] ?? 0) >= HAIR_MODEL_SURE && (y > brows || chroma(wall.colour, i) < COLOURED_WALL)) {
-        const fx = Math.min(sw - 1, Math.floor(x / SAMPLE));
-        const fy = Math.min(sh - 1, Math.floor(y / SAMPLE));
-        if (y > brows || (farthest[fy * sw + fx] ?? 0) < HAIR_FAR_FROM_WALL) continue;
-        // ...and only the wall's own colour: a brown crown's light sheen lies between, and turned see-through.
-        if (colourDistance(check.colour, i, wall.colour, i) > HAIR_NEAR_WALL) continue;
-        // ...and only near the real wall: deep in the hair the plate is a blend of the walls around, and pale blond
-        // hair over the forehead matched it and came out in white blobs.
-        if ((enclosed[i] ?? 1) > ENCLOSED) continue;
+      if ((wall.cover[i] ?? 0) >= HAIR_MODEL_SURE) {
+        if (y > brows) continue;
+        if (chroma(wall.colour, i) < COLOURED_WALL) {
+          const q = Math.min(sh - 1, Math.floor(y / SAMPLE)) * sw + Math.min(sw - 1, Math.floor(x / SAMPLE));
+          if ((farthest[q] ?? 0) < HAIR_FAR_FROM_WALL) continue;
+          // ...and only the wall's own colour: a brown crown's light sheen lies between, and turned see-through.
+          if (colourDistance(check.colour, i, wall.colour, i) > HAIR_NEAR_WALL) continue;
+          // ...and only near the real wall: deep in the hair the plate is a blend of the walls around, and pale
+          // blond hair over the forehead matched it and came out in white blobs.
+          if ((enclosed[i] ?? 1) > ENCLOSED) continue;
+        }
       }
       if ((zone[i] ?? 0) < HAIR_ZONE) {
         // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
