@@ -9,7 +9,7 @@ import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/e
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { cropImage, resizeImage } from '../../src/pipeline/image.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
-import type { Progress } from '../../src/pipeline/types.js';
+import type { Progress, RgbImage } from '../../src/pipeline/types.js';
 import { needsPhotos } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
 
@@ -220,7 +220,12 @@ test('compositor always shows the face on a backdrop, even from a photo that is 
 });
 
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {
-  const small = await resizeImage(selfie.image, 240, Math.round((240 * selfie.image.height) / selfie.image.width));
+  // The photo shrunk and set into a large grey canvas: a small face in a large photo.
+  const shrunk = await resizeImage(selfie.image, 240, Math.round((240 * selfie.image.height) / selfie.image.width));
+  const small: RgbImage = { data: new Uint8Array(900 * 900 * 3).fill(128), width: 900, height: 900, channels: 3 };
+  for (let y = 0; y < shrunk.height; y++) {
+    small.data.set(shrunk.data.subarray(y * shrunk.width * 3, (y + 1) * shrunk.width * 3), ((300 + y) * 900 + 330) * 3);
+  }
   const faces = await detectFaces(small);
   const face = faces[chooseMainFace(faces, small.width, small.height)];
   assert.ok(face);
@@ -234,7 +239,21 @@ test('compositor says when a small face makes a soft portrait, and not for a sha
   assert.match(note, /degrees you asked; .*; your face is small in this photo.*[^.]\.$/);
   assert.doesNotMatch(note, /\.;/);
   const sharp = await engine.generate(request({ selfies: [selfie], outputSize: 512 }), () => {});
-  assert.doesNotMatch(String(sharp.report['note'] ?? ''), /face is small/);
+  assert.doesNotMatch(String(sharp.report['note'] ?? ''), /face is small|photo is only/);
+  // A small avatar that is all head and shoulders: the photo is small, not the face; a closer selfie would not help.
+  const f = selfie.mainFace.box;
+  const side = Math.round(Math.min(f.width * 2.6, selfie.image.width, selfie.image.height));
+  const x = Math.round(Math.min(Math.max(0, f.x + f.width / 2 - side / 2), selfie.image.width - side));
+  const y = Math.round(Math.min(Math.max(0, f.y + f.height * 0.55 - side / 2), selfie.image.height - side));
+  const avatar = await resizeImage(cropImage(selfie.image, { x, y, width: side, height: side }), 300, 300);
+  const avatarFaces = await detectFaces(avatar);
+  const avatarFace = avatarFaces[chooseMainFace(avatarFaces, 300, 300)];
+  assert.ok(avatarFace);
+  const tight = await engine.generate(
+    request({ selfies: [{ image: avatar, faces: avatarFaces, mainFace: avatarFace, index: 1 }], outputSize: 1024 }),
+    () => {},
+  );
+  assert.match(String(tight.report['note']), /this photo is only 300 pixels across, so the portrait is soft; a larger/);
 });
 
 test("a white line along a web photo's edge does not become a light strip down the portrait's side", async () => {

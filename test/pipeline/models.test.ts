@@ -142,7 +142,7 @@ describe('model registry', () => {
       const fetched = await registry.fetch(undefined, { progress: false });
       assert.deepEqual(
         fetched.map((f) => f.id),
-        ['yunet', 'face-mesh', 'iris', 'selfie-segmentation', 'skin-clothes-hair'],
+        ['yunet', 'face-mesh', 'iris', 'selfie-segmentation', 'skin-clothes-hair', 'depth'],
       );
       assert.equal(fetched.find((f) => f.id === 'iris')?.source, 'cache');
       assert.equal(mirror.hits.filter((h) => h === modelCard('iris').file).length, 1);

@@ -8,6 +8,7 @@ import { isPortraitError } from '../../src/errors.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { decodeImage, fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
+import { trimBehindHead } from '../../src/pipeline/segment/behind-head.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
 import {
@@ -127,6 +128,41 @@ function assertInsidePerson(seg: PersonSegmentation): void {
 }
 
 describe('segmentation building blocks', () => {
+  it('a wall beside the head the selfie model took for the person goes by depth; hair, the face and the body stay', () => {
+    // 64x64 planes: face box 24..40 x 16..36 (chin at row 36). The selfie model says person over the face, a
+    // band of wall right of it (x 40..52) and the body below; depth: the head near (1), the wall far (0.1).
+    const n = 64;
+    const face: Box = { x: 24, y: 16, width: 16, height: 20 };
+    const coarse = { width: n, height: n, data: new Float32Array(n * n) };
+    const depth = { width: n, height: n, data: new Float32Array(n * n).fill(0.1) };
+    const zero = () => ({ width: n, height: n, data: new Float32Array(n * n) });
+    const parts = { hair: zero(), skin: zero(), clothes: zero() };
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        const o = y * n + x;
+        const head = x >= 22 && x < 42 && y >= 10 && y < 40;
+        if (head || (x >= 40 && x < 52 && y >= 10) || (y >= 40 && x >= 12 && x < 52)) coarse.data[o] = 1;
+        if (head || y >= 40) depth.data[o] = 1;
+        // A bun behind the head, left of it: far by depth, but the parts model calls it hair.
+        if (x >= 14 && x < 22 && y >= 12 && y < 24) {
+          coarse.data[o] = 1;
+          parts.hair.data[o] = 0.9;
+        }
+      }
+    }
+    const before = coarse.data.slice();
+    trimBehindHead(coarse, depth, parts, face);
+    const at = (x: number, y: number) => coarse.data[y * n + x]!;
+    assert.ok(at(47, 20) < 0.05, `the wall beside the head goes (${at(47, 20).toFixed(2)})`);
+    assert.equal(at(32, 26), 1, 'the face stays');
+    assert.equal(at(18, 18), 1, 'hair behind the head stays');
+    assert.equal(at(47, 50), 1, "below the chin nothing is trimmed (shoulders at arm's length lie far too)");
+    const flat = { width: n, height: n, data: new Float32Array(n * n).fill(0.5) };
+    const untouched = { width: n, height: n, data: before.slice() };
+    trimBehindHead(untouched, flat, parts, face);
+    assert.deepEqual(untouched.data, before, 'where depth cannot tell head from wall nothing changes');
+  });
+
   it('boxMean averages each clipped window, edges included', () => {
     for (const [w, h, r] of [
       [7, 5, 2],

@@ -12,13 +12,13 @@ import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { besideTheHead, handBesideFace, keepMainPerson, withoutOthers } from '../compose/main-person.js';
-import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
+import { backgroundPlate, decontaminateEdges, mirrorIntoHole, plateHole } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
 import { faceOvalMask } from '../geometry/face-oval.js';
-import { buildHeadModel, type HeadModel, headRotation } from '../geometry/head-model.js';
+import { buildHeadModel, type HeadModel, headRotation, movingArea } from '../geometry/head-model.js';
 import { cleanTurn, type HeadWarp, warpHead } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
 import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.js';
@@ -196,8 +196,16 @@ function softenForEnlargement(alpha: Float32Array, size: number, enlargement: nu
  * the caption says so and what selfie would be sharper.
  */
 const SOFT_ENLARGEMENT = 2.5;
-const SOFT_NOTE =
-  'your face is small in this photo, so the portrait is soft; a closer, sharper selfie gives a crisper one';
+/**
+ * Why a portrait is soft, in the member's terms: a face small in a large photo wants a closer selfie; a photo
+ * that is all head and shoulders but small itself (a 400 px avatar) wants a larger photo, not a closer one.
+ */
+function softNote(photo: RgbImage, frame: Box): string {
+  const side = Math.min(photo.width, photo.height);
+  return frame.width >= 0.75 * side
+    ? `this photo is only ${side} pixels across, so the portrait is soft; a larger, sharper photo gives a crisper one`
+    : 'your face is small in this photo, so the portrait is soft; a closer, sharper selfie gives a crisper one';
+}
 
 /** The caption's notes as one sentence: clauses joined by semicolons (a clause's own full stop read ".;"). */
 function joinNotes(parts: readonly (string | undefined)[]): string {
@@ -462,9 +470,11 @@ export async function prepareTarget(
   // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
   // delivered once).
   const segmentFailed = meanOver(cut, size, faceBox) < FACE_COVERED;
-  // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
-  // too, so no piece of the person can be left in it.
-  const plate = backgroundPlate(framed.image, member);
+  // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
+  const model = buildHeadModel(framed.points, framedPose, size, size);
+  const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
+  const hole = plateHole(member, cut, movingArea(model, headTurn, size, size), size, size);
+  const plate = backgroundPlate(framed.image, hole);
   const matte = segmentFailed
     ? undefined
     : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox });
@@ -477,15 +487,12 @@ export async function prepareTarget(
 
   onProgress({ stage: 'warp' });
   t = performance.now();
-  const model = buildHeadModel(framed.points, framedPose, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
   const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
   // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part.
-  const scenery = mirrorIntoHole(plate, framed.image, member);
-  // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
-  const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
+  const scenery = mirrorIntoHole(plate, framed.image, hole);
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
   const person = warpHead(clean, segmentation.person, model, headTurn);
   const { delta, pivot } = headRotation(framedPose, headTurn);
@@ -618,7 +625,8 @@ export class CompositorEngine implements Engine {
     const t = performance.now();
     const cutOutClean = prepared.strayBesideHead <= STRAY_FOR_BACKDROP;
     const keptBackground = style.backdrop && !cutOutClean ? BACKDROP_REFUSED_NOTE : undefined;
-    const soft = prepared.enlargement > SOFT_ENLARGEMENT ? SOFT_NOTE : undefined;
+    const soft =
+      prepared.enlargement > SOFT_ENLARGEMENT ? softNote(prepared.reference.selfie.image, prepared.frame) : undefined;
     const note = joinNotes([prepared.note, keptBackground, soft]);
     const images: RgbImage[] = [];
     // The photo background's light for studio backdrops: blurred once, on first use, shared by every variation.

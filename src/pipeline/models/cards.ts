@@ -143,11 +143,10 @@ export const MODEL_CARDS: readonly ModelCard[] = [
     sha256: '902b886beaebd3f68deb40bab2fd636a0c112c1ef1cbdd15fa26e5c55b389b4d',
     bytes: 790_459,
     license: 'MIT (TCMonoDepth, Yu Li; ONNX conversion by PINTO)',
-    description: 'TCMonoDepth small net: relative inverse depth at 192x320 (optional: estimateDepth)',
-    // Measured on the shared photos (issue 11): it separates person from background as well as the person mask
-    // does, but puts the shoulders level with or nearer than the face, so it adds no head/shoulder ordering the
-    // compositor needs. Fetched only when something asks for depth.
-    optional: true,
+    description: 'TCMonoDepth small net: relative inverse depth at 192x320 (background beside the head)',
+    // It puts the shoulders level with or nearer than the face, so it says nothing below the chin; beside the head
+    // it tells a wall the selfie model took for the person from the head (segment/behind-head.ts).
+    optional: false,
     inputs: [
       {
         name: 'input',

@@ -2,10 +2,11 @@ import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
 import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
+import { trimBehindHead } from './behind-head.js';
 import { dropSmallBlobs } from './components.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
 import { hairAndSkin } from './hair-skin.js';
-import { runSelfieSegmentation, runSkinClothesHair } from './models.js';
+import { runDepth, runSelfieSegmentation, runSkinClothesHair } from './models.js';
 import { maxFilter, type Plane, resizePlane } from './plane.js';
 
 /** Masks of one photo, each width x height in 0..1 at the photo's own resolution; hair and skin lie inside person. */
@@ -61,14 +62,18 @@ const EDGE_HIGH = 0.8;
  */
 export async function segmentPerson(image: RgbImage, options: SegmentOptions = {}): Promise<PersonSegmentation> {
   const forModels = await scaledCopy(image, MODEL_SIDE);
-  const [small, coarse, parts, face] = await Promise.all([
+  const [small, coarse, parts, depth, face] = await Promise.all([
     scaledCopy(forModels, GUIDE_SIDE),
     runSelfieSegmentation(forModels),
     runSkinClothesHair(forModels),
+    runDepth(forModels),
     options.face ?? mainFaceBox(image),
   ]);
-  const { person, reach } = refinePerson(image, small, coarse);
   const { width, height } = image;
+  if (face && face.width >= 1 && face.height >= 1) {
+    trimBehindHead(coarse, depth, parts, scaleBox(face, coarse.width / width, coarse.height / height));
+  }
+  const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
   const low = hairAndSkin({
     image: small,
@@ -88,7 +93,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
  * fail at its start, with the registry's sentence, instead of on its first job.
  */
 export async function openSegmentationModels(): Promise<void> {
-  await Promise.all([getSession('selfie-segmentation'), getSession('skin-clothes-hair')]);
+  await Promise.all([getSession('selfie-segmentation'), getSession('skin-clothes-hair'), getSession('depth')]);
 }
 
 /** The photo scaled to at most `side` pixels per side, keeping its shape, never enlarged. */
