@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
-import { besideTheHead, handBesideFace, withoutOthers } from '../../src/pipeline/compose/main-person.js';
+import { besideTheHead, handBesideFace, withFaceOval, withoutOthers } from '../../src/pipeline/compose/main-person.js';
 import { distrustPlateaus } from '../../src/pipeline/segment/person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -187,5 +187,23 @@ describe('a hand held by the face (handBesideFace)', () => {
     // A hand in front of the face (on the nose's side) still counts.
     fill(300, 350, 110, 200);
     assert.ok(handBesideFace(skin, w, h, face, 60) > 0.3);
+  });
+});
+
+describe('the face the mesh found (withFaceOval)', () => {
+  it("a cheek the selfie model lost against a dark background is the member's; nothing outside the oval changes", () => {
+    const w = 100;
+    const h = 100;
+    // The face oval as faceOvalMask gives it: an ellipse round (50, 50).
+    const oval = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) oval[y * w + x] = ((x - 50) / 20) ** 2 + ((y - 50) / 28) ** 2 < 1 ? 1 : 0;
+    const person = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 55; x < 90; x++) person[y * w + x] = 0.8;
+    const out = withFaceOval(person, oval);
+    assert.equal(out[50 * w + 40], 1, 'the lost cheek is the member');
+    assert.equal(person[50 * w + 40], 0, 'the input is left as it was');
+    assert.equal(out[50 * w + 20], 0, 'beside the oval stays background');
+    assert.ok(Math.abs(out[50 * w + 80]! - 0.8) < 1e-6, 'the mask beyond the oval is untouched');
   });
 });

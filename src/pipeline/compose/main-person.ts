@@ -195,3 +195,13 @@ export function handBesideFace(skin: Float32Array, width: number, height: number
   }
   return sum / Math.max(1, face.width * face.height);
 }
+
+/**
+ * `person` with the face oval (`oval`, 0/1, faceOvalMask) added: the face the mesh found is the member's whatever
+ * the selfie model says (it lost a shadowed cheek against a dark background).
+ */
+export function withFaceOval(person: Float32Array, oval: Uint8Array): Float32Array {
+  const out = person.slice();
+  for (let i = 0; i < out.length; i++) if (oval[i]) out[i] = 1;
+  return out;
+}
