@@ -170,9 +170,9 @@ const FACE_KEPT = 0.9;
 
 /**
  * The share of the face oval (about its centre) that is the member whatever the selfie model says: against a dark
- * background it lost a shadowed cheek, and every portrait of that photo showed the backdrop through the cheek with
- * a lens of the glasses hanging free (a blind panel, 7 tiles broken). Just inside the outline, so no background
- * along a turned cheek comes with it.
+ * background it lost a shadowed cheek, and the turned face showed the background through the cheek with a lens of
+ * the glasses hanging free (a blind panel rated every tile of that photo broken). Just inside the outline, so no
+ * background along a turned cheek comes with it.
  */
 const FACE_OWN = 0.97;
 
@@ -484,6 +484,7 @@ export async function prepareTarget(
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
   const model = buildHeadModel(framed.points, framedPose, size, size);
   const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
+  // The plate's hole: what the rim check gave back is filled only where the turn moves the photo (plateHole).
   const hole = plateHole(member, cut, movingArea(model, headTurn, size, size), size, size);
   const plate = backgroundPlate(framed.image, hole);
   const matte = segmentFailed
