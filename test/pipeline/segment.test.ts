@@ -8,7 +8,7 @@ import { isPortraitError } from '../../src/errors.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { decodeImage, fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
-import { trimBehindHead } from '../../src/pipeline/segment/behind-head.js';
+import { refineBesideHead } from '../../src/pipeline/segment/behind-head.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
 import {
@@ -128,7 +128,7 @@ function assertInsidePerson(seg: PersonSegmentation): void {
 }
 
 describe('segmentation building blocks', () => {
-  it('a wall beside the head the selfie model took for the person goes by depth; hair, the face and the body stay', () => {
+  it('beside the head a far wall goes and a near ear comes, by depth; hair, the face and the body stay', () => {
     // 64x64 planes: face box 24..40 x 16..36 (chin at row 36). The selfie model says person over the face, a
     // band of wall right of it (x 40..52) and the body below; depth: the head near (1), the wall far (0.1).
     const n = 64;
@@ -148,18 +148,28 @@ describe('segmentation building blocks', () => {
           coarse.data[o] = 1;
           parts.hair.data[o] = 0.9;
         }
+        // Skin everywhere in the head; an ear left of it at eye height the selfie model lost (near, joined); a
+        // skin-coloured patch of the far wall, apart from the face.
+        if (head) parts.skin.data[o] = 0.9;
+        if (x >= 17 && x < 22 && y >= 26 && y < 32) {
+          parts.skin.data[o] = 0.9;
+          depth.data[o] = 0.95;
+        }
+        if (x >= 4 && x < 10 && y >= 26 && y < 32) parts.skin.data[o] = 0.9;
       }
     }
     const before = coarse.data.slice();
-    trimBehindHead(coarse, depth, parts, face);
+    refineBesideHead(coarse, depth, parts, face);
     const at = (x: number, y: number) => coarse.data[y * n + x]!;
     assert.ok(at(47, 20) < 0.05, `the wall beside the head goes (${at(47, 20).toFixed(2)})`);
     assert.equal(at(32, 26), 1, 'the face stays');
     assert.equal(at(18, 18), 1, 'hair behind the head stays');
+    assert.ok(at(19, 29) > 0.95, `the ear the selfie model lost is the member's (${at(19, 29).toFixed(2)})`);
+    assert.equal(at(6, 29), 0, 'skin-coloured wall far away is not');
     assert.equal(at(47, 50), 1, "below the chin nothing is trimmed (shoulders at arm's length lie far too)");
     const flat = { width: n, height: n, data: new Float32Array(n * n).fill(0.5) };
     const untouched = { width: n, height: n, data: before.slice() };
-    trimBehindHead(untouched, flat, parts, face);
+    refineBesideHead(untouched, flat, parts, face);
     assert.deepEqual(untouched.data, before, 'where depth cannot tell head from wall nothing changes');
   });
 

@@ -4,15 +4,17 @@ import type { PartPlanes } from './models.js';
 import { type Plane, resizePlane } from './plane.js';
 
 /**
- * Background beside the head that the selfie model took for the person, found by depth. Beside a close-up's head
- * the selfie model often calls a whole pale wall, or a coat on a hook, person; the rim check gives back only part
- * of it, and what stays turns with the head as a glassy band of wall with a hard outline (a thumbs-up close-up,
- * rated broken), or stays on a studio backdrop as a fleck of bookshelf by the ear. The depth model (TCMonoDepth)
- * sees that the wall lies far behind the face even where its colour matches the skin or hair.
+ * The person mask beside the head, by depth. Beside a close-up's head the selfie model often calls a whole pale
+ * wall, or a coat on a hook, person; the rim check gives back only part of it, and what stays turns with the head as
+ * a glassy band of wall with a hard outline (a thumbs-up close-up, rated broken). The depth model (TCMonoDepth) sees
+ * that the wall lies far behind the face even where its colour matches the skin or hair. The other way round, the
+ * selfie model loses an ear against bright bokeh (a translucent smear beside the turned head): skin the parts model
+ * finds, as near as the head and joined to the face, is the member's.
  *
  * Only beside the head, above the chin: below it, shoulders at arm's length lie far behind the face and a depth
- * rule notched them (tried in an earlier session). The face itself is never trimmed. The depth is relative, so the
- * threshold is relative too: between the background's depth and the face's.
+ * rule notched them (tried in an earlier session; with the parts model's protection too, it cut a white T-shirt's
+ * shoulder in a black and white photo). The face itself is never trimmed. The depth is relative, so the thresholds
+ * are relative too: between the background's depth and the face's.
  */
 
 /** Below this share of the depth scale between background and face nothing is trimmed: depth cannot tell them. */
@@ -20,15 +22,18 @@ const MIN_SEPARATION = 0.3;
 /** Depth (share of the way from the background's to the face's) where the trim starts and where it is complete. */
 const FAR_FULL = 0.45;
 const FAR_NONE = 0.75;
+/** Depth (same scale) from which skin joined to the face (an ear) is the member's. */
+const SKIN_NEAR = 0.5;
 /** Below the chin the trim fades out over this share of the face's height. */
 const CHIN_FADE = 0.3;
 
 /**
- * `coarse` (the selfie model's person probability) with what lies far behind the face beside the head taken out,
- * in place. `depth` is relative inverse depth (larger = nearer) over the same photo at any resolution, `face` the
- * main face's box in the coarse plane's pixels.
+ * `coarse` (the selfie model's person probability) with what lies far behind the face beside the head taken out
+ * and near skin joined to the face put in, in place. `depth` is relative inverse depth (larger = nearer) over the
+ * same photo at any resolution, `parts` the skin/clothes/hair model's planes, `face` the main face's box in the coarse
+ * plane's pixels.
  */
-export function trimBehindHead(coarse: Plane, depth: Plane, parts: PartPlanes, face: Box): void {
+export function refineBesideHead(coarse: Plane, depth: Plane, parts: PartPlanes, face: Box): void {
   const { width, height, data } = coarse;
   const d = resizePlane(depth, width, height).data;
   const hair = resizePlane(parts.hair, width, height).data;
@@ -53,6 +58,12 @@ export function trimBehindHead(coarse: Plane, depth: Plane, parts: PartPlanes, f
   const cx = face.x + face.width / 2;
   const cy = face.y + face.height / 2;
   const chin = face.y + face.height;
+  const inFace = (x: number, y: number) =>
+    Math.hypot((x + 0.5 - cx) / (face.width * 0.45), (y + 0.5 - cy) / (face.height * 0.6)) < 1;
+  // Skin as near as the head and joined to the face: ears (the selfie model loses an ear against bright bokeh,
+  // and the turned head showed it as a translucent smear) and a hand held to the face.
+  const skinLevel = far + SKIN_NEAR * span;
+  const ears = joinedToFace(width, height, chin, inFace, (o) => skin[o]! > 0.4 && d[o]! >= skinLevel);
   for (let y = 0; y < height; y++) {
     const below = (y + 0.5 - chin) / (CHIN_FADE * face.height);
     if (below >= 1) break;
@@ -60,14 +71,48 @@ export function trimBehindHead(coarse: Plane, depth: Plane, parts: PartPlanes, f
     for (let x = 0; x < width; x++) {
       const o = y * width + x;
       // The face's own ellipse is kept whatever the depth says.
-      if (Math.hypot((x + 0.5 - cx) / (face.width * 0.45), (y + 0.5 - cy) / (face.height * 0.6)) < 1) continue;
+      if (inFace(x, y)) continue;
       // What the parts model calls hair, skin or clothes stays: a hat or a bun lies behind the face too, and
       // against a dark, plain wall the depth model puts a black hat level with the wall (a hat was cut away).
       const part = Math.max(hair[o]!, skin[o]!, clothes[o]!);
       const keep = Math.max(smoothstep(lo, hi, d[o]!), smoothstep(0.2, 0.5, part));
-      data[o] = data[o]! * (1 - zone * (1 - keep));
+      const trimmed = data[o]! * (1 - zone * (1 - keep));
+      data[o] = ears[o] ? Math.max(trimmed, zone * smoothstep(0.4, 0.7, skin[o]!)) : trimmed;
     }
   }
+}
+
+/**
+ * 1 where `inside` holds and the pixel is joined through such pixels, above row `bottom`, to a pixel of the face
+ * (`inFace`) where it holds too (a flood fill, 4-connected).
+ */
+function joinedToFace(
+  width: number,
+  height: number,
+  bottom: number,
+  inFace: (x: number, y: number) => boolean,
+  inside: (o: number) => boolean,
+): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const rows = Math.min(height, Math.ceil(bottom));
+  const stack: number[] = [];
+  const visit = (o: number) => {
+    if (!out[o] && inside(o)) {
+      out[o] = 1;
+      stack.push(o);
+    }
+  };
+  for (let y = 0; y < rows; y++) for (let x = 0; x < width; x++) if (inFace(x, y)) visit(y * width + x);
+  while (stack.length > 0) {
+    const o = stack.pop()!;
+    const x = o % width;
+    const y = (o - x) / width;
+    if (x > 0) visit(o - 1);
+    if (x < width - 1) visit(o + 1);
+    if (y > 0) visit(o - width);
+    if (y < rows - 1) visit(o + width);
+  }
+  return out;
 }
 
 function median(values: number[]): number {
