@@ -137,10 +137,19 @@ describe('segmentation building blocks', () => {
     const depth = { width: n, height: n, data: new Float32Array(n * n).fill(0.1) };
     const zero = () => ({ width: n, height: n, data: new Float32Array(n * n) });
     const parts = { hair: zero(), skin: zero(), clothes: zero() };
+    // The photo: a pale wall, the wall band and the far skin-coloured patch included; the head and the body
+    // skin-coloured; a grey hood on top of the head, as far as the wall by depth but not of its colour.
+    const photo: RgbImage = { data: new Uint8Array(n * n * 3), width: n, height: n, channels: 3 };
+    const paint = (o: number, rgb: readonly number[]) => photo.data.set(rgb, o * 3);
     for (let y = 0; y < n; y++) {
       for (let x = 0; x < n; x++) {
         const o = y * n + x;
         const head = x >= 22 && x < 42 && y >= 10 && y < 40;
+        paint(o, head || y >= 40 ? [200, 150, 120] : [225, 220, 215]);
+        if (x >= 26 && x < 38 && y >= 4 && y < 10) {
+          coarse.data[o] = 1;
+          paint(o, [120, 120, 130]);
+        }
         if (head || (x >= 40 && x < 52 && y >= 10) || (y >= 40 && x >= 12 && x < 52)) coarse.data[o] = 1;
         if (head || y >= 40) depth.data[o] = 1;
         // A bun behind the head, left of it: far by depth, but the parts model calls it hair.
@@ -159,17 +168,18 @@ describe('segmentation building blocks', () => {
       }
     }
     const before = coarse.data.slice();
-    refineBesideHead(coarse, depth, parts, face);
+    refineBesideHead(coarse, depth, parts, face, photo);
     const at = (x: number, y: number) => coarse.data[y * n + x]!;
     assert.ok(at(47, 20) < 0.05, `the wall beside the head goes (${at(47, 20).toFixed(2)})`);
     assert.equal(at(32, 26), 1, 'the face stays');
     assert.equal(at(18, 18), 1, 'hair behind the head stays');
+    assert.equal(at(32, 6), 1, "a hood far by depth but not of the wall's colour stays");
     assert.ok(at(19, 29) > 0.95, `the ear the selfie model lost is the member's (${at(19, 29).toFixed(2)})`);
     assert.equal(at(6, 29), 0, 'skin-coloured wall far away is not');
     assert.equal(at(47, 50), 1, "below the chin nothing is trimmed (shoulders at arm's length lie far too)");
     const flat = { width: n, height: n, data: new Float32Array(n * n).fill(0.5) };
     const untouched = { width: n, height: n, data: before.slice() };
-    refineBesideHead(untouched, flat, parts, face);
+    refineBesideHead(untouched, flat, parts, face, photo);
     assert.deepEqual(untouched.data, before, 'where depth cannot tell head from wall nothing changes');
   });
 

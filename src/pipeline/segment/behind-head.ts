@@ -1,5 +1,6 @@
 import { smoothstep } from '../style/filters.js';
-import type { Box } from '../types.js';
+import type { Box, RgbImage } from '../types.js';
+import { boxMean } from './guided-filter.js';
 import type { PartPlanes } from './models.js';
 import { type Plane, resizePlane } from './plane.js';
 
@@ -31,9 +32,9 @@ const CHIN_FADE = 0.3;
  * `coarse` (the selfie model's person probability) with what lies far behind the face beside the head taken out
  * and near skin joined to the face put in, in place. `depth` is relative inverse depth (larger = nearer) over the
  * same photo at any resolution, `parts` the skin/clothes/hair model's planes, `face` the main face's box in the coarse
- * plane's pixels.
+ * plane's pixels, `photo` the photo at any size.
  */
-export function refineBesideHead(coarse: Plane, depth: Plane, parts: PartPlanes, face: Box): void {
+export function refineBesideHead(coarse: Plane, depth: Plane, parts: PartPlanes, face: Box, photo: RgbImage): void {
   const { width, height, data } = coarse;
   const d = resizePlane(depth, width, height).data;
   const hair = resizePlane(parts.hair, width, height).data;
@@ -55,6 +56,7 @@ export function refineBesideHead(coarse: Plane, depth: Plane, parts: PartPlanes,
   if (span < MIN_SEPARATION * Math.max(near, 1e-6)) return;
   const lo = far + FAR_FULL * span;
   const hi = far + FAR_NONE * span;
+  const wall = likeTheWallNearby(d, lo, width, height, photo);
   const cx = face.x + face.width / 2;
   const cy = face.y + face.height / 2;
   const chin = face.y + face.height;
@@ -75,7 +77,9 @@ export function refineBesideHead(coarse: Plane, depth: Plane, parts: PartPlanes,
       // What the parts model calls hair, skin or clothes stays: a hat or a bun lies behind the face too, and
       // against a dark, plain wall the depth model puts a black hat level with the wall (a hat was cut away).
       const part = Math.max(hair[o]!, skin[o]!, clothes[o]!);
-      const keep = Math.max(smoothstep(lo, hi, d[o]!), smoothstep(0.2, 0.5, part));
+      // Only what has the colour of the background beside it goes: a hood's top or a bun is far by depth too
+      // (a grey hood before a blue wall went dark where it was half trimmed).
+      const keep = Math.max(smoothstep(lo, hi, d[o]!), smoothstep(0.2, 0.5, part), 1 - wall[o]!);
       const trimmed = data[o]! * (1 - zone * (1 - keep));
       data[o] = ears[o] ? Math.max(trimmed, zone * smoothstep(0.4, 0.7, skin[o]!)) : trimmed;
     }
@@ -111,6 +115,55 @@ function joinedToFace(
     if (x < width - 1) visit(o + 1);
     if (y > 0) visit(o - width);
     if (y < rows - 1) visit(o + width);
+  }
+  return out;
+}
+
+/** Radius (coarse pixels) over which the background's colour beside a pixel is averaged. */
+const WALL_RADIUS = 24;
+
+/**
+ * Per pixel of a `width` x `height` plane, 1 where the photo's colour matches the mean colour of what lies surely far
+ * (depth `d` below `level`) within WALL_RADIUS, fading to 0 past a colour distance of 0.2 (RGB in 0..1); 1 where
+ * nothing far is near (depth alone decides). Far by depth, not by the selfie model: it took the wall for the person.
+ */
+function likeTheWallNearby(
+  d: Float32Array,
+  level: number,
+  width: number,
+  height: number,
+  photo: RgbImage,
+): Float32Array {
+  const n = width * height;
+  const colour: Float32Array[] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const weighted: Float32Array[] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const sure = new Float32Array(n);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(photo.height - 1, Math.floor(((y + 0.5) * photo.height) / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(photo.width - 1, Math.floor(((x + 0.5) * photo.width) / width));
+      const o = y * width + x;
+      const w = d[o]! < level ? 1 : 0;
+      sure[o] = w;
+      for (let c = 0; c < 3; c++) {
+        const v = photo.data[(sy * photo.width + sx) * 3 + c]! / 255;
+        colour[c]![o] = v;
+        weighted[c]![o] = v * w;
+      }
+    }
+  }
+  const count = boxMean(sure, width, height, WALL_RADIUS);
+  const means = weighted.map((plane) => boxMean(plane, width, height, WALL_RADIUS));
+  const out = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    const k = count[o]!;
+    if (k < 1e-3) {
+      out[o] = 1;
+      continue;
+    }
+    let dist = 0;
+    for (let c = 0; c < 3; c++) dist += (colour[c]![o]! - means[c]![o]! / k) ** 2;
+    out[o] = 1 - smoothstep(0.08, 0.2, Math.sqrt(dist));
   }
   return out;
 }

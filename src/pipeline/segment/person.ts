@@ -71,7 +71,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
   ]);
   const { width, height } = image;
   if (face && face.width >= 1 && face.height >= 1) {
-    refineBesideHead(coarse, depth, parts, scaleBox(face, coarse.width / width, coarse.height / height));
+    refineBesideHead(coarse, depth, parts, scaleBox(face, coarse.width / width, coarse.height / height), small);
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
