@@ -8,8 +8,8 @@ import { isPortraitError } from '../../src/errors.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { decodeImage, fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
-import { refineBesideHead } from '../../src/pipeline/segment/behind-head.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
+import { earsByDepth } from '../../src/pipeline/segment/ears.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
 import {
   estimateDepth,
@@ -128,58 +128,46 @@ function assertInsidePerson(seg: PersonSegmentation): void {
 }
 
 describe('segmentation building blocks', () => {
-  it('beside the head a far wall goes and a near ear comes, by depth; hair, the face and the body stay', () => {
-    // 64x64 planes: face box 24..40 x 16..36 (chin at row 36). The selfie model says person over the face, a
-    // band of wall right of it (x 40..52) and the body below; depth: the head near (1), the wall far (0.1).
+  it('an ear the selfie model lost is put back by depth; skin-coloured wall far away and below the chin is not', () => {
+    // 64x64 planes: face box 24..40 x 16..36 (chin at row 36). The selfie model says person over the head (22..42)
+    // and the body below row 40; depth: head and body near (1), the wall far (0.1). Skin over the head, an ear left
+    // of it at eye height (near, joined to the face) that the selfie model lost, a skin-coloured patch of far wall,
+    // and a near skin patch well below the chin (a hand at the chest: not this rule's business).
     const n = 64;
     const face: Box = { x: 24, y: 16, width: 16, height: 20 };
     const coarse = { width: n, height: n, data: new Float32Array(n * n) };
     const depth = { width: n, height: n, data: new Float32Array(n * n).fill(0.1) };
-    const zero = () => ({ width: n, height: n, data: new Float32Array(n * n) });
-    const parts = { hair: zero(), skin: zero(), clothes: zero() };
-    // The photo: a pale wall, the wall band and the far skin-coloured patch included; the head and the body
-    // skin-coloured; a grey hood on top of the head, as far as the wall by depth but not of its colour.
-    const photo: RgbImage = { data: new Uint8Array(n * n * 3), width: n, height: n, channels: 3 };
-    const paint = (o: number, rgb: readonly number[]) => photo.data.set(rgb, o * 3);
+    const skin = { width: n, height: n, data: new Float32Array(n * n) };
     for (let y = 0; y < n; y++) {
       for (let x = 0; x < n; x++) {
         const o = y * n + x;
         const head = x >= 22 && x < 42 && y >= 10 && y < 40;
-        paint(o, head || y >= 40 ? [200, 150, 120] : [225, 220, 215]);
-        if (x >= 26 && x < 38 && y >= 4 && y < 10) {
+        if (head || (y >= 40 && x >= 12 && x < 52)) {
           coarse.data[o] = 1;
-          paint(o, [120, 120, 130]);
+          depth.data[o] = 1;
         }
-        if (head || (x >= 40 && x < 52 && y >= 10) || (y >= 40 && x >= 12 && x < 52)) coarse.data[o] = 1;
-        if (head || y >= 40) depth.data[o] = 1;
-        // A bun behind the head, left of it: far by depth, but the parts model calls it hair.
-        if (x >= 14 && x < 22 && y >= 12 && y < 24) {
-          coarse.data[o] = 1;
-          parts.hair.data[o] = 0.9;
-        }
-        // Skin everywhere in the head; an ear left of it at eye height the selfie model lost (near, joined); a
-        // skin-coloured patch of the far wall, apart from the face.
-        if (head) parts.skin.data[o] = 0.9;
+        if (head) skin.data[o] = 0.9;
         if (x >= 17 && x < 22 && y >= 26 && y < 32) {
-          parts.skin.data[o] = 0.9;
+          skin.data[o] = 0.9;
           depth.data[o] = 0.95;
         }
-        if (x >= 4 && x < 10 && y >= 26 && y < 32) parts.skin.data[o] = 0.9;
+        if (x >= 4 && x < 10 && y >= 26 && y < 32) skin.data[o] = 0.9;
+        if (x >= 52 && x < 58 && y >= 50 && y < 56) {
+          skin.data[o] = 0.9;
+          depth.data[o] = 1;
+        }
       }
     }
     const before = coarse.data.slice();
-    refineBesideHead(coarse, depth, parts, face, photo);
+    earsByDepth(coarse, depth, skin, face);
     const at = (x: number, y: number) => coarse.data[y * n + x]!;
-    assert.ok(at(47, 20) < 0.05, `the wall beside the head goes (${at(47, 20).toFixed(2)})`);
-    assert.equal(at(32, 26), 1, 'the face stays');
-    assert.equal(at(18, 18), 1, 'hair behind the head stays');
-    assert.equal(at(32, 6), 1, "a hood far by depth but not of the wall's colour stays");
-    assert.ok(at(19, 29) > 0.95, `the ear the selfie model lost is the member's (${at(19, 29).toFixed(2)})`);
+    assert.ok(at(19, 29) > 0.95, `the ear is the member's (${at(19, 29).toFixed(2)})`);
     assert.equal(at(6, 29), 0, 'skin-coloured wall far away is not');
-    assert.equal(at(47, 50), 1, "below the chin nothing is trimmed (shoulders at arm's length lie far too)");
+    assert.equal(at(54, 52), 0, 'below the chin nothing is put in');
+    assert.equal(at(32, 26), 1, 'the face stays');
     const flat = { width: n, height: n, data: new Float32Array(n * n).fill(0.5) };
     const untouched = { width: n, height: n, data: before.slice() };
-    refineBesideHead(untouched, flat, parts, face, photo);
+    earsByDepth(untouched, flat, skin, face);
     assert.deepEqual(untouched.data, before, 'where depth cannot tell head from wall nothing changes');
   });
 

@@ -143,9 +143,9 @@ export const MODEL_CARDS: readonly ModelCard[] = [
     sha256: '902b886beaebd3f68deb40bab2fd636a0c112c1ef1cbdd15fa26e5c55b389b4d',
     bytes: 790_459,
     license: 'MIT (TCMonoDepth, Yu Li; ONNX conversion by PINTO)',
-    description: 'TCMonoDepth small net: relative inverse depth at 192x320 (background beside the head)',
-    // It puts the shoulders level with or nearer than the face, so it says nothing below the chin; beside the head
-    // it tells a wall the selfie model took for the person from the head (segment/behind-head.ts).
+    description: 'TCMonoDepth small net: relative inverse depth at 192x320 (ears the selfie model lost)',
+    // It puts the shoulders level with or nearer than the face, so it says nothing below the chin; beside the face
+    // it tells an ear from a skin-coloured wall (segment/ears.ts).
     optional: false,
     inputs: [
       {

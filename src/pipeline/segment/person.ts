@@ -2,8 +2,8 @@ import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
 import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
-import { refineBesideHead } from './behind-head.js';
 import { dropSmallBlobs } from './components.js';
+import { earsByDepth } from './ears.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
 import { hairAndSkin } from './hair-skin.js';
 import { runDepth, runSelfieSegmentation, runSkinClothesHair } from './models.js';
@@ -71,7 +71,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
   ]);
   const { width, height } = image;
   if (face && face.width >= 1 && face.height >= 1) {
-    refineBesideHead(coarse, depth, parts, scaleBox(face, coarse.width / width, coarse.height / height), small);
+    earsByDepth(coarse, depth, parts.skin, scaleBox(face, coarse.width / width, coarse.height / height));
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
