@@ -18,45 +18,6 @@ import type { RgbImage } from '../types.js';
  */
 const HOLE_GROW = 0.004;
 
-/**
- * How far from what the member layer covers (share of the side) the hole still takes in what the rim check gave
- * back, where the head moves: hair the check took for background lies in a thin band at the outline.
- */
-const HOLE_NEAR = 0.03;
-
-/**
- * The plate's hole, from the member mask before the rim check (`member`), after it (`cut`) and where the turn moves
- * what the photo shows (`moving`, movingArea). Where the head moves, the hole is the mask before the check near the
- * member: what the check gave back beside the head is filled too, so no wisp of the old head can stay behind as a
- * ghost. Elsewhere the hole is only what the member layer covers: what the check gave back there (a wall the
- * selfie model took for the person, a coat on a hook) is background and keeps the photo's own pixels. A fill there
- * read as a glassy smear with the cut's outline round it (a thumbs-up close-up, rated broken).
- */
-export function plateHole(
-  member: Float32Array,
-  cut: Float32Array,
-  moving: Uint8Array,
-  width: number,
-  height: number,
-): Float32Array {
-  const f = 4;
-  const sw = Math.ceil(width / f);
-  const sh = Math.ceil(height / f);
-  const seed = new Float32Array(sw * sh);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) if (cut[y * width + x]! > 0.5) seed[Math.floor(y / f) * sw + Math.floor(x / f)] = 1;
-  }
-  const near = growMask(seed, sw, sh, Math.round(HOLE_NEAR * Math.max(sw, sh)));
-  const hole = new Float32Array(member.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      hole[i] = moving[i] && near[Math.floor(y / f) * sw + Math.floor(x / f)] ? Math.max(member[i]!, cut[i]!) : cut[i]!;
-    }
-  }
-  return hole;
-}
-
 /** Side of the working copy the fill is computed on: the fill is smooth, so a small copy loses nothing. */
 const FILL_SIDE = 256;
 

@@ -12,13 +12,13 @@ import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import { besideTheHead, handBesideFace, keepMainPerson, withFaceOval, withoutOthers } from '../compose/main-person.js';
-import { backgroundPlate, decontaminateEdges, mirrorIntoHole, plateHole } from '../compose/plate.js';
+import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
 import { faceOvalMask } from '../geometry/face-oval.js';
-import { buildHeadModel, type HeadModel, headRotation, movingArea } from '../geometry/head-model.js';
+import { buildHeadModel, type HeadModel, headRotation } from '../geometry/head-model.js';
 import { cleanTurn, type HeadWarp, warpHead } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
 import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.js';
@@ -481,12 +481,10 @@ export async function prepareTarget(
   // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
   // delivered once).
   const segmentFailed = meanOver(cut, size, faceBox) < FACE_COVERED;
-  // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
-  const model = buildHeadModel(framed.points, framedPose, size, size);
-  const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
-  // The plate's hole: what the rim check gave back is filled only where the turn moves the photo (plateHole).
-  const hole = plateHole(member, cut, movingArea(model, headTurn, size, size), size, size);
-  const plate = backgroundPlate(framed.image, hole);
+  // The plate's hole is the mask before the rim check: whatever the check gave back to the background is filled
+  // too, so no piece of the person can be left in it. (Keeping the photo's own pixels there where the head does not
+  // move was tried: a blind paired panel preferred the fill on every tile of the photo it was for.)
+  const plate = backgroundPlate(framed.image, member);
   const matte = segmentFailed
     ? undefined
     : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox });
@@ -499,12 +497,15 @@ export async function prepareTarget(
 
   onProgress({ stage: 'warp' });
   t = performance.now();
+  const model = buildHeadModel(framed.points, framedPose, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
   const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
   // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part.
-  const scenery = mirrorIntoHole(plate, framed.image, hole);
+  const scenery = mirrorIntoHole(plate, framed.image, member);
+  // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
+  const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
   const person = warpHead(clean, segmentation.person, model, headTurn);
   const { delta, pivot } = headRotation(framedPose, headTurn);

@@ -242,32 +242,3 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
   }
   return d;
 }
-
-/** Below this displacement (image px) a cell counts as still: the turn leaves what is there where it was. */
-const STILL_PX = 0.75;
-
-/**
- * Per image pixel (`width` x `height`), 1 where the turn to `to` moves what the photo shows (by more than STILL_PX),
- * grown by two cells, else 0: where the old head, hair and neck were. Elsewhere what the photo shows stays put.
- */
-export function movingArea(model: HeadModel, to: Euler, width: number, height: number): Uint8Array {
-  const { width: gw, height: gh, cell } = model;
-  const d = headDisplacement(model, to);
-  const moving = new Uint8Array(gw * gh);
-  const grow = 2;
-  for (let gy = 0; gy < gh; gy++) {
-    for (let gx = 0; gx < gw; gx++) {
-      const o = gy * gw + gx;
-      if (Math.hypot(d[o * 2] ?? 0, d[o * 2 + 1] ?? 0) <= STILL_PX) continue;
-      for (let y = Math.max(0, gy - grow); y <= Math.min(gh - 1, gy + grow); y++) {
-        moving.fill(1, y * gw + Math.max(0, gx - grow), y * gw + Math.min(gw - 1, gx + grow) + 1);
-      }
-    }
-  }
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const gy = Math.min(gh - 1, Math.floor(y / cell));
-    for (let x = 0; x < width; x++) out[y * width + x] = moving[gy * gw + Math.min(gw - 1, Math.floor(x / cell))]!;
-  }
-  return out;
-}
