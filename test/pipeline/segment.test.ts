@@ -9,7 +9,7 @@ import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { decodeImage, fromSharp, toSharp } from '../../src/pipeline/image.js';
 import { configureModels, disposeSessions } from '../../src/pipeline/models/index.js';
 import { components, dropSmallBlobs } from '../../src/pipeline/segment/components.js';
-import { earsByDepth } from '../../src/pipeline/segment/ears.js';
+import { earsByDepth, lostSkinBesideFace } from '../../src/pipeline/segment/ears.js';
 import { boxMean } from '../../src/pipeline/segment/guided-filter.js';
 import {
   estimateDepth,
@@ -159,7 +159,9 @@ describe('segmentation building blocks', () => {
       }
     }
     const before = coarse.data.slice();
+    assert.ok(lostSkinBesideFace(coarse, skin, face), 'the lost ear asks for depth');
     earsByDepth(coarse, depth, skin, face);
+    assert.ok(!lostSkinBesideFace(coarse, skin, face), 'with the ear put back nothing is lost');
     const at = (x: number, y: number) => coarse.data[y * n + x]!;
     assert.ok(at(19, 29) > 0.95, `the ear is the member's (${at(19, 29).toFixed(2)})`);
     assert.equal(at(6, 29), 0, 'skin-coloured wall far away is not');

@@ -3,7 +3,7 @@ import { resizeImage } from '../image.js';
 import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
 import { dropSmallBlobs } from './components.js';
-import { earsByDepth } from './ears.js';
+import { earsByDepth, lostSkinBesideFace } from './ears.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
 import { hairAndSkin } from './hair-skin.js';
 import { runDepth, runSelfieSegmentation, runSkinClothesHair } from './models.js';
@@ -62,16 +62,16 @@ const EDGE_HIGH = 0.8;
  */
 export async function segmentPerson(image: RgbImage, options: SegmentOptions = {}): Promise<PersonSegmentation> {
   const forModels = await scaledCopy(image, MODEL_SIDE);
-  const [small, coarse, parts, depth, face] = await Promise.all([
+  const [small, coarse, parts, face] = await Promise.all([
     scaledCopy(forModels, GUIDE_SIDE),
     runSelfieSegmentation(forModels),
     runSkinClothesHair(forModels),
-    runDepth(forModels),
     options.face ?? mainFaceBox(image),
   ]);
   const { width, height } = image;
   if (face && face.width >= 1 && face.height >= 1) {
-    earsByDepth(coarse, depth, parts.skin, scaleBox(face, coarse.width / width, coarse.height / height));
+    const box = scaleBox(face, coarse.width / width, coarse.height / height);
+    if (lostSkinBesideFace(coarse, parts.skin, box)) earsByDepth(coarse, await runDepth(forModels), parts.skin, box);
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
