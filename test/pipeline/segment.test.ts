@@ -152,6 +152,11 @@ describe('segmentation building blocks', () => {
           depth.data[o] = 0.95;
         }
         if (x >= 4 && x < 10 && y >= 26 && y < 32) skin.data[o] = 0.9;
+        // A beige garment beside the chin: skin to the parts model, near, joined to the face, but not where ears are.
+        if (x >= 42 && x < 46 && y >= 32 && y < 37) {
+          skin.data[o] = 0.9;
+          depth.data[o] = 1;
+        }
         if (x >= 52 && x < 58 && y >= 50 && y < 56) {
           skin.data[o] = 0.9;
           depth.data[o] = 1;
@@ -166,7 +171,16 @@ describe('segmentation building blocks', () => {
     assert.ok(at(19, 29) > 0.95, `the ear is the member's (${at(19, 29).toFixed(2)})`);
     assert.equal(at(6, 29), 0, 'skin-coloured wall far away is not');
     assert.equal(at(54, 52), 0, 'below the chin nothing is put in');
+    assert.equal(at(44, 34), 0, 'beside the chin nothing is put in either');
     assert.equal(at(32, 26), 1, 'the face stays');
+    // Facing the viewer's right (yaw 30), the left side is behind the face: its ear still comes. Facing the
+    // viewer's left, the left side is the profile: nothing there is an ear.
+    const behind = { width: n, height: n, data: before.slice() };
+    earsByDepth(behind, depth, skin, face, 30);
+    assert.ok(behind.data[29 * n + 19]! > 0.95, 'the ear behind a face turned away from it comes');
+    const profile = { width: n, height: n, data: before.slice() };
+    earsByDepth(profile, depth, skin, face, -30);
+    assert.equal(profile.data[29 * n + 19], 0, "beside a turned face's profile nothing is taken for an ear");
     const flat = { width: n, height: n, data: new Float32Array(n * n).fill(0.5) };
     const untouched = { width: n, height: n, data: before.slice() };
     earsByDepth(untouched, flat, skin, face);

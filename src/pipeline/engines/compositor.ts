@@ -459,7 +459,7 @@ export async function prepareTarget(
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
   const faceBox = faceInFrame(chosen.selfie, frame, size);
-  const found = await segmentPerson(framed.image, { face: faceBox });
+  const found = await segmentPerson(framed.image, { face: faceBox, yaw: framedPose.yaw });
   const handHeld = handBesideFace(found.skin, size, size, faceBox, framedPose.yaw) > HAND_BY_FACE;
   const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.

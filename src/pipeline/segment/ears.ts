@@ -13,7 +13,9 @@ import { type Plane, resizePlane } from './plane.js';
  * the blurred background; a blind paired panel preferred the render without it on 12 of 16 tiles of that photo. It
  * also cut a grey hood's top and a black hat before a black wall, which are far by depth too.
  *
- * Only above the chin (an ear, a hand held to the face); the depth is relative, so the level is relative too:
+ * Only where ears are: beside the face from the brows to the nose (a beige garment on a rack beside a turned chin
+ * is skin to the parts model and near by depth, and came in as a floating piece); the depth is relative, so the
+ * level is relative too:
  * between the background's depth and the face's.
  */
 
@@ -21,21 +23,26 @@ import { type Plane, resizePlane } from './plane.js';
 const MIN_SEPARATION = 0.3;
 /** Depth (same scale) from which skin joined to the face (an ear) is the member's. */
 const SKIN_NEAR = 0.5;
-/** Below the chin the rule fades out over this share of the face's height. */
-const CHIN_FADE = 0.3;
+/** Where ears are, as shares of the face's box: rows from the brows to the nose, columns this far beside the box. */
+const EAR_TOP = 0.15;
+const EAR_BOTTOM = 0.75;
+const EAR_BESIDE = 0.4;
+/** Past this yaw (degrees) only the side behind the face can show an ear. */
+const EAR_YAW = 15;
 
 /** Least share of the coarse plane that skin beside the face the selfie model left out must cover to ask depth. */
 const LOST_SKIN = 0.0005;
 
 /**
- * Whether skin the parts model finds beside the face, joined to it above the chin, is missing from `coarse` (an
+ * Whether skin the parts model finds beside the face, joined to it where ears are, is missing from `coarse` (an
  * ear the selfie model lost): only then is the depth model run (it costs about 40 ms on 2 cores).
  */
-export function lostSkinBesideFace(coarse: Plane, skinPlane: Plane, face: Box): boolean {
+export function lostSkinBesideFace(coarse: Plane, skinPlane: Plane, face: Box, yaw = 0): boolean {
   const { width, height, data } = coarse;
   const skin = resizePlane(skinPlane, width, height).data;
   const inFace = faceEllipse(face);
-  const joined = joinedToFace(width, height, face.y + face.height, inFace, (o) => skin[o]! > 0.4);
+  const band = earBand(face, width, yaw);
+  const joined = joinedToFace(width, height, inFace, (o) => band(o) && skin[o]! > 0.4);
   let lost = 0;
   for (let o = 0; o < data.length; o++) if (joined[o] && data[o]! < 0.5) lost++;
   return lost >= LOST_SKIN * data.length;
@@ -46,7 +53,7 @@ export function lostSkinBesideFace(coarse: Plane, skinPlane: Plane, face: Box): 
  * place. `depth` is relative inverse depth (larger = nearer) over the same photo at any resolution, `skinPlane` the
  * parts model's skin, `face` the main face's box in the coarse plane's pixels.
  */
-export function earsByDepth(coarse: Plane, depth: Plane, skinPlane: Plane, face: Box): void {
+export function earsByDepth(coarse: Plane, depth: Plane, skinPlane: Plane, face: Box, yaw = 0): void {
   const { width, height, data } = coarse;
   const d = resizePlane(depth, width, height).data;
   const skin = resizePlane(skinPlane, width, height).data;
@@ -64,34 +71,24 @@ export function earsByDepth(coarse: Plane, depth: Plane, skinPlane: Plane, face:
   const far = back[Math.floor(back.length * 0.1)]!;
   const span = near - far;
   if (span < MIN_SEPARATION * Math.max(near, 1e-6)) return;
-  const chin = face.y + face.height;
   const inFace = faceEllipse(face);
+  const band = earBand(face, width, yaw);
   const level = far + SKIN_NEAR * span;
-  const ears = joinedToFace(width, height, chin, inFace, (o) => skin[o]! > 0.4 && d[o]! >= level);
-  for (let y = 0; y < height; y++) {
-    const below = (y + 0.5 - chin) / (CHIN_FADE * face.height);
-    if (below >= 1) break;
-    const zone = 1 - smoothstep(0, 1, below);
-    for (let x = 0; x < width; x++) {
-      const o = y * width + x;
-      if (ears[o]) data[o] = Math.max(data[o]!, zone * smoothstep(0.4, 0.7, skin[o]!));
-    }
-  }
+  const ears = joinedToFace(width, height, inFace, (o) => band(o) && skin[o]! > 0.4 && d[o]! >= level);
+  for (let o = 0; o < data.length; o++) if (ears[o]) data[o] = Math.max(data[o]!, smoothstep(0.4, 0.7, skin[o]!));
 }
 
 /**
- * 1 where `inside` holds and the pixel is joined through such pixels, above row `bottom`, to a pixel of the face
- * (`inFace`) where it holds too (a flood fill, 4-connected).
+ * 1 where `inside` holds and the pixel is joined through such pixels to a pixel of the face (`inFace`) where it
+ * holds too (a flood fill, 4-connected).
  */
 function joinedToFace(
   width: number,
   height: number,
-  bottom: number,
   inFace: (x: number, y: number) => boolean,
   inside: (o: number) => boolean,
 ): Uint8Array {
   const out = new Uint8Array(width * height);
-  const rows = Math.min(height, Math.ceil(bottom));
   const stack: number[] = [];
   const visit = (o: number) => {
     if (!out[o] && inside(o)) {
@@ -99,7 +96,7 @@ function joinedToFace(
       stack.push(o);
     }
   };
-  for (let y = 0; y < rows; y++) for (let x = 0; x < width; x++) if (inFace(x, y)) visit(y * width + x);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (inFace(x, y)) visit(y * width + x);
   while (stack.length > 0) {
     const o = stack.pop()!;
     const x = o % width;
@@ -107,9 +104,28 @@ function joinedToFace(
     if (x > 0) visit(o - 1);
     if (x < width - 1) visit(o + 1);
     if (y > 0) visit(o - width);
-    if (y < rows - 1) visit(o + width);
+    if (y < height - 1) visit(o + width);
   }
   return out;
+}
+
+/**
+ * Whether pixel o of a plane `width` wide lies where ears are beside `face` (EAR_TOP to EAR_BOTTOM, EAR_BESIDE): on
+ * both sides of a face within EAR_YAW of frontal, else only on the side behind it (yaw in degrees, negative: facing
+ * the viewer's left, so the ear shows on the right). Beside a turned face's nose and mouth lies its profile, never
+ * an ear (a garment on a rack there came in as a floating piece).
+ */
+function earBand(face: Box, width: number, yaw: number): (o: number) => boolean {
+  const top = face.y + EAR_TOP * face.height;
+  const bottom = face.y + EAR_BOTTOM * face.height;
+  const cx = face.x + face.width / 2;
+  const left = yaw < -EAR_YAW ? cx : face.x - EAR_BESIDE * face.width;
+  const right = yaw > EAR_YAW ? cx : face.x + (1 + EAR_BESIDE) * face.width;
+  return (o) => {
+    const x = (o % width) + 0.5;
+    const y = Math.floor(o / width) + 0.5;
+    return y >= top && y < bottom && x >= left && x < right;
+  };
 }
 
 /** Whether a pixel (its centre) lies in the face's own ellipse inside the detector's box. */

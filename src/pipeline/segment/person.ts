@@ -28,6 +28,11 @@ export interface SegmentOptions {
    * skin are the model's own.
    */
   face?: Box;
+  /**
+   * The head's yaw in degrees (negative: facing the viewer's left), where known: a turned face shows an ear only on
+   * the side behind it, so skin on the side it faces is never taken for one.
+   */
+  yaw?: number;
 }
 
 /**
@@ -71,7 +76,10 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
   const { width, height } = image;
   if (face && face.width >= 1 && face.height >= 1) {
     const box = scaleBox(face, coarse.width / width, coarse.height / height);
-    if (lostSkinBesideFace(coarse, parts.skin, box)) earsByDepth(coarse, await runDepth(forModels), parts.skin, box);
+    const yaw = options.yaw ?? 0;
+    if (lostSkinBesideFace(coarse, parts.skin, box, yaw)) {
+      earsByDepth(coarse, await runDepth(forModels), parts.skin, box, yaw);
+    }
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
