@@ -14,9 +14,8 @@ import { type Plane, resizePlane } from './plane.js';
  * also cut a grey hood's top and a black hat before a black wall, which are far by depth too.
  *
  * Only where ears are: beside the face from the brows to the nose (a beige garment on a rack beside a turned chin
- * is skin to the parts model and near by depth, and came in as a floating piece); the depth is relative, so the
- * level is relative too:
- * between the background's depth and the face's.
+ * is skin to the parts model and near by depth, and came in as a floating piece). The depth is relative, so the
+ * level is relative too: between the background's depth and the face's.
  */
 
 /** Below this share of the depth scale between background and face nothing changes: depth cannot tell them. */
