@@ -125,15 +125,20 @@ describe("the selfie model's doubt away from the head (distrustPlateaus)", () =>
   });
 });
 
+/** Sets the rectangle [x0, x1) x [y0, y1) of a `w`-wide plane to 1. */
+function filler(plane: Float32Array, w: number): (x0: number, x1: number, y0: number, y1: number) => void {
+  return (x0, x1, y0, y1) => {
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) plane[y * w + x] = 1;
+  };
+}
+
 describe('the mask beside the head (besideTheHead)', () => {
   it('counts what lies beside the head above the shoulders, not the shoulders or the head', () => {
     const w = 400;
     const h = 400;
     const face = { x: 170, y: 100, width: 60, height: 80 };
     const alpha = new Float32Array(w * h);
-    const fill = (x0: number, x1: number, y0: number, y1: number) => {
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) alpha[y * w + x] = 1;
-    };
+    const fill = filler(alpha, w);
     // Head and hair (a little wider than the face), and shoulders spanning the frame below the chin.
     fill(150, 250, 60, 200);
     fill(0, 400, 220, 400);
@@ -156,9 +161,7 @@ describe('a hand held by the face (handBesideFace)', () => {
     const h = 400;
     const face = { x: 150, y: 120, width: 100, height: 120 };
     const skin = new Float32Array(w * h);
-    const fill = (x0: number, x1: number, y0: number, y1: number) => {
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) skin[y * w + x] = 1;
-    };
+    const fill = filler(skin, w);
     // The face, two ears just outside its box, and the neck below the chin.
     fill(150, 250, 120, 240);
     fill(142, 150, 160, 200);
@@ -177,9 +180,7 @@ describe('a hand held by the face (handBesideFace)', () => {
     // and the nape lie behind it, to its left, above the chin.
     const face = { x: 200, y: 120, width: 80, height: 120 };
     const skin = new Float32Array(w * h);
-    const fill = (x0: number, x1: number, y0: number, y1: number) => {
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) skin[y * w + x] = 1;
-    };
+    const fill = filler(skin, w);
     fill(200, 280, 120, 240);
     fill(140, 200, 150, 240);
     assert.ok(handBesideFace(skin, w, h, face) > 0.3, 'read as a hand without the turn');
