@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDeflate } from 'node:zlib';
@@ -267,14 +266,19 @@ const solid = (width: number, height: number, rgb: [number, number, number]) =>
   sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
 
 /** Seeded noise (no face can be found in it), as a PNG. */
-function noise(width: number, height: number, seed = 7): Sharp {
-  const data = Buffer.alloc(width * height * 3);
+/** Noise that is the same on every run (an LCG's high bytes), so a corpus case cannot pass or fail by chance. */
+function seededBytes(length: number, seed = 7): Buffer {
+  const data = Buffer.alloc(length);
   let s = seed >>> 0;
   for (let i = 0; i < data.length; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     data[i] = s >>> 24;
   }
-  return sharp(data, { raw: { width, height, channels: 3 } });
+  return data;
+}
+
+function noise(width: number, height: number, seed = 7): Sharp {
+  return sharp(seededBytes(width * height * 3, seed), { raw: { width, height, channels: 3 } });
 }
 
 /** The portrait pasted at (left, top) into a width x height canvas of soft grey. */
@@ -425,7 +429,9 @@ export const CORPUS: readonly CorpusCase[] = [
     id: 'jpeg-magic-random',
     what: 'JPEG magic bytes followed by 4 KB of random bytes',
     expect: 'input.corrupt',
-    build: async () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), randomBytes(4096)]),
+    // Seeded: with fresh random bytes, one run in 256 drew 0xF7 after the magic, which is a JPEG-LS header and
+    // rightly answered as an unsupported format (CI failed on that once).
+    build: async () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), seededBytes(4096)]),
   },
 
   // --- decompression bombs and lying headers
