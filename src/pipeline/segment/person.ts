@@ -6,6 +6,7 @@ import { dropSmallBlobs } from './components.js';
 import { earsByDepth, lostSkinBesideFace } from './ears.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
 import { hairAndSkin } from './hair-skin.js';
+import { putBackLostHair } from './lost-hair.js';
 import { runDepth, runSelfieSegmentation, runSkinClothesHair } from './models.js';
 import { maxFilter, type Plane, resizePlane } from './plane.js';
 
@@ -80,6 +81,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
     if (lostSkinBesideFace(coarse, parts.skin, box, yaw)) {
       earsByDepth(coarse, await runDepth(forModels), parts.skin, box, yaw);
     }
+    putBackLostHair(coarse, parts.hair, box, small);
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);

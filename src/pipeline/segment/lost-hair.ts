@@ -1,0 +1,166 @@
+import { smoothstep } from '../style/filters.js';
+import type { Box, RgbImage } from '../types.js';
+import { maxFilter, type Plane, resizePlane } from './plane.js';
+
+/**
+ * A hat's brim or a lock of hair the selfie model lost, put back from the parts model's hair. The selfie model
+ * cut the tip of a felt hat's brim off a head against a white wall; the tip stayed on the background plate and,
+ * with the head turned, floated beside it as a dark smudge while the turned hat had a stump of a brim. The parts
+ * model counts the whole brim as hair: what it is sure is hair, joined to the person and beside or above the face,
+ * is the member's.
+ *
+ * Only a little may come in (at most LOST_MOST of the face's area): where the parts model's hair spreads over a
+ * dark wall beside dark hair it is unsure of the edge, and a large piece of wall would turn with the head.
+ */
+
+/** Hair at least this sure (parts model) is the member's where it joins the person. */
+const SURE_HAIR = 0.6;
+/** Rows above this share of the face's box from its top (the mouth): below it hair hangs over the shoulders. */
+const HAIR_BOTTOM = 0.75;
+/** Columns this many face widths either side of the face's centre. */
+const HAIR_BESIDE = 1.6;
+/** Most that may come in, as a share of the face box's area. */
+const LOST_MOST = 0.5;
+/**
+ * A lost piece must stand out from the background along its edge: at least EDGE_SHOWN of its edge pixels differ by
+ * STANDS_OUT (RGB distance) from the background OUTSIDE pixels further out. The parts model also calls a black wall
+ * beside dark hair and white fur beside a cheek "hair"; such pieces turned with the head as blobs beside it.
+ * Measured: a felt brim on a white wall 51% (the rest of its edge is brim the model was unsure of); the black wall
+ * 31% at most; the fur 39% at most.
+ */
+const STANDS_OUT = 48;
+const EDGE_SHOWN = 0.45;
+const OUTSIDE = 6;
+/** Width (coarse pixels) and level of the ring round what came in. */
+const RING = 2;
+const RING_LEVEL = 0.6;
+
+/**
+ * `coarse` (the selfie model's person probability) with sure hair joined to the person put in, in place.
+ * `hairPlane` is the parts model's hair at any resolution, `image` the photo at any resolution, `face` the main
+ * face's box in the coarse plane's pixels.
+ * Returns the share of the face's area that came in (0 when nothing or too much would).
+ */
+export function putBackLostHair(coarse: Plane, hairPlane: Plane, face: Box, image: RgbImage): number {
+  const { width, height, data } = coarse;
+  const hair = resizePlane(hairPlane, width, height).data;
+  const bottom = face.y + HAIR_BOTTOM * face.height;
+  const cx = face.x + face.width / 2;
+  const reach = HAIR_BESIDE * face.width;
+  const where = (o: number) => {
+    const x = (o % width) + 0.5;
+    const y = Math.floor(o / width) + 0.5;
+    return y < bottom && Math.abs(x - cx) < reach;
+  };
+  // Flood from the person's own sure hair into sure hair the person left out.
+  const lost = new Uint8Array(width * height);
+  const stack: number[] = [];
+  const visit = (o: number) => {
+    if (!lost[o] && data[o]! < 0.5 && hair[o]! > SURE_HAIR && where(o)) {
+      lost[o] = 1;
+      stack.push(o);
+    }
+  };
+  for (let o = 0; o < data.length; o++) {
+    if (data[o]! < 0.5 || hair[o]! <= SURE_HAIR || !where(o)) continue;
+    const x = o % width;
+    if (x > 0) visit(o - 1);
+    if (x < width - 1) visit(o + 1);
+    if (o >= width) visit(o - width);
+    if (o + width < data.length) visit(o + width);
+  }
+  while (stack.length > 0) {
+    const o = stack.pop()!;
+    const x = o % width;
+    if (x > 0) visit(o - 1);
+    if (x < width - 1) visit(o + 1);
+    if (o >= width) visit(o - width);
+    if (o + width < data.length) visit(o + width);
+  }
+  const count = keepWhatStandsOut(lost, width, height, data, image);
+  const share = count / Math.max(1, face.width * face.height);
+  if (count === 0 || share > LOST_MOST) return 0;
+  // The parts model's hair stops a little short of a brim's tip (a dark dot stayed on the plate): a ring of
+  // RING pixels round what came in is put just over the line, and the refinement against the photo's colours
+  // places the edge within it.
+  const ring = maxFilter(Float32Array.from(lost), width, height, RING);
+  for (let o = 0; o < data.length; o++) {
+    if (lost[o]) data[o] = Math.max(data[o]!, smoothstep(0.5, 0.8, hair[o]!));
+    else if (ring[o]! > 0) data[o] = Math.max(data[o]!, RING_LEVEL);
+  }
+  return share;
+}
+
+/**
+ * Clears from `lost` (in place) each 4-connected piece whose outer edge the photo does not show: for each edge
+ * pixel, its colour against the colour OUTSIDE pixels further out, beyond the piece; a piece keeps its place when
+ * at least EDGE_SHOWN of its edge differs by STANDS_OUT. A brim's tip on a pale wall does all round; a black wall
+ * beside dark hair, or white fur beside a cheek (the parts model called both hair), does not. Returns how many
+ * pixels are left. Colours come from `image`, sampled at the nearest pixel.
+ */
+function keepWhatStandsOut(
+  lost: Uint8Array,
+  width: number,
+  height: number,
+  person: Float32Array,
+  image: RgbImage,
+): number {
+  const sx = image.width / width;
+  const sy = image.height / height;
+  const colourAt = (x: number, y: number, c: number) => {
+    const ix = Math.min(image.width - 1, Math.floor((x + 0.5) * sx));
+    const iy = Math.min(image.height - 1, Math.floor((y + 0.5) * sy));
+    return image.data[(iy * image.width + ix) * 3 + c] ?? 0;
+  };
+  const label = new Int32Array(width * height).fill(-1);
+  let kept = 0;
+  for (let seed = 0; seed < lost.length; seed++) {
+    if (!lost[seed] || label[seed] !== -1) continue;
+    const piece: number[] = [seed];
+    label[seed] = seed;
+    let edge = 0;
+    let shown = 0;
+    for (let k = 0; k < piece.length; k++) {
+      const o = piece[k]!;
+      const x = o % width;
+      const y = (o - x) / width;
+      for (const [dx, dy] of STEPS) {
+        const nx = x + dx;
+        const ny = y + dy;
+        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+        const n = ny * width + nx;
+        if (lost[n]) {
+          if (label[n] === -1) {
+            label[n] = seed;
+            piece.push(n);
+          }
+          continue;
+        }
+        if (person[n]! >= 0.5) continue;
+        // An edge of the piece against the background: compare with the background OUTSIDE pixels out.
+        const fx = Math.min(width - 1, Math.max(0, x + dx * OUTSIDE));
+        const fy = Math.min(height - 1, Math.max(0, y + dy * OUTSIDE));
+        let d2 = 0;
+        for (let c = 0; c < 3; c++) {
+          const d = colourAt(x, y, c) - colourAt(fx, fy, c);
+          d2 += d * d;
+        }
+        edge++;
+        if (d2 >= STANDS_OUT * STANDS_OUT) shown++;
+      }
+    }
+    if (edge > 0 && shown >= EDGE_SHOWN * edge) {
+      kept += piece.length;
+    } else {
+      for (const o of piece) lost[o] = 0;
+    }
+  }
+  return kept;
+}
+
+const STEPS: ReadonlyArray<readonly [number, number]> = [
+  [-1, 0],
+  [1, 0],
+  [0, -1],
+  [0, 1],
+];
