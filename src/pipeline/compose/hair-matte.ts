@@ -286,15 +286,17 @@ function bestExplanation(
       const fb = colour[q * 3 + 2] ?? 0;
       const apart = Math.hypot(fr - br, fg - bg, fb - bb);
       if (apart < APART) return { share: 1, sample: q, purest: q };
-      if (apart > purestApart) {
-        purestApart = apart;
-        purest = q;
-      }
       const t = mixOf(pr, pg, pb, fr, fg, fb, br, bg, bb, bWall, pWall);
       const fit = 1 - smoothstep(RESIDUAL_LOW, RESIDUAL_HIGH, t.residual);
       // A colour that does not explain the pixel says nothing about it; one that does, but lies close to the
       // wall, vouches for more alpha than its share (it cannot tell the two apart).
       if (fit <= 0) continue;
+      // The purest only among colours that explain the pixel: a cap's white crown is farther from a blue wall
+      // than its navy brim, and the brim's edge took the crown's white in ragged patches (a blind panel saw them).
+      if (apart > purestApart) {
+        purestApart = apart;
+        purest = q;
+      }
       const share = 1 - fit * smoothstep(APART, SURE, apart) * (1 - t.share);
       if (share > best) {
         best = share;
