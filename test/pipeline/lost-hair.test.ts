@@ -14,6 +14,7 @@ const face = { x: 24, y: 20, width: 16, height: 20 };
 function planes(
   extraHair: (x: number, y: number) => boolean,
   wall = 235,
+  extra: readonly [number, number, number] = [40, 40, 40],
 ): { coarse: Plane; hair: Plane; photo: RgbImage } {
   const coarse = new Float32Array(N * N);
   const hair = new Float32Array(N * N);
@@ -26,7 +27,8 @@ function planes(
       const body = y >= 46 && x >= 10 && x < 54;
       coarse[y * N + x] = head || hat || body ? 1 : 0;
       hair[y * N + x] = hat || extraHair(x, y) ? 0.9 : 0;
-      if (hat || extraHair(x, y)) data.fill(40, (y * N + x) * 3, (y * N + x) * 3 + 3);
+      if (hat) data.fill(40, (y * N + x) * 3, (y * N + x) * 3 + 3);
+      else if (extraHair(x, y)) data.set(extra, (y * N + x) * 3);
     }
   }
   return {
@@ -70,6 +72,13 @@ describe('hair the selfie model lost (putBackLostHair)', () => {
 
   it("a piece of the wall's own colour (a black wall the parts model calls hair) stays out", () => {
     const { coarse, hair, photo } = planes(brimTip, 40);
+    const before = coarse.data.slice();
+    assert.equal(putBackLostHair(coarse, hair, face, photo), 0);
+    assert.deepEqual(coarse.data, before);
+  });
+
+  it('a piece unlike the hair it joins (dark foliage above auburn hair) stays out', () => {
+    const { coarse, hair, photo } = planes(brimTip, 235, [40, 120, 40]);
     const before = coarse.data.slice();
     assert.equal(putBackLostHair(coarse, hair, face, photo), 0);
     assert.deepEqual(coarse.data, before);

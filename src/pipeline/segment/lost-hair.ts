@@ -31,6 +31,11 @@ const LOST_MOST = 0.5;
 const STANDS_OUT = 48;
 const EDGE_SHOWN = 0.45;
 const OUTSIDE = 6;
+/** Most RGB distance between a lost piece's mean colour and the member's own sure hair where it joins them. */
+const LIKE_OWN = 60;
+/** Most chromaticity distance between them, with HUE_DAMP added to each colour's sum (RGB bytes). */
+const LIKE_HUE = 0.07;
+const HUE_DAMP = 30;
 /** Width (coarse pixels) and level of the ring round what came in. */
 const RING = 2;
 const RING_LEVEL = 0.6;
@@ -77,7 +82,7 @@ export function putBackLostHair(coarse: Plane, hairPlane: Plane, face: Box, imag
     if (o >= width) visit(o - width);
     if (o + width < data.length) visit(o + width);
   }
-  const count = keepWhatStandsOut(lost, width, height, data, image);
+  const count = keepBelievablePieces(lost, width, height, data, hair, image);
   const share = count / Math.max(1, face.width * face.height);
   if (count === 0 || share > LOST_MOST) return 0;
   // The parts model's hair stops a little short of a brim's tip (a dark dot stayed on the plate): a ring of
@@ -92,17 +97,21 @@ export function putBackLostHair(coarse: Plane, hairPlane: Plane, face: Box, imag
 }
 
 /**
- * Clears from `lost` (in place) each 4-connected piece whose outer edge the photo does not show: for each edge
- * pixel, its colour against the colour OUTSIDE pixels further out, beyond the piece; a piece keeps its place when
- * at least EDGE_SHOWN of its edge differs by STANDS_OUT. A brim's tip on a pale wall does all round; a black wall
- * beside dark hair, or white fur beside a cheek (the parts model called both hair), does not. Returns how many
- * pixels are left. Colours come from `image`, sampled at the nearest pixel.
+ * Clears from `lost` (in place) each 4-connected piece that is not believably more of the member's hair or hat:
+ * - its outer edge must show in the photo: for each edge pixel, its colour against the colour OUTSIDE pixels further
+ *   out, beyond the piece; at least EDGE_SHOWN of the edge must differ by STANDS_OUT. A brim's tip on a pale wall
+ *   does all round; a black wall beside dark hair, or white fur beside a cheek (the parts model called both hair),
+ *   does not;
+ * - its colour must be like the member's own sure hair where it joins them (within LIKE_OWN): dark foliage above
+ *   auburn hair stands out from a grey background as a brim does, and came in as a green tuft on the head.
+ * Returns how many pixels are left. Colours come from `image`, sampled at the nearest pixel.
  */
-function keepWhatStandsOut(
+function keepBelievablePieces(
   lost: Uint8Array,
   width: number,
   height: number,
   person: Float32Array,
+  hair: Float32Array,
   image: RgbImage,
 ): number {
   const sx = image.width / width;
@@ -120,10 +129,14 @@ function keepWhatStandsOut(
     label[seed] = seed;
     let edge = 0;
     let shown = 0;
+    const mean = [0, 0, 0];
+    const own = [0, 0, 0];
+    let joins = 0;
     for (let k = 0; k < piece.length; k++) {
       const o = piece[k]!;
       const x = o % width;
       const y = (o - x) / width;
+      for (let c = 0; c < 3; c++) mean[c]! += colourAt(x, y, c);
       for (const [dx, dy] of STEPS) {
         const nx = x + dx;
         const ny = y + dy;
@@ -136,7 +149,13 @@ function keepWhatStandsOut(
           }
           continue;
         }
-        if (person[n]! >= 0.5) continue;
+        if (person[n]! >= 0.5) {
+          if (hair[n]! > SURE_HAIR) {
+            for (let c = 0; c < 3; c++) own[c]! += colourAt(nx, ny, c);
+            joins++;
+          }
+          continue;
+        }
         // An edge of the piece against the background: compare with the background OUTSIDE pixels out.
         const fx = Math.min(width - 1, Math.max(0, x + dx * OUTSIDE));
         const fy = Math.min(height - 1, Math.max(0, y + dy * OUTSIDE));
@@ -149,13 +168,33 @@ function keepWhatStandsOut(
         if (d2 >= STANDS_OUT * STANDS_OUT) shown++;
       }
     }
-    if (edge > 0 && shown >= EDGE_SHOWN * edge) {
+    const unlike = joins > 0 ? unlikeColours(mean, piece.length, own, joins) : Number.POSITIVE_INFINITY;
+      console.error(
+        `piece ${piece.length} edge ${edge} shown ${shown} unlike ${unlike.toFixed(2)} mean ${mean.map((v) => (v / piece.length).toFixed(0))} own ${own.map((v) => (v / joins).toFixed(0))}`,
+      );
+    if (edge > 0 && shown >= EDGE_SHOWN * edge && unlike < 1) {
       kept += piece.length;
     } else {
       for (const o of piece) lost[o] = 0;
     }
   }
   return kept;
+}
+
+/**
+ * How unlike two mean colours (sums over `na` and `nb` pixels) are, as a share of what is allowed: RGB distance over
+ * LIKE_OWN, or chromaticity distance over LIKE_HUE, whichever is more. Dark foliage and dark auburn hair are close
+ * in RGB; their hues (green, warm) are not.
+ */
+function unlikeColours(a: number[], na: number, b: number[], nb: number): number {
+  const ma = a.map((v) => v / na);
+  const mb = b.map((v) => v / nb);
+  const rgb = Math.hypot(ma[0]! - mb[0]!, ma[1]! - mb[1]!, ma[2]! - mb[2]!);
+  // Chromaticity, damped for dark colours (whose hue is mostly noise).
+  const sa = ma[0]! + ma[1]! + ma[2]! + HUE_DAMP;
+  const sb = mb[0]! + mb[1]! + mb[2]! + HUE_DAMP;
+  const hue = Math.hypot(ma[0]! / sa - mb[0]! / sb, ma[1]! / sa - mb[1]! / sb);
+  return Math.max(rgb / LIKE_OWN, hue / LIKE_HUE);
 }
 
 const STEPS: ReadonlyArray<readonly [number, number]> = [
