@@ -169,9 +169,6 @@ function keepBelievablePieces(
       }
     }
     const unlike = joins > 0 ? unlikeColours(mean, piece.length, own, joins) : Number.POSITIVE_INFINITY;
-      console.error(
-        `piece ${piece.length} edge ${edge} shown ${shown} unlike ${unlike.toFixed(2)} mean ${mean.map((v) => (v / piece.length).toFixed(0))} own ${own.map((v) => (v / joins).toFixed(0))}`,
-      );
     if (edge > 0 && shown >= EDGE_SHOWN * edge && unlike < 1) {
       kept += piece.length;
     } else {
