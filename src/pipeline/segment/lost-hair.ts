@@ -66,22 +66,15 @@ export function putBackLostHair(coarse: Plane, hairPlane: Plane, face: Box, imag
       stack.push(o);
     }
   };
-  for (let o = 0; o < data.length; o++) {
-    if (data[o]! < 0.5 || hair[o]! <= SURE_HAIR || !where(o)) continue;
+  const visitAround = (o: number) => {
     const x = o % width;
     if (x > 0) visit(o - 1);
     if (x < width - 1) visit(o + 1);
     if (o >= width) visit(o - width);
     if (o + width < data.length) visit(o + width);
-  }
-  while (stack.length > 0) {
-    const o = stack.pop()!;
-    const x = o % width;
-    if (x > 0) visit(o - 1);
-    if (x < width - 1) visit(o + 1);
-    if (o >= width) visit(o - width);
-    if (o + width < data.length) visit(o + width);
-  }
+  };
+  for (let o = 0; o < data.length; o++) if (data[o]! >= 0.5 && hair[o]! > SURE_HAIR && where(o)) visitAround(o);
+  while (stack.length > 0) visitAround(stack.pop()!);
   const count = keepBelievablePieces(lost, width, height, data, hair, image);
   const share = count / Math.max(1, face.width * face.height);
   if (count === 0 || share > LOST_MOST) return 0;
