@@ -11,6 +11,7 @@
  */
 
 import type { Box, RgbImage } from '../types.js';
+import { shrinkBox } from './plate.js';
 
 /** Side of the working copy and how far (cells) inside and outside the outline the colours are read. */
 const SIDE = 256;
@@ -19,36 +20,11 @@ const REACH = 3;
 const SAME = 24;
 
 export function unsupportedOutline(image: RgbImage, alpha: Float32Array, face: Box): number {
-  const { width, height, data } = image;
+  const { width, height } = image;
   const f = Math.max(1, Math.floor(Math.max(width, height) / SIDE));
-  const sw = Math.floor(width / f);
-  const sh = Math.floor(height / f);
-  const a = new Float32Array(sw * sh);
-  const rgb = new Float32Array(sw * sh * 3);
-  const norm = 1 / (f * f);
-  for (let y = 0; y < sh; y++) {
-    for (let x = 0; x < sw; x++) {
-      let s = 0;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let dy = 0; dy < f; dy++) {
-        const row = (y * f + dy) * width + x * f;
-        for (let dx = 0; dx < f; dx++) {
-          const i = row + dx;
-          s += alpha[i] ?? 0;
-          r += data[i * 3] ?? 0;
-          g += data[i * 3 + 1] ?? 0;
-          b += data[i * 3 + 2] ?? 0;
-        }
-      }
-      const o = y * sw + x;
-      a[o] = s * norm;
-      rgb[o * 3] = r * norm;
-      rgb[o * 3 + 1] = g * norm;
-      rgb[o * 3 + 2] = b * norm;
-    }
-  }
+  const sw = Math.ceil(width / f);
+  const sh = Math.ceil(height / f);
+  const { colour: rgb, cover: a } = shrinkBox(image, alpha, f, sw, sh, 'mean');
   const shoulders = Math.min(sh - REACH - 1, Math.floor((face.y + face.height * 1.25) / f));
   const margin = REACH + 1;
   const at = (x: number, y: number, c: number) =>

@@ -1,6 +1,7 @@
 import { smoothstep } from '../style/filters.js';
 import type { Box, RgbImage } from '../types.js';
-import { maxFilter, type Plane, resizePlane } from './plane.js';
+import { components } from './components.js';
+import { maxFilter, type Plane, plane, resizePlane } from './plane.js';
 
 /**
  * A hat's brim or a lock of hair the selfie model lost, put back from the parts model's hair. The selfie model
@@ -114,59 +115,54 @@ function keepBelievablePieces(
     const iy = Math.min(image.height - 1, Math.floor((y + 0.5) * sy));
     return image.data[(iy * image.width + ix) * 3 + c] ?? 0;
   };
-  const label = new Int32Array(width * height).fill(-1);
-  let kept = 0;
-  for (let seed = 0; seed < lost.length; seed++) {
-    if (!lost[seed] || label[seed] !== -1) continue;
-    const piece: number[] = [seed];
-    label[seed] = seed;
-    let edge = 0;
-    let shown = 0;
-    const mean = [0, 0, 0];
-    const own = [0, 0, 0];
-    let joins = 0;
-    for (let k = 0; k < piece.length; k++) {
-      const o = piece[k]!;
-      const x = o % width;
-      const y = (o - x) / width;
-      for (let c = 0; c < 3; c++) mean[c]! += colourAt(x, y, c);
-      for (const [dx, dy] of STEPS) {
-        const nx = x + dx;
-        const ny = y + dy;
-        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-        const n = ny * width + nx;
-        if (lost[n]) {
-          if (label[n] === -1) {
-            label[n] = seed;
-            piece.push(n);
-          }
-          continue;
+  const { labels, areas } = components(plane(width, height, Float32Array.from(lost)), 0.5);
+  const pieces = areas.length;
+  const mean = new Float64Array(pieces * 3);
+  const own = new Float64Array(pieces * 3);
+  const joins = new Float64Array(pieces);
+  const edge = new Float64Array(pieces);
+  const shown = new Float64Array(pieces);
+  for (let o = 0; o < labels.length; o++) {
+    const l = labels[o]!;
+    if (l === 0) continue;
+    const x = o % width;
+    const y = (o - x) / width;
+    for (let c = 0; c < 3; c++) mean[l * 3 + c]! += colourAt(x, y, c);
+    for (const [dx, dy] of STEPS) {
+      const nx = x + dx;
+      const ny = y + dy;
+      if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+      const n = ny * width + nx;
+      if (lost[n]) continue;
+      if (person[n]! >= 0.5) {
+        if (hair[n]! > SURE_HAIR) {
+          for (let c = 0; c < 3; c++) own[l * 3 + c]! += colourAt(nx, ny, c);
+          joins[l]! += 1;
         }
-        if (person[n]! >= 0.5) {
-          if (hair[n]! > SURE_HAIR) {
-            for (let c = 0; c < 3; c++) own[c]! += colourAt(nx, ny, c);
-            joins++;
-          }
-          continue;
-        }
-        // An edge of the piece against the background: compare with the background OUTSIDE pixels out.
-        const fx = Math.min(width - 1, Math.max(0, x + dx * OUTSIDE));
-        const fy = Math.min(height - 1, Math.max(0, y + dy * OUTSIDE));
-        let d2 = 0;
-        for (let c = 0; c < 3; c++) {
-          const d = colourAt(x, y, c) - colourAt(fx, fy, c);
-          d2 += d * d;
-        }
-        edge++;
-        if (d2 >= STANDS_OUT * STANDS_OUT) shown++;
+        continue;
       }
+      // An edge of the piece against the background: compare with the background OUTSIDE pixels out.
+      const fx = Math.min(width - 1, Math.max(0, x + dx * OUTSIDE));
+      const fy = Math.min(height - 1, Math.max(0, y + dy * OUTSIDE));
+      let d2 = 0;
+      for (let c = 0; c < 3; c++) {
+        const d = colourAt(x, y, c) - colourAt(fx, fy, c);
+        d2 += d * d;
+      }
+      edge[l]! += 1;
+      if (d2 >= STANDS_OUT * STANDS_OUT) shown[l]! += 1;
     }
-    const unlike = joins > 0 ? unlikeColours(mean, piece.length, own, joins) : Number.POSITIVE_INFINITY;
-    if (edge > 0 && shown >= EDGE_SHOWN * edge && unlike < 1) {
-      kept += piece.length;
-    } else {
-      for (const o of piece) lost[o] = 0;
-    }
+  }
+  const believable = areas.map((area, l) => {
+    if (l === 0 || edge[l]! === 0 || shown[l]! < EDGE_SHOWN * edge[l]! || joins[l]! === 0) return false;
+    const at = (sums: Float64Array) => [sums[l * 3]!, sums[l * 3 + 1]!, sums[l * 3 + 2]!];
+    return unlikeColours(at(mean), area, at(own), joins[l]!) < 1;
+  });
+  let kept = 0;
+  for (let o = 0; o < labels.length; o++) {
+    if (labels[o] === 0) continue;
+    if (believable[labels[o]!]) kept++;
+    else lost[o] = 0;
   }
   return kept;
 }
