@@ -32,6 +32,12 @@ const LOST_MOST = 0.5;
 const STANDS_OUT = 48;
 const EDGE_SHOWN = 0.45;
 const OUTSIDE = 6;
+/**
+ * Least RGB distance between a lost piece's mean colour and the background's beyond its edge: a brim is solid
+ * (232 on a white wall); wind-blown wisps over a beige street average out to nearly the street (45) and came in
+ * with the street between them, a beige patch beside the head on a studio backdrop.
+ */
+const SOLID = 80;
 /** Most RGB distance between a lost piece's mean colour and the member's own sure hair where it joins them. */
 const LIKE_OWN = 60;
 /** Most chromaticity distance between them, with HUE_DAMP added to each colour's sum (RGB bytes). */
@@ -96,6 +102,7 @@ export function putBackLostHair(coarse: Plane, hairPlane: Plane, face: Box, imag
  *   out, beyond the piece; at least EDGE_SHOWN of the edge must differ by STANDS_OUT. A brim's tip on a pale wall
  *   does all round; a black wall beside dark hair, or white fur beside a cheek (the parts model called both hair),
  *   does not;
+ * - it must be solid: its mean colour SOLID away from the background beyond it (not wisps with street between them);
  * - its colour must be like the member's own sure hair where it joins them (within LIKE_OWN): dark foliage above
  *   auburn hair stands out from a grey background as a brim does, and came in as a green tuft on the head.
  * Returns how many pixels are left. Colours come from `image`, sampled at the nearest pixel.
@@ -122,6 +129,7 @@ function keepBelievablePieces(
   const joins = new Float64Array(pieces);
   const edge = new Float64Array(pieces);
   const shown = new Float64Array(pieces);
+  const beyond = new Float64Array(pieces * 3);
   for (let o = 0; o < labels.length; o++) {
     const l = labels[o]!;
     if (l === 0) continue;
@@ -150,13 +158,17 @@ function keepBelievablePieces(
         d2 += d * d;
       }
       edge[l]! += 1;
+      for (let c = 0; c < 3; c++) beyond[l * 3 + c]! += colourAt(fx, fy, c);
       if (d2 >= STANDS_OUT * STANDS_OUT) shown[l]! += 1;
     }
   }
   const believable = areas.map((area, l) => {
     if (l === 0 || edge[l]! === 0 || shown[l]! < EDGE_SHOWN * edge[l]! || joins[l]! === 0) return false;
     const at = (sums: Float64Array) => [sums[l * 3]!, sums[l * 3 + 1]!, sums[l * 3 + 2]!];
-    return unlikeColours(at(mean), area, at(own), joins[l]!) < 1;
+    const m = at(mean).map((v) => v / area);
+    const b = at(beyond).map((v) => v / edge[l]!);
+    const solid = Math.hypot(m[0]! - b[0]!, m[1]! - b[1]!, m[2]! - b[2]!) >= SOLID;
+    return solid && unlikeColours(at(mean), area, at(own), joins[l]!) < 1;
   });
   let kept = 0;
   for (let o = 0; o < labels.length; o++) {
