@@ -9,6 +9,7 @@ import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/e
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
 import { cropImage, resizeImage } from '../../src/pipeline/image.js';
 import { disposeSessions } from '../../src/pipeline/models/index.js';
+import { segmentPerson } from '../../src/pipeline/segment/index.js';
 import type { Progress, RgbImage } from '../../src/pipeline/types.js';
 import { needsPhotos } from '../helpers/env.js';
 import { loadSelfie } from './photos.js';
@@ -217,6 +218,50 @@ test('compositor always shows the face on a backdrop, even from a photo that is 
   }
   const sd = Math.sqrt(sq / n - (sum / n) ** 2);
   assert.ok(sd > 12, `the middle is flat (sd ${sd.toFixed(1)})`);
+});
+
+test('compositor does not cut a member whose outline the photo does not show: the whole frame turns as one', async () => {
+  // obama.jpg as dark hair on a dark wall: the background (what the selfie model calls background) and a head of
+  // hair round his face down to the shoulders painted in one dark, slightly noisy grey, like an afro on a black
+  // backdrop. The mask's outline there is a guess; cut along it, the part of the hair it lost was filled with
+  // smooth grey beside the turned head, or cut in blocks.
+  const found = await segmentPerson(selfie.image, { face: selfie.mainFace.box });
+  const { width, height } = selfie.image;
+  const data = new Uint8Array(selfie.image.data);
+  const fb = selfie.mainFace.box;
+  const cx = fb.x + fb.width / 2;
+  const cy = fb.y + fb.height * 0.3;
+  let seed = 7;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff - 0.5;
+  };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const hair =
+        (((x - cx) / fb.width) ** 2 + ((y - cy) / (fb.height * 0.9)) ** 2 < 1 && y < fb.y + fb.height * 0.12) ||
+        (Math.abs(x - cx) > fb.width * 0.48 &&
+          Math.abs(x - cx) < fb.width &&
+          y > cy - fb.height * 0.3 &&
+          y < fb.y + fb.height * 1.4);
+      const a = hair ? 1 : 1 - (found.person[i] ?? 0);
+      const v = 28 + noise() * 12;
+      for (let k = 0; k < 3; k++) data[i * 3 + k] = Math.round((1 - a) * (data[i * 3 + k] ?? 0) + a * v);
+    }
+  }
+  const dark: PreparedSelfie = { ...selfie, image: { ...selfie.image, data } };
+  const { result, prepared } = await new CompositorEngine().run(
+    request({ selfies: [dark], style: 'studio grey', outputSize: 256 }),
+    () => {},
+  );
+  assert.ok(prepared.outlineUnsupported > 0.26, `outline unsupported ${prepared.outlineUnsupported}`);
+  // Nothing is cut: the person layer is the whole frame, so no part of the guess can show.
+  let least = 1;
+  for (const a of prepared.person.alpha) least = Math.min(least, a);
+  assert.ok(least > 0.99, `the person layer is cut (alpha down to ${least.toFixed(2)})`);
+  // And the caption says why the backdrop was not used.
+  assert.match(String(result.report['note']), /too close to the background's colour/);
 });
 
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {

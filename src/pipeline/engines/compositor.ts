@@ -165,8 +165,8 @@ const BACKDROP_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: you could not be cut out cleanly (something beside your head, or too little of you around the face); a selfie with some room and nothing else next to your head works best";
 
 /**
- * Most of the member's outline above the shoulders that may run through flat photo (unsupportedOutline) for a
- * studio backdrop. On 87 photos: at most 0.24 for clean cut-outs; 0.27-0.63 where the backdrop showed through
+ * Most of the member's outline above the shoulders that may run through flat photo (unsupportedOutline) for the
+ * member to be cut out at all (for a studio backdrop, or over the photo's own background). On 87 photos: at most 0.24 for clean cut-outs; 0.27-0.63 where the backdrop showed through
  * blonde curls on a pale wall, a slab of grey wall stood beside a black afro, leaves round a face were cut
  * through, or a neon-lit room came out in blocks. Dark hair or a black hat on a black wall also measures high
  * (0.28-0.79); their own dark background is kept, which costs them only the backdrop.
@@ -500,9 +500,16 @@ export async function prepareTarget(
   // too, so no piece of the person can be left in it. (Keeping the photo's own pixels there where the head does not
   // move was tried: a blind paired panel preferred the fill on every tile of the photo it was for.)
   const plate = backgroundPlate(framed.image, member);
-  const matte = segmentFailed
+  const matted = segmentFailed
     ? undefined
     : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox });
+  const strayBesideHead = matted ? besideTheHead(matted.alpha, size, size, faceBox, found) : 1;
+  const outlineUnsupported = matted ? unsupportedOutline(framed.image, matted.alpha, faceBox) : 1;
+  // An outline the photo does not show (an afro on a dark wall, hair in a neon-lit room) is a cut the mask guessed:
+  // over the photo's own background it showed as the guess, half an afro filled with smooth grey where the mask had
+  // lost it, or hair cut in blocks. Then the whole frame is the member, turned and lit as one, like a failed
+  // segmentation; nothing is cut, so nothing of the guess shows (and no backdrop goes behind it).
+  const matte = outlineUnsupported > OUTLINE_FOR_BACKDROP ? undefined : matted;
   const segmentation: PersonSegmentation = {
     ...found,
     person: matte ? matte.alpha : new Float32Array(size * size).fill(1),
@@ -572,8 +579,8 @@ export async function prepareTarget(
     renderedPoints,
     frameRoll,
     highlights,
-    strayBesideHead: segmentFailed ? 1 : besideTheHead(segmentation.person, size, size, faceBox, segmentation),
-    outlineUnsupported: segmentFailed ? 1 : unsupportedOutline(framed.image, segmentation.person, faceBox),
+    strayBesideHead,
+    outlineUnsupported,
     delta,
     source,
     plate: scenery,
