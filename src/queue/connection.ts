@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -13,7 +14,10 @@ import type { Logger } from '../log.js';
 export interface RedisHandle {
   /** The URL every connection uses (the embedded server's loopback URL when embedded). */
   readonly url: string;
-  /** True when this process started (and owns) the redis-server. */
+  /**
+   * True when this process started (and owns) the redis-server: from the start, or since it took over the embedded
+   * server of another portrait process that went away.
+   */
   readonly embedded: boolean;
   /**
    * A new connection, closed by `close()` unless its user closes it first.
@@ -48,22 +52,24 @@ export async function openRedis(
 ): Promise<RedisHandle> {
   if (config.REDIS_URL) {
     if (options.probe !== false) await probeRedis(config.REDIS_URL, options.probeTimeoutMs ?? 10_000);
-    return connectionsTo(config.REDIS_URL, false, async () => {});
+    return connectionsTo(config.REDIS_URL, { owned: false, closing() {}, async stop() {} });
   }
   const server = await startEmbedded(
     join(config.PORTRAIT_DATA_DIR, 'redis'),
     log,
     options.redisServer ?? 'redis-server',
   );
-  return connectionsTo(server.url, server.owned, server.stop);
+  return connectionsTo(server.url, server);
 }
 
-function connectionsTo(url: string, embedded: boolean, stopServer: () => Promise<void>): RedisHandle {
+function connectionsTo(url: string, server: Omit<EmbeddedServer, 'url'>): RedisHandle {
   const open = new Set<Redis>();
   let closed = false;
   return {
     url,
-    embedded,
+    get embedded() {
+      return server.owned;
+    },
     connection(role = 'client') {
       if (closed) throw new Error('Redis handle is closed');
       const opts: RedisOptions =
@@ -80,8 +86,10 @@ function connectionsTo(url: string, embedded: boolean, stopServer: () => Promise
     async close() {
       if (closed) return;
       closed = true;
+      // First, so that the server stopping while our connections quit (its owner closing too) is not taken over.
+      server.closing();
       await Promise.all([...open].map((c) => quit(c)));
-      await stopServer();
+      await server.stop();
     },
   };
 }
@@ -194,7 +202,11 @@ export async function redisPersistence(conn: Redis): Promise<RedisPersistence> {
 
 interface EmbeddedServer {
   url: string;
-  owned: boolean;
+  /** Whether this process runs the server (and stops it on close); becomes true on a takeover. */
+  readonly owned: boolean;
+  /** close() began: no takeover from now on, and the watcher connection is closed. */
+  closing(): void;
+  /** Stops the server when this process runs it, after any takeover in flight has settled. */
   stop(): Promise<void>;
 }
 
@@ -222,8 +234,11 @@ async function startEmbedded(dir: string, log: Logger, bin: string): Promise<Emb
   mkdirSync(dir, { recursive: true });
   const reused = await reuseRunning(dir);
   if (reused) {
-    log.info({ url: reused }, 'using the embedded redis-server another portrait process started');
-    return { url: reused, owned: false, stop: async () => {} };
+    log.info(
+      { url: `redis://127.0.0.1:${reused}` },
+      'using the embedded redis-server another portrait process started',
+    );
+    return watched(reused, dir, log, bin, undefined);
   }
   let lastError: Error | undefined;
   // A free port can be taken between our probe and the server's bind; try a few.
@@ -231,10 +246,9 @@ async function startEmbedded(dir: string, log: Logger, bin: string): Promise<Emb
     const port = await freePort();
     try {
       const child = await spawnServer(bin, dir, port);
-      const url = `redis://127.0.0.1:${port}`;
-      writeFileSync(join(dir, STATE_FILE), JSON.stringify({ port, supervisorPid: child.pid }));
+      writeState(dir, port, child);
       log.info({ port, dir }, 'started embedded redis-server (set REDIS_URL to use your own)');
-      return { url, owned: true, stop: () => stopServer(child, dir) };
+      return watched(port, dir, log, bin, child);
     } catch (err) {
       lastError = err as Error;
       if (!(err instanceof PortInUse)) break;
@@ -243,8 +257,87 @@ async function startEmbedded(dir: string, log: Logger, bin: string): Promise<Emb
   throw lastError ?? new RedisUnavailableError('could not start redis-server');
 }
 
-/** Another portrait process on the same data folder already runs a server: share it instead of a second writer. */
-async function reuseRunning(dir: string): Promise<string | undefined> {
+/**
+ * The embedded server on `port`, watched: several portrait processes may share it (the first one started it, the
+ * others reused it), and when it goes away (its owner exited, or it crashed) every sharer's worker connections would
+ * wait forever for it (`maxRetriesPerRequest: null`). So one dedicated connection watches it; when that connection
+ * closes and nothing serves our folder on the port any more, this process starts redis-server itself on the SAME port
+ * and folder: the AOF brings the queue back, every existing connection reconnects by itself to the same URL, and
+ * this process owns the server from then on. When several try at once one binds the port; the others get
+ * PortInUse and keep watching the winner's server.
+ */
+function watched(
+  port: number,
+  dir: string,
+  log: Logger,
+  bin: string,
+  started: ChildProcess | undefined,
+): EmbeddedServer {
+  const url = `redis://127.0.0.1:${port}`;
+  let child = started;
+  let closing = false;
+  let watcher: Redis | undefined;
+  let takeover: Promise<void> | undefined;
+
+  const watch = () => {
+    // No reconnects (ioredis would retry forever): a closed socket ends the connection, and 'end' decides at once.
+    const conn = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    conn.on('error', () => {});
+    // The watcher alone must not keep a process alive that has nothing else to do.
+    conn.on('connect', () => conn.stream?.unref?.());
+    conn.once('end', () => {
+      if (closing || watcher !== conn) return;
+      takeover = takeOver().catch((err: unknown) => {
+        log.error({ port, dir, err }, 'the embedded redis-server went away and could not be restarted');
+      });
+    });
+    watcher = conn;
+  };
+
+  const takeOver = async () => {
+    for (let attempt = 0; attempt < 5 && !closing; attempt++) {
+      if (attempt > 0) await sleep(200, undefined, { ref: false });
+      // Only a dropped connection, or another process won the race: keep watching the server that is there.
+      if (await servesDir(port, dir)) return closing ? undefined : watch();
+      if (closing) return;
+      try {
+        child = await spawnServer(bin, dir, port);
+      } catch (err) {
+        if (err instanceof PortInUse) continue;
+        log.error({ port, dir, err }, 'the embedded redis-server went away and could not be restarted');
+        return;
+      }
+      writeState(dir, port, child);
+      log.info({ port, dir }, 'the embedded redis-server went away: took it over (same port and data)');
+      if (!closing) watch();
+      return;
+    }
+    if (!closing)
+      log.error({ port, dir }, 'the embedded redis-server went away and its port is taken by another program');
+  };
+
+  watch();
+  return {
+    url,
+    get owned() {
+      return child !== undefined;
+    },
+    closing() {
+      closing = true;
+      watcher?.disconnect();
+    },
+    async stop() {
+      await takeover;
+      if (child) await stopServer(child, dir);
+    },
+  };
+}
+
+/**
+ * Another portrait process on the same data folder already runs a server: its port, to share it instead of starting
+ * a second writer on the same AOF.
+ */
+async function reuseRunning(dir: string): Promise<number | undefined> {
   let port: unknown;
   try {
     port = (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { port?: unknown }).port;
@@ -252,19 +345,32 @@ async function reuseRunning(dir: string): Promise<string | undefined> {
     return undefined;
   }
   if (typeof port !== 'number') return undefined;
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  return (await servesDir(port, dir)) ? port : undefined;
+}
+
+/** Whether a redis-server on the loopback port answers and runs in `dir` (and is not some other program or Redis). */
+async function servesDir(port: number, dir: string): Promise<boolean> {
+  const probe = new Redis(`redis://127.0.0.1:${port}`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();
     const reply = (await probe.call('CONFIG', 'GET', 'dir')) as string[];
     // Redis reports its working directory with symlinks resolved.
-    return reply[1] === realpathSync(dir) ? url : undefined;
+    return reply[1] === realpathSync(dir);
   } catch {
-    return undefined;
+    return false;
   } finally {
     probe.disconnect();
   }
+}
+
+/** embedded.json: how the next portrait process on this data folder finds the server to share. */
+function writeState(dir: string, port: number, child: ChildProcess): void {
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ port, supervisorPid: child.pid }));
 }
 
 class PortInUse extends Error {}
@@ -330,7 +436,14 @@ function spawnServer(bin: string, dir: string, port: number): Promise<ChildProce
 }
 
 async function stopServer(child: ChildProcess, dir: string): Promise<void> {
-  rmSync(join(dir, STATE_FILE), { force: true });
+  // Only our own record: after a crash another process may have taken over and written its own.
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { supervisorPid?: unknown }).supervisorPid;
+  } catch {
+    recorded = child.pid;
+  }
+  if (recorded === child.pid) rmSync(join(dir, STATE_FILE), { force: true });
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Closing stdin makes the supervisor send SIGTERM: Redis flushes its AOF and exits cleanly.
