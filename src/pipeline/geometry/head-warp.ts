@@ -192,12 +192,15 @@ function area(p: Float32Array, t: number): number {
  * The most the engine turns a head per axis, however clean the measure says the turn is: the head model is a
  * smooth stand-in, and past these the neck's shear and the flattened ears show. Roll reveals nothing new; the
  * compositor renders it by turning the whole frame (compose/frame-roll.ts), which must be enlarged to keep its
- * corners filled: 14 degrees already costs a fifth of the frame.
+ * corners filled: 14 degrees already costs a fifth of the frame. Lowering the chin slides the face down under a
+ * skull top the photo holds still: at 14 degrees the forehead stretched tall and the lower face squashed on six of
+ * six photos looked at (a blonde's forehead half again as tall); at 10 it reads as a nod.
  */
-export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 14, roll: 14 };
+export const CLEAN_TURN_LIMITS: Readonly<Euler> = { yaw: 20, pitch: 10, roll: 14 };
 /**
  * Raising the chin shows the underside of the jaw and the throat, which the photo never saw: past 8 degrees the chin
- * stretched into streaks on a blind panel's screens. Lowering it only hides, so it keeps CLEAN_TURN_LIMITS.pitch.
+ * stretched into streaks on a blind panel's screens. Lowering it hides the throat; its limit
+ * (CLEAN_TURN_LIMITS.pitch) is set by the forehead.
  */
 export const CHIN_UP_LIMIT = 8;
 /** Share of the turned face the photo may not have shown (stretched or hidden) before the turn stops. */
