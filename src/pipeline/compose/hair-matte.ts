@@ -64,6 +64,12 @@ const HAIR_NEAR_WALL = 45;
 const WALL_NEAR = 0.06;
 const ENCLOSED = 0.9;
 /**
+ * Outside the hair above the brows, a pixel is checked only with at least HAIR_NEARBY of hair (the hair mask's mean)
+ * within HAIR_NEARBY_REACH of the side: the wall between a black bob's flyaway strands has its hair all round.
+ */
+const HAIR_NEARBY = 0.1;
+const HAIR_NEARBY_REACH = 0.08;
+/**
  * Below the chin outside the hair, a wall this coloured (max - min channel) is still checked: a yellow or pink wall
  * between the hair's ends and the shoulders glowed in the hair on a blue backdrop, while a collar of that colour is
  * rare (a white or grey one on a white or grey wall is common, and is never checked there).
@@ -119,6 +125,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const { check, wall, skinCover } = shrinkInputs({ image, alpha, hair, skin, plate }, fc, cw, ch);
   const zone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * ZONE_REACH)));
   const enclosed = boxMean(check.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * WALL_NEAR)));
+  const nearHair = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * HAIR_NEARBY_REACH)));
   const chin = (face.y + face.height) / fc;
   const brows = (face.y + face.height * BROWS) / fc;
 
@@ -190,6 +197,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       if ((zone[i] ?? 0) < HAIR_ZONE) {
         // Outside the hair: above the brows (flyaway strands), or below the chin on a coloured wall.
         if (y > brows && (y <= chin || chroma(wall.colour, i) < COLOURED_WALL)) continue;
+        // Above the brows only with hair nearby: the wall between flyaway strands lies beside hair, while a cap or
+        // a hat far from any hair shows no wall through it (a white label on a navy cap, the wall's colour, was
+        // matted as wall: the backdrop showed through the label, and the cap went see-through in blocks).
+        if (y <= brows && (nearHair[i] ?? 0) < HAIR_NEARBY) continue;
       }
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
       const sx = Math.min(sw - 1, Math.floor(x / SAMPLE));
