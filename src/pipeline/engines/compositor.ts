@@ -166,10 +166,11 @@ const BACKDROP_REFUSED_NOTE =
 
 /**
  * Most of the member's outline above the shoulders that may run through flat photo (unsupportedOutline) for the
- * member to be cut out at all (for a studio backdrop, or over the photo's own background). On 87 photos: at most 0.24 for clean cut-outs; 0.27-0.63 where the backdrop showed through
- * blonde curls on a pale wall, a slab of grey wall stood beside a black afro, leaves round a face were cut
- * through, or a neon-lit room came out in blocks. Dark hair or a black hat on a black wall also measures high
- * (0.28-0.79); their own dark background is kept, which costs them only the backdrop.
+ * member to be cut out at all (for a studio backdrop, or over the photo's own background). On 87 photos: at most
+ * 0.24 for clean cut-outs; 0.27-0.63 where the backdrop showed through blonde curls on a pale wall, a slab of grey
+ * wall stood beside a black afro, leaves round a face were cut through, or a neon-lit room came out in blocks. Dark
+ * hair or a black hat on a black wall also measures high (0.28-0.79); their whole photo turns as one, which costs
+ * them only the backdrop.
  */
 const OUTLINE_FOR_BACKDROP = 0.26;
 const OUTLINE_REFUSED_NOTE =
