@@ -229,6 +229,7 @@ exit $rc
 `;
 
 const STATE_FILE = 'embedded.json';
+const NOT_RESTARTED = 'the embedded redis-server went away and could not be restarted';
 
 async function startEmbedded(dir: string, log: Logger, bin: string): Promise<EmbeddedServer> {
   mkdirSync(dir, { recursive: true });
@@ -288,7 +289,7 @@ function watched(
     conn.once('end', () => {
       if (closing || watcher !== conn) return;
       takeover = takeOver().catch((err: unknown) => {
-        log.error({ port, dir, err }, 'the embedded redis-server went away and could not be restarted');
+        log.error({ port, dir, err }, NOT_RESTARTED);
       });
     });
     watcher = conn;
@@ -304,7 +305,7 @@ function watched(
         child = await spawnServer(bin, dir, port);
       } catch (err) {
         if (err instanceof PortInUse) continue;
-        log.error({ port, dir, err }, 'the embedded redis-server went away and could not be restarted');
+        log.error({ port, dir, err }, NOT_RESTARTED);
         return;
       }
       writeState(dir, port, child);
@@ -338,12 +339,7 @@ function watched(
  * a second writer on the same AOF.
  */
 async function reuseRunning(dir: string): Promise<number | undefined> {
-  let port: unknown;
-  try {
-    port = (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { port?: unknown }).port;
-  } catch {
-    return undefined;
-  }
+  const port = readState(dir)?.port;
   if (typeof port !== 'number') return undefined;
   return (await servesDir(port, dir)) ? port : undefined;
 }
@@ -371,6 +367,15 @@ async function servesDir(port: number, dir: string): Promise<boolean> {
 /** embedded.json: how the next portrait process on this data folder finds the server to share. */
 function writeState(dir: string, port: number, child: ChildProcess): void {
   writeFileSync(join(dir, STATE_FILE), JSON.stringify({ port, supervisorPid: child.pid }));
+}
+
+/** embedded.json as written by writeState (its fields unchecked), or undefined when there is none to read. */
+function readState(dir: string): { port?: unknown; supervisorPid?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { port?: unknown; supervisorPid?: unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 class PortInUse extends Error {}
@@ -437,13 +442,8 @@ function spawnServer(bin: string, dir: string, port: number): Promise<ChildProce
 
 async function stopServer(child: ChildProcess, dir: string): Promise<void> {
   // Only our own record: after a crash another process may have taken over and written its own.
-  let recorded: unknown;
-  try {
-    recorded = (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { supervisorPid?: unknown }).supervisorPid;
-  } catch {
-    recorded = child.pid;
-  }
-  if (recorded === child.pid) rmSync(join(dir, STATE_FILE), { force: true });
+  const recorded = readState(dir);
+  if (!recorded || recorded.supervisorPid === child.pid) rmSync(join(dir, STATE_FILE), { force: true });
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Closing stdin makes the supervisor send SIGTERM: Redis flushes its AOF and exits cleanly.
