@@ -675,6 +675,41 @@ test('comic keeps short curly hair as hair: its strands stay, not a flat felt ca
   }
 });
 
+test('comic keeps a dark, tinted beard dark and unsaturated: no lifted teal slab', () => {
+  // A graded photo's lifted blacks are tinted (here teal, as a film look leaves a beard or dark hair); the blind
+  // panel's broken tile: the comic lifted that dark to its first band and the gain multiplied the tint into a flat
+  // teal slab. A dark teal patch, textured, on the chest: the old look lifted it from 37 to 59 levels and its
+  // chroma from 35 to 51; an inker's dark stays as dark and no more colourful than the photo.
+  const image: RgbImage = { ...photo, data: new Uint8Array(photo.data) };
+  const noise = mulberry32(3);
+  const box = { x0: 170, x1: 340, y0: 330, y1: 420 };
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let x = box.x0; x < box.x1; x++) {
+      const n = (noise.next() - 0.5) * 16;
+      image.data.set([14 + n, 44 + n, 49 + n], (y * SIZE + x) * 3);
+    }
+  }
+  const inner = (img: RgbImage) => {
+    let l = 0;
+    let c = 0;
+    let k = 0;
+    for (let y = box.y0 + 12; y < box.y1 - 12; y++) {
+      for (let x = box.x0 + 12; x < box.x1 - 12; x++) {
+        const p = y * SIZE + x;
+        const [r, g, b] = [img.data[p * 3]!, img.data[p * 3 + 1]!, img.data[p * 3 + 2]!];
+        l += luma(img, p);
+        c += Math.max(r, g, b) - Math.min(r, g, b);
+        k++;
+      }
+    }
+    return { luma: l / k, chroma: c / k };
+  };
+  const before = inner(image);
+  const after = inner(look('comic', 0, image));
+  assert.ok(after.luma < before.luma + 8, `the dark went from ${before.luma.toFixed(1)} to ${after.luma.toFixed(1)}`);
+  assert.ok(after.chroma < before.chroma, `its chroma from ${before.chroma.toFixed(1)} to ${after.chroma.toFixed(1)}`);
+});
+
 test('comic draws a black and white photo without grey blotches on the face', () => {
   // With no chroma to find skin by, every face was treated as cloth: flattened hard and banded into grey blotches
   // (the face's correlation with the photo in 4 px cells 0.88 to 0.92). Treated gently it follows the face.

@@ -76,11 +76,19 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   const ink = inkLines(lumaOf(R, G, B), subject, skinSoft, near, w, h, ws, c.ink);
   const feature = soften(planes, skinSoft, near, w, h, ws);
   deepen(planes, inkTone);
-  // Hair round the face keeps its strands as the features keep their detail: flattened, short hair on top of the
-  // head read as a felt cap beside the textured hair at the temples.
+  // Textured hair and cloth keep their detail as the features do: flattened, short hair on top of the head read as
+  // a felt cap beside the textured hair at the temples, and a printed shirt's pattern as melted blotches (blind
+  // panels). Away from the head only a large step is laid back (a print, a seam), not a knit's sheen, which came
+  // back as white specks over a black T-shirt. A pop-art palette is a screen print's flat inks, where only the hair
+  // round the face keeps its strands: every small step of the photo's detail became a large step of the palette's
+  // colour, creases as scribbles.
   const head = gaussianBlur(skin, w, h, 20 * ws);
-  for (let p = 0; p < n; p++)
-    feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * smoothstep(0.05, 0.2, head[p]!));
+  const core = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const onHead = smoothstep(0.05, 0.2, head[p]!);
+    feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * (c.palette ? onHead : 1));
+    core[p] = CORE + (CLOTH_CORE - CORE) * (1 - onHead);
+  }
   const luma = lumaOf(R, G, B);
 
   // The bands are placed by a softened luminance: the flattened one still has small steps, and a band edge
@@ -89,7 +97,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
 
   tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture }, c);
   if (back) paintBackground(back, c);
-  return compose(src, { colour: planes, back, edge, ink, feature, flatLuma: luma }, w, h, c);
+  return compose(src, { colour: planes, back, edge, ink, feature, core, flatLuma: luma }, w, h, c);
 }
 
 /**
@@ -239,7 +247,14 @@ function tone(f: Flat, c: ComicLook): void {
     const half = 0.1 + 0.2 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
-    const lt = l + (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!);
+    let shift = (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!);
+    // Darks off the skin are never lifted by a band: an inker fills dark hair, a beard or a black coat dark. Lifted
+    // to the first band's grey they read as washed felt, and the gain that lifts them multiplied a graded photo's
+    // tint in its blacks into a teal slab of beard (a blind panel).
+    // Dark by the brightest channel, not luminance: a saturated red has a low luminance and is a colour, not a dark.
+    const v = Math.max(R[p]!, G[p]!, B[p]!);
+    if (shift > 0) shift *= 1 - (1 - s) * (1 - smoothstep(40, 90, v));
+    const lt = l + shift;
     if (palette && palette.length > 0) {
       paletteMap(palette, lt, R, G, B, p);
       continue;
@@ -252,7 +267,10 @@ function tone(f: Flat, c: ComicLook): void {
     const g = 0.5 * (G[p]! * gain + G[p]! + off);
     const b = 0.5 * (B[p]! * gain + B[p]! + off);
     // Saturation up for cloth and hair; skin barely (a saturated face looks sunburnt).
-    const sat = c.saturation + (Math.min(c.saturation, 1.04) - c.saturation) * s;
+    let sat = c.saturation + (Math.min(c.saturation, 1.04) - c.saturation) * s;
+    // The chroma of darks off the skin is a photo's tint (a graded film look's teal or a sensor's cast), not a
+    // colour: it is muted toward neutral, less as the tone lightens into real colour.
+    sat *= 1 - 0.35 * (1 - s) * (1 - smoothstep(40, 90, Math.max(r, g, b)));
     const yy = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     R[p] = yy + (r - yy) * sat;
     G[p] = yy + (g - yy) * sat;
@@ -319,6 +337,7 @@ function compose(
     edge: Outline | undefined;
     ink: Plane;
     feature: Plane;
+    core: Plane;
     flatLuma: Plane;
   },
   w: number,
@@ -327,7 +346,7 @@ function compose(
 ): RgbImage {
   const { width, height } = src;
   const [R, G, B] = f.colour;
-  const { back, edge, ink, feature, flatLuma } = f;
+  const { back, edge, ink, feature, core, flatLuma } = f;
   const detail = w < width || h < height;
   const scale = Math.max(width, height) / 1024;
   // Full-size px per working-size px: the outline's distances are in working px.
@@ -396,7 +415,8 @@ function compose(
           if (fw > 0.01) {
             const base = flatLuma[a00]! * w00 + flatLuma[a01]! * w01 + flatLuma[a10]! * w10 + flatLuma[a11]! * w11;
             const dd = 0.2126 * sd[i]! + 0.7152 * sd[i + 1]! + 0.0722 * sd[i + 2]! - base;
-            const cored = dd > CORE ? dd - CORE : dd < -CORE ? dd + CORE : 0;
+            const k = core[a00]! * w00 + core[a01]! * w01 + core[a10]! * w10 + core[a11]! * w11;
+            const cored = dd > k ? dd - k : dd < -k ? dd + k : 0;
             const add = cored * fw * 0.9 * cut;
             r += add;
             g += add;
@@ -435,6 +455,9 @@ const SOFT_CUT = 5;
 
 /** Detail within this many levels is skin texture (pores, fine lines), not a feature, and is not laid back. */
 const CORE = 8;
+
+/** Away from the head, detail within this many levels is cloth's sheen and weave, not a print or a seam. */
+const CLOTH_CORE = 24;
 
 /** How dark the lines are drawn: nearly black, as an inker's, but not pure black, which looked cut out. */
 const INK = 0.88;
