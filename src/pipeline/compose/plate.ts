@@ -1,4 +1,4 @@
-import { smoothstep } from '../style/filters.js';
+import { boxBlur, smoothstep } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
 
 /**
@@ -34,7 +34,8 @@ export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage 
   // Box-average the photo down by f; the person's coverage is the cell's most (a cell any of the person touches is
   // part of the hole).
   const { colour: col, cover } = shrinkBox(image, alpha, f, sw, sh, 'max');
-  const hole = growMask(cover, sw, sh, Math.max(1, Math.round(Math.max(sw, sh) * HOLE_GROW)));
+  const narrow = growMask(cover, sw, sh, Math.max(1, Math.round(Math.max(sw, sh) * HOLE_GROW)));
+  const hole = withLooseStrands(col, cover, narrow, sw, sh);
   const fill = pushPull(col, hole, sw, sh);
   // The hole's edge, softened over about a cell so the fill meets the photo without a line.
   const soft = boxBlur1(hole, sw, sh, 1);
@@ -73,6 +74,93 @@ export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage 
     }
   }
   return { data: out, width, height, channels: 3 };
+}
+
+/** How far beyond the hole loose strands are looked for, as a share of the side: flyaway curls reach this far. */
+const STRAND_REACH = 0.05;
+/** A cell this many levels (in any channel) off the wall either side holds something on the wall: a strand. */
+const STRAND_CONTRAST = 14;
+/** ...as long as at most this share of the cells around it is off the wall's mean; more is a textured background. */
+const STRAND_SPARSE = 0.2;
+/** The neighbourhood that share is taken over, in cells (of about 4 px at 1024 px). */
+const STRAND_AREA = 6;
+
+/**
+ * The hole with the loose strands beside it: flyaway curls and wisps of hair the person mask leaves out stay on a
+ * plain wall, and when the head turned away from them they floated beside it as a grey ghost of hair (the plate is
+ * blurred as an out-of-focus background). Beside the person, a thin line standing off the wall either side of it
+ * (`ridge`) is such a strand where the wall around is plain: few cells off its mean. A textured background (window
+ * panes, slats, foliage, brick) has many and keeps the narrow hole, since a wide smooth fill over it read as a
+ * blurred halo round the head; the edge between two areas (a flag's stripes) has sides that differ.
+ */
+function withLooseStrands(
+  col: Float32Array,
+  cover: Float32Array,
+  hole: Float32Array,
+  w: number,
+  h: number,
+): Float32Array {
+  const near = growMask(cover, w, h, Math.max(1, Math.round(Math.max(w, h) * STRAND_REACH)));
+  // The wall round each cell: the mean brightness of the cells outside the hole nearby; a cell off it is anything on
+  // the wall (brightness alone: a strand of hair is darker or lighter than the wall, and one plane costs a third).
+  const known = new Float32Array(w * h);
+  const bright = new Float32Array(w * h);
+  for (let q = 0; q < w * h; q++) {
+    known[q] = hole[q]! > 0.5 ? 0 : 1;
+    bright[q] = (0.299 * col[q * 3]! + 0.587 * col[q * 3 + 1]! + 0.114 * col[q * 3 + 2]!) * known[q]!;
+  }
+  const weight = boxBlur(known, w, h, STRAND_AREA, 1);
+  const wall = boxBlur(bright, w, h, STRAND_AREA, 1);
+  const off = new Float32Array(w * h);
+  let any = false;
+  for (let q = 0; q < w * h; q++) {
+    if (!near[q] || !known[q] || weight[q]! < 0.1) continue;
+    if (Math.abs(bright[q]! - wall[q]! / weight[q]!) > STRAND_CONTRAST) {
+      off[q] = 1;
+      any = true;
+    }
+  }
+  if (!any) return hole;
+  const share = boxBlur(off, w, h, STRAND_AREA, 1);
+  const strands = new Float32Array(w * h);
+  for (let y = STRAND_SPAN; y < h - STRAND_SPAN; y++) {
+    for (let x = STRAND_SPAN; x < w - STRAND_SPAN; x++) {
+      const q = y * w + x;
+      if (off[q] && share[q]! < STRAND_SPARSE && ridge(col, hole, q, w) > STRAND_CONTRAST) strands[q] = 1;
+    }
+  }
+  const grown = growMask(strands, w, h, 1);
+  const out = new Float32Array(w * h);
+  for (let q = 0; q < w * h; q++) out[q] = Math.max(hole[q]!, grown[q]!);
+  return out;
+}
+
+/** How far either side a strand's cell is compared with the wall, in cells: a strand is at most this wide. */
+const STRAND_SPAN = 2;
+
+/**
+ * How far cell q stands off the wall either side of it, in levels, along the direction where it stands off most:
+ * off the mean of the two cells `STRAND_SPAN` away, less their own difference. A thin strand stands off walls that
+ * agree; the edge between two areas of a background (a flag's stripes, a door frame) has sides that differ, and
+ * is not a strand.
+ */
+function ridge(col: Float32Array, hole: Float32Array, q: number, w: number): number {
+  let best = 0;
+  for (const step of [1, w, w + 1, w - 1]) {
+    const a = q - STRAND_SPAN * step;
+    const b = q + STRAND_SPAN * step;
+    if (hole[a]! > 0.5 || hole[b]! > 0.5) continue;
+    let stand = 0;
+    let apart = 0;
+    for (let c = 0; c < 3; c++) {
+      const ca = col[a * 3 + c]!;
+      const cb = col[b * 3 + c]!;
+      stand = Math.max(stand, Math.abs(col[q * 3 + c]! - (ca + cb) / 2));
+      apart = Math.max(apart, Math.abs(ca - cb));
+    }
+    best = Math.max(best, stand - apart);
+  }
+  return best;
 }
 
 /** Fills the pixels where `hole` is 1 from the rest (push-pull pyramid); returns the filled colours (w*h*3). */
@@ -336,15 +424,16 @@ const MIRROR_GAP = 0.006;
 
 /**
  * The plate with the background's texture carried into the near part of the hole: each pixel there takes the
- * photo's pixel mirrored across the hole's nearer side along its row. The push-pull fill is smooth, and where a turn
+ * plate's pixel mirrored across the hole's nearer side along its row. The push-pull fill is smooth, and where a turn
  * uncovered it before window slats, a brick or stucco wall it read as a pale, smooth ghost of the old head's outline
  * (a blind panel). Mirrored, slats continue as slats and a wall as a wall. Along the row, not across the nearest
  * edge: a head's outline is curved and ragged with hair, and mirroring across it turned horizontal slats into
  * kinked, slanting pieces; a turn uncovers the head's sides, where the row meets background soonest. The smooth
  * fill stays where the mirror would read from another part of the hole or from outside the photo, and deeper in.
  */
-export function mirrorIntoHole(plate: RgbImage, image: RgbImage, alpha: Float32Array): RgbImage {
-  const { width, height, data } = image;
+export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
+  // Read from the plate: outside the hole it is the photo, less the loose strands it has filled.
+  const { width, height, data } = plate;
   const side = Math.max(width, height);
   // The hole at half size (a cell any of the person touches, grown as the plate's): a 2 px step in where the
   // mirror reads is lost in the texture, and the full-size grow cost more than the rest together.

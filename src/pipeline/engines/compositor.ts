@@ -526,7 +526,7 @@ export async function prepareTarget(
   const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
   // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part.
-  const scenery = mirrorIntoHole(plate, framed.image, member);
+  const scenery = mirrorIntoHole(plate, member);
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
   const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
