@@ -31,12 +31,13 @@ import {
  *   eyes, lips and collars stay sharp;
  * - the tone is quantised softly, on luminance only (the hue and the person's skin tone are kept; dark skin stays
  *   dark), most of the way on cloth and hair and only a little on skin: flat cel areas, and a cel-shaded hint on
- *   faces with no patches; a pop-art `palette` maps the tone through its colours as a smooth gradient;
+ *   faces with no patches; darks off the skin are never lifted and their tint is muted, as an inker fills them;
+ *   a pop-art `palette` maps the tone through its colours as a smooth gradient;
  * - ink: a confident contour along the subject's outline where the mask is sure of it, and lines from a difference of Gaussians of the
  *   flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
  *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
  * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
- *   stay crisp and the face recognisable.
+ *   stay crisp and the face recognisable; on textured hair and cloth only its larger steps (strands, a print).
  */
 // 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 125 ms at 384,
 // against a 150 ms budget; lines and the cut-out are drawn at full size and the features' full-size detail is
