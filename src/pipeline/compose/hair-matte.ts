@@ -63,6 +63,9 @@ const HAIR_NEAR_WALL = 45;
 /** ...within WALL_NEAR of the side of the real wall: where the person covers at most ENCLOSED of that neighbourhood. */
 const WALL_NEAR = 0.06;
 const ENCLOSED = 0.9;
+/** Amid the person: it covers more than AMID within AMID_REACH of the side (a pixel with no wall beside it). */
+const AMID_REACH = 0.02;
+const AMID = 0.9;
 /**
  * Outside the hair above the brows, a pixel is checked only with at least HAIR_NEARBY of hair (the hair mask's mean)
  * within HAIR_NEARBY_REACH of the side: the wall between a black bob's flyaway strands has its hair all round.
@@ -125,6 +128,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const { check, wall, skinCover } = shrinkInputs({ image, alpha, hair, skin, plate }, fc, cw, ch);
   const zone = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * ZONE_REACH)));
   const enclosed = boxMean(check.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * WALL_NEAR)));
+  const amid = boxMean(check.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * AMID_REACH)));
   const nearHair = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * HAIR_NEARBY_REACH)));
   const chin = (face.y + face.height) / fc;
   const brows = (face.y + face.height * BROWS) / fc;
@@ -203,6 +207,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
         if (y <= brows && (nearHair[i] ?? 0) < HAIR_NEARBY) continue;
       }
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
+      // Amid the person all round, only the wall's own colour is the wall seen through a gap (a white patch in a
+      // black bob): a shadow in a parting or a grey sheen on a crown lies between hair and wall too, and was
+      // matted into see-through holes in the middle of a head of hair (a blind review: the backdrop's blue in them).
+      if ((amid[i] ?? 1) > AMID && colourDistance(check.colour, i, wall.colour, i) > HAIR_NEAR_WALL) continue;
       const sx = Math.min(sw - 1, Math.floor(x / SAMPLE));
       const flat = plain[sy * sw + sx] ?? 0;
       const br = wall.colour[i * 3] ?? 0;
