@@ -78,7 +78,7 @@ export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage 
 
 /** How far beyond the hole loose strands are looked for, as a share of the side: flyaway curls reach this far. */
 const STRAND_REACH = 0.05;
-/** A cell this many levels (in any channel) off the wall either side holds something on the wall: a strand. */
+/** A cell this many levels off the wall's mean brightness, and off the wall either side (any channel): a strand. */
 const STRAND_CONTRAST = 14;
 /** ...as long as at most this share of the cells around it is off the wall's mean; more is a textured background. */
 const STRAND_SPARSE = 0.2;
