@@ -129,10 +129,83 @@ function withLooseStrands(
       if (off[q] && share[q]! < STRAND_SPARSE && ridge(col, hole, q, w) > STRAND_CONTRAST) strands[q] = 1;
     }
   }
+  attachedPieces(strands, { bright, known, off, near, hole }, w, h);
   const grown = growMask(strands, w, h, 1);
   const out = new Float32Array(w * h);
   for (let q = 0; q < w * h; q++) out[q] = Math.max(hole[q]!, grown[q]!);
   return out;
+}
+
+/** A band beside the person this plain (at most this share of its cells off the wall) is a plain wall. */
+const PLAIN_BAND = 0.08;
+/** How far from the person, in cells, a piece of them may start. */
+const ATTACHED_GAP = 3;
+/** The wall a piece stands off is the mean over this many cells around (of about 4 px at 1024 px). */
+const ATTACHED_AREA = 16;
+/** The largest piece, as a share of the image: a lens's glint, an ear's tip. */
+const ATTACHED_MOST = 0.004;
+
+/**
+ * On a plain wall, in place on `strands`: whatever stands off the wall and touches the person, the pieces of them
+ * the mask left out. A lens of glasses beyond a turned cheek (its glint and frame), an ear's tip or a clump of hair
+ * stayed on the plate and floated beside the turned head as a blurred white or dark ghost (blind panels rated such
+ * tiles broken). Only where the band beside the person is plain as a whole: on a textured background everything
+ * stands off the wall and touches the person somewhere, and a wide smooth fill read as a halo.
+ */
+function attachedPieces(
+  strands: Float32Array,
+  band: { bright: Float32Array; known: Float32Array; off: Float32Array; near: Float32Array; hole: Float32Array },
+  w: number,
+  h: number,
+): void {
+  const { bright, known, off, near, hole } = band;
+  let offCells = 0;
+  let bandCells = 0;
+  for (let q = 0; q < w * h; q++) {
+    if (!near[q] || !known[q]) continue;
+    bandCells++;
+    if (off[q]) offCells++;
+  }
+  if (bandCells === 0 || offCells > PLAIN_BAND * bandCells) return;
+  // The wall from afar, leaving out what stands off it: a piece a dozen cells wide is most of its own
+  // neighbourhood, and against the mean of that its middle stood off nothing.
+  const clear = new Float32Array(w * h);
+  const clearBright = new Float32Array(w * h);
+  for (let q = 0; q < w * h; q++) {
+    clear[q] = known[q]! * (1 - off[q]!);
+    clearBright[q] = bright[q]! * (1 - off[q]!);
+  }
+  const weight = boxBlur(clear, w, h, ATTACHED_AREA, 1);
+  const wall = boxBlur(clearBright, w, h, ATTACHED_AREA, 1);
+  const stands = (q: number) =>
+    near[q]! > 0 &&
+    known[q]! > 0 &&
+    weight[q]! > 0.05 &&
+    Math.abs(bright[q]! - wall[q]! / weight[q]!) > STRAND_CONTRAST;
+  // Cells standing off the wall, joined through such cells to a cell beside the hole (4-connected flood fill), one
+  // piece at a time: a piece larger than a lens is the background's own (a window's post beside the head, which a
+  // wide smooth fill smeared into a blurred blob).
+  const most = Math.round(ATTACHED_MOST * w * h);
+  const seen = new Uint8Array(w * h);
+  const beside = growMask(hole, w, h, ATTACHED_GAP);
+  const piece: number[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (!beside[start] || seen[start] || !stands(start)) continue;
+    piece.length = 0;
+    seen[start] = 1;
+    piece.push(start);
+    // The whole piece is walked, even past the largest: a part of a large one left unseen would pass as small.
+    for (let k = 0; k < piece.length; k++) {
+      const q = piece[k]!;
+      const x = q % w;
+      for (const r of [x > 0 ? q - 1 : -1, x < w - 1 ? q + 1 : -1, q - w, q + w]) {
+        if (r < 0 || r >= w * h || seen[r] || !stands(r)) continue;
+        seen[r] = 1;
+        piece.push(r);
+      }
+    }
+    if (piece.length <= most) for (const q of piece) strands[q] = 1;
+  }
 }
 
 /** How far either side a strand's cell is compared with the wall, in cells: a strand is at most this wide. */
