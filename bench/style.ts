@@ -49,7 +49,7 @@ export async function run(): Promise<void> {
         const t = performance.now();
         const c = process.cpuUsage();
         if (preset.role === 'backdrop') renderBackdrop(style, SIZE, SIZE, rng);
-        else applyLook(image, alpha, style, rng);
+        else applyLook(image, { alpha }, style, rng);
         const used = process.cpuUsage(c);
         if (k >= 2) {
           wall.push(performance.now() - t);

@@ -84,6 +84,8 @@ export interface PreparedTarget {
   person: HeadWarp;
   /** The face mesh where it is in the output (the framed mesh turned with the head). */
   renderedPoints: Float32Array;
+  /** The same before the frame's roll: where the face is in the composed portrait that the style is drawn on. */
+  turnedPoints: Float32Array;
   /** Degrees the finished portrait's frame turns (the tilt asked for, rendered as the camera would). */
   frameRoll: number;
   /** How bright the new light may make the face (a little over the photo's own highlights). */
@@ -533,6 +535,7 @@ export async function prepareTarget(
   const person = warpHead(clean, segmentation.person, model, headTurn);
   const { delta, pivot } = headRotation(framedPose, headTurn);
   const renderedPoints = new Float32Array(framed.points.length);
+  const turnedPoints = new Float32Array(framed.points.length);
   for (let i = 0; i + 2 < framed.points.length; i += 3) {
     const q = apply3(
       delta,
@@ -540,6 +543,9 @@ export async function prepareTarget(
       (framed.points[i + 1] ?? 0) - pivot[1],
       (framed.points[i + 2] ?? 0) - pivot[2],
     );
+    turnedPoints[i] = q[0] + pivot[0];
+    turnedPoints[i + 1] = q[1] + pivot[1];
+    turnedPoints[i + 2] = q[2] + pivot[2];
     const [x, y] = rollPoint(q[0] + pivot[0], q[1] + pivot[1], size, size, frameRoll);
     renderedPoints[i] = x;
     renderedPoints[i + 1] = y;
@@ -578,6 +584,7 @@ export async function prepareTarget(
     model,
     person,
     renderedPoints,
+    turnedPoints,
     frameRoll,
     highlights,
     strayBesideHead,
@@ -675,6 +682,12 @@ export class CompositorEngine implements Engine {
       plateBlur ??= backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 });
       return plateBlur;
     };
+    // Where the face is in the composed portrait, for the looks: once, on first use.
+    let oval: Uint8Array | undefined;
+    const faceOval = () => {
+      oval ??= faceOvalMask(prepared.turnedPoints, size, size);
+      return oval;
+    };
     // The person with the old wall's colour spill taken out, for backdrops: once, on first use.
     let unspilled: typeof prepared.person | undefined;
     const backdropPerson = () => {
@@ -718,7 +731,7 @@ export class CompositorEngine implements Engine {
       const comicUncut = !cutOutClean && look.medium?.kind === 'comic';
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
-        comicUncut ? undefined : prepared.person.alpha,
+        { alpha: comicUncut ? undefined : prepared.person.alpha, face: faceOval() },
         look,
         rng,
       );

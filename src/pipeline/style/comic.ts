@@ -44,7 +44,12 @@ import {
 // laid back, so the two look the same.
 const WORK_SIDE = 384;
 
-export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number> | undefined): RgbImage {
+export function applyComic(
+  src: RgbImage,
+  c: ComicLook,
+  alpha: ArrayLike<number> | undefined,
+  face?: ArrayLike<number>,
+): RgbImage {
   const { width, height } = src;
   const k = Math.min(1, WORK_SIDE / Math.max(width, height));
   const w = Math.max(1, Math.round(width * k));
@@ -60,6 +65,7 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
   // A black-and-white photo has no chroma to find skin by: every face read as cloth, flattened hard and banded
   // into grey blotches. There the whole subject gets most of skin's gentler treatment.
   const skin = isMonochrome(small) ? new Float32Array(n).fill(0.7) : skinWeight(R, G, B);
+  if (face) faceAsSkin(skin, planes, shrinkPlane(face, width, height, w, h), w, h, ws);
   if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
   // Near the face (skin, and the eyes and lips within it): cloth and hair are what is far from it.
@@ -94,11 +100,35 @@ export function applyComic(src: RgbImage, c: ComicLook, alpha: ArrayLike<number>
 
   // The bands are placed by a softened luminance: the flattened one still has small steps, and a band edge
   // steepens them into a jagged, stepped contour across a cheek.
+  // Off the face they are placed by a wider one: the shading of a sweater or a shirt then breaks into a few large
+  // cel-shadow shapes, where the narrow one traced every fold and crease into camouflage blotches (a blind panel).
   const placed = gaussianBlur(luma, w, h, 1.5 * ws);
+  const broad = gaussianBlur(luma, w, h, 5 * ws);
+  for (let p = 0; p < n; p++) placed[p] = placed[p]! + (broad[p]! - placed[p]!) * (1 - smoothstep(0.2, 0.5, near[p]!));
 
   tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture }, c);
   if (back) paintBackground(back, c);
   return compose(src, { colour: planes, back, edge, ink, feature, core, flatLuma: luma }, w, h, c);
+}
+
+/**
+ * Skin within the face's oval, in place: a face under a warm or coloured light, or in the shade of a close-up,
+ * falls outside skin's colours and was drawn as cloth, banded hard into flat orange patches across the cheeks (a
+ * blind panel). Within the oval anything of a skin's hue, however saturated or dark, is skin; eyes, brows and lips
+ * keep their edges as they do on any skin, through the smoothing's step test.
+ */
+function faceAsSkin(skin: Plane, planes: [Plane, Plane, Plane], oval: Plane, w: number, h: number, ws: number): void {
+  const [R, G, B] = planes;
+  const inside = gaussianBlur(oval, w, h, 2 * ws);
+  for (let p = 0; p < skin.length; p++) {
+    const o = inside[p]!;
+    if (o < 0.01) continue;
+    const cb = 128 - 0.168736 * R[p]! - 0.331264 * G[p]! + 0.5 * B[p]!;
+    const cr = 128 + 0.5 * R[p]! - 0.418688 * G[p]! - 0.081312 * B[p]!;
+    // Skin's hues, wider than skinWeight's: red-orange to pink, a saturated one too.
+    const hue = smoothstep(124, 132, cr) * (1 - smoothstep(130, 138, cb));
+    skin[p] = Math.max(skin[p]!, smoothstep(0.3, 0.9, o) * hue);
+  }
 }
 
 /**
@@ -235,17 +265,18 @@ function tone(f: Flat, c: ComicLook): void {
   const palette = c.palette;
   // A palette maps every small step of luminance to a large step of colour, so cloth's mottling showed through
   // in magenta and navy: with one, the tones go nearly all the way to their bands, as a screen print's flat inks.
-  const pull = palette && palette.length > 0 ? 1 : 0.85;
+  const pull = palette && palette.length > 0 ? 1 : 0.75;
   for (let p = 0; p < n; p++) {
     const l = luma[p]!;
     const s = skinSoft[p]!;
-    // Soft quantisation: the band edge is a smoothstep over 20% (skin 60%) of a band, and the result is pulled
-    // most of the way to the band's tone, on skin only a third: flat cel areas on cloth and hair, a hint of cel
-    // shading on the face (hard bands there read as blotches).
+    // Soft quantisation: the band edge is a smoothstep over 30% (skin 60%) of a band, and the result is pulled
+    // three quarters of the way to the band's tone, on skin only a third: flat cel areas on cloth and hair, a hint
+    // of cel shading on the face (hard bands there read as blotches). Pulled further, over a narrower edge, a
+    // sweater's shading became camouflage patches (a blind panel).
     const lb = placed[p]!;
     const band = (lb / 255) * (levels - 1);
     const base = Math.floor(band);
-    const half = 0.1 + 0.2 * s;
+    const half = 0.15 + 0.15 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
     let shift = (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!);

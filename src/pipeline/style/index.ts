@@ -17,22 +17,26 @@ export { lightBackdropLikePlate, renderBackdrop } from './backdrop.js';
  *      photo's background);
  *   3. `applyLook(image, subjectAlpha, style, rng)` on the composed image: the medium (film, oil, sketch, comic),
  *      then the colour treatment (grade, black and white). Without either it returns the image unchanged.
- * `subjectAlpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
+ * `subject.alpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
  * finer brush, the sketch leaves the background mostly bare paper and film grain is lighter on the subject.
+ * `subject.face` is where the face is (1 inside its oval), when known: the comic draws it as skin whatever its
+ * colour under the light.
  */
-export function applyLook(
-  image: RgbImage,
-  subjectAlpha: ArrayLike<number> | undefined,
-  style: Style,
-  rng: Random,
-): RgbImage {
+export function applyLook(image: RgbImage, subject: Subject, style: Style, rng: Random): RgbImage {
   let out = image;
-  if (style.medium) out = applyMedium(out, style.medium, subjectAlpha, rng);
+  if (style.medium) out = applyMedium(out, style.medium, subject, rng);
   if (style.colour) out = style.colour.kind === 'mono' ? applyMono(out, style.colour) : applyGrade(out, style.colour);
   return out;
 }
 
-function applyMedium(image: RgbImage, m: MediumLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
+/** What the look knows of the subject of the picture (see applyLook). */
+export interface Subject {
+  alpha: ArrayLike<number> | undefined;
+  face?: ArrayLike<number>;
+}
+
+function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Random): RgbImage {
+  const alpha = subject.alpha;
   switch (m.kind) {
     case 'film':
       return applyFilm(image, m, alpha, rng);
@@ -41,7 +45,7 @@ function applyMedium(image: RgbImage, m: MediumLook, alpha: ArrayLike<number> | 
     case 'sketch':
       return applySketch(image, m, alpha, rng);
     case 'comic':
-      return applyComic(image, m, alpha);
+      return applyComic(image, m, alpha, subject.face);
   }
 }
 
