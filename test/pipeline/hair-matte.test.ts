@@ -126,6 +126,33 @@ it("a strongly coloured wall's own colour in the hair above the brows goes, even
   assert.equal(meanAlpha(out, 245, 275, 420, 500), 1, "the shirt's green stripe lost alpha");
 });
 
+it('auburn hair before an orange wall keeps its alpha: the wall-colour key is for colours no hair has', () => {
+  // Red curls lit by an orange wall fall among the wall's own colours; keyed as the wall, the whole rim of the hair
+  // above the brows went, and the backdrop met the hair kept below along a straight line (a blind panel).
+  const { image, plate, alpha, hair } = scene(0);
+  let seed = 5;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed / 2147483648 - 0.5) * 60;
+  };
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      const d = noise();
+      const wall = [215 + d, 150 + d, 60 + d];
+      plate.data.set(wall, o * 3);
+      if (alpha[o] === 0) image.data.set(wall, o * 3);
+      else if (inHair(x, y)) {
+        image.data.set([190 + d / 3, 110 + d / 3, 50], o * 3);
+        hair[o] = 1;
+      }
+    }
+  }
+  const { alpha: out } = matteHairOnPlain({ image, alpha, hair, skin: new Float32Array(n), plate, face });
+  const rim = meanAlpha(out, 130, 380, 70, 190);
+  assert.ok(rim > 0.95, `the auburn hair kept alpha ${rim.toFixed(2)}`);
+});
+
 it('a cap with no hair near it keeps its alpha: a white label the colour of the wall is not wall', () => {
   // A navy cap above the brows before a pale wall, its white label the wall's own colour. The hair model calls
   // only a speck of it hair. Matted as the wall between flyaway strands, the label turned see-through (the backdrop

@@ -78,6 +78,8 @@ const HAIR_NEARBY_REACH = 0.08;
  * rare (a white or grey one on a white or grey wall is common, and is never checked there).
  */
 const COLOURED_WALL = 60;
+/** Hair's hues: within this many degrees of 25 (orange), from deep red (-15) to yellow (60, the most with red the largest). */
+const HAIR_HUE = 40;
 /** A pixel within KEY_NEAR (RGB distance) of a strongly coloured wall that is not plain is wall, from KEY_FAR not. */
 const KEY_NEAR = 25;
 const KEY_FAR = 55;
@@ -224,7 +226,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
         // of that very colour, as saturated, is the wall (a chroma key); hair is never green or cyan. Lower, a
         // shirt's stripe the colour of the wall was keyed into a hole.
         const wall0 = chroma(wall.colour, i);
-        if (y > brows || wall0 < COLOURED_WALL) continue;
+        if (y > brows || wall0 < COLOURED_WALL || hairHue(check.colour, i)) continue;
         const own = Math.max(pr, pg, pb) - Math.min(pr, pg, pb);
         const keyed =
           (1 - smoothstep(KEY_NEAR, KEY_FAR, Math.hypot(pr - br, pg - bg, pb - bb))) *
@@ -661,9 +663,29 @@ function wallPalette(
   }
   return {
     key: (colour, i) =>
-      smoothstep(0.8 * COLOURED_WALL, 1.2 * COLOURED_WALL, chroma(colour, i)) *
-      smoothstep(PALETTE_SHARE, 2 * PALETTE_SHARE, density[bin(colour, i)]!),
+      hairHue(colour, i)
+        ? 0
+        : smoothstep(0.8 * COLOURED_WALL, 1.2 * COLOURED_WALL, chroma(colour, i)) *
+          smoothstep(PALETTE_SHARE, 2 * PALETTE_SHARE, density[bin(colour, i)]!),
   };
+}
+
+/**
+ * Whether a colour has a hue hair has (red through orange to yellow, HAIR_HUE degrees either side of 25): the key is
+ * for walls no hair is the colour of (green, cyan, blue, violet). On an orange wall, auburn curls lit by it fell in the
+ * wall's colours and their whole rim above the brows was keyed out, the backdrop meeting the kept hair below along a
+ * straight line (a blind panel rated every such tile broken).
+ */
+function hairHue(colour: Float32Array, i: number): boolean {
+  const r = colour[i * 3] ?? 0;
+  const g = colour[i * 3 + 1] ?? 0;
+  const b = colour[i * 3 + 2] ?? 0;
+  const max = Math.max(r, g, b);
+  const span = max - Math.min(r, g, b);
+  if (span < 1 || max !== r) return false;
+  // Degrees, -60..60 with red at 0.
+  const hue = (60 * (g - b)) / span;
+  return Math.abs(hue - 25) <= HAIR_HUE;
 }
 
 function chroma(colour: Float32Array, i: number): number {
