@@ -187,6 +187,27 @@ test('compositor turns a face that fills the photo only a little, and asks for m
   assert.ok((roomy.report['turnDegrees'] as number) > 10, `turned ${roomy.report['turnDegrees']}`);
 });
 
+test('compositor turns a close-up less, even with room at the edges: the face fills the frame', async () => {
+  // A square crop with the face's box 62% of its height, centred: the frame's edges stay clear of the face, but the
+  // face is large in the portrait, where a full turn's stretched near cheek and held-still ear read as a melted
+  // face pasted on a head that did not move (blind panels rated such close-ups broken).
+  const b = selfie.mainFace.box;
+  const side = b.height / 0.62;
+  const close = cropImage(selfie.image, {
+    x: b.x + b.width / 2 - side / 2,
+    y: b.y + b.height / 2 - side / 2,
+    width: side,
+    height: side,
+  });
+  const faces = await detectFaces(close);
+  const face = faces[chooseMainFace(faces, close.width, close.height)];
+  assert.ok(face);
+  const only: PreparedSelfie[] = [{ image: close, faces, mainFace: face, index: 1 }];
+  const r = await engine.generate(request({ selfies: only, pose: 'yaw=15', outputSize: 256 }), () => {});
+  assert.ok((r.report['turnDegrees'] as number) < 10, `turned ${r.report['turnDegrees']}`);
+  assert.match(String(r.report['note']), /more room around your head/);
+});
+
 test('compositor always shows the face on a backdrop, even from a photo that is all face', async () => {
   // (A 250 px face-only crop once left the selfie model without a person and delivered an empty backdrop; the engine
   // now keeps the photo's background then. No committed photo makes the model fail, so this pins the outcome.)
