@@ -224,11 +224,23 @@ export function boxBlur(
       for (let c = 0; c < channels; c++) {
         let acc = 0;
         for (let k = -r; k <= r; k++) acc += src[(row + Math.min(width - 1, Math.max(0, k))) * channels + c] ?? 0;
-        for (let x = 0; x < width; x++) {
+        // Clamped reads only near the row's ends; the middle steps through the row with no bounds to check.
+        const inner = Math.max(0, Math.min(width, width - r - 1));
+        const start = Math.min(r, inner);
+        let x = 0;
+        for (; x < start; x++) {
+          tmp[(row + x) * channels + c] = acc * norm;
+          acc += src[(row + Math.min(width - 1, x + r + 1)) * channels + c]! - src[row * channels + c]!;
+        }
+        for (; x < inner; x++) {
+          tmp[(row + x) * channels + c] = acc * norm;
+          acc += src[(row + x + r + 1) * channels + c]! - src[(row + x - r) * channels + c]!;
+        }
+        for (; x < width; x++) {
           tmp[(row + x) * channels + c] = acc * norm;
           const add = Math.min(width - 1, x + r + 1);
           const sub = Math.max(0, x - r);
-          acc += (src[(row + add) * channels + c] ?? 0) - (src[(row + sub) * channels + c] ?? 0);
+          acc += src[(row + add) * channels + c]! - src[(row + sub) * channels + c]!;
         }
       }
     }

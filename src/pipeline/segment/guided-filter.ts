@@ -17,20 +17,28 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
   const tmp = new Float32Array(width * height);
   const dst = out ?? new Float32Array(width * height);
   const full = 1 / (2 * r + 1);
+  // The window's count changes only within r of either end: those columns are done apart, and the middle, most of
+  // the row, runs without a branch.
+  const lead = Math.min(width, r + 1);
+  const tail = Math.max(lead, width - r);
   for (let y = 0; y < height; y++) {
     const row = y * width;
     let acc = 0;
     for (let x = 0; x < Math.min(width, r); x++) acc += src[row + x]!;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0; x < lead; x++) {
       if (x + r < width) acc += src[row + x + r]!;
-      const lo = x - r;
-      const hi = x + r;
-      if (lo >= 1 && hi < width) {
-        tmp[row + x] = acc * full;
-      } else {
-        tmp[row + x] = acc / (Math.min(width - 1, hi) - Math.max(0, lo) + 1);
-      }
-      if (lo >= 0) acc -= src[row + lo]!;
+      tmp[row + x] = acc / (Math.min(width - 1, x + r) - Math.max(0, x - r) + 1);
+      if (x - r >= 0) acc -= src[row + x - r]!;
+    }
+    for (let x = lead; x < tail; x++) {
+      acc += src[row + x + r]!;
+      tmp[row + x] = acc * full;
+      acc -= src[row + x - r]!;
+    }
+    for (let x = tail; x < width; x++) {
+      if (x + r < width) acc += src[row + x + r]!;
+      tmp[row + x] = acc / (Math.min(width - 1, x + r) - Math.max(0, x - r) + 1);
+      acc -= src[row + x - r]!;
     }
   }
   const acc = new Float64Array(width);
