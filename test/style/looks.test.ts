@@ -747,3 +747,31 @@ test('comic draws a face under warm light as skin, not banded cloth, where it kn
     assert.ok(r > 0.93, `v${v}: the face's correlation with the photo is ${r.toFixed(3)}`);
   }
 });
+
+test('comic draws no line round the cut-out: only the features are inked', () => {
+  // A light subject with a crisp mask on a pale wall, nothing inside it to ink. A line along the outline alone, even
+  // at a third of the features' ink, made every such portrait a sticker (a blind paired panel, 8 to 0). That line
+  // took the outline down to 139 levels; without it the darkest pixel there is about 185.
+  const image: RgbImage = { ...photo, data: new Uint8Array(photo.data.length) };
+  const crisp = new Float32Array(SIZE * SIZE);
+  for (let y = 0; y < SIZE; y++) {
+    for (let x = 0; x < SIZE; x++) {
+      const r = Math.hypot((x - 256) / 150, (y - 280) / 200);
+      const a = Math.min(1, Math.max(0, (1 - r) * 100 + 0.5));
+      crisp[y * SIZE + x] = a;
+      image.data.set(a > 0.5 ? [215, 175, 150] : [205, 205, 200], (y * SIZE + x) * 3);
+    }
+  }
+  const rng = mulberry32(deriveSeed(7, 'variation-0'));
+  const out = applyLook(image, { alpha: crisp }, varyStyle(style('comic'), 0, rng), rng);
+  let darkest = 255;
+  for (let k = 0; k < 360; k++) {
+    const t = (k * Math.PI) / 180;
+    for (let d = -6; d <= 6; d++) {
+      const x = Math.round(256 + (150 + d) * Math.cos(t));
+      const y = Math.round(280 + (200 + d) * Math.sin(t));
+      if (y >= 0 && y < SIZE) darkest = Math.min(darkest, luma(out, y * SIZE + x));
+    }
+  }
+  assert.ok(darkest > 165, `the darkest pixel along the outline is ${darkest.toFixed(0)}`);
+});

@@ -33,8 +33,7 @@ import {
  *   dark), most of the way on cloth and hair and only a little on skin: flat cel areas, and a cel-shaded hint on
  *   faces with no patches; darks off the skin are never lifted and their tint is muted, as an inker fills them;
  *   a pop-art `palette` maps the tone through its colours as a smooth gradient;
- * - ink: a confident contour along the subject's outline where the mask is sure of it, and lines from a difference of Gaussians of the
- *   flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
+ * - ink: lines from a difference of Gaussians of the flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
  *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
  * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
  *   stay crisp and the face recognisable; on textured hair and cloth only its larger steps (strands, a print).
@@ -72,7 +71,7 @@ export function applyComic(
   const near = gaussianBlur(skin, w, h, 6 * ws);
 
   // Behind the subject: a background of its own, from the photo's background pixels only, and the subject's
-  // outline as a signed distance, which cuts the subject out and places the contour line at full size.
+  // outline as a signed distance, which cuts the subject out at full size.
   const back = subject ? calmBackground(planes, subject, w, h, ws) : undefined;
   const edge = subject ? outline(subject, w, h, ws) : undefined;
   // Before the edge pixels take the sure subject's colour, which smooths away hair's texture where the mask is unsure.
@@ -355,8 +354,8 @@ const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
 
 /**
  * Back to full size in one pass. The subject's and the background's colour are scaled up bilinearly and cut
- * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the contour line and the feature lines are drawn
- * there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
+ * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the feature lines
+ * are drawn there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
  * edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so they stay
  * round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
  * against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
@@ -384,10 +383,8 @@ function compose(
   // Full-size px per working-size px: the outline's distances are in working px.
   const up = Math.max(width, height) / Math.max(w, h);
   const period = c.ground ? c.halftone * scale : 0;
-  // The contour's half width: about the feature lines' weight, at least a pixel so it never breaks up.
-  const half = Math.max(1, 0.65 * c.ink * scale);
-  // Beyond this distance from the outline a pixel is all subject or all background, with no contour line.
-  const reach = Math.max(half, SOFT_CUT * scale) + 0.7;
+  // Beyond this distance from the outline a pixel is all subject or all background.
+  const reach = SOFT_CUT * scale + 0.7;
   // Without a mask there is no background: the subject's planes stand in, never read (the cut is always 1).
   const [BR, BG, BB] = back ?? f.colour;
   const out = new Uint8ClampedArray(width * height * 3);
@@ -416,8 +413,10 @@ function compose(
       const w01 = t * (1 - ty);
       const w10 = (1 - t) * ty;
       const w11 = t * ty;
-      // How much of this pixel is subject, and how much contour line, from the outline's distance in full px.
-      // Most pixels are well inside or well outside, where neither needs working out.
+      // How much of this pixel is subject, from the outline's distance in full px. Most pixels are well inside or
+      // well outside, where that needs no working out. No line is drawn along the outline: even at a third of the
+      // feature lines' ink, a line round the cut-out alone (nothing inside the face outlined) made it a sticker; a
+      // blind paired panel preferred every portrait without it where it could tell (8 to 0, 11 alike).
       let cut = 1;
       let line = 0;
       if (edge) {
@@ -430,7 +429,6 @@ function compose(
             const s = sure[a00]! * w00 + sure[a01]! * w01 + sure[a10]! * w10 + sure[a11]! * w11;
             const soft = 0.7 + SOFT_CUT * scale * (1 - s);
             cut = smoothstep(-soft, soft, d);
-            line = CONTOUR * s * smoothstep(half + 0.7, half - 0.7, Math.abs(d));
           }
         }
       }
@@ -608,7 +606,7 @@ function calmBackground(
 
 /**
  * The subject's edge pixels, in place: where the mask is unsure, the photo's pixel is part background, and
- * flattened and cut out it left a pale or coloured rim just inside the contour line (round a black hat, a light
+ * flattened and cut out it left a pale or coloured rim just inside the outline (round a black hat, a light
  * one). There the colour becomes that of the sure subject nearby: a normalised blur weighted by the mask, at half
  * the working size (a blur this wide loses nothing there) and read only at those pixels.
  */
@@ -649,14 +647,7 @@ function defringe(planes: [Plane, Plane, Plane], subject: Plane, w: number, h: n
   }
 }
 
-/**
- * The contour line's ink, a share of the feature lines': a full-strength outline round the cut-out read as a
- * sticker, and where the mask had kept a bit of the old background the line fenced it in (a blind panel rated
- * every such tile broken).
- */
-const CONTOUR = 0.35;
-
-/** The subject's outline at the working size, for the full-size cut-out and contour line. */
+/** The subject's outline at the working size, for the full-size cut-out. */
 interface Outline {
   /** Signed distance to the outline in working-size px, positive inside, capped at `REACH` either side. */
   dist: Plane;
@@ -664,14 +655,14 @@ interface Outline {
   sure: Plane;
 }
 
-/** How far from the outline its distance is measured, in working-size px: beyond the widest cut and line. */
+/** How far from the outline its distance is measured, in working-size px: beyond the widest cut. */
 const REACH = 8;
 
 /**
  * The outline, from the mask softened a little (a smooth silhouette, not every wisp of the matte): the distance is
  * (mask - 0.5) over the mask's gradient. Where the mask fades out over many pixels (flyaway hair, a half-found
- * strand or shoulder) the matte is unsure where the edge is; a crisp cut and an inked line there drew its guesses
- * as hard-edged blobs of background colour, so there the cut stays soft and no line is drawn.
+ * strand or shoulder) the matte is unsure where the edge is; a crisp cut there drew its guesses as hard-edged blobs
+ * of background colour, so there the cut stays soft.
  */
 function outline(subject: Plane, w: number, h: number, ws: number): Outline {
   const m = gaussianBlur(subject, w, h, 2 * ws);
