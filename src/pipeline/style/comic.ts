@@ -69,6 +69,12 @@ export function applyComic(
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
   // Near the face (skin, and the eyes and lips within it): cloth and hair are what is far from it.
   const near = gaussianBlur(skin, w, h, 6 * ws);
+  const head = gaussianBlur(skin, w, h, 20 * ws);
+  // Uncut (no mask: the whole picture is drawn as one scene), away from the head lies the photo's background as
+  // much as the member's clothes, and flattened and banded as cloth it became blotches and halos, a smeared,
+  // posterised background round a waxy face (a blind panel rated every such tile broken). There it is only
+  // gently flattened and barely banded: the photo's own scene, softened, behind an inked face.
+  const scene = subject ? undefined : Float32Array.from(head, (v) => 1 - smoothstep(0.05, 0.2, v));
 
   // Behind the subject: a background of its own, from the photo's background pixels only, and the subject's
   // outline as a signed distance, which cuts the subject out at full size.
@@ -77,7 +83,7 @@ export function applyComic(
   // Before the edge pixels take the sure subject's colour, which smooths away hair's texture where the mask is unsure.
   const inkTone = darkTextureTone(lumaOf(R, G, B), skinSoft, w, h, ws);
   if (subject) defringe(planes, subject, w, h, ws);
-  flatten(planes, subject, near, w, h, ws);
+  flatten(planes, subject, near, scene, w, h, ws);
   // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
   const ink = inkLines(lumaOf(R, G, B), subject, skinSoft, near, w, h, ws, c.ink);
   const feature = soften(planes, skinSoft, near, w, h, ws);
@@ -88,12 +94,18 @@ export function applyComic(
   // back as white specks over a black T-shirt. A pop-art palette is a screen print's flat inks, where only the hair
   // round the face keeps its strands: every small step of the photo's detail became a large step of the palette's
   // colour, creases as scribbles.
-  const head = gaussianBlur(skin, w, h, 20 * ws);
   const core = new Float32Array(n);
   for (let p = 0; p < n; p++) {
     const onHead = smoothstep(0.05, 0.2, head[p]!);
     feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * (c.palette ? onHead : 1));
     core[p] = CORE + (CLOTH_CORE - CORE) * (1 - onHead);
+    // Uncut, the scene away from the head keeps the photo's own detail: drawn from the working size alone, hair,
+    // hands and the background came out as one soft smear.
+    if (scene && !c.palette) {
+      const k = scene[p]!;
+      feature[p] = Math.max(feature[p]!, 0.9 * k);
+      core[p] = core[p]! + (SCENE_CORE - core[p]!) * k;
+    }
   }
   const luma = lumaOf(R, G, B);
 
@@ -105,7 +117,7 @@ export function applyComic(
   const broad = gaussianBlur(luma, w, h, 5 * ws);
   for (let p = 0; p < n; p++) placed[p] = placed[p]! + (broad[p]! - placed[p]!) * (1 - smoothstep(0.2, 0.5, near[p]!));
 
-  tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture }, c);
+  tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture, scene }, c);
   if (back) paintBackground(back, c);
   return compose(src, { colour: planes, back, edge, ink, feature, core, flatLuma: luma }, w, h, c);
 }
@@ -141,6 +153,7 @@ function flatten(
   planes: [Plane, Plane, Plane],
   subject: Plane | undefined,
   near: Plane,
+  scene: Plane | undefined,
   w: number,
   h: number,
   ws: number,
@@ -150,7 +163,7 @@ function flatten(
   const strength = new Float32Array(n);
   for (let p = 0; p < n; p++) {
     skip[p] = subject && subject[p]! < 0.02 ? 1 : 0;
-    strength[p] = 0.5 + 0.8 * (1 - smoothstep(0.2, 0.5, near[p]!));
+    strength[p] = (0.5 + 0.8 * (1 - smoothstep(0.2, 0.5, near[p]!))) * (scene ? 1 - SCENE_CALM * scene[p]! : 1);
   }
   // A bilateral filter leaves a lone pixel far from its neighbours' colour as it is (none of them is in range):
   // knitwear and weave kept dark and light specks all over. A 3x3 mean first brings such outliers into range.
@@ -254,11 +267,13 @@ interface Flat {
   skinSoft: Plane;
   /** Textured hair or cloth (0..1): bands there cut the texture's light and dark parts into blobs. */
   texture: Plane;
+  /** Uncut, how far from the head (0..1): the scene there is barely banded. */
+  scene: Plane | undefined;
 }
 
 /** Tone and colour of the subject at the working size, in place on R, G, B. */
 function tone(f: Flat, c: ComicLook): void {
-  const { R, G, B, luma, placed, skinSoft, texture } = f;
+  const { R, G, B, luma, placed, skinSoft, texture, scene } = f;
   const n = luma.length;
   const levels = Math.max(2, c.levels);
   const palette = c.palette;
@@ -278,7 +293,8 @@ function tone(f: Flat, c: ComicLook): void {
     const half = 0.15 + 0.15 * s;
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
-    let shift = (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!);
+    let shift =
+      (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!) * (scene ? 1 - SCENE_CALM * scene[p]! : 1);
     // Darks off the skin are never lifted by a band: an inker fills dark hair, a beard or a black coat dark. Lifted
     // to the first band's grey they read as washed felt, and the gain that lifts them multiplied a graded photo's
     // tint in its blacks into a teal slab of beard (a blind panel).
@@ -482,6 +498,11 @@ function compose(
 
 /** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
 const SOFT_CUT = 5;
+
+/** Uncut, away from the head: how much less the scene is flattened and banded than cloth is. */
+const SCENE_CALM = 0.7;
+/** ...and the detail it keeps: all but the finest grain. */
+const SCENE_CORE = 4;
 
 /** Detail within this many levels is skin texture (pores, fine lines), not a feature, and is not laid back. */
 const CORE = 8;
