@@ -78,7 +78,7 @@ const HAIR_NEARBY_REACH = 0.08;
  * rare (a white or grey one on a white or grey wall is common, and is never checked there).
  */
 const COLOURED_WALL = 60;
-/** Hair's hues: within this many degrees of 25 (orange), from deep red (-15) to yellow (60, the most with red the largest). */
+/** Hair's hues: within this many degrees of 25 (orange), from deep red (-15) to yellow (60, red still the largest). */
 const HAIR_HUE = 40;
 /** A pixel within KEY_NEAR (RGB distance) of a strongly coloured wall that is not plain is wall, from KEY_FAR not. */
 const KEY_NEAR = 25;

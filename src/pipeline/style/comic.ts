@@ -33,8 +33,9 @@ import {
  *   dark), most of the way on cloth and hair and only a little on skin: flat cel areas, and a cel-shaded hint on
  *   faces with no patches; darks off the skin are never lifted and their tint is muted, as an inker fills them;
  *   a pop-art `palette` maps the tone through its colours as a smooth gradient;
- * - ink: lines from a difference of Gaussians of the flattened luminance (the dark side of edges, where an inker draws) where an edge is strong against the
- *   texture around it, cleaned of specks, held back hard on cloth and thinner on skin;
+ * - ink: lines from a difference of Gaussians of the flattened luminance (the dark side of edges, where an inker
+ *   draws) where an edge is strong against the texture around it, cleaned of specks, held back hard on cloth and
+ *   thinner on skin; none along the outline alone;
  * - on the face, the photo's full-size detail beyond skin texture is laid back, so eyes, brows, teeth and lips
  *   stay crisp and the face recognisable; on textured hair and cloth only its larger steps (strands, a print).
  */
@@ -371,9 +372,9 @@ const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
 /**
  * Back to full size in one pass. The subject's and the background's colour are scaled up bilinearly and cut
  * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the feature lines
- * are drawn there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth, antialiased
- * edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so they stay
- * round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
+ * are drawn there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth,
+ * antialiased edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so
+ * they stay round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
  * against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
  */
 function compose(

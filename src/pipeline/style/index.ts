@@ -15,7 +15,7 @@ export { lightBackdropLikePlate, renderBackdrop } from './backdrop.js';
  *      brush from the preset's variants (jittered) for later ones, so variations differ at a glance;
  *   2. `renderBackdrop(style, w, h, rng)`: a studio backdrop to compose the subject over (undefined = keep the
  *      photo's background);
- *   3. `applyLook(image, subjectAlpha, style, rng)` on the composed image: the medium (film, oil, sketch, comic),
+ *   3. `applyLook(image, subject, style, rng)` on the composed image: the medium (film, oil, sketch, comic),
  *      then the colour treatment (grade, black and white). Without either it returns the image unchanged.
  * `subject.alpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
  * finer brush, the sketch leaves the background mostly bare paper and film grain is lighter on the subject.
