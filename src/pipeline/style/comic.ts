@@ -374,8 +374,8 @@ const wash = (v: number) => v + (235 - 0.3 * (235 - v) - v) * 0.3;
  * apart along the outline (`edge`: crisply where the mask is sure of it, softly where not); the feature lines
  * are drawn there too, each a soft working-size field thresholded at full size, so lines have crisp, smooth,
  * antialiased edges instead of an upscale's blur; halftone dots go on a flat ground only, drawn at full size so
- * they stay round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight, measured
- * against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
+ * they stay round; on the face the photo's full-size detail beyond skin texture is laid back (`feature` weight,
+ * measured against `flatLuma`, the flattened working-size luminance, so what the smoothing took comes back too).
  */
 function compose(
   src: RgbImage,
