@@ -739,9 +739,9 @@ export class CompositorEngine implements Engine {
         background,
         prepared.highlights,
       );
-      // The comic cuts its subject out crisply along the mask and draws a calm background behind it; with
-      // something else taken for the member beside their head (a bokeh lamp, a stranger's shoulder) that piece
-      // was cut out as crisply, floating beside the head. Then the whole picture is drawn as one scene.
+      // The comic's pop-art grounds cut the subject out crisply along the mask; with something else taken for the
+      // member beside their head (a bokeh lamp, a stranger's shoulder) that piece was cut out as crisply, floating
+      // beside the head. Then the comic has no mask at all: the whole picture is drawn as one scene round the head.
       const comicUncut = !cutOutClean && look.medium?.kind === 'comic';
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,

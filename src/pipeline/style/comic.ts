@@ -21,11 +21,14 @@ import {
  * and hands, a dot grid over the background, black scribbles over knitwear and shirts, a brown line round the jaw.
  * This one is built the way a well-made cartoon filter is:
  * - everything is worked out at a working size of `WORK_SIDE` px (flat areas and lines lose nothing there) and
- *   drawn at full size in one pass, where the subject is cut out crisply along its outline (softly where the mask
- *   is unsure of it) and the lines are thresholded, so edges and strokes are sharp rather than an upscale's blur;
- * - the background becomes calm: a wide blur of the photo's background pixels alone, so no colour of the subject
- *   spreads past its edge (the ring), a little paler and never dotted; with a pop-art `ground`, one flat colour,
- *   with an even halftone screen as a screen print has;
+ *   drawn at full size in one pass, where the lines are thresholded, so strokes are sharp rather than an upscale's
+ *   blur;
+ * - the picture is drawn uncut, as one scene: outside the member (the mask says where) and away from the head the
+ *   photo's own scene, gently flattened, keeping its detail and never banded or dotted; along the member's outline
+ *   the photo's own edge, at full size. Cut out crisply against a calm blur of the background, hair came out with
+ *   a sticker's jagged or lumpy edge and leaves the mask took for hair stuck to the head as blobs (a blind paired
+ *   panel preferred the uncut drawing 21 to 4). Only a pop-art `ground` (one flat colour, with an even halftone
+ *   screen as a screen print has) cuts the subject out, softly where the mask is unsure of its edge;
  * - the subject is flattened by an edge-keeping bilateral filter, harder away from the face, and then smoothed as
  *   a beauty filter would (skin, and texture on cloth and hair), so skin, cloth and hair become smooth areas while
  *   eyes, lips and collars stay sharp;
@@ -40,7 +43,7 @@ import {
  *   stay crisp and the face recognisable; on textured hair and cloth only its larger steps (strands, a print).
  */
 // 384 px: the whole look cost about 185 ms (CPU) at 1024 px on the 2-core machine at 448 px and 125 ms at 384,
-// against a 150 ms budget; lines and the cut-out are drawn at full size and the features' full-size detail is
+// against a 150 ms budget; lines are drawn at full size and the features' and the outline's full-size detail is
 // laid back, so the two look the same.
 const WORK_SIDE = 384;
 
@@ -56,7 +59,12 @@ export function applyComic(
   const h = Math.max(1, Math.round(height * k));
   const n = w * h;
   const small = k < 1 ? resize(src, w, h) : src;
-  const subject: Plane | undefined = alpha ? shrinkPlane(alpha, width, height, w, h) : undefined;
+  const mask: Plane | undefined = alpha ? shrinkPlane(alpha, width, height, w, h) : undefined;
+  // Only a pop-art ground (one flat colour behind the member) cuts the member out. Otherwise the picture is drawn
+  // as one scene, the mask only saying where the scene is: cut out against a calm blur of the background, hair
+  // edges came out jagged or lumpy as a sticker's, and leaves the mask took for hair stuck to the head as blobs (a
+  // blind paired panel preferred the uncut drawing wherever the cut-out showed).
+  const subject = c.ground ? mask : undefined;
   // Sizes below are in px at 512.
   const ws = Math.max(w, h) / 512;
   const planes = rgbPlanes(small);
@@ -66,7 +74,7 @@ export function applyComic(
   // into grey blotches. There the whole subject gets most of skin's gentler treatment.
   const skin = isMonochrome(small) ? new Float32Array(n).fill(0.7) : skinWeight(R, G, B);
   if (face) faceAsSkin(skin, planes, shrinkPlane(face, width, height, w, h), w, h, ws);
-  if (subject) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, subject[p]!);
+  if (mask) for (let p = 0; p < n; p++) skin[p] = skin[p]! * smoothstep(0.3, 0.8, mask[p]!);
   const skinSoft = gaussianBlur(skin, w, h, 2 * ws);
   // Near the face (skin, and the eyes and lips within it): cloth and hair are what is far from it.
   const near = gaussianBlur(skin, w, h, 6 * ws);
@@ -75,7 +83,9 @@ export function applyComic(
   // much as the member's clothes, and flattened and banded as cloth it became blotches and halos, a smeared,
   // posterised background round a waxy face (a blind panel rated every such tile broken). There it is only
   // gently flattened and barely banded: the photo's own scene, softened, behind an inked face.
-  const scene = subject ? undefined : Float32Array.from(head, (v) => 1 - smoothstep(0.05, 0.2, v));
+  // The mask, where there is one, says too that what lies just beyond the member's outline is scene: drawn as the
+  // member (banded, flattened, from the working size) it made a pale or dark ring round the head and shoulders.
+  const { scene, outside } = subject ? { scene: undefined, outside: undefined } : sceneWeight(head, mask, w, h, ws);
 
   // Behind the subject: a background of its own, from the photo's background pixels only, and the subject's
   // outline as a signed distance, which cuts the subject out at full size.
@@ -86,7 +96,7 @@ export function applyComic(
   if (subject) defringe(planes, subject, w, h, ws);
   flatten(planes, subject, near, scene, w, h, ws);
   // Lines from the flattened picture before the skin is softened, so eyes, brows and lips keep theirs.
-  const ink = inkLines(lumaOf(R, G, B), subject, skinSoft, near, w, h, ws, c.ink);
+  const ink = inkLines(lumaOf(R, G, B), mask, skinSoft, near, w, h, ws, c.ink);
   const feature = soften(planes, skinSoft, near, w, h, ws);
   deepen(planes, inkTone);
   // Textured hair and cloth keep their detail as the features do: flattened, short hair on top of the head read as
@@ -96,6 +106,7 @@ export function applyComic(
   // round the face keeps its strands: every small step of the photo's detail became a large step of the palette's
   // colour, creases as scribbles.
   const core = new Float32Array(n);
+  const rim = scene && mask ? outlineBand(mask, w, h, ws) : undefined;
   for (let p = 0; p < n; p++) {
     const onHead = smoothstep(0.05, 0.2, head[p]!);
     feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * (c.palette ? onHead : 1));
@@ -107,6 +118,16 @@ export function applyComic(
       feature[p] = Math.max(feature[p]!, 0.9 * k);
       core[p] = core[p]! + (SCENE_CORE - core[p]!) * k;
     }
+    // Drawn uncut, the member's outline is the photo's own edge: from the working size alone it came out as a soft
+    // grey fringe, a blurred halo round caps, hair and shoulders (a blind paired panel), where the cut-out's was crisp.
+    // All of its detail comes back there, uncored: cored, a softer step of a few levels still read as a glow.
+    // Nor is it banded, as what lies outside the member is not (see `sceneWeight`).
+    if (rim) {
+      const k = rim[p]!;
+      feature[p] = Math.max(feature[p]!, k);
+      core[p] = core[p]! * (1 - k);
+      if (outside) outside[p] = Math.max(outside[p]!, k);
+    }
   }
   const luma = lumaOf(R, G, B);
 
@@ -114,13 +135,82 @@ export function applyComic(
   // steepens them into a jagged, stepped contour across a cheek.
   // Off the face they are placed by a wider one: the shading of a sweater or a shirt then breaks into a few large
   // cel-shadow shapes, where the narrow one traced every fold and crease into camouflage blotches (a blind panel).
-  const placed = gaussianBlur(luma, w, h, 1.5 * ws);
-  const broad = gaussianBlur(luma, w, h, 5 * ws);
+  // Drawn uncut with a mask, each side of the member's outline is blurred on its own: a band placed by the dark
+  // cap and the pale wall together stepped along the outline into a grey fringe and a white line round the head.
+  const placed = sideBlur(luma, mask, w, h, 1.5 * ws);
+  const broad = sideBlur(luma, mask, w, h, 5 * ws);
   for (let p = 0; p < n; p++) placed[p] = placed[p]! + (broad[p]! - placed[p]!) * (1 - smoothstep(0.2, 0.5, near[p]!));
 
-  tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture, scene }, c);
+  tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture, scene, outside }, c);
   if (back) paintBackground(back, c);
   return compose(src, { colour: planes, back, edge, ink, feature, core, flatLuma: luma }, w, h, c);
+}
+
+/**
+ * A Gaussian blur of `plane` that, given a mask, keeps the two sides of its outline apart: each pixel is the blur
+ * of its own side (weighted by the mask, or by its complement) mixed by how much of the pixel is on each.
+ */
+function sideBlur(plane: Plane, mask: Plane | undefined, w: number, h: number, sigma: number): Plane {
+  if (!mask) return gaussianBlur(plane, w, h, sigma);
+  const n = w * h;
+  const inner = new Float32Array(n);
+  const outer = new Float32Array(n);
+  const rest = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    inner[p] = plane[p]! * mask[p]!;
+    outer[p] = plane[p]! * (1 - mask[p]!);
+    rest[p] = 1 - mask[p]!;
+  }
+  const bi = gaussianBlur(inner, w, h, sigma);
+  const bo = gaussianBlur(outer, w, h, sigma);
+  const mi = gaussianBlur(mask, w, h, sigma);
+  const mo = gaussianBlur(rest, w, h, sigma);
+  const out = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const a = mask[p]!;
+    const vi = mi[p]! > 1e-3 ? bi[p]! / mi[p]! : plane[p]!;
+    const vo = mo[p]! > 1e-3 ? bo[p]! / mo[p]! : plane[p]!;
+    out[p] = a * vi + (1 - a) * vo;
+  }
+  return out;
+}
+
+/**
+ * The mask's outline where it crosses one half, as a crisp mask: a soft mask (hair, a blurred shoulder) would
+ * otherwise widen the outline's band, and the scene, into the member.
+ */
+function crisp(mask: Plane): Plane {
+  return Float32Array.from(mask, (v) => (v >= 0.5 ? 1 : 0));
+}
+
+/** Along the mask's outline (1 on it, 0 a few working px either side). */
+function outlineBand(mask: Plane, w: number, h: number, ws: number): Plane {
+  const soft = gaussianBlur(crisp(mask), w, h, 4 * ws);
+  return Float32Array.from(soft, (v) => smoothstep(0.02, 0.15, v) * (1 - smoothstep(0.85, 0.98, v)));
+}
+
+/**
+ * How much of each pixel is scene rather than the member (0..1): far from the head, or, with a mask, outside it
+ * (`outside`, softened over a few pixels so the two treatments meet without a step along the outline). Outside
+ * the member nothing is banded: a band's shift follows each pixel's own tone, so where the photo blends the member
+ * into the wall along a soft outline, the wall beside the member was shifted a few levels apart from the wall
+ * beyond, a faint ring.
+ */
+function sceneWeight(
+  head: Plane,
+  mask: Plane | undefined,
+  w: number,
+  h: number,
+  ws: number,
+): { scene: Plane; outside: Plane | undefined } {
+  const scene = Float32Array.from(head, (v) => 1 - smoothstep(0.05, 0.2, v));
+  if (!mask) return { scene, outside: undefined };
+  const outside = gaussianBlur(crisp(mask), w, h, 2 * ws);
+  for (let p = 0; p < scene.length; p++) {
+    outside[p] = 1 - smoothstep(0.15, 0.6, outside[p]!);
+    scene[p] = Math.max(scene[p]!, outside[p]!);
+  }
+  return { scene, outside };
 }
 
 /**
@@ -270,11 +360,13 @@ interface Flat {
   texture: Plane;
   /** Uncut, how far from the head (0..1): the scene there is barely banded. */
   scene: Plane | undefined;
+  /** Drawn uncut with a mask, how far outside the member (0..1): not banded there. */
+  outside: Plane | undefined;
 }
 
 /** Tone and colour of the subject at the working size, in place on R, G, B. */
 function tone(f: Flat, c: ComicLook): void {
-  const { R, G, B, luma, placed, skinSoft, texture, scene } = f;
+  const { R, G, B, luma, placed, skinSoft, texture, scene, outside } = f;
   const n = luma.length;
   const levels = Math.max(2, c.levels);
   const palette = c.palette;
@@ -295,7 +387,11 @@ function tone(f: Flat, c: ComicLook): void {
     const q = Math.min(levels - 1, base + smoothstep(0.5 - half, 0.5 + half, band - base));
     const lq = (255 * q) / (levels - 1);
     let shift =
-      (lq - lb) * (pull + (0.3 - pull) * s) * (1 - 0.7 * texture[p]!) * (scene ? 1 - SCENE_CALM * scene[p]! : 1);
+      (lq - lb) *
+      (pull + (0.3 - pull) * s) *
+      (1 - 0.7 * texture[p]!) *
+      (scene ? 1 - SCENE_CALM * scene[p]! : 1) *
+      (outside ? 1 - outside[p]! : 1);
     // Darks off the skin are never lifted by a band: an inker fills dark hair, a beard or a black coat dark. Lifted
     // to the first band's grey they read as washed felt, and the gain that lifts them multiplied a graded photo's
     // tint in its blacks into a teal slab of beard (a blind panel).
