@@ -15,7 +15,7 @@ import { openRedis } from '../src/queue/connection.js';
 import { createPortraitService } from '../src/queue/submit.js';
 import { startWorker } from '../src/queue/worker.js';
 import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord, USER } from '../test/bots/discord/fake-discord.js';
-import { facePath } from '../test/helpers/env.js';
+import { facePath, photoOrCommitted } from '../test/helpers/env.js';
 import { deleteKeys } from '../test/helpers/redis.js';
 
 const COMMANDS = 200;
@@ -42,7 +42,7 @@ export async function run(): Promise<void> {
   const bot = await startDiscordBot(config, service, silentLogger, {
     consumeDeliveries: (h) => service.consumeDeliveries('discord', h),
   });
-  const selfie = new Uint8Array(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')));
+  const selfie = new Uint8Array(readFileSync(facePath(photoOrCommitted('pexels-dinielle-de-veyra-4195444.jpg'))));
   const url = fake.putCdnFile('me.jpg', selfie, 'image/jpeg');
   try {
     const idle = await measure(fake, url, selfie.byteLength, 0);

@@ -34,12 +34,12 @@ import { silentLogger } from '../src/log.js';
 import { openRedis } from '../src/queue/connection.js';
 import { APP_ID, BOT_TOKEN, chatCommand, FakeDiscord, USER } from '../test/bots/discord/fake-discord.js';
 import { FakeSlack } from '../test/bots/slack/fake-slack.js';
-import { facePath, MODELS_DIR } from '../test/helpers/env.js';
+import { facePath, MODELS_DIR, photoOrCommitted } from '../test/helpers/env.js';
 import { deleteKeys } from '../test/helpers/redis.js';
 import { codeOfSentence } from './load/answers.js';
 import { LoadProcess, type LogLine } from './load/processes.js';
 
-const PHOTO = 'pexels-dinielle-de-veyra-4195444.jpg';
+const PHOTO = photoOrCommitted('pexels-dinielle-de-veyra-4195444.jpg');
 const TSX = import.meta.resolve('tsx');
 const DISCORD_UPLOAD = /^portrait-(\d+)\.webp$/;
 

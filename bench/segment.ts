@@ -25,7 +25,7 @@ import { estimateDepth, segmentPerson } from '../src/pipeline/segment/index.js';
 import { runDepth, runSelfieSegmentation, runSkinClothesHair } from '../src/pipeline/segment/models.js';
 import { GUIDE_SIDE, insidePerson, refinePerson, scaledCopy } from '../src/pipeline/segment/person.js';
 import { resizePlane } from '../src/pipeline/segment/plane.js';
-import { facePath, MODELS_DIR, SINGLE_FACE_PHOTOS } from '../test/helpers/env.js';
+import { facePath, MODELS_DIR, photoOrCommitted, SINGLE_FACE_PHOTOS } from '../test/helpers/env.js';
 
 const RUNS = 15;
 
@@ -62,7 +62,7 @@ export async function run(): Promise<void> {
     `cores: ${availableParallelism()}; load average ${loadavg()[0]?.toFixed(1)}; ORT threads: ${config.PORTRAIT_ORT_THREADS}; input 1024x1024; median of ${RUNS}`,
   );
   // A head-and-shoulders square like the compositor's working square.
-  const image = await fromSharp(sharp(facePath('pexels-tim-douglas-6567248.jpg')).resize(1024, 1024));
+  const image = await fromSharp(sharp(facePath(photoOrCommitted('pexels-tim-douglas-6567248.jpg'))).resize(1024, 1024));
   const face = (await findMainFace(image, 1)).mainFace.box;
   const forModels = await scaledCopy(image, 512);
   const small = await scaledCopy(forModels, GUIDE_SIDE);

@@ -17,7 +17,7 @@ import { openRedis } from '../src/queue/connection.js';
 import { createPortraitService, type PortraitQueueService } from '../src/queue/submit.js';
 import { startWorker } from '../src/queue/worker.js';
 import { FakeSlack } from '../test/bots/slack/fake-slack.js';
-import { facePath } from '../test/helpers/env.js';
+import { facePath, photoOrCommitted } from '../test/helpers/env.js';
 import { deleteKeys } from '../test/helpers/redis.js';
 
 const MENTIONS = 200;
@@ -44,7 +44,7 @@ export async function run(): Promise<void> {
   const redis = await openRedis(config, silentLogger);
   const service = createPortraitService(config, redis, silentLogger);
   const worker = await startWorker(config, redis, silentLogger, { concurrency: 1 });
-  const selfie = new Uint8Array(readFileSync(facePath('pexels-dinielle-de-veyra-4195444.jpg')));
+  const selfie = new Uint8Array(readFileSync(facePath(photoOrCommitted('pexels-dinielle-de-veyra-4195444.jpg'))));
   const url = fake.addFile('me.jpg', selfie);
   const rows: Array<[string, Result]> = [];
   try {
