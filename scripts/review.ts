@@ -9,6 +9,8 @@
  *   npm run review -- --photos obama,biden  photos whose file name contains one of the words
  *   npm run review -- --requests 1,4-6      some requests (numbers as listed in review-out/index.txt)
  *   npm run review -- --size 1024 --out DIR output size (default 1024, what members get) and folder
+ * Beside the sheets: full/ (each portrait at full size) and notes.tsv (each portrait's request, the pose rendered
+ * and what the member is told with it, or the refusal).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -116,6 +118,9 @@ async function main(): Promise<void> {
   });
   writeFileSync(join(out, 'index.txt'), `${index.join('\n')}\n`);
 
+  // What the member is told with each portrait (or instead of it), by file: blind panels read it beside the tile,
+  // as a member reads the caption beside the portrait (a turn the photo allows only in part is said there).
+  const notes: string[] = ['file\trequest\trendered\tnote'];
   let delivered = 0;
   let refused = 0;
   let failed = 0;
@@ -150,6 +155,7 @@ async function main(): Promise<void> {
         const note = typeof result.report['note'] === 'string' ? String(result.report['note']) : '';
         const pose = result.report['renderedPose'] ?? result.report['targetPose'] ?? '';
         const wrapped = note.match(/.{1,52}(\s|$)/g) ?? [];
+        notes.push([name, head, String(pose), note].join('\t'));
         tiles.push({
           label: [head, `rendered: ${pose}`, ...wrapped.slice(0, 3)].filter(Boolean).join('\n'),
           image: await decodeTile(image, tile),
@@ -160,6 +166,7 @@ async function main(): Promise<void> {
         if (isPortraitError(err)) refused++;
         else failed++;
         const sentence = describeError(payload);
+        notes.push(['', head, `REFUSED ${payload.code}`, sentence].join('\t'));
         const lines = sentence.match(/.{1,52}(\s|$)/g) ?? [sentence];
         tiles.push({ label: [head, `REFUSED ${payload.code}`, ...lines.slice(0, 3)].join('\n'), image: blank(tile) });
       }
@@ -169,6 +176,7 @@ async function main(): Promise<void> {
     writeFileSync(file, sheet);
     console.log(file);
   }
+  writeFileSync(join(out, 'notes.tsv'), `${notes.join('\n')}\n`);
   await pipeline.dispose();
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)] ?? 0;
