@@ -85,7 +85,8 @@ export function applyComic(
   // gently flattened and barely banded: the photo's own scene, softened, behind an inked face.
   // The mask, where there is one, says too that what lies just beyond the member's outline is scene: drawn as the
   // member (banded, flattened, from the working size) it made a pale or dark ring round the head and shoulders.
-  const { scene, outside } = subject ? { scene: undefined, outside: undefined } : sceneWeight(head, mask, w, h, ws);
+  const cutLine = mask && !subject ? crisp(mask) : undefined;
+  const { scene, outside } = subject ? { scene: undefined, outside: undefined } : sceneWeight(head, cutLine, w, h, ws);
 
   // Behind the subject: a background of its own, from the photo's background pixels only, and the subject's
   // outline as a signed distance, which cuts the subject out at full size.
@@ -106,7 +107,7 @@ export function applyComic(
   // round the face keeps its strands: every small step of the photo's detail became a large step of the palette's
   // colour, creases as scribbles.
   const core = new Float32Array(n);
-  const rim = scene && mask ? outlineBand(mask, w, h, ws) : undefined;
+  const rim = cutLine ? outlineBand(cutLine, w, h, ws) : undefined;
   for (let p = 0; p < n; p++) {
     const onHead = smoothstep(0.05, 0.2, head[p]!);
     feature[p] = Math.max(feature[p]!, 0.8 * inkTone.texture[p]! * (c.palette ? onHead : 1));
@@ -154,22 +155,17 @@ function sideBlur(plane: Plane, mask: Plane | undefined, w: number, h: number, s
   if (!mask) return gaussianBlur(plane, w, h, sigma);
   const n = w * h;
   const inner = new Float32Array(n);
-  const outer = new Float32Array(n);
-  const rest = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    inner[p] = plane[p]! * mask[p]!;
-    outer[p] = plane[p]! * (1 - mask[p]!);
-    rest[p] = 1 - mask[p]!;
-  }
+  for (let p = 0; p < n; p++) inner[p] = plane[p]! * mask[p]!;
+  // The outer side's blurs are the whole's less the inner's (a blur is linear): three blurs rather than four.
+  const all = gaussianBlur(plane, w, h, sigma);
   const bi = gaussianBlur(inner, w, h, sigma);
-  const bo = gaussianBlur(outer, w, h, sigma);
   const mi = gaussianBlur(mask, w, h, sigma);
-  const mo = gaussianBlur(rest, w, h, sigma);
   const out = new Float32Array(n);
   for (let p = 0; p < n; p++) {
     const a = mask[p]!;
-    const vi = mi[p]! > 1e-3 ? bi[p]! / mi[p]! : plane[p]!;
-    const vo = mo[p]! > 1e-3 ? bo[p]! / mo[p]! : plane[p]!;
+    const m = mi[p]!;
+    const vi = m > 1e-3 ? bi[p]! / m : plane[p]!;
+    const vo = 1 - m > 1e-3 ? (all[p]! - bi[p]!) / (1 - m) : plane[p]!;
     out[p] = a * vi + (1 - a) * vo;
   }
   return out;
@@ -180,13 +176,19 @@ function sideBlur(plane: Plane, mask: Plane | undefined, w: number, h: number, s
  * otherwise widen the outline's band, and the scene, into the member.
  */
 function crisp(mask: Plane): Plane {
-  return Float32Array.from(mask, (v) => (v >= 0.5 ? 1 : 0));
+  const out = new Float32Array(mask.length);
+  for (let p = 0; p < mask.length; p++) out[p] = mask[p]! >= 0.5 ? 1 : 0;
+  return out;
 }
 
 /** Along the mask's outline (1 on it, 0 a few working px either side). */
-function outlineBand(mask: Plane, w: number, h: number, ws: number): Plane {
-  const soft = gaussianBlur(crisp(mask), w, h, 4 * ws);
-  return Float32Array.from(soft, (v) => smoothstep(0.02, 0.15, v) * (1 - smoothstep(0.85, 0.98, v)));
+function outlineBand(cutLine: Plane, w: number, h: number, ws: number): Plane {
+  const band = gaussianBlur(cutLine, w, h, 4 * ws);
+  for (let p = 0; p < band.length; p++) {
+    const v = band[p]!;
+    band[p] = smoothstep(0.02, 0.15, v) * (1 - smoothstep(0.85, 0.98, v));
+  }
+  return band;
 }
 
 /**
@@ -198,14 +200,15 @@ function outlineBand(mask: Plane, w: number, h: number, ws: number): Plane {
  */
 function sceneWeight(
   head: Plane,
-  mask: Plane | undefined,
+  cutLine: Plane | undefined,
   w: number,
   h: number,
   ws: number,
 ): { scene: Plane; outside: Plane | undefined } {
-  const scene = Float32Array.from(head, (v) => 1 - smoothstep(0.05, 0.2, v));
-  if (!mask) return { scene, outside: undefined };
-  const outside = gaussianBlur(crisp(mask), w, h, 2 * ws);
+  const scene = new Float32Array(head.length);
+  for (let p = 0; p < head.length; p++) scene[p] = 1 - smoothstep(0.05, 0.2, head[p]!);
+  if (!cutLine) return { scene, outside: undefined };
+  const outside = gaussianBlur(cutLine, w, h, 2 * ws);
   for (let p = 0; p < scene.length; p++) {
     outside[p] = 1 - smoothstep(0.15, 0.6, outside[p]!);
     scene[p] = Math.max(scene[p]!, outside[p]!);
@@ -234,8 +237,9 @@ function faceAsSkin(skin: Plane, planes: [Plane, Plane, Plane], oval: Plane, w: 
 }
 
 /**
- * The subject flattened in place by the bilateral passes. They skip the background, which is replaced (half their
- * cost on a typical portrait). Away from the face they merge a wider range of colour: knitwear, weave and hair
+ * The subject flattened in place by the bilateral passes. They skip the background where it is replaced, and the
+ * scene where it is all scene, whose detail is laid back over it anyway (each half their cost on a typical
+ * portrait: drawn uncut, the comic had cost about 150 ms more at 1024 px). Away from the face they merge a wider range of colour: knitwear, weave and hair
  * texture become flat areas (clothing read as noisy scribbles), while the steps between garments stay.
  * Separate functions per pass, here and below: V8 optimises a small function once, while each loop of one large
  * function is compiled on its own, which made the first renders of a worker several times slower.
@@ -253,7 +257,7 @@ function flatten(
   const skip = new Uint8Array(n);
   const strength = new Float32Array(n);
   for (let p = 0; p < n; p++) {
-    skip[p] = subject && subject[p]! < 0.02 ? 1 : 0;
+    skip[p] = (subject && subject[p]! < 0.02) || (scene && scene[p]! > SCENE_SKIP) ? 1 : 0;
     strength[p] = (0.5 + 0.8 * (1 - smoothstep(0.2, 0.5, near[p]!))) * (scene ? 1 - SCENE_CALM * scene[p]! : 1);
   }
   // A bilateral filter leaves a lone pixel far from its neighbours' colour as it is (none of them is in range):
@@ -598,6 +602,8 @@ const SOFT_CUT = 5;
 
 /** Uncut, away from the head: how much less the scene is flattened and banded than cloth is. */
 const SCENE_CALM = 0.7;
+/** ...and where it is all scene, not flattened at all (its detail is laid back over it anyway). */
+const SCENE_SKIP = 0.97;
 /** ...and the detail it keeps: all but the finest grain. */
 const SCENE_CORE = 4;
 
