@@ -239,8 +239,9 @@ function faceAsSkin(skin: Plane, planes: [Plane, Plane, Plane], oval: Plane, w: 
 /**
  * The subject flattened in place by the bilateral passes. They skip the background where it is replaced, and the
  * scene where it is all scene, whose detail is laid back over it anyway (each half their cost on a typical
- * portrait: drawn uncut, the comic had cost about 150 ms more at 1024 px). Away from the face they merge a wider range of colour: knitwear, weave and hair
- * texture become flat areas (clothing read as noisy scribbles), while the steps between garments stay.
+ * portrait: drawn uncut, the comic had cost about 150 ms more at 1024 px). Away from the face they merge a wider
+ * range of colour: knitwear, weave and hair texture become flat areas (clothing read as noisy scribbles), while the
+ * steps between garments stay.
  * Separate functions per pass, here and below: V8 optimises a small function once, while each loop of one large
  * function is compiled on its own, which made the first renders of a worker several times slower.
  */
