@@ -9,6 +9,7 @@ import {
   type Plane,
   resize,
   rgbPlanes,
+  sideBlur,
   skinWeight,
   smallGaussian,
   smoothstep,
@@ -145,30 +146,6 @@ export function applyComic(
   tone({ R, G, B, luma, placed, skinSoft, texture: inkTone.texture, scene, outside }, c);
   if (back) paintBackground(back, c);
   return compose(src, { colour: planes, back, edge, ink, feature, core, flatLuma: luma }, w, h, c);
-}
-
-/**
- * A Gaussian blur of `plane` that, given a mask, keeps the two sides of its outline apart: each pixel is the blur
- * of its own side (weighted by the mask, or by its complement) mixed by how much of the pixel is on each.
- */
-function sideBlur(plane: Plane, mask: Plane | undefined, w: number, h: number, sigma: number): Plane {
-  if (!mask) return gaussianBlur(plane, w, h, sigma);
-  const n = w * h;
-  const inner = new Float32Array(n);
-  for (let p = 0; p < n; p++) inner[p] = plane[p]! * mask[p]!;
-  // The outer side's blurs are the whole's less the inner's (a blur is linear): three blurs rather than four.
-  const all = gaussianBlur(plane, w, h, sigma);
-  const bi = gaussianBlur(inner, w, h, sigma);
-  const mi = gaussianBlur(mask, w, h, sigma);
-  const out = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    const a = mask[p]!;
-    const m = mi[p]!;
-    const vi = m > 1e-3 ? bi[p]! / m : plane[p]!;
-    const vo = 1 - m > 1e-3 ? (all[p]! - bi[p]!) / (1 - m) : plane[p]!;
-    out[p] = a * vi + (1 - a) * vo;
-  }
-  return out;
 }
 
 /**

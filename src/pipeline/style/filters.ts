@@ -97,6 +97,30 @@ export function gaussianBlur(src: Plane, width: number, height: number, sigma: n
 }
 
 /**
+ * A Gaussian blur of `plane` that, given a mask, keeps the two sides of its outline apart: each pixel is the blur
+ * of its own side (weighted by the mask, or by its complement) mixed by how much of the pixel is on each.
+ */
+export function sideBlur(plane: Plane, mask: Plane | undefined, w: number, h: number, sigma: number): Plane {
+  if (!mask) return gaussianBlur(plane, w, h, sigma);
+  const n = w * h;
+  const inner = new Float32Array(n);
+  for (let p = 0; p < n; p++) inner[p] = plane[p]! * mask[p]!;
+  // The outer side's blurs are the whole's less the inner's (a blur is linear): three blurs rather than four.
+  const all = gaussianBlur(plane, w, h, sigma);
+  const bi = gaussianBlur(inner, w, h, sigma);
+  const mi = gaussianBlur(mask, w, h, sigma);
+  const out = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const a = mask[p]!;
+    const m = mi[p]!;
+    const vi = m > 1e-3 ? bi[p]! / m : plane[p]!;
+    const vo = 1 - m > 1e-3 ? (all[p]! - bi[p]!) / (1 - m) : plane[p]!;
+    out[p] = a * vi + (1 - a) * vo;
+  }
+  return out;
+}
+
+/**
  * Smooth value noise in 0..1 (bicubic-smooth interpolation of random values on a grid of `cell` px), for paper
  * fibres, backdrop mottling and canvas: one draw per grid node, so it is cheap at any size.
  */

@@ -11,6 +11,7 @@ import {
   resize,
   resizePlane,
   rgbPlanes,
+  sideBlur,
   skinWeight,
   upsample,
   whiteNoise,
@@ -279,24 +280,8 @@ function dodgeBlur(
 ): Plane {
   if (!alpha) return upsample(gaussianBlur(q, w, h, sigma), w, h, 4, width, height);
   const a = resizePlane(alpha, width, height, w, h);
-  const n = w * h;
-  const masked = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    a[p] = Math.min(1, Math.max(0, a[p]!));
-    masked[p] = q[p]! * a[p]!;
-  }
-  // Blurs are linear and keep a constant: the background's parts are the whole's less the subject's.
-  const all = gaussianBlur(q, w, h, sigma);
-  const inBlur = gaussianBlur(masked, w, h, sigma);
-  const inA = gaussianBlur(a, w, h, sigma);
-  const joined = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    const k = a[p]!;
-    const subject = inA[p]! > 1e-3 ? inBlur[p]! / inA[p]! : q[p]!;
-    const background = inA[p]! < 1 - 1e-3 ? (all[p]! - inBlur[p]!) / (1 - inA[p]!) : q[p]!;
-    joined[p] = subject * k + background * (1 - k);
-  }
-  return upsample(joined, w, h, 4, width, height);
+  for (let p = 0; p < a.length; p++) a[p] = Math.min(1, Math.max(0, a[p]!));
+  return upsample(sideBlur(q, a, w, h, sigma), w, h, 4, width, height);
 }
 
 /**
