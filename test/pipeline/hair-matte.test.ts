@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { matteHairOnPlain } from '../../src/pipeline/compose/hair-matte.js';
+import { matteHairOnPlain, recolourStrands } from '../../src/pipeline/compose/hair-matte.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
 const size = 512;
@@ -192,4 +192,51 @@ it('a shadow or a grey sheen amid a head of hair keeps its alpha: only the wall 
   assert.ok(kept > 0.95, `the sheen amid the hair kept alpha ${kept.toFixed(2)}`);
   // The wall seen through the gap still goes.
   assert.ok(meanAlpha(out, 235, 265, 84, 100) < 0.4);
+});
+
+it("under the chin, a beard's fringe over a neck as pale as the wall is not keyed into a line across the neck", () => {
+  // Dark beard strands over a white neck before a white wall: the fringe's pixels look like strands over the wall,
+  // and the check took them down into a line 4 px high that the backdrop showed through (a blue line across the
+  // neck on a studio backdrop), recoloured as the strands' dark colour.
+  const beardFace = { x: 190, y: 150, width: 132, height: 170 };
+  const image = new Uint8Array(n * 3);
+  const plate = new Uint8Array(n * 3);
+  const alpha = new Float32Array(n);
+  const hair = new Float32Array(n);
+  let seed = 3;
+  const coin = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 < 0.5;
+  };
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      plate.set([232, 232, 232], o * 3);
+      const head = x >= 180 && x < 332 && y >= 120 && y < 340;
+      const fringe = x >= 190 && x < 322 && y >= 340 && y < 352;
+      const beard = head && y >= 280;
+      const neck = x >= 210 && x < 302 && y >= 340 && y < 440;
+      const shirt = y >= 440 && x >= 100 && x < 412;
+      alpha[o] = head || neck || shirt || fringe ? 1 : 0;
+      hair[o] = beard || fringe ? 1 : 0;
+      const dark = beard || (fringe && coin());
+      // The neck, the fringe between strands and the wall are one white.
+      image.set(dark ? [40, 40, 40] : shirt ? [20, 20, 20] : head ? [200, 200, 200] : [232, 232, 232], o * 3);
+    }
+  }
+  const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
+  const matte = matteHairOnPlain({
+    image: rgb(image),
+    alpha,
+    hair,
+    skin: new Float32Array(n),
+    plate: rgb(plate),
+    face: beardFace,
+  });
+  let least = 1;
+  for (let y = 345; y < 360; y++) for (let x = 220; x < 292; x++) least = Math.min(least, matte.alpha[y * size + x]!);
+  assert.ok(least > 0.9, `the neck below the beard kept alpha ${least.toFixed(2)}`);
+  // And nothing there is painted the strands' colour: the neck below the fringe stays the photo's white.
+  const painted = recolourStrands(rgb(image.slice()), matte);
+  for (let y = 353; y < 360; y++) for (let x = 220; x < 292; x++) assert.equal(painted.data[(y * size + x) * 3], 232);
 });

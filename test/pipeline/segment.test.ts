@@ -19,7 +19,7 @@ import {
 } from '../../src/pipeline/segment/index.js';
 import { runSelfieSegmentation } from '../../src/pipeline/segment/models.js';
 import { refinePerson, scaledCopy } from '../../src/pipeline/segment/person.js';
-import { type Plane, resizePlane } from '../../src/pipeline/segment/plane.js';
+import { closeCreases, type Plane, resizePlane } from '../../src/pipeline/segment/plane.js';
 import type { Box, Face, RgbImage } from '../../src/pipeline/types.js';
 import { facePath, hasPhoto, MODELS_DIR } from '../helpers/env.js';
 
@@ -219,6 +219,30 @@ describe('segmentation building blocks', () => {
     const flat = resizePlane({ width: 3, height: 5, data: new Float32Array(15).fill(0.4) }, 17, 11).data;
     assert.ok(flat.every((v) => Math.abs(v - 0.4) < 1e-6));
     assert.equal(resizePlane(two, 7, 3).data.length, 21);
+  });
+
+  it('fills a thin crease across the person and leaves a wide gap and the outline where they were', () => {
+    // A person (rows 100..900 of a 1024 square, columns 200..800) crossed by a crease 6 px high where the mask dips
+    // to 0.3 (a beard's lower edge against a pale neck), with a gap 60 px wide cut into its side from the left.
+    const size = 1024;
+    const data = new Float32Array(size * size);
+    for (let y = 100; y < 900; y++) for (let x = 200; x < 800; x++) data[y * size + x] = 1;
+    for (let y = 500; y < 506; y++) for (let x = 300; x < 700; x++) data[y * size + x] = 0.3;
+    for (let y = 300; y < 360; y++) for (let x = 200; x < 500; x++) data[y * size + x] = 0;
+    const before = data.slice();
+    closeCreases({ width: size, height: size, data });
+    let creaseLeft = 1;
+    for (let y = 500; y < 506; y++)
+      for (let x = 320; x < 680; x++) creaseLeft = Math.min(creaseLeft, data[y * size + x]!);
+    assert.ok(creaseLeft > 0.9, `the crease is filled (least alpha ${creaseLeft.toFixed(2)})`);
+    let gapFilled = 0;
+    for (let y = 310; y < 350; y++)
+      for (let x = 210; x < 490; x++) gapFilled = Math.max(gapFilled, data[y * size + x]!);
+    assert.equal(gapFilled, 0, 'the wide gap stays background');
+    let grown = 0;
+    for (let i = 0; i < data.length; i++) if (before[i] === 0 && data[i]! > 0.02) grown++;
+    // Only the gap's two inner corners may round off a little; the outline elsewhere does not move.
+    assert.ok(grown < 60, `${grown} background px became person`);
   });
 
   it('drops blobs much smaller than the largest and keeps the rest', () => {

@@ -1,5 +1,5 @@
 import { boxMean } from '../segment/guided-filter.js';
-import { maxFilter } from '../segment/plane.js';
+import { closeCreases, maxFilter } from '../segment/plane.js';
 import { smoothstep } from '../style/filters.js';
 import type { Box, RgbImage } from '../types.js';
 
@@ -256,7 +256,44 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const soft = boxMean(keep, cw, ch, 1);
   const out = new Float32Array(alpha);
   applyKeep(out, soft, width, height, cw, ch, fc);
-  return { alpha: out, strands: spreadTint(tint, hairShare, cw, ch, fc) };
+  const strands = spreadTint(tint, hairShare, cw, ch, fc);
+  // Under the chin, a thin line taken down inside the person is not strands over the wall but a pale neck beside a
+  // beard, taken for the wall (white neck, white wall): the backdrop showed through as a line across the neck, and
+  // its strands' dark colour as a grey line once it was closed. It is put back, uncoloured. Not in the hair round
+  // the head: the wall seen between curls is a gap as narrow, and put back it showed as pale specks in them.
+  closeUnderChin(out, strands, face, width, height);
+  return { alpha: out, strands };
+}
+
+/**
+ * Creases in `alpha` below the chin and across the face's width (where the neck is) closed, in place, and the
+ * strands' colour taken off what was put back (see the caller).
+ */
+function closeUnderChin(
+  alpha: Float32Array,
+  strands: NonNullable<HairMatte['strands']>,
+  face: Box,
+  width: number,
+  height: number,
+): void {
+  const x0 = Math.max(0, Math.floor(face.x));
+  const x1 = Math.min(width, Math.ceil(face.x + face.width));
+  const y0 = Math.max(0, Math.floor(face.y + face.height * 0.8));
+  const w = x1 - x0;
+  const h = height - y0;
+  if (w < 4 || h < 4) return;
+  const neck = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) neck.set(alpha.subarray((y0 + y) * width + x0, (y0 + y) * width + x1), y * w);
+  const lifted = closeCreases({ width: w, height: h, data: neck }, Math.max(width, height));
+  if (!lifted) return;
+  for (let y = 0; y < h; y++) {
+    alpha.set(neck.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
+    const cy = Math.min(strands.ch - 1, Math.floor((y0 + y) / strands.f));
+    for (let x = 0; x < w; x++) {
+      if (lifted[y * w + x])
+        strands.weight[cy * strands.cw + Math.min(strands.cw - 1, Math.floor((x0 + x) / strands.f))] = 0;
+    }
+  }
 }
 
 interface Pixel {
