@@ -739,13 +739,9 @@ export class CompositorEngine implements Engine {
         background,
         prepared.highlights,
       );
-      // The comic's pop-art grounds cut the subject out crisply along the mask; with something else taken for the
-      // member beside their head (a bokeh lamp, a stranger's shoulder) that piece was cut out as crisply, floating
-      // beside the head. Then the comic has no mask at all: the whole picture is drawn as one scene round the head.
-      const comicUncut = !cutOutClean && look.medium?.kind === 'comic';
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
-        { alpha: comicUncut ? undefined : prepared.person.alpha, face: faceOval() },
+        { alpha: prepared.person.alpha, cutClean: cutOutClean, face: faceOval() },
         look,
         rng,
       );

@@ -32,6 +32,11 @@ export function applyLook(image: RgbImage, subject: Subject, style: Style, rng: 
 /** What the look knows of the subject of the picture (see applyLook). */
 export interface Subject {
   alpha: ArrayLike<number> | undefined;
+  /**
+   * Whether the subject may be cut out along `alpha` (default yes): no when something else was taken for the
+   * member beside their head, or the outline is a guess the photo does not show.
+   */
+  cutClean?: boolean;
   face?: ArrayLike<number>;
 }
 
@@ -45,7 +50,13 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
     case 'sketch':
       return applySketch(image, m, alpha, rng);
     case 'comic':
-      return applyComic(image, m, alpha, subject.face);
+      // A pop-art ground cuts the subject out crisply along the mask; with something else taken for the member
+      // beside their head (a bokeh lamp, a stranger's shoulder) that piece was cut out as crisply, floating beside
+      // the head. Then it has no mask at all: the whole picture is drawn as one scene round the head. The plain
+      // comic never cuts (the mask only says where the scene is) and keeps it: without it the wall beside the head
+      // was banded as the member is, into a white halo round the head with a grey ring inside it (a blind panel
+      // rated three of the four such portraits broken).
+      return applyComic(image, m, m.ground && subject.cutClean === false ? undefined : alpha, subject.face);
   }
 }
 
