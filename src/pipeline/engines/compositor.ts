@@ -457,14 +457,28 @@ function roomAroundFace(points: Float32Array, size: number): number {
   return Math.min(1, Math.max(0.25, Math.min(margin / size / ROOM_MARGIN, 1 - 0.75 * close)));
 }
 
-/** What photo would get closer: the axis that fell furthest short, in the subject's own words. */
-function turnAdvice(from: Euler, to: Euler): string {
+/**
+ * What photo would get closer: the axis that fell furthest short, in the subject's own words. Where the selfie is
+ * already turned further than asked (a head turned well to the right, asked for three-quarter right), the way is
+ * back toward the camera, and says so: "facing more to your left" beside a request to turn right read as a
+ * mistake to every rater of a blind panel.
+ */
+export function turnAdvice(from: Euler, to: Euler): string {
   const dy = to.yaw - from.yaw;
   const dp = to.pitch - from.pitch;
   const dr = to.roll - from.roll;
   const m = Math.max(Math.abs(dy), Math.abs(dp), Math.abs(dr));
-  if (m === Math.abs(dy)) return `Send a selfie facing more to your ${dy > 0 ? 'left' : 'right'}.`;
-  if (m === Math.abs(dp)) return `Send a selfie with your chin more ${dp > 0 ? 'up' : 'down'}.`;
+  // Past the target on this axis: the target lies between the selfie's angle and the camera's (0).
+  const past = (a: number, b: number) => Math.abs(b) < Math.abs(a) && a * b >= 0;
+  if (m === Math.abs(dy)) {
+    if (past(from.yaw, to.yaw)) return 'Send a selfie facing the camera more directly.';
+    return `Send a selfie facing more to your ${dy > 0 ? 'left' : 'right'}.`;
+  }
+  if (m === Math.abs(dp)) {
+    if (past(from.pitch, to.pitch)) return `Send a selfie with your chin less far ${from.pitch > 0 ? 'up' : 'down'}.`;
+    return `Send a selfie with your chin more ${dp > 0 ? 'up' : 'down'}.`;
+  }
+  if (past(from.roll, to.roll)) return 'Send a selfie with your head held more upright.';
   return `Send a selfie with your head tilted more to your ${dr > 0 ? 'left' : 'right'}.`;
 }
 
