@@ -457,6 +457,29 @@ function overFlat(subject: RgbImage, colour: readonly [number, number, number]):
   return { data, width: SIZE, height: SIZE, channels: 3 };
 }
 
+/**
+ * The mean of `change` beside the subject, past its contour line (the mask is soft over 45 px or more here; alpha
+ * 0.3 is 9 px or more out), less its mean far from the subject: what a look puts round the subject beyond what it
+ * does to the background as a whole.
+ */
+function besideAgainstFar(change: (p: number) => number, band: Uint8Array, far: Uint8Array): number {
+  let sb = 0;
+  let nb = 0;
+  let sf = 0;
+  let nf = 0;
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    if ((alpha[p] ?? 0) < 0.3 && band[p]) {
+      sb += change(p);
+      nb++;
+    }
+    if (!far[p]) {
+      sf += change(p);
+      nf++;
+    }
+  }
+  return sb / nb - sf / nf;
+}
+
 test('comic: no dark or bright ring just outside the subject', () => {
   // The old look blurred the whole picture into its background, so the subject's colours spread past its edge, and
   // faded the background less near the subject: beside obama.jpg's suit and face the band was 8.6 to 15 levels
@@ -476,23 +499,7 @@ test('comic: no dark or bright ring just outside the subject', () => {
       // there beyond what it does to the background as a whole. Cut out (a pop-art ground), the ground replaces
       // it, so the band is measured as it is.
       const cut = v > 0;
-      const added = (p: number) => luma(out, p) - (cut ? 0 : luma(image, p));
-      let sb = 0;
-      let nb = 0;
-      let sf = 0;
-      let nf = 0;
-      for (let p = 0; p < SIZE * SIZE; p++) {
-        // Beside the subject, past its contour line (the mask is soft over 45 px or more here; 0.3 is 9 px or more out).
-        if ((alpha[p] ?? 0) < 0.3 && band[p]) {
-          sb += added(p);
-          nb++;
-        }
-        if (!far[p]) {
-          sf += added(p);
-          nf++;
-        }
-      }
-      const ring = sb / nb - sf / nf;
+      const ring = besideAgainstFar((p) => luma(out, p) - (cut ? 0 : luma(image, p)), band, far);
       assert.ok(
         Math.abs(ring) < 2.5,
         `v${v} over ${colour.join(',')}: the band beside the subject is ${ring.toFixed(1)} levels off`,
@@ -511,22 +518,7 @@ test('comic, where the cut-out is not clean: the plain comic keeps the mask (no 
   const far = nearSubject(40);
   const rng0 = mulberry32(deriveSeed(7, 'variation-0'));
   const out = applyLook(image, { alpha, cutClean: false }, varyStyle(style('comic'), 0, rng0), rng0);
-  const added = (p: number) => luma(out, p) - luma(image, p);
-  let sb = 0;
-  let nb = 0;
-  let sf = 0;
-  let nf = 0;
-  for (let p = 0; p < SIZE * SIZE; p++) {
-    if ((alpha[p] ?? 0) < 0.3 && band[p]) {
-      sb += Math.abs(added(p));
-      nb++;
-    }
-    if (!far[p]) {
-      sf += Math.abs(added(p));
-      nf++;
-    }
-  }
-  const ring = sb / nb - sf / nf;
+  const ring = besideAgainstFar((p) => Math.abs(luma(out, p) - luma(image, p)), band, far);
   assert.ok(ring < 2, `the wall beside the subject is changed ${ring.toFixed(1)} levels more than far from it`);
   // A ground's variation drawn uncut: the wall is drawn (through the palette), not replaced by the flat ground.
   for (const v of [1, 2]) {
