@@ -508,11 +508,11 @@ test('comic: no dark or bright ring just outside the subject', () => {
   }
 });
 
-test('comic, where the cut-out is not clean: the plain comic keeps the mask (no ring); a pop-art ground is not laid', () => {
+test('comic, cut-out not clean: the plain comic keeps the mask (no ring); a pop-art ground is not laid', () => {
   // Where something else was taken for the member beside their head, the compositor says the cut is not clean.
   // Without the mask the plain comic banded the pale wall beside the head as the member is: a white halo round the
-  // head with a grey ring inside it (a blind panel rated three of four such portraits broken). Here that measured
-  // 2.6 levels more beside the subject than far from it; with the mask, 1.3.
+  // head with a grey ring inside it (a blind panel rated three of the five such portraits broken). Here that
+  // measured 2.6 levels more beside the subject than far from it; with the mask, 1.3.
   const image = overFlat(photo, [200, 200, 205]);
   const band = nearSubject(14, 0.5);
   const far = nearSubject(40);

@@ -55,7 +55,7 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
       // the head. Then it has no mask at all: the whole picture is drawn as one scene round the head. The plain
       // comic never cuts (the mask only says where the scene is) and keeps it: without it the wall beside the head
       // was banded as the member is, into a white halo round the head with a grey ring inside it (a blind panel
-      // rated three of the four such portraits broken).
+      // rated three of the five such portraits broken).
       return applyComic(image, m, m.ground && subject.cutClean === false ? undefined : alpha, subject.face);
   }
 }
