@@ -21,6 +21,7 @@ export const USER_ERROR_CODES = [
   // faces
   'face.none',
   'face.too_small',
+  'face.low_resolution',
   'face.several',
   'face.different_people',
   // request options

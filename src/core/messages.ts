@@ -34,6 +34,8 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
     `I couldn't find a face in ${which(d)}: use a well-lit photo where your face fills at least a fifth of the frame.`,
   'face.too_small': (d) =>
     `The face in ${which(d)} is too small for a good portrait. Use a closer photo where your face fills at least a fifth of the frame.`,
+  'face.low_resolution': (d) =>
+    `${cap(which(d))} is too small for a sharp portrait: your head and shoulders are only ${String(d['got'] ?? 'a few pixels')} across, so the portrait would come out blurry. Send the original photo from your phone or camera (at least ${String(d['limit'] ?? '256 pixels')} across your head and shoulders), not a thumbnail or a profile picture.`,
   'face.several': (d) =>
     `${cap(which(d))} shows ${String(d['count'] ?? 'several')} faces and none clearly stands out, so I can't tell which one is you. Send a selfie of just you, or crop the photo to your face.`,
   'face.different_people': (d) =>

@@ -286,12 +286,10 @@ test('compositor does not cut a member whose outline the photo does not show: th
 });
 
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {
-  // The photo shrunk and set into a large grey canvas: a small face in a large photo.
-  const shrunk = await resizeImage(selfie.image, 240, Math.round((240 * selfie.image.height) / selfie.image.width));
-  const small: RgbImage = { data: new Uint8Array(900 * 900 * 3).fill(128), width: 900, height: 900, channels: 3 };
-  for (let y = 0; y < shrunk.height; y++) {
-    small.data.set(shrunk.data.subarray(y * shrunk.width * 3, (y + 1) * shrunk.width * 3), ((300 + y) * 900 + 330) * 3);
-  }
+  // The photo shrunk and set into a large grey canvas: a small face in a large photo (enlarged about 3 times).
+  const small = inGreyCanvas(
+    await resizeImage(selfie.image, 360, Math.round((360 * selfie.image.height) / selfie.image.width)),
+  );
   const faces = await detectFaces(small);
   const face = faces[chooseMainFace(faces, small.width, small.height)];
   assert.ok(face);
@@ -369,3 +367,50 @@ test('a black and white photo stays black and white under coloured light', async
     assert.ok(chroma < 3, `${lighting}: mean chroma ${chroma.toFixed(1)}`);
   }
 });
+
+test('compositor refuses a thumbnail-sized photo with a sentence asking for the original, and takes a larger selfie', async () => {
+  // obama.jpg at 200 px wide: its head-and-shoulders frame is under 200 px, enlarged more than 5 times for 1024.
+  const thumb = await resizeImage(selfie.image, 200, Math.round((200 * selfie.image.height) / selfie.image.width));
+  const faces = await detectFaces(thumb);
+  const face = faces[chooseMainFace(faces, thumb.width, thumb.height)];
+  assert.ok(face);
+  const small: PreparedSelfie = { image: thumb, faces, mainFace: face, index: 1 };
+  const refused = (code: string) => (e: { code?: string; details?: Record<string, unknown> }) => {
+    assert.equal(e.code, code);
+    assert.equal(e.details?.['selfie'], 1);
+    return true;
+  };
+  await assert.rejects(
+    engine.generate(request({ selfies: [small], outputSize: 1024 }), () => {}),
+    refused('face.low_resolution'),
+  );
+  // Set into a large photo, the same face is small in it: a closer photo is what would help.
+  const canvas = inGreyCanvas(thumb);
+  const canvasFaces = await detectFaces(canvas);
+  const canvasFace = canvasFaces[chooseMainFace(canvasFaces, canvas.width, canvas.height)];
+  assert.ok(canvasFace);
+  await assert.rejects(
+    engine.generate(
+      request({ selfies: [{ image: canvas, faces: canvasFaces, mainFace: canvasFace, index: 1 }], outputSize: 1024 }),
+      () => {},
+    ),
+    refused('face.too_small'),
+  );
+  // The same photo is enough for a 512 px portrait (under 4 times), and beside a larger selfie the larger one wins.
+  const half = await engine.generate(request({ selfies: [small], outputSize: 512 }), () => {});
+  assert.equal(half.images.length, 1);
+  const both = await engine.generate(
+    request({ selfies: [small, { ...selfie, index: 2 }], pose: 'front', outputSize: 1024 }),
+    () => {},
+  );
+  assert.equal(both.report['reference'], 2);
+});
+
+/** `photo` set into a 900 x 900 grey canvas: a small face in a large photo. */
+function inGreyCanvas(photo: RgbImage): RgbImage {
+  const canvas: RgbImage = { data: new Uint8Array(900 * 900 * 3).fill(128), width: 900, height: 900, channels: 3 };
+  for (let y = 0; y < photo.height; y++) {
+    canvas.data.set(photo.data.subarray(y * photo.width * 3, (y + 1) * photo.width * 3), ((300 + y) * 900 + 330) * 3);
+  }
+  return canvas;
+}
