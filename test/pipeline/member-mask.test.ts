@@ -201,10 +201,34 @@ describe('the face the mesh found (withFaceOval)', () => {
       for (let x = 0; x < w; x++) oval[y * w + x] = ((x - 50) / 20) ** 2 + ((y - 50) / 28) ** 2 < 1 ? 1 : 0;
     const person = new Float32Array(w * h);
     for (let y = 0; y < h; y++) for (let x = 55; x < 90; x++) person[y * w + x] = 0.8;
-    const out = withFaceOval(person, oval);
+    // A black wall; the cheek the model lost is in deep shade, the rest of the face lit.
+    const image = paint(w, h, (x) => (x < 30 ? [25, 25, 28] : x < 55 ? [90, 60, 50] : [190, 140, 120]));
+    const out = withFaceOval(person, oval, image);
     assert.equal(out[50 * w + 40], 1, 'the lost cheek is the member');
     assert.equal(person[50 * w + 40], 0, 'the input is left as it was');
     assert.equal(out[50 * w + 20], 0, 'beside the oval stays background');
     assert.ok(Math.abs(out[50 * w + 80]! - 0.8) < 1e-6, 'the mask beyond the oval is untouched');
   });
+
+  it('where the oval runs beyond the jaw onto a pale wall, the wall stays background', () => {
+    const w = 100;
+    const h = 100;
+    const oval = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) oval[y * w + x] = ((x - 50) / 20) ** 2 + ((y - 50) / 28) ** 2 < 1 ? 1 : 0;
+    // The face begins at x = 38, the selfie model's edge at 45; left of 38 is a white window.
+    const person = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 45; x < 90; x++) person[y * w + x] = 1;
+    const image = paint(w, h, (x) => (x < 38 ? [225, 228, 232] : [200, 150, 130]));
+    const out = withFaceOval(person, oval, image);
+    assert.equal(out[50 * w + 33], 0, 'the window inside the oval stays background');
+    assert.equal(out[50 * w + 41], 1, 'the cheek the model missed is the member');
+  });
 });
+
+/** A w x h photo whose colour depends on x alone. */
+function paint(w: number, h: number, colourAt: (x: number) => [number, number, number]): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(colourAt(x), (y * w + x) * 3);
+  return { data, width: w, height: h, channels: 3 };
+}

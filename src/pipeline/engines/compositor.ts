@@ -556,6 +556,7 @@ export async function prepareTarget(
     withFaceOval(
       withoutOthers(found.person, size, size, faceBox, neighbourFaces(chosen.selfie, frame, size)),
       faceOvalMask(framed.points, size, size, FACE_OWN),
+      framed.image,
     ),
     size,
     size,
