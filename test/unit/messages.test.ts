@@ -19,6 +19,10 @@ test('internal errors carry their reference id; the selfie and counts read natur
   assert.match(describeError({ code: 'face.none', details: { selfie: 2 } }), /in selfie 2:/);
   assert.match(describeError({ code: 'quota.user_in_flight', details: { limit: 1 } }), /have 1 portrait in/);
   assert.match(
+    describeError({ code: 'face.low_resolution', details: { selfie: 1, got: '177 pixels', limit: '293 pixels' } }),
+    /^Selfie 1 is too small .* only 177 pixels across.* original photo .*at least 293 pixels/,
+  );
+  assert.match(
     describeError({ code: 'request.bad_pose', details: { got: 'lft', suggestion: 'left' } }),
     /Did you mean 'left'\?/,
   );
