@@ -195,10 +195,7 @@ describe('the face the mesh found (withFaceOval)', () => {
   it("a cheek the selfie model lost against a dark background is the member's; nothing outside the oval changes", () => {
     const w = 100;
     const h = 100;
-    // The face oval as faceOvalMask gives it: an ellipse round (50, 50).
-    const oval = new Uint8Array(w * h);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) oval[y * w + x] = ((x - 50) / 20) ** 2 + ((y - 50) / 28) ** 2 < 1 ? 1 : 0;
+    const oval = ellipseOval(w, h);
     const person = new Float32Array(w * h);
     for (let y = 0; y < h; y++) for (let x = 55; x < 90; x++) person[y * w + x] = 0.8;
     // A black wall; the cheek the model lost is in deep shade, the rest of the face lit.
@@ -213,9 +210,7 @@ describe('the face the mesh found (withFaceOval)', () => {
   it('where the oval runs beyond the jaw onto a pale wall, the wall stays background', () => {
     const w = 100;
     const h = 100;
-    const oval = new Uint8Array(w * h);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) oval[y * w + x] = ((x - 50) / 20) ** 2 + ((y - 50) / 28) ** 2 < 1 ? 1 : 0;
+    const oval = ellipseOval(w, h);
     // The face begins at x = 38, the selfie model's edge at 45; left of 38 is a white window.
     const person = new Float32Array(w * h);
     for (let y = 0; y < h; y++) for (let x = 45; x < 90; x++) person[y * w + x] = 1;
@@ -225,6 +220,14 @@ describe('the face the mesh found (withFaceOval)', () => {
     assert.equal(out[50 * w + 41], 1, 'the cheek the model missed is the member');
   });
 });
+
+/** The face oval as faceOvalMask gives it: an ellipse round the middle of a w x h frame, 40 x 56 px. */
+function ellipseOval(w: number, h: number): Uint8Array {
+  const oval = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) oval[y * w + x] = ((x - w / 2) / 20) ** 2 + ((y - h / 2) / 28) ** 2 < 1 ? 1 : 0;
+  return oval;
+}
 
 /** A w x h photo whose colour depends on x alone. */
 function paint(w: number, h: number, colourAt: (x: number) => [number, number, number]): RgbImage {
