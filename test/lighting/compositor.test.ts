@@ -396,7 +396,7 @@ test('compositor refuses a thumbnail-sized photo with a sentence asking for the 
     ),
     refused('face.too_small'),
   );
-  // The same photo is enough for a 512 px portrait (under 3 times), and beside a larger selfie the larger one wins.
+  // The same photo is enough for a 512 px portrait (under 3 times, within the 4 allowed), and beside a larger selfie the larger one wins.
   const half = await engine.generate(request({ selfies: [small], outputSize: 512 }), () => {});
   assert.equal(half.images.length, 1);
   const both = await engine.generate(
