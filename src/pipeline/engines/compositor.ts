@@ -224,7 +224,7 @@ const SOFT_ENLARGEMENT = 2.5;
 /**
  * Past this enlargement the compositor refuses the photo and asks for the original: on the 200 to 256 px photos of
  * a blind panel (enlarged 4 to 6 times) raters would have posted 1 of 72 portraits, all of them blurred and waxy
- * whatever the caption said. Not lower: at 3.5 the 512 px NASA portrait among the test photos (enlarged about 3.7
+ * whatever the caption said. Not lower: at 3.5 the 512 px NASA portrait among the test photos (enlarged 3.51
  * times) was refused, and its portrait is soft but one a member would post. Under this the soft caption stays. The
  * diffusion engine draws new detail and takes them all.
  */
