@@ -6,7 +6,7 @@
  */
 
 import { boxMean } from '../segment/guided-filter.js';
-import { resizePlane } from '../segment/plane.js';
+import { maxFilter, resizePlane } from '../segment/plane.js';
 import { smoothstep } from '../style/filters.js';
 import type { Box, RgbImage } from '../types.js';
 import { shrinkBox } from './plate.js';
@@ -211,7 +211,7 @@ export function handBesideFace(skin: Float32Array, width: number, height: number
  * wall is still skin-coloured against a grey or black wall and still comes in.
  */
 export function withFaceOval(person: Float32Array, oval: Uint8Array, image: RgbImage): Float32Array {
-  const { width, height, data } = image;
+  const { width, height } = image;
   const out = person.slice();
   const f = Math.max(1, Math.ceil(Math.max(width, height) / OVAL_CHECK_SIDE));
   const sw = Math.ceil(width / f);
@@ -224,21 +224,21 @@ export function withFaceOval(person: Float32Array, oval: Uint8Array, image: RgbI
   }
   const wall = localMean(colour, sw, sh, (q) => ((cover[q] ?? 0) < 0.05 ? 1 : 0), false);
   const face = localMean(colour, sw, sh, (q) => ((cover[q] ?? 0) > 0.95 && (ovalCover[q] ?? 0) >= f * f ? 1 : 0), true);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!oval[i] || out[i]! >= 1) continue;
-      const q = Math.floor(y / f) * sw + Math.floor(x / f);
-      const dWall = wall.distance(q, data, i * 3);
-      const dFace = face.distance(q, data, i * 3);
-      // No wall nearby (or no face at all) to compare with: the mesh is trusted.
-      const isWall =
-        Number.isFinite(dWall) && Number.isFinite(dFace)
-          ? (1 - smoothstep(WALL_CLOSE, WALL_FAR, dWall)) * smoothstep(1.5, 2.5, dFace / Math.max(4, dWall))
-          : 0;
-      out[i] = Math.max(out[i]!, 1 - isWall);
-    }
+  // Decided per cell from its mean colour and upsampled smoothly: per pixel, the noise of a soft edge's colours
+  // broke the faint rim along the jaw into pale dashes.
+  const isWall = new Float32Array(sw * sh);
+  for (let q = 0; q < sw * sh; q++) {
+    if (!ovalCover[q] || (cover[q] ?? 0) >= 1) continue;
+    const dWall = wall.distance(q, colour, q * 3);
+    const dFace = face.distance(q, colour, q * 3);
+    // No wall nearby (or no face at all) to compare with: the mesh is trusted.
+    if (!Number.isFinite(dWall) || !Number.isFinite(dFace)) continue;
+    isWall[q] = (1 - smoothstep(WALL_CLOSE, WALL_FAR, dWall)) * smoothstep(1.5, 2.5, dFace / Math.max(4, dWall));
   }
+  // Grown a cell: a mixed cell between two of wall (the jaw's soft edge blended into it) is wall as well, or the
+  // faint rim the oval drew beyond the jaw stayed as a dashed line.
+  const wallUp = resizePlane({ width: sw, height: sh, data: maxFilter(isWall, sw, sh, 1) }, width, height).data;
+  for (let i = 0; i < out.length; i++) if (oval[i]) out[i] = Math.max(out[i]!, 1 - wallUp[i]!);
   return out;
 }
 
@@ -261,7 +261,7 @@ function localMean(
   sh: number,
   weight: (q: number) => number,
   fallback: boolean,
-): { distance: (q: number, px: Uint8Array, j: number) => number } {
+): { distance: (q: number, px: ArrayLike<number>, j: number) => number } {
   const n = sw * sh;
   const w = new Float32Array(n);
   const r = new Float32Array(n);
