@@ -358,7 +358,8 @@ async function chooseReference(
     const { image } = largest.selfie;
     const frame = headAndShouldersFrame(largest.mesh.points, image.width, image.height);
     const selfie = largest.selfie.index;
-    if (!wholePhotoFramed(image, frame)) throw new PortraitError('face.too_small', 'face small in the photo', { selfie });
+    if (!wholePhotoFramed(image, frame))
+      throw new PortraitError('face.too_small', 'face small in the photo', { selfie });
     throw new PortraitError('face.low_resolution', `head and shoulders ${frame.width} px for ${sharp.size} px out`, {
       selfie,
       got: `${frame.width} pixels`,
