@@ -266,8 +266,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
 }
 
 /**
- * Creases in `alpha` below the chin and across the face's width (where the neck is) closed, in place, and the
- * strands' colour taken off what was put back (see the caller).
+ * Creases in `alpha` below the chin and across the neck (the middle of the face's width) closed, in place, and the
+ * strands' colour taken off what was put back (see the caller). The closing fades out toward the sides: across the
+ * whole face's width with a hard edge, it filled the wall between long strands hanging below an ear up to that
+ * edge, a grey bar with a straight side in the hair (a blind panel, every portrait of the photo).
  */
 function closeUnderChin(
   alpha: Float32Array,
@@ -276,8 +278,11 @@ function closeUnderChin(
   width: number,
   height: number,
 ): void {
-  const x0 = Math.max(0, Math.floor(face.x));
-  const x1 = Math.min(width, Math.ceil(face.x + face.width));
+  const cx = face.x + face.width / 2;
+  const half = face.width * NECK_HALF;
+  const fadeFrom = face.width * (NECK_HALF - NECK_FADE);
+  const x0 = Math.max(0, Math.floor(cx - half));
+  const x1 = Math.min(width, Math.ceil(cx + half));
   const y0 = Math.max(0, Math.floor(face.y + face.height * 0.8));
   const w = x1 - x0;
   const h = height - y0;
@@ -286,15 +291,22 @@ function closeUnderChin(
   for (let y = 0; y < h; y++) neck.set(alpha.subarray((y0 + y) * width + x0, (y0 + y) * width + x1), y * w);
   const lifted = closeCreases({ width: w, height: h, data: neck }, Math.max(width, height));
   if (!lifted) return;
-  for (let y = 0; y < h; y++) {
-    alpha.set(neck.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
-    const cy = Math.min(strands.ch - 1, Math.floor((y0 + y) / strands.f));
-    for (let x = 0; x < w; x++) {
-      if (lifted[y * w + x])
-        strands.weight[cy * strands.cw + Math.min(strands.cw - 1, Math.floor((x0 + x) / strands.f))] = 0;
+  for (let x = 0; x < w; x++) {
+    const keep = smoothstep(half, fadeFrom, Math.abs(x0 + x + 0.5 - cx));
+    if (keep <= 0) continue;
+    const scx = Math.min(strands.cw - 1, Math.floor((x0 + x) / strands.f));
+    for (let y = 0; y < h; y++) {
+      const i = (y0 + y) * width + x0 + x;
+      alpha[i] = alpha[i]! + (neck[y * w + x]! - alpha[i]!) * keep;
+      if (lifted[y * w + x] && keep > 0.5)
+        strands.weight[Math.min(strands.ch - 1, Math.floor((y0 + y) / strands.f)) * strands.cw + scx] = 0;
     }
   }
 }
+
+/** The neck's half width as a share of the face's width, and the share over which the closing fades out at its sides. */
+const NECK_HALF = 0.4;
+const NECK_FADE = 0.12;
 
 interface Pixel {
   pr: number;
