@@ -343,26 +343,24 @@ async function chooseReference(
   selfies: readonly PreparedSelfie[],
   target: TargetPose,
   sharp?: { size: number; maxEnlargement: number },
-): Promise<{ chosen: MeshedSelfie; all: MeshedSelfie[] }> {
-  const all: MeshedSelfie[] = [];
+): Promise<{ chosen: MeshedSelfie; frame: Box; all: MeshedSelfie[] }> {
+  const all: (MeshedSelfie & { frame: Box })[] = [];
   for (const selfie of selfies) {
     const mesh = await estimateMesh(selfie.image, selfie.mainFace);
-    all.push({ selfie, mesh, pose: estimateHeadPose(mesh) });
+    const frame = headAndShouldersFrame(mesh.points, selfie.image.width, selfie.image.height);
+    all.push({ selfie, mesh, pose: estimateHeadPose(mesh), frame });
   }
-  const frameSide = (m: MeshedSelfie) =>
-    headAndShouldersFrame(m.mesh.points, m.selfie.image.width, m.selfie.image.height).width;
   // Only selfies with pixels enough for the portrait's size take part: a turn made from a thumbnail is a blur.
-  const usable = sharp ? all.filter((m) => sharp.size / frameSide(m) <= sharp.maxEnlargement) : all;
+  const usable = sharp ? all.filter((m) => sharp.size / m.frame.width <= sharp.maxEnlargement) : all;
   if (sharp && usable.length === 0 && all.length > 0) {
-    const largest = all.reduce((a, b) => (frameSide(b) > frameSide(a) ? b : a));
-    const { image } = largest.selfie;
-    const frame = headAndShouldersFrame(largest.mesh.points, image.width, image.height);
-    const selfie = largest.selfie.index;
-    if (!wholePhotoFramed(image, frame))
+    const largest = all.reduce((a, b) => (b.frame.width > a.frame.width ? b : a));
+    const { image, index: selfie } = largest.selfie;
+    if (!wholePhotoFramed(image, largest.frame))
       throw new PortraitError('face.too_small', 'face small in the photo', { selfie });
-    throw new PortraitError('face.low_resolution', `head and shoulders ${frame.width} px for ${sharp.size} px out`, {
+    const side = largest.frame.width;
+    throw new PortraitError('face.low_resolution', `head and shoulders ${side} px for ${sharp.size} px out`, {
       selfie,
-      got: `${frame.width} pixels`,
+      got: `${side} pixels`,
       limit: `${Math.ceil(sharp.size / sharp.maxEnlargement)} pixels`,
     });
   }
@@ -370,7 +368,7 @@ async function chooseReference(
   if (!chosen) throw new PortraitError('request.no_selfie', 'no selfie to make a portrait from');
   const need = (m: MeshedSelfie) => poseDistance(m.pose, resolvePose(target, m.pose));
   for (const m of usable) if (need(m) < need(chosen)) chosen = m;
-  return { chosen, all };
+  return { chosen, frame: chosen.frame, all };
 }
 
 /** The main face's detector box, moved into the framed square's pixels. */
@@ -536,12 +534,11 @@ export async function prepareTarget(
   onProgress({ stage: 'mesh' });
   let t = performance.now();
   const { maxEnlargement } = options;
-  const { chosen } = await chooseReference(
+  const { chosen, frame } = await chooseReference(
     request.selfies,
     pose,
     maxEnlargement === undefined ? undefined : { size, maxEnlargement },
   );
-  const frame = headAndShouldersFrame(chosen.mesh.points, chosen.selfie.image.width, chosen.selfie.image.height);
   const framed = await frameImage(chosen.selfie.image, chosen.mesh.points, frame, size);
   const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
   // A black and white photo stays black and white: the rig's colour is taken out, its light kept.
