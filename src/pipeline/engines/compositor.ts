@@ -343,7 +343,7 @@ async function chooseReference(
   selfies: readonly PreparedSelfie[],
   target: TargetPose,
   sharp?: { size: number; maxEnlargement: number },
-): Promise<{ chosen: MeshedSelfie; frame: Box; all: MeshedSelfie[] }> {
+): Promise<{ chosen: MeshedSelfie; frame: Box }> {
   const all: (MeshedSelfie & { frame: Box })[] = [];
   for (const selfie of selfies) {
     const mesh = await estimateMesh(selfie.image, selfie.mainFace);
@@ -368,7 +368,7 @@ async function chooseReference(
   if (!chosen) throw new PortraitError('request.no_selfie', 'no selfie to make a portrait from');
   const need = (m: MeshedSelfie) => poseDistance(m.pose, resolvePose(target, m.pose));
   for (const m of usable) if (need(m) < need(chosen)) chosen = m;
-  return { chosen, frame: chosen.frame, all };
+  return { chosen, frame: chosen.frame };
 }
 
 /** The main face's detector box, moved into the framed square's pixels. */
