@@ -2,6 +2,7 @@ import { chooseMainFace, detectFaces } from '../face/detect.js';
 import { resizeImage } from '../image.js';
 import { getSession } from '../models/index.js';
 import type { Box, RgbImage } from '../types.js';
+import { solidBody } from './body.js';
 import { dropSmallBlobs } from './components.js';
 import { earsByDepth, lostSkinBesideFace } from './ears.js';
 import { applyCoefficients, type Bounds, boxMean, guidedCoefficients, prepareGuide } from './guided-filter.js';
@@ -82,6 +83,7 @@ export async function segmentPerson(image: RgbImage, options: SegmentOptions = {
       earsByDepth(coarse, await runDepth(forModels), parts.skin, box, yaw);
     }
     putBackLostHair(coarse, parts.hair, box, small);
+    solidBody(coarse, parts.skin, box);
   }
   const { person, reach } = refinePerson(image, small, coarse);
   distrustPlateaus(person, coarse, face);
