@@ -240,3 +240,20 @@ it("under the chin, a beard's fringe over a neck as pale as the wall is not keye
   const painted = recolourStrands(rgb(image.slice()), matte);
   for (let y = 353; y < 360; y++) for (let x = 220; x < 292; x++) assert.equal(painted.data[(y * size + x) * 3], 232);
 });
+
+it('a pale forehead below the hairline keeps its alpha, even the colour of the wall and missed by the skin model', () => {
+  // A black and white photo: black hair over a forehead as pale as the grey wall, which the skin model did not
+  // call skin. Where they blend it was keyed into a line of holes along the hairline (the backdrop's blue showed).
+  const { image, plate, alpha, hair } = scene(0);
+  for (let y = 200; y < face.y; y++) {
+    for (let x = face.x; x < face.x + face.width; x++) {
+      image.data.set([196, 196, 200], (y * size + x) * 3);
+      alpha[y * size + x] = 1;
+    }
+  }
+  const { alpha: out } = matteHairOnPlain({ image, alpha, hair, skin: new Float32Array(n), plate, face });
+  const forehead = meanAlpha(out, face.x + 10, face.x + face.width - 10, 200, face.y);
+  assert.ok(forehead > 0.95, `the forehead kept alpha ${forehead.toFixed(2)}`);
+  // The wall seen through the gap in the hair above still goes.
+  assert.ok(meanAlpha(out, 235, 265, 84, 100) < 0.4);
+});

@@ -66,6 +66,8 @@ const ENCLOSED = 0.9;
 /** Amid the person: it covers more than AMID within AMID_REACH of the side (a pixel with no wall beside it). */
 const AMID_REACH = 0.02;
 const AMID = 0.9;
+/** Hair cover (hair model) from which a check cell above the face is the hair, not the forehead below it. */
+const HAIRLINE = 0.35;
 /**
  * Outside the hair above the brows, a pixel is checked only with at least HAIR_NEARBY of hair (the hair mask's mean)
  * within HAIR_NEARBY_REACH of the side: the wall between a black bob's flyaway strands has its hair all round.
@@ -134,6 +136,8 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const nearHair = boxMean(wall.cover, cw, ch, Math.max(1, Math.round(Math.max(cw, ch) * HAIR_NEARBY_REACH)));
   const chin = (face.y + face.height) / fc;
   const brows = (face.y + face.height * BROWS) / fc;
+  const faceTop = face.y / fc;
+  const hairline = hairlineRows(wall.cover, cw, ch, face, fc);
 
   // Sample cells: the photo's and the wall's colours, the person's and the hair's cover, SAMPLE check cells a side.
   const sw = Math.ceil(cw / SAMPLE);
@@ -209,6 +213,10 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
         if (y <= brows && (nearHair[i] ?? 0) < HAIR_NEARBY) continue;
       }
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
+      // Nor the forehead: below the hairline over the face (a pale forehead under black hair is the grey of a grey
+      // wall where they blend, and the skin model can miss it in black and white), where it was keyed into a line
+      // of holes along the hairline with the backdrop's blue through it.
+      if (y > (hairline[x] ?? ch) && y < faceTop) continue;
       // Amid the person all round, only the wall's own colour is the wall seen through a gap (a white patch in a
       // black bob): a shadow in a parting or a grey sheen on a crown lies between hair and wall too, and was
       // matted into see-through holes in the middle of a head of hair (a blind review: the backdrop's blue in them).
@@ -263,6 +271,25 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   // the head: the wall seen between curls is a gap as narrow, and put back it showed as pale specks in them.
   closeUnderChin(out, strands, face, width, height);
   return { alpha: out, strands };
+}
+
+/**
+ * Per check column over the face's box, the lowest row above the box's top where the hair model sees hair
+ * (HAIRLINE): what lies between it and the box is forehead. Columns beside the face, or with no hair above it, give
+ * the number of rows (no forehead).
+ */
+function hairlineRows(hair: Float32Array, cw: number, ch: number, face: Box, fc: number): Int32Array {
+  const rows = new Int32Array(cw).fill(ch);
+  const top = Math.min(ch, Math.floor(face.y / fc));
+  for (let x = Math.max(0, Math.floor(face.x / fc)); x < Math.min(cw, Math.ceil((face.x + face.width) / fc)); x++) {
+    for (let y = top - 1; y >= 0; y--) {
+      if ((hair[y * cw + x] ?? 0) >= HAIRLINE) {
+        rows[x] = y;
+        break;
+      }
+    }
+  }
+  return rows;
 }
 
 /**
