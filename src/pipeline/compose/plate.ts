@@ -505,6 +505,37 @@ const MIRROR_BAND = 0.08;
 const MIRROR_GAP = 0.006;
 
 /**
+ * Below the crown the row is mirrored only where the background's broad colour beside the head (a box mean
+ * CROWN_ALIKE_REACH of the side wide: slats or a brick pattern average out) lies within CROWN_ALIKE (RGB) of the
+ * smooth fill there.
+ */
+const CROWN_ALIKE_REACH = 0.03;
+const CROWN_ALIKE = 90;
+
+/** The plate's colours at half size (w2 x h2, rgb interleaved), box-blurred by `radius` half-size pixels. */
+function broadColours(plate: RgbImage, w2: number, h2: number, radius: number): Float32Array {
+  const { width, height, data } = plate;
+  const channels = [0, 1, 2].map(() => new Float32Array(w2 * h2));
+  const count = new Float32Array(w2 * h2);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const q = (y >> 1) * w2 + (x >> 1);
+      const i = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) channels[c]![q]! += data[i + c]!;
+      count[q]! += 1;
+    }
+  }
+  const out = new Float32Array(w2 * h2 * 3);
+  for (let c = 0; c < 3; c++) {
+    const ch = channels[c]!;
+    for (let q = 0; q < ch.length; q++) ch[q] = ch[q]! / Math.max(1, count[q]!);
+    const blurred = boxBlur(ch, w2, h2, radius, 1);
+    for (let q = 0; q < ch.length; q++) out[q * 3 + c] = blurred[q]!;
+  }
+  return out;
+}
+
+/**
  * The plate with the background's texture carried into the near part of the hole: each pixel there takes the
  * plate's pixel mirrored across the hole's nearer side along its row. The push-pull fill is smooth, and where a turn
  * uncovered it before window slats, a brick or stucco wall it read as a pale, smooth ghost of the old head's outline
@@ -534,19 +565,33 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
   const band = MIRROR_BAND * side;
   const gap = Math.round(MIRROR_GAP * side);
   const out = new Uint8Array(plate.data);
+  const broad = broadColours(plate, w2, h2, Math.max(1, Math.round((side / 2) * CROWN_ALIKE_REACH)));
+  // Whether the background's broad colour at (ax, ay) is like the smooth fill at hole pixel i.
+  const alike = (ax: number, ay: number, i: number) => {
+    const a = ((ay >> 1) * w2 + (ax >> 1)) * 3;
+    return Math.hypot(broad[a]! - data[i]!, broad[a + 1]! - data[i + 1]!, broad[a + 2]! - data[i + 2]!) < CROWN_ALIKE;
+  };
   const left = new Int32Array(width);
   const right = new Int32Array(width);
+  // The last row outside the hole above each pixel (-1: none), carried down the columns.
+  const above = new Int32Array(width).fill(-1);
   for (let y = 0; y < height; y++) {
     const row = y * width;
     const row2 = (y >> 1) * w2;
     let any = 0;
     for (let x = 0; x < width; x++) any |= hole[x] = hole2[row2 + (x >> 1)]! > 0.5 ? 1 : 0;
     // A row the hole does not reach is the plate's already.
-    if (!any) continue;
+    if (!any) {
+      above.fill(y);
+      continue;
+    }
     // The last pixel outside the hole to the left and to the right of each pixel (-1 / width: none).
     let last = -1;
     for (let x = 0; x < width; x++) {
-      if (!hole[x]) last = x;
+      if (!hole[x]) {
+        last = x;
+        above[x] = y;
+      }
       left[x] = last;
     }
     last = width;
@@ -558,14 +603,22 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
       if (!hole[x]) continue;
       const dl = left[x]! >= 0 ? x - left[x]! : Number.POSITIVE_INFINITY;
       const dr = right[x]! < width ? right[x]! - x : Number.POSITIVE_INFINITY;
-      const d = Math.min(dl, dr);
+      const du = above[x]! >= 0 ? y - above[x]! : Number.POSITIVE_INFINITY;
+      const d = Math.min(dl, dr, du);
       if (d >= band) continue;
       const mx = dl <= dr ? left[x]! - dl - gap : right[x]! + dr + gap;
-      if (mx < 0 || mx >= width || hole[mx]) continue;
+      const my = y;
+      if (mx < 0 || mx >= width || hole2[(my >> 1) * w2 + (mx >> 1)]! > 0.5) continue;
+      // Below the crown, where the hole's top is nearer than its sides, the row's ends lie beside the head: a pale
+      // sky there, mirrored over a crown before a dark building, showed as a light halo round the head wherever the
+      // cut-out is narrower than the hole. There the row is mirrored only where the background beside the head is,
+      // broadly, like the smooth fill, which meets the background above (slats, a plain wall); elsewhere the fill
+      // stays.
+      if (du < Math.min(dl, dr) && !alike(mx, y, (row + x) * 3)) continue;
+      const m = my * width + mx;
       const k = 1 - smoothstep(0.5 * band, band, d);
       const i = (row + x) * 3;
-      const m = (row + mx) * 3;
-      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! + (data[m + c]! - out[i + c]!) * k + 0.5;
+      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! + (data[m * 3 + c]! - out[i + c]!) * k + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };
