@@ -10,7 +10,7 @@
  *   npm run review -- --requests 1,4-6      some requests (numbers as listed in review-out/index.txt)
  *   npm run review -- --size 1024 --out DIR output size (default 1024, what members get) and folder
  * Beside the sheets: full/ (each portrait at full size) and notes.tsv (each portrait's request, the pose rendered
- * and what the member is told with it, or the refusal).
+ * and what the member is told with it, or the refusal), and reports.jsonl (the engine's whole report per portrait).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -121,6 +121,9 @@ async function main(): Promise<void> {
   // What the member is told with each portrait (or instead of it), by file: blind panels read it beside the tile,
   // as a member reads the caption beside the portrait (a turn the photo allows only in part is said there).
   const notes: string[] = ['file\trequest\trendered\tnote'];
+  // The engine's whole report per portrait (turn, invented share, outline measures): where a threshold is tuned,
+  // what each tile measured beside what it looks like.
+  const reports: string[] = [];
   let delivered = 0;
   let refused = 0;
   let failed = 0;
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
         const pose = result.report['renderedPose'] ?? result.report['targetPose'] ?? '';
         const wrapped = note.match(/.{1,52}(\s|$)/g) ?? [];
         notes.push([name, head, String(pose), note].join('\t'));
+        reports.push(JSON.stringify({ file: name, request: head, report: result.report }));
         tiles.push({
           label: [head, `rendered: ${pose}`, ...wrapped.slice(0, 3)].filter(Boolean).join('\n'),
           image: await decodeTile(image, tile),
@@ -177,6 +181,7 @@ async function main(): Promise<void> {
     console.log(file);
   }
   writeFileSync(join(out, 'notes.tsv'), `${notes.join('\n')}\n`);
+  writeFileSync(join(out, 'reports.jsonl'), `${reports.join('\n')}\n`);
   await pipeline.dispose();
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)] ?? 0;
