@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matteEdges } from '../../src/pipeline/compose/edge-matte.js';
-import { besideTheHead, handBesideFace, withFaceOval, withoutOthers } from '../../src/pipeline/compose/main-person.js';
+import {
+  besideTheHead,
+  handBesideFace,
+  leavesBesideHead,
+  withFaceOval,
+  withoutOthers,
+} from '../../src/pipeline/compose/main-person.js';
 import { distrustPlateaus } from '../../src/pipeline/segment/person.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -235,3 +241,41 @@ function paint(w: number, h: number, colourAt: (x: number) => [number, number, n
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(colourAt(x), (y * w + x) * 3);
   return { data, width: w, height: h, channels: 3 };
 }
+
+describe('leaves taken in with the hair (leavesBesideHead)', () => {
+  // A 100 px head: the face's box 35..65 x 35..75, hair round it above the chin, a shirt below.
+  const size = 100;
+  const face = { x: 35, y: 35, width: 30, height: 40 };
+  function scene(hairColour: (x: number, y: number) => readonly [number, number, number], shirt = [40, 140, 60]) {
+    const data = new Uint8Array(size * size * 3);
+    const alpha = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const o = y * size + x;
+        const head = Math.hypot((x - 50) / 28, (y - 50) / 34) < 1;
+        const body = y >= 80 && x >= 15 && x < 85;
+        alpha[o] = head || body ? 1 : 0;
+        const inFace = x >= face.x && x < face.x + face.width && y >= face.y && y < face.y + face.height;
+        data.set(body ? shirt : inFace ? [200, 150, 120] : head ? hairColour(x, y) : [230, 230, 230], o * 3);
+      }
+    }
+    return { image: { data, width: size, height: size, channels: 3 } as RgbImage, alpha };
+  }
+
+  it('counts green pieces in the hair round the head', () => {
+    const { image, alpha } = scene((x, y) => ((x + y) % 4 === 0 ? [60, 150, 50] : [50, 35, 25]));
+    const share = leavesBesideHead(image, alpha, face);
+    assert.ok(share > 0.15 && share < 0.35, `leaves ${share.toFixed(3)}`);
+  });
+
+  it('counts nothing in brown, auburn or blonde hair, nor a green shirt below the chin', () => {
+    for (const hair of [
+      [50, 35, 25],
+      [150, 70, 40],
+      [220, 190, 120],
+    ] as const) {
+      const { image, alpha } = scene(() => hair);
+      assert.equal(leavesBesideHead(image, alpha, face), 0);
+    }
+  });
+});

@@ -165,6 +165,39 @@ export function besideTheHead(
   return stray / (width * height);
 }
 
+/**
+ * How much of the member's mask above the chin, outside the face's box, is the green of foliage: leaves before or
+ * round the head that the selfie model took in with the hair. Hair is never green; cut out onto a studio backdrop
+ * they stayed as bright green pieces on the hair with a jagged spike of old background (every rater of a blind
+ * panel called it broken). Share of those mask pixels. Seen: 0.12 with leaves round a face; at most 0.03 otherwise,
+ * from a green wall between curls or a teal wig.
+ */
+export function leavesBesideHead(image: RgbImage, alpha: Float32Array, face: Box): number {
+  const { width, height, data } = image;
+  const chin = Math.min(height, Math.floor(face.y + face.height));
+  let green = 0;
+  let member = 0;
+  for (let y = 0; y < chin; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = y * width + x;
+      if ((alpha[o] ?? 0) < 0.5 || inBox(face, x + 0.5, y + 0.5)) continue;
+      member++;
+      const r = data[o * 3]!;
+      const g = data[o * 3 + 1]!;
+      const b = data[o * 3 + 2]!;
+      // Green the largest channel by a margin, and clearly coloured: foliage, never hair or skin.
+      if (g > r + LEAF_MARGIN && g >= b && g - Math.min(r, b) > LEAF_CHROMA) green++;
+    }
+  }
+  return member === 0 ? 0 : green / member;
+}
+const LEAF_MARGIN = 20;
+const LEAF_CHROMA = 40;
+
+function inBox(b: Box, x: number, y: number): boolean {
+  return x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
+}
+
 /** How far the head reaches behind a face turned `yawDeg` beyond the detector's box: its width times the sine. */
 function behindTurnedFace(face: Box, yawDeg: number): number {
   return face.width * Math.sin((Math.min(90, Math.abs(yawDeg)) * Math.PI) / 180);

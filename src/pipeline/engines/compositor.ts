@@ -11,7 +11,14 @@ import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
-import { besideTheHead, handBesideFace, keepMainPerson, withFaceOval, withoutOthers } from '../compose/main-person.js';
+import {
+  besideTheHead,
+  handBesideFace,
+  keepMainPerson,
+  leavesBesideHead,
+  withFaceOval,
+  withoutOthers,
+} from '../compose/main-person.js';
 import { unsupportedOutline } from '../compose/outline-support.js';
 import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
@@ -92,6 +99,8 @@ export interface PreparedTarget {
   highlights: Highlights;
   /** Share of the frame the member's mask covers beside their head (besideTheHead): someone or something else. */
   strayBesideHead: number;
+  /** Share of the member's mask above the chin, beside the face, that is foliage green (leavesBesideHead). */
+  leavesInCut: number;
   /** Share of the member's outline above the shoulders with the same colour on both sides (unsupportedOutline). */
   outlineUnsupported: number;
   /** Output pixels per photo pixel across the head-and-shoulders frame (above 1: the photo was enlarged). */
@@ -163,6 +172,8 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
  * group shots with a neighbour's face, arm or hair beside the member.
  */
 const STRAY_FOR_BACKDROP = 0.02;
+/** Most of the member's mask round the head that may be foliage green for a studio backdrop (leavesBesideHead). */
+const LEAVES_FOR_BACKDROP = 0.06;
 const BACKDROP_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: you could not be cut out cleanly (something beside your head, or too little of you around the face); a selfie with some room and nothing else next to your head works best";
 
@@ -577,6 +588,7 @@ export async function prepareTarget(
     ? undefined
     : matteHairOnPlain({ image: framed.image, alpha: cut, hair: found.hair, skin: found.skin, plate, face: faceBox });
   const strayBesideHead = matted ? besideTheHead(matted.alpha, size, size, faceBox, found) : 1;
+  const leavesInCut = matted ? leavesBesideHead(framed.image, matted.alpha, faceBox) : 0;
   const outlineUnsupported = matted ? unsupportedOutline(framed.image, matted.alpha, faceBox) : 1;
   // An outline the photo does not show (an afro on a dark wall, hair in a neon-lit room) is a cut the mask guessed:
   // over the photo's own background it showed as the guess, half an afro filled with smooth grey where the mask had
@@ -658,6 +670,7 @@ export async function prepareTarget(
     frameRoll,
     highlights,
     strayBesideHead,
+    leavesInCut,
     outlineUnsupported,
     delta,
     source,
@@ -737,7 +750,7 @@ export class CompositorEngine implements Engine {
 
     onProgress({ stage: 'stitch' });
     const t = performance.now();
-    const strayFree = prepared.strayBesideHead <= STRAY_FOR_BACKDROP;
+    const strayFree = prepared.strayBesideHead <= STRAY_FOR_BACKDROP && prepared.leavesInCut <= LEAVES_FOR_BACKDROP;
     const outlineFollowsPhoto = prepared.outlineUnsupported <= OUTLINE_FOR_BACKDROP;
     const cutOutClean = strayFree && outlineFollowsPhoto;
     const keptBackground =
@@ -822,6 +835,7 @@ export class CompositorEngine implements Engine {
       turnDegrees: round1(prepared.turn.rendered),
       inventedShare: round3(prepared.turn.invented),
       strayBesideHead: round3(prepared.strayBesideHead),
+      leavesInCut: round3(prepared.leavesInCut),
       outlineUnsupported: round3(prepared.outlineUnsupported),
       enlargement: round3(prepared.enlargement),
       lighting: lighting.label,
