@@ -511,28 +511,31 @@ const MIRROR_GAP = 0.006;
  */
 const CROWN_ALIKE_REACH = 0.03;
 const CROWN_ALIKE = 90;
+/** Cell side (pixels) of the broad colours' grid. */
+const BROAD_CELL = 4;
 
-/** The plate's colours at half size (w2 x h2, rgb interleaved), box-blurred by `radius` half-size pixels. */
-function broadColours(plate: RgbImage, w2: number, h2: number, radius: number): Float32Array {
+/**
+ * The plate's broad colours on a grid of `cell`-pixel cells (rgb interleaved), from each cell's centre pixel,
+ * box-blurred by `radius` cells: a broad average, so one pixel per cell is enough and costs a sixteenth.
+ */
+function broadColours(plate: RgbImage, cell: number, radius: number): { colour: Float32Array; cw: number } {
   const { width, height, data } = plate;
-  const channels = [0, 1, 2].map(() => new Float32Array(w2 * h2));
-  const count = new Float32Array(w2 * h2);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const q = (y >> 1) * w2 + (x >> 1);
-      const i = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) channels[c]![q]! += data[i + c]!;
-      count[q]! += 1;
+  const cw = Math.ceil(width / cell);
+  const ch = Math.ceil(height / cell);
+  const channels = [0, 1, 2].map(() => new Float32Array(cw * ch));
+  for (let cy = 0; cy < ch; cy++) {
+    const y = Math.min(height - 1, cy * cell + (cell >> 1));
+    for (let cx = 0; cx < cw; cx++) {
+      const i = (y * width + Math.min(width - 1, cx * cell + (cell >> 1))) * 3;
+      for (let c = 0; c < 3; c++) channels[c]![cy * cw + cx] = data[i + c]!;
     }
   }
-  const out = new Float32Array(w2 * h2 * 3);
+  const colour = new Float32Array(cw * ch * 3);
   for (let c = 0; c < 3; c++) {
-    const ch = channels[c]!;
-    for (let q = 0; q < ch.length; q++) ch[q] = ch[q]! / Math.max(1, count[q]!);
-    const blurred = boxBlur(ch, w2, h2, radius, 1);
-    for (let q = 0; q < ch.length; q++) out[q * 3 + c] = blurred[q]!;
+    const blurred = boxBlur(channels[c]!, cw, ch, radius, 1);
+    for (let q = 0; q < cw * ch; q++) colour[q * 3 + c] = blurred[q]!;
   }
-  return out;
+  return { colour, cw };
 }
 
 /**
@@ -565,11 +568,17 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
   const band = MIRROR_BAND * side;
   const gap = Math.round(MIRROR_GAP * side);
   const out = new Uint8Array(plate.data);
-  const broad = broadColours(plate, w2, h2, Math.max(1, Math.round((side / 2) * CROWN_ALIKE_REACH)));
+  // Read only below a crown, so worked out on first use there.
+  let broad: { colour: Float32Array; cw: number } | undefined;
   // Whether the background's broad colour at (ax, ay) is like the smooth fill at hole pixel i.
   const alike = (ax: number, ay: number, i: number) => {
-    const a = ((ay >> 1) * w2 + (ax >> 1)) * 3;
-    return Math.hypot(broad[a]! - data[i]!, broad[a + 1]! - data[i + 1]!, broad[a + 2]! - data[i + 2]!) < CROWN_ALIKE;
+    broad ??= broadColours(plate, BROAD_CELL, Math.max(1, Math.round((side / BROAD_CELL) * CROWN_ALIKE_REACH)));
+    const a = (Math.floor(ay / BROAD_CELL) * broad.cw + Math.floor(ax / BROAD_CELL)) * 3;
+    const b = broad.colour;
+    const dr = b[a]! - data[i]!;
+    const dg = b[a + 1]! - data[i + 1]!;
+    const db = b[a + 2]! - data[i + 2]!;
+    return dr * dr + dg * dg + db * db < CROWN_ALIKE * CROWN_ALIKE;
   };
   const left = new Int32Array(width);
   const right = new Int32Array(width);
@@ -603,9 +612,9 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
       if (!hole[x]) continue;
       const dl = left[x]! >= 0 ? x - left[x]! : Number.POSITIVE_INFINITY;
       const dr = right[x]! < width ? right[x]! - x : Number.POSITIVE_INFINITY;
-      const du = above[x]! >= 0 ? y - above[x]! : Number.POSITIVE_INFINITY;
-      const d = Math.min(dl, dr, du);
+      const d = Math.min(dl, dr);
       if (d >= band) continue;
+      const du = above[x]! >= 0 ? y - above[x]! : Number.POSITIVE_INFINITY;
       const mx = dl <= dr ? left[x]! - dl - gap : right[x]! + dr + gap;
       const my = y;
       if (mx < 0 || mx >= width || hole2[(my >> 1) * w2 + (mx >> 1)]! > 0.5) continue;
@@ -614,7 +623,7 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
       // cut-out is narrower than the hole. There the row is mirrored only where the background beside the head is,
       // broadly, like the smooth fill, which meets the background above (slats, a plain wall); elsewhere the fill
       // stays.
-      if (du < Math.min(dl, dr) && !alike(mx, y, (row + x) * 3)) continue;
+      if (du < d && !alike(mx, y, (row + x) * 3)) continue;
       const m = my * width + mx;
       const k = 1 - smoothstep(0.5 * band, band, d);
       const i = (row + x) * 3;
