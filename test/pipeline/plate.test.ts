@@ -118,17 +118,8 @@ it('below the crown the hole continues what is above the head, not what lies bes
   // the crown's part of the hole took the sky from the row's ends: a light halo round the head wherever the cut-out
   // was narrower than the hole (a blind panel, every portrait of the photo).
   const w = 512;
-  const data = new Uint8Array(w * w * 3);
-  const alpha = new Float32Array(w * w);
-  for (let y = 0; y < w; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x;
-      const inside = ((x - 256) / 110) ** 2 + ((y - 280) / 170) ** 2 < 1;
-      alpha[p] = inside ? 1 : 0;
-      data.fill(inside ? 120 : x >= 215 && x < 297 && y < 200 ? 50 : 220, p * 3, p * 3 + 3);
-    }
-  }
-  const scenery = mirrorIntoHole(backgroundPlate({ data, width: w, height: w, channels: 3 }, alpha), alpha);
+  const { image, alpha } = wallWithPerson((x, y) => (x >= 215 && x < 297 && y < 200 ? 50 : 220));
+  const scenery = mirrorIntoHole(backgroundPlate(image, alpha), alpha);
   let sum = 0;
   let n = 0;
   for (let y = 118; y < 128; y++) {

@@ -1,5 +1,6 @@
 import { smoothstep } from '../style/filters.js';
 import type { Box } from '../types.js';
+import { floodFill } from './components.js';
 import { type Plane, resizePlane } from './plane.js';
 
 /**
@@ -29,33 +30,21 @@ export function solidBody(coarse: Plane, skinPlane: Plane, face: Box): number {
   const { width, height, data } = coarse;
   const skin = resizePlane(skinPlane, width, height).data;
   const chin = Math.max(0, Math.ceil(face.y + face.height));
-  const seen = new Uint8Array(width * height);
-  const stack: number[] = [];
-  for (let o = chin * width; o < data.length; o++) {
-    if (data[o]! >= SURE) {
-      seen[o] = 1;
-      stack.push(o);
-    }
-  }
+  const below = (o: number) => o >= chin * width;
+  const joined = floodFill(
+    width,
+    height,
+    (o) => below(o) && data[o]! >= SURE,
+    (o) => below(o) && (data[o]! >= SURE || (data[o]! >= SEEN && skin[o]! >= BODY)),
+  );
   let rose = 0;
-  const visit = (o: number) => {
-    if (seen[o] || data[o]! < SEEN || skin[o]! < BODY) return;
-    seen[o] = 1;
-    stack.push(o);
+  for (let o = chin * width; o < data.length; o++) {
+    if (!joined[o] || data[o]! >= SURE) continue;
     const solid = smoothstep(BODY, BODY_SURE, skin[o]!);
     if (solid > data[o]!) {
       data[o] = solid;
       rose++;
     }
-  };
-  while (stack.length > 0) {
-    const o = stack.pop()!;
-    const x = o % width;
-    const y = (o - x) / width;
-    if (x > 0) visit(o - 1);
-    if (x < width - 1) visit(o + 1);
-    if (y > chin) visit(o - width);
-    if (y < height - 1) visit(o + width);
   }
   return rose;
 }

@@ -69,3 +69,34 @@ export function dropSmallBlobs(p: Plane, threshold: number, minFraction: number)
     if (l !== 0 && !keep[l]) p.data[i] = 0;
   }
 }
+
+/**
+ * 1 where `inside` holds and the pixel is joined through such pixels (4-connected) to a `seed` pixel where it holds
+ * too: what of a region touches where it must start (skin joined to the face, skin joined to the sure body).
+ */
+export function floodFill(
+  width: number,
+  height: number,
+  seed: (o: number) => boolean,
+  inside: (o: number) => boolean,
+): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const stack: number[] = [];
+  const visit = (o: number) => {
+    if (!out[o] && inside(o)) {
+      out[o] = 1;
+      stack.push(o);
+    }
+  };
+  for (let o = 0; o < out.length; o++) if (seed(o)) visit(o);
+  while (stack.length > 0) {
+    const o = stack.pop()!;
+    const x = o % width;
+    const y = (o - x) / width;
+    if (x > 0) visit(o - 1);
+    if (x < width - 1) visit(o + 1);
+    if (y > 0) visit(o - width);
+    if (y < height - 1) visit(o + width);
+  }
+  return out;
+}

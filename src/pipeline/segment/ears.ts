@@ -1,5 +1,6 @@
 import { smoothstep } from '../style/filters.js';
 import type { Box } from '../types.js';
+import { floodFill } from './components.js';
 import { type Plane, resizePlane } from './plane.js';
 
 /**
@@ -77,35 +78,14 @@ export function earsByDepth(coarse: Plane, depth: Plane, skinPlane: Plane, face:
   for (let o = 0; o < data.length; o++) if (ears[o]) data[o] = Math.max(data[o]!, smoothstep(0.4, 0.7, skin[o]!));
 }
 
-/**
- * 1 where `inside` holds and the pixel is joined through such pixels to a pixel of the face (`inFace`) where it
- * holds too (a flood fill, 4-connected).
- */
+/** 1 where `inside` holds and the pixel is joined through such pixels to a pixel of the face (`inFace`). */
 function joinedToFace(
   width: number,
   height: number,
   inFace: (x: number, y: number) => boolean,
   inside: (o: number) => boolean,
 ): Uint8Array {
-  const out = new Uint8Array(width * height);
-  const stack: number[] = [];
-  const visit = (o: number) => {
-    if (!out[o] && inside(o)) {
-      out[o] = 1;
-      stack.push(o);
-    }
-  };
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (inFace(x, y)) visit(y * width + x);
-  while (stack.length > 0) {
-    const o = stack.pop()!;
-    const x = o % width;
-    const y = (o - x) / width;
-    if (x > 0) visit(o - 1);
-    if (x < width - 1) visit(o + 1);
-    if (y > 0) visit(o - width);
-    if (y < height - 1) visit(o + width);
-  }
-  return out;
+  return floodFill(width, height, (o) => inFace(o % width, Math.floor(o / width)), inside);
 }
 
 /**
