@@ -34,7 +34,7 @@ function planes(shoulder: number, shoulderSkin: number): { coarse: Plane; skin: 
 
 const at = (p: Plane, x: number, y: number) => p.data[y * N + x] ?? Number.NaN;
 
-describe('solidBody: skin below the chin the selfie model was unsure of', () => {
+describe('solidBody: skin below the shoulders the selfie model was unsure of', () => {
   it('makes a half-sure shoulder the parts model is sure is skin opaque', () => {
     const { coarse, skin } = planes(0.45, 0.9);
     const rose = solidBody(coarse, skin, face);
@@ -54,6 +54,20 @@ describe('solidBody: skin below the chin the selfie model was unsure of', () => 
     solidBody(coarse, skin, face);
     assert.ok(Math.abs(at(coarse, 60, 55) - 0.02) < 1e-6);
     assert.ok(Math.abs(at(coarse, 46, 30) - 0.45) < 1e-6);
+  });
+
+  it("leaves skin beside the neck, above the shoulders: a blurred neighbour's face there is not the member's", () => {
+    const { coarse, skin } = planes(0.45, 0.9);
+    // Beside the neck, between the chin (row 40) and the shoulders (row 45), joined to the torso below it.
+    for (let y = 40; y < 46; y++) {
+      for (let x = 54; x < N; x++) {
+        coarse.data[y * N + x] = 0.45;
+        skin.data[y * N + x] = 0.9;
+      }
+    }
+    solidBody(coarse, skin, face);
+    assert.ok(Math.abs(at(coarse, 60, 42) - 0.45) < 1e-6);
+    assert.equal(at(coarse, 60, 55), 1);
   });
 
   it('only what is joined to the sure person: a skin-coloured patch apart from the body stays as it was', () => {
