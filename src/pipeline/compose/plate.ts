@@ -616,18 +616,17 @@ export function mirrorIntoHole(plate: RgbImage, alpha: Float32Array): RgbImage {
       if (d >= band) continue;
       const du = above[x]! >= 0 ? y - above[x]! : Number.POSITIVE_INFINITY;
       const mx = dl <= dr ? left[x]! - dl - gap : right[x]! + dr + gap;
-      const my = y;
-      if (mx < 0 || mx >= width || hole2[(my >> 1) * w2 + (mx >> 1)]! > 0.5) continue;
+      if (mx < 0 || mx >= width || hole[mx]) continue;
       // Below the crown, where the hole's top is nearer than its sides, the row's ends lie beside the head: a pale
       // sky there, mirrored over a crown before a dark building, showed as a light halo round the head wherever the
       // cut-out is narrower than the hole. There the row is mirrored only where the background beside the head is,
       // broadly, like the smooth fill, which meets the background above (slats, a plain wall); elsewhere the fill
       // stays.
-      if (du < d && !alike(mx, y, (row + x) * 3)) continue;
-      const m = my * width + mx;
-      const k = 1 - smoothstep(0.5 * band, band, d);
       const i = (row + x) * 3;
-      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! + (data[m * 3 + c]! - out[i + c]!) * k + 0.5;
+      if (du < d && !alike(mx, y, i)) continue;
+      const k = 1 - smoothstep(0.5 * band, band, d);
+      const m = (row + mx) * 3;
+      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! + (data[m + c]! - out[i + c]!) * k + 0.5;
     }
   }
   return { data: out, width, height, channels: 3 };
