@@ -9,6 +9,7 @@ import { composePortrait, facePeak, gainImage, type Highlights } from '../compos
 import { despill } from '../compose/despill.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
+import { glassesBeyondFace } from '../compose/glasses.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import {
@@ -560,21 +561,23 @@ export async function prepareTarget(
   const found = await segmentPerson(framed.image, { face: faceBox, yaw: framedPose.yaw });
   const handHeld = handBesideFace(found.skin, size, size, faceBox, framedPose.yaw) > HAND_BY_FACE;
   const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
-  // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
-  const member = keepMainPerson(
-    withFaceOval(
-      withoutOthers(found.person, size, size, faceBox, neighbourFaces(chosen.selfie, frame, size)),
-      faceOvalMask(framed.points, size, size, FACE_OWN),
-      framed.image,
-    ),
-    size,
-    size,
-    faceCentre,
+  const ownFace = withFaceOval(
+    withoutOthers(found.person, size, size, faceBox, neighbourFaces(chosen.selfie, frame, size)),
+    faceOvalMask(framed.points, size, size, FACE_OWN),
+    framed.image,
   );
+  // The far lens of glasses reaches past the cheek, where the selfie model stops: it is the member's, and the rim
+  // check leaves it alone (a frame as dark as the wall behind it matched the wall and was keyed into a loop).
+  const glasses = glassesBeyondFace(ownFace, framed.image, framed.points);
+  for (let i = 0; i < glasses.length; i++) if (glasses[i]) ownFace[i] = 1;
+  // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
+  const member = keepMainPerson(ownFace, size, size, faceCentre);
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
-  const rim = matteEdges(framed.image, member, faceOvalMask(framed.points, size, size, FACE_KEPT));
+  const kept = faceOvalMask(framed.points, size, size, FACE_KEPT);
+  for (let i = 0; i < kept.length; i++) kept[i]! |= glasses[i]!;
+  const rim = matteEdges(framed.image, member, kept);
   const cut = softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width);
   // A photo that is all face (a tight crop) can leave the selfie model without a person at all: then the whole
   // frame is the member, turned and lit as one, and no backdrop can go behind it (an empty grey square was
