@@ -161,7 +161,7 @@ describe('compositor portraits: the faults a person would see', () => {
       maxSpread = Math.max(maxSpread, Math.max(r, g, b) - Math.min(r, g, b));
     }
     assert.ok(maxSpread <= 2, `black and white has colour: spread ${maxSpread}`);
-    for (const style of ['oil paint', 'pencil sketch', 'comic', 'vintage film', 'studio blue']) {
+    for (const style of ['oil paint', 'pencil sketch', 'comic', 'vintage film']) {
       const styled = (await engine.generate({ ...base, style }, () => {})).images[0];
       assert.ok(styled);
       assert.ok(
@@ -169,12 +169,31 @@ describe('compositor portraits: the faults a person would see', () => {
         `${style} looks like the plain portrait (${meanAbs(styled, plain).toFixed(1)})`,
       );
     }
+    // A studio backdrop goes behind a member photographed against a plain background (the NASA portrait's).
+    const space = request({ selfies: [await selfie('astronaut.png')], outputSize: 256 });
+    const unstyled = (await engine.generate(space, () => {})).images[0];
+    const blue = await engine.generate({ ...space, style: 'studio blue' }, () => {});
+    assert.ok(unstyled && blue.images[0]);
+    assert.doesNotMatch(String(blue.report['note'] ?? ''), /kept your photo's background/);
+    assert.ok(meanAbs(blue.images[0], unstyled) > 4, 'studio blue looks like the plain portrait');
     await assert.rejects(
       engine.generate({ ...base, style: 'watercolour dreamscape' }, () => {}),
       {
         code: 'request.bad_style',
       },
     );
+  });
+
+  it("keeps the photo's own background for a studio backdrop over a busy one, and says so", async () => {
+    // obama2.jpg stands before an office's shelves and flags: what a cut-out keeps of them would be patches of old
+    // background in the hair on a plain backdrop.
+    const base = request({ selfies: [await selfie('obama2.jpg')], outputSize: 256 });
+    const plain = (await engine.generate(base, () => {})).images[0];
+    const blue = await engine.generate({ ...base, style: 'studio blue' }, () => {});
+    assert.ok(plain && blue.images[0]);
+    assert.match(String(blue.report['note']), /the background behind you is too busy to cut you out cleanly/);
+    assert.ok(Number(blue.report['backgroundBusy']) > 9, `busy ${blue.report['backgroundBusy']}`);
+    assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a busy background');
   });
 
   it('makes variations that differ at a glance, with and without a style', async () => {
