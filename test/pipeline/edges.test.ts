@@ -22,7 +22,7 @@ it("the person's edge colours stay the person's where the mask's ramp and the pl
     }
   }
   const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
-  const out = decontaminateEdges(rgb(image), alpha, rgb(plate));
+  const out = decontaminateEdges(rgb(image), alpha, rgb(plate)).image;
   for (let x = 124; x < 140; x++) {
     const o = (100 * size + x) * 3;
     const d = Math.hypot(...[0, 1, 2].map((c) => (out.data[o + c] ?? 0) - (skin[c] ?? 0)));
@@ -58,4 +58,36 @@ it('the face oval covers the face inside its outline, not the corners of its box
   const shrunk = faceOvalMask(points, size, size, 0.8);
   assert.equal(shrunk[100 * size + 155], 0, 'a band inside the outline is left free');
   assert.equal(shrunk[100 * size + 140], 1);
+});
+
+it("a mask ramp past the person's edge keeps no more alpha than the photo shows of them", () => {
+  // A grey jacket's edge at x = 128 before a dark wall; the mask ramps from 1 at 120 to 0 at 144, over the wall.
+  const size = 256;
+  const n = size * size;
+  const jacket = [120, 124, 130];
+  const wall = [30, 26, 24];
+  const image = new Uint8Array(n * 3);
+  const plate = new Uint8Array(n * 3);
+  const alpha = new Float32Array(n);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      image.set(x < 128 ? jacket : wall, o * 3);
+      plate.set(wall, o * 3);
+      alpha[o] = Math.min(1, Math.max(0, (144 - x) / 24));
+    }
+  }
+  const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
+  const out = decontaminateEdges(rgb(image), alpha, rgb(plate));
+  // The wall there carried the jacket's colour at the ramp's alpha: a pale glow round the shoulders. The ramp's low
+  // part goes, its middle is cut (its top, nearly sure person, is left: a print the wall's colour lies there).
+  for (let x = 134; x < 144; x++) {
+    const o = 100 * size + x;
+    const limit = x >= 137 ? 0.02 : 0.5 * (alpha[o] ?? 0);
+    assert.ok((out.alpha[o] ?? 1) < limit, `at x ${x} alpha ${out.alpha[o]?.toFixed(2)} over the wall`);
+  }
+  for (let x = 110; x < 128; x++) {
+    const o = 100 * size + x;
+    assert.ok(Math.abs((out.alpha[o] ?? 0) - (alpha[o] ?? 0)) < 1e-6, `at x ${x} the jacket's alpha changed`);
+  }
 });

@@ -389,16 +389,41 @@ function growMask(mask: Float32Array, width: number, height: number, radius: num
  * outline and a white one outside it (a blind panel's "pale rim, face looks pasted"). So as a falls the colour
  * comes from the nearest sure person instead: the person's colours spread outward (push-pull, as for the plate),
  * as fast foreground estimation does; unmixing is trusted fully only from UNMIX_HIGH.
+ *
+ * The alpha is checked against the same mix: where the person's colour there and the plate's lie well apart and
+ * the photo's pixel lies on the line between them, its share of the person's colour along that line is the most
+ * alpha it can have. A mask ramp reaching past the true edge (a dark jacket's outline on a dark wood) otherwise
+ * painted the jacket's lit rim over the wood at the ramp's alpha: a pale glow round the shoulders on every portrait
+ * of the photo (a blind panel).
  */
 const UNMIX_LOW = 0.6;
 const UNMIX_HIGH = 0.98;
+/** The person's and the plate's colours this far apart (RGB distance) for the share to mean anything, sure from SHARE_SURE. */
+const SHARE_APART = 40;
+const SHARE_SURE = 80;
+/** The photo's pixel this far off the line between them is not a mix of the two (a strand of another colour). */
+const SHARE_RESIDUAL_LOW = 12;
+const SHARE_RESIDUAL_HIGH = 30;
+/** How far beyond the plate's colour (as a share of the way to the person's) a pixel may lie and still be a mix. */
+const BEYOND = -0.2;
+/**
+ * Only the mask's soft ramp is checked, fading out from SHARE_ALPHA_LOW to SHARE_ALPHA_HIGH: nearly sure person is
+ * the person even where a print or a pattern happens to lie between their colour and the wall's.
+ */
+const SHARE_ALPHA_LOW = 0.3;
+const SHARE_ALPHA_HIGH = 0.6;
 /** Side of the copy the spread person colours are computed on. */
 const SPREAD_SIDE = 512;
 
-export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: RgbImage): RgbImage {
+export function decontaminateEdges(
+  image: RgbImage,
+  alpha: Float32Array,
+  plate: RgbImage,
+): { image: RgbImage; alpha: Float32Array } {
   const { data, width, height } = image;
   const out = new Uint8Array(data.length);
   out.set(data);
+  const checked = alpha.slice();
   const bg = plate.data;
   const f = Math.max(1, Math.floor(Math.max(width, height) / SPREAD_SIDE));
   const sw = Math.ceil(width / f);
@@ -407,6 +432,7 @@ export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: 
   const unknown = new Float32Array(sw * sh);
   for (let q = 0; q < sw * sh; q++) unknown[q] = (cover[q] ?? 0) > 0.97 ? 0 : 1;
   const spread = pushPull(colour, unknown, sw, sh);
+  const near = new Float32Array(3);
   for (let y = 0; y < height; y++) {
     const gy = Math.min(sh - 1, Math.max(0, (y + 0.5) / f - 0.5));
     const r0 = Math.floor(gy) * sw;
@@ -414,10 +440,9 @@ export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: 
     const ty = gy - Math.floor(gy);
     for (let x = 0; x < width; x++) {
       const o = y * width + x;
-      const a = alpha[o] ?? 0;
+      let a = alpha[o] ?? 0;
       if (a >= 0.98 || a <= 0.01) continue;
       const i = o * 3;
-      const trust = smoothstep(UNMIX_LOW, UNMIX_HIGH, a);
       const gx = Math.min(sw - 1, Math.max(0, (x + 0.5) / f - 0.5));
       const c0 = Math.floor(gx);
       const c1 = Math.min(sw - 1, c0 + 1);
@@ -425,13 +450,47 @@ export function decontaminateEdges(image: RgbImage, alpha: Float32Array, plate: 
       for (let c = 0; c < 3; c++) {
         const top = (spread[(r0 + c0) * 3 + c] ?? 0) * (1 - tx) + (spread[(r0 + c1) * 3 + c] ?? 0) * tx;
         const bottom = (spread[(r1 + c0) * 3 + c] ?? 0) * (1 - tx) + (spread[(r1 + c1) * 3 + c] ?? 0) * tx;
-        const near = top * (1 - ty) + bottom * ty;
-        const unmixed = Math.min(255, Math.max(0, ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / a));
-        out[i + c] = near + (unmixed - near) * trust + 0.5;
+        near[c] = top * (1 - ty) + bottom * ty;
+      }
+      a = mixShare(data, bg, i, near, a);
+      checked[o] = a;
+      const trust = smoothstep(UNMIX_LOW, UNMIX_HIGH, a);
+      for (let c = 0; c < 3; c++) {
+        const unmixed = Math.min(
+          255,
+          Math.max(0, ((data[i + c] ?? 0) - (1 - a) * (bg[i + c] ?? 0)) / Math.max(a, 0.01)),
+        );
+        out[i + c] = near[c]! + (unmixed - near[c]!) * trust + 0.5;
       }
     }
   }
-  return { data: out, width, height, channels: 3 };
+  return { image: { data: out, width, height, channels: 3 }, alpha: checked };
+}
+
+/**
+ * The most alpha pixel `i` of `photo` can have as a mix of the person's colour `person` and the plate's `bg` there:
+ * its share along the line from the plate's colour to the person's, where the two lie apart and the pixel near the
+ * line; `a` otherwise. Never more than `a`.
+ */
+function mixShare(photo: Uint8Array, bg: Uint8Array, i: number, person: Float32Array, a: number): number {
+  const d0 = person[0]! - (bg[i] ?? 0);
+  const d1 = person[1]! - (bg[i + 1] ?? 0);
+  const d2 = person[2]! - (bg[i + 2] ?? 0);
+  const apart = Math.hypot(d0, d1, d2);
+  if (apart < SHARE_APART) return a;
+  const p0 = (photo[i] ?? 0) - (bg[i] ?? 0);
+  const p1 = (photo[i + 1] ?? 0) - (bg[i + 1] ?? 0);
+  const p2 = (photo[i + 2] ?? 0) - (bg[i + 2] ?? 0);
+  const t = (p0 * d0 + p1 * d1 + p2 * d2) / (apart * apart);
+  // Beyond the plate's colour, away from the person's (a white print on a shirt before a pale wall), the pixel is
+  // no mix of the two: the shirt's pale print near its edge was made see-through.
+  if (t >= a || t < BEYOND) return a;
+  const residual = Math.hypot(p0 - t * d0, p1 - t * d1, p2 - t * d2);
+  const sure =
+    smoothstep(SHARE_APART, SHARE_SURE, apart) *
+    (1 - smoothstep(SHARE_RESIDUAL_LOW, SHARE_RESIDUAL_HIGH, residual)) *
+    (1 - smoothstep(SHARE_ALPHA_LOW, SHARE_ALPHA_HIGH, a));
+  return a - (a - Math.max(0, t)) * sure;
 }
 
 /**

@@ -624,8 +624,10 @@ export async function prepareTarget(
   t = performance.now();
   const model = buildHeadModel(framed.points, framedPose, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
+  // The alpha too: no more of the person than the photo's pixel holds as a mix of their colour and the plate's.
   const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
-  const clean = matte ? recolourStrands(unmixed, matte) : unmixed;
+  segmentation.person = unmixed.alpha;
+  const clean = matte ? recolourStrands(unmixed.image, matte) : unmixed.image;
   // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part.
   const scenery = mirrorIntoHole(plate, member);
