@@ -105,8 +105,11 @@ export interface PreparedTarget {
   leavesInCut: number;
   /** Share of the member's outline above the shoulders with the same colour on both sides (unsupportedOutline). */
   outlineUnsupported: number;
-  /** How far the background round the head strays from its own colour nearby (busyBackground; 0: a plain wall). */
-  backgroundBusy: number;
+  /**
+   * How far the background round the head strays from its own colour nearby (busyBackground; 0: a plain wall).
+   * Measured only for a request with a style, the only ones a backdrop can go behind (undefined otherwise).
+   */
+  backgroundBusy: number | undefined;
   /** Output pixels per photo pixel across the head-and-shoulders frame (above 1: the photo was enlarged). */
   enlargement: number;
   delta: Mat3;
@@ -607,7 +610,13 @@ export async function prepareTarget(
   const strayBesideHead = matted ? besideTheHead(matted.alpha, size, size, faceBox, found) : 1;
   const leavesInCut = matted ? leavesBesideHead(framed.image, matted.alpha, faceBox) : 0;
   const outlineUnsupported = matted ? unsupportedOutline(framed.image, matted.alpha, faceBox) : 1;
-  const backgroundBusy = matted ? busyBackground(framed.image, matted.alpha, faceBox) : 0;
+  // Only a style can put a backdrop behind the member (a studio backdrop, a pop-art ground): about 20 ms saved on
+  // every other request.
+  const backgroundBusy = !request.style.trim()
+    ? undefined
+    : matted
+      ? busyBackground(framed.image, matted.alpha, faceBox)
+      : 0;
   // An outline the photo does not show (an afro on a dark wall, hair in a neon-lit room) is a cut the mask guessed:
   // over the photo's own background it showed as the guess, half an afro filled with smooth grey where the mask had
   // lost it, or hair cut in blocks. Then the whole frame is the member, turned and lit as one, like a failed
@@ -773,7 +782,7 @@ export class CompositorEngine implements Engine {
     const t = performance.now();
     const strayFree = prepared.strayBesideHead <= STRAY_FOR_BACKDROP && prepared.leavesInCut <= LEAVES_FOR_BACKDROP;
     const outlineFollowsPhoto = prepared.outlineUnsupported <= OUTLINE_FOR_BACKDROP;
-    const backgroundPlain = prepared.backgroundBusy <= BUSY_FOR_BACKDROP;
+    const backgroundPlain = (prepared.backgroundBusy ?? 0) <= BUSY_FOR_BACKDROP;
     const cutOutClean = strayFree && outlineFollowsPhoto && backgroundPlain;
     const keptBackground =
       !style.backdrop || cutOutClean
@@ -865,7 +874,7 @@ export class CompositorEngine implements Engine {
       strayBesideHead: round3(prepared.strayBesideHead),
       leavesInCut: round3(prepared.leavesInCut),
       outlineUnsupported: round3(prepared.outlineUnsupported),
-      backgroundBusy: round1(prepared.backgroundBusy),
+      ...(prepared.backgroundBusy === undefined ? {} : { backgroundBusy: round1(prepared.backgroundBusy) }),
       enlargement: round3(prepared.enlargement),
       lighting: lighting.label,
       ...(style.label ? { style: style.label } : {}),
