@@ -4,25 +4,34 @@ import { decontaminateEdges } from '../../src/pipeline/compose/plate.js';
 import { faceOvalMask } from '../../src/pipeline/geometry/face-oval.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
-it("the person's edge colours stay the person's where the mask's ramp and the plate are off", () => {
+/**
+ * A 256 x 256 photo with the person (`person`) left of x = 128 and the wall (`wall`) right of it, the plate
+ * `plate` everywhere, and a mask ramping from 1 at `from` to 0 at `to`.
+ */
+function edgeScene(person: number[], wall: number[], plateColour: number[], from: number, to: number) {
   const size = 256;
   const n = size * size;
-  const skin = [180, 120, 100];
   const image = new Uint8Array(n * 3);
   const plate = new Uint8Array(n * 3);
   const alpha = new Float32Array(n);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const o = y * size + x;
-      // The true edge at x = 128; the mask ramps from 1 at 124 to 0 at 140 (it spills onto the wall), and the
-      // plate (the wall filled in) is a little brighter than the wall really is by the edge.
-      image.set(x < 128 ? skin : [205, 205, 205], o * 3);
-      plate.set([228, 228, 228], o * 3);
-      alpha[o] = Math.min(1, Math.max(0, (140 - x) / 16));
+      image.set(x < 128 ? person : wall, o * 3);
+      plate.set(plateColour, o * 3);
+      alpha[o] = Math.min(1, Math.max(0, (to - x) / (to - from)));
     }
   }
   const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
-  const out = decontaminateEdges(rgb(image), alpha, rgb(plate)).image;
+  return { size, alpha, out: decontaminateEdges(rgb(image), alpha, rgb(plate)) };
+}
+
+it("the person's edge colours stay the person's where the mask's ramp and the plate are off", () => {
+  const skin = [180, 120, 100];
+  // The true edge at x = 128; the mask ramps from 1 at 124 to 0 at 140 (it spills onto the wall), and the plate
+  // (the wall filled in) is a little brighter than the wall really is by the edge.
+  const { size, alpha, out: unmixed } = edgeScene(skin, [205, 205, 205], [228, 228, 228], 124, 140);
+  const out = unmixed.image;
   for (let x = 124; x < 140; x++) {
     const o = (100 * size + x) * 3;
     const d = Math.hypot(...[0, 1, 2].map((c) => (out.data[o + c] ?? 0) - (skin[c] ?? 0)));
@@ -62,23 +71,8 @@ it('the face oval covers the face inside its outline, not the corners of its box
 
 it("a mask ramp past the person's edge keeps no more alpha than the photo shows of them", () => {
   // A grey jacket's edge at x = 128 before a dark wall; the mask ramps from 1 at 120 to 0 at 144, over the wall.
-  const size = 256;
-  const n = size * size;
-  const jacket = [120, 124, 130];
   const wall = [30, 26, 24];
-  const image = new Uint8Array(n * 3);
-  const plate = new Uint8Array(n * 3);
-  const alpha = new Float32Array(n);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const o = y * size + x;
-      image.set(x < 128 ? jacket : wall, o * 3);
-      plate.set(wall, o * 3);
-      alpha[o] = Math.min(1, Math.max(0, (144 - x) / 24));
-    }
-  }
-  const rgb = (data: Uint8Array): RgbImage => ({ data, width: size, height: size, channels: 3 });
-  const out = decontaminateEdges(rgb(image), alpha, rgb(plate));
+  const { size, alpha, out } = edgeScene([120, 124, 130], wall, wall, 120, 144);
   // The wall there carried the jacket's colour at the ramp's alpha: a pale glow round the shoulders. The ramp's low
   // part goes, its middle is cut (its top, nearly sure person, is left: a print the wall's colour lies there).
   for (let x = 134; x < 144; x++) {

@@ -15,7 +15,7 @@
 import { boxMean } from '../segment/guided-filter.js';
 import { maxFilter } from '../segment/plane.js';
 import type { Box, RgbImage } from '../types.js';
-import { shrinkBox } from './plate.js';
+import { shrinkToSide } from './plate.js';
 
 /** Side of the working copy; the band's depth and the neighbourhood, as shares of its side. */
 const SIDE = 256;
@@ -23,11 +23,7 @@ const BAND = 0.06;
 const NEAR = 0.04;
 
 export function busyBackground(image: RgbImage, alpha: Float32Array, face: Box): number {
-  const { width, height } = image;
-  const f = Math.max(1, Math.floor(Math.max(width, height) / SIDE));
-  const sw = Math.ceil(width / f);
-  const sh = Math.ceil(height / f);
-  const { colour, cover } = shrinkBox(image, alpha, f, sw, sh, 'max');
+  const { colour, cover, f, sw, sh } = shrinkToSide(image, alpha, SIDE, 'max');
   const n = sw * sh;
   const person = new Float32Array(n);
   for (let q = 0; q < n; q++) person[q] = (cover[q] ?? 0) >= 0.5 ? 1 : 0;

@@ -11,7 +11,7 @@
  */
 
 import type { Box, RgbImage } from '../types.js';
-import { shrinkBox } from './plate.js';
+import { shrinkToSide } from './plate.js';
 
 /** Side of the working copy and how far (cells) inside and outside the outline the colours are read. */
 const SIDE = 256;
@@ -20,11 +20,7 @@ const REACH = 3;
 const SAME = 24;
 
 export function unsupportedOutline(image: RgbImage, alpha: Float32Array, face: Box): number {
-  const { width, height } = image;
-  const f = Math.max(1, Math.floor(Math.max(width, height) / SIDE));
-  const sw = Math.ceil(width / f);
-  const sh = Math.ceil(height / f);
-  const { colour: rgb, cover: a } = shrinkBox(image, alpha, f, sw, sh, 'mean');
+  const { colour: rgb, cover: a, f, sw, sh } = shrinkToSide(image, alpha, SIDE, 'mean');
   const shoulders = Math.min(sh - REACH - 1, Math.floor((face.y + face.height * 1.25) / f));
   const margin = REACH + 1;
   const at = (x: number, y: number, c: number) =>

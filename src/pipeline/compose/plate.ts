@@ -28,12 +28,9 @@ const FILL_SIDE = 256;
  */
 export function backgroundPlate(image: RgbImage, alpha: Float32Array): RgbImage {
   const { width, height, data } = image;
-  const f = Math.max(1, Math.floor(Math.max(width, height) / FILL_SIDE));
-  const sw = Math.ceil(width / f);
-  const sh = Math.ceil(height / f);
-  // Box-average the photo down by f; the person's coverage is the cell's most (a cell any of the person touches is
-  // part of the hole).
-  const { colour: col, cover } = shrinkBox(image, alpha, f, sw, sh, 'max');
+  // Box-average the photo down; the person's coverage is the cell's most (a cell any of the person touches is part
+  // of the hole).
+  const { colour: col, cover, f, sw, sh } = shrinkToSide(image, alpha, FILL_SIDE, 'max');
   const narrow = growMask(cover, sw, sh, Math.max(1, Math.round(Math.max(sw, sh) * HOLE_GROW)));
   const hole = withLooseStrands(col, cover, narrow, sw, sh);
   const fill = pushPull(col, hole, sw, sh);
@@ -425,10 +422,7 @@ export function decontaminateEdges(
   out.set(data);
   const checked = alpha.slice();
   const bg = plate.data;
-  const f = Math.max(1, Math.floor(Math.max(width, height) / SPREAD_SIDE));
-  const sw = Math.ceil(width / f);
-  const sh = Math.ceil(height / f);
-  const { colour, cover } = shrinkBox(image, alpha, f, sw, sh, 'mean');
+  const { colour, cover, f, sw, sh } = shrinkToSide(image, alpha, SPREAD_SIDE, 'mean');
   const unknown = new Float32Array(sw * sh);
   for (let q = 0; q < sw * sh; q++) unknown[q] = (cover[q] ?? 0) > 0.97 ? 0 : 1;
   const spread = pushPull(colour, unknown, sw, sh);
@@ -491,6 +485,23 @@ function mixShare(photo: Uint8Array, bg: Uint8Array, i: number, person: Float32A
     (1 - smoothstep(SHARE_RESIDUAL_LOW, SHARE_RESIDUAL_HIGH, residual)) *
     (1 - smoothstep(SHARE_ALPHA_LOW, SHARE_ALPHA_HIGH, a));
   return a - (a - Math.max(0, t)) * sure;
+}
+
+/**
+ * The photo box-averaged down to about `side` cells on its longer side (whole cells of `f` px, never enlarged), with
+ * the person's cover per cell (see shrinkBox) and the grid's sizes.
+ */
+export function shrinkToSide(
+  image: RgbImage,
+  alpha: Float32Array,
+  side: number,
+  alphaOf: 'mean' | 'max',
+): { colour: Float32Array; cover: Float32Array; f: number; sw: number; sh: number } {
+  const { width, height } = image;
+  const f = Math.max(1, Math.floor(Math.max(width, height) / side));
+  const sw = Math.ceil(width / f);
+  const sh = Math.ceil(height / f);
+  return { ...shrinkBox(image, alpha, f, sw, sh, alphaOf), f, sw, sh };
 }
 
 /**
