@@ -622,10 +622,7 @@ export async function prepareTarget(
   // lost it, or hair cut in blocks. Then the whole frame is the member, turned and lit as one, like a failed
   // segmentation; nothing is cut, so nothing of the guess shows (and no backdrop goes behind it).
   const matte = outlineUnsupported > OUTLINE_FOR_BACKDROP ? undefined : matted;
-  const segmentation: PersonSegmentation = {
-    ...found,
-    person: matte ? matte.alpha : new Float32Array(size * size).fill(1),
-  };
+  const cutAlpha = matte ? matte.alpha : new Float32Array(size * size).fill(1);
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
 
@@ -634,8 +631,8 @@ export async function prepareTarget(
   const model = buildHeadModel(framed.points, framedPose, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   // The alpha too: no more of the person than the photo's pixel holds as a mix of their colour and the plate's.
-  const unmixed = decontaminateEdges(framed.image, segmentation.person, plate);
-  segmentation.person = unmixed.alpha;
+  const unmixed = decontaminateEdges(framed.image, cutAlpha, plate);
+  const segmentation: PersonSegmentation = { ...found, person: unmixed.alpha };
   const clean = matte ? recolourStrands(unmixed.image, matte) : unmixed.image;
   // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part.
