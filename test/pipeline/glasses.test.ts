@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { glassesBeyondFace } from '../../src/pipeline/compose/glasses.js';
+import { FRAME, glassesBeyondFace, SEE_THROUGH } from '../../src/pipeline/compose/glasses.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
 /**
@@ -32,6 +32,8 @@ function scene(draw: (x: number, y: number) => boolean): {
   return { image: { data, width: N, height: N, channels: 3 }, person, points };
 }
 
+const noOval = new Uint8Array(N * N);
+
 /** A lens's rim, 3 px thick, from x 62 into the face and over rows 80..100. */
 const rim = (x: number, y: number) =>
   x >= 62 && x <= 90 && y >= 80 && y <= 100 && (x < 65 || y < 83 || y > 97 || x > 87);
@@ -39,12 +41,12 @@ const rim = (x: number, y: number) =>
 describe('glassesBeyondFace: a lens past the cheek is the member', () => {
   it("puts the frame's end and the lens it closes into the member", () => {
     const { image, person, points } = scene(rim);
-    const out = glassesBeyondFace(person, image, points);
+    const out = glassesBeyondFace(person, image, points, noOval);
     assert.equal(person[90 * N + 63], 0, 'the scene leaves the rim outside the mask');
     assert.equal(out[90 * N + 100], 0, 'only what lies outside the mask');
-    assert.equal(out[90 * N + 63], 1, 'the rim beyond the cheek');
-    assert.equal(out[81 * N + 70], 1, "the rim's top");
-    assert.equal(out[90 * N + 70], 1, 'the lens inside the rim');
+    assert.equal(out[90 * N + 63], FRAME, 'the rim beyond the cheek');
+    assert.equal(out[81 * N + 70], FRAME, "the rim's top");
+    assert.equal(out[90 * N + 70], FRAME, 'the lens inside the rim');
     assert.equal(out[90 * N + 58], 0, 'the wall beyond the rim');
     assert.equal(out[110 * N + 66], 0, 'the wall below the lens');
   });
@@ -55,12 +57,23 @@ describe('glassesBeyondFace: a lens past the cheek is the member', () => {
     const post = (x: number) => x >= 72 && x <= 76;
     for (const draw of [bar, post]) {
       const { image, person, points } = scene(draw);
-      assert.ok(glassesBeyondFace(person, image, points).every((v) => v === 0));
+      assert.ok(glassesBeyondFace(person, image, points, noOval).every((v) => v === 0));
     }
   });
 
   it('changes nothing without glasses', () => {
     const { image, person, points } = scene(() => false);
-    assert.ok(glassesBeyondFace(person, image, points).every((v) => v === 0));
+    assert.ok(glassesBeyondFace(person, image, points, noOval).every((v) => v === 0));
+  });
+
+  it("takes out what a lens inside the mask shows of the wall, not wall-coloured hair at the mask's edge", () => {
+    const { image, person, points } = scene(rim);
+    // The selfie model took the rim and the lens in; a grey lock the wall's colour hangs at the face's edge below.
+    for (let y = 78; y <= 102; y++) for (let x = 60; x <= 90; x++) person[y * N + x] = 1;
+    for (let y = 104; y <= 114; y++) for (let x = 70; x <= 78; x++) person[y * N + x] = 1;
+    const out = glassesBeyondFace(person, image, points, noOval);
+    assert.equal(out[90 * N + 70], SEE_THROUGH, 'the wall seen through the lens');
+    assert.equal(out[90 * N + 63], 0, 'the rim stays');
+    assert.equal(out[110 * N + 72], 0, 'the lock at the edge stays');
   });
 });

@@ -14,10 +14,16 @@ import type { RgbImage } from '../types.js';
  * Beside each eye's outer corner, within a band as high as a lens, what stands off its surroundings there (a
  * frame's dark or bright line) and touches the member is a frame's end when it closes a region against the member
  * (a lens's rim round what shows through it) and stays inside the band: a window frame or a strand that runs on
- * beyond it is the background or hair, and nothing changes. Returns 1 where a frame's end and the lens it closes lie
- * outside `person` (the member's mask, width x height).
+ * beyond it is the background or hair, and nothing changes. Returns FRAME where a frame's end and the lens it closes
+ * lie outside `person` (the member's mask, width x height), and SEE_THROUGH where a lens inside it shows the wall
+ * (see seeThrough). `oval` is the face's own oval, never touched.
  */
-export function glassesBeyondFace(person: Float32Array, image: RgbImage, points: ArrayLike<number>): Uint8Array {
+export function glassesBeyondFace(
+  person: Float32Array,
+  image: RgbImage,
+  points: ArrayLike<number>,
+  oval: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(person.length);
   const ax = points[RIGHT_EYE_OUTER * 3] ?? 0;
   const ay = points[RIGHT_EYE_OUTER * 3 + 1] ?? 0;
@@ -28,7 +34,7 @@ export function glassesBeyondFace(person: Float32Array, image: RgbImage, points:
   const ux = (bx - ax) / d;
   const uy = (by - ay) / d;
   // Along the eyes' line (s: 0 at the image-left eye's outer corner, d at the other's) and across it (t, down).
-  for (const side of [-1, 1] as const) endBeside(out, person, image, { ax, ay, ux, uy, d }, side);
+  for (const side of [-1, 1] as const) endBeside(out, person, image, oval, { ax, ay, ux, uy, d }, side);
   return out;
 }
 
@@ -49,6 +55,13 @@ const DETAIL = 16;
 const CLOSE = 0.015;
 /** The strip along the member's edge (px) whose pixels mix cheek and wall. */
 const GAP = 2;
+/** In `out`: a frame's end to put in, a lens's see-through inside to take out. */
+export const FRAME = 1;
+export const SEE_THROUGH = 2;
+/** RGB distance to the wall's colour nearby under which a lens's inside shows the wall. */
+const LENS_CLOSE = 20;
+/** How far (share of the span) the wall's colour is looked for round a lens's inside. */
+const LENS_REACH = 0.2;
 /** A frame's end covers at least this share of the span squared; less is a speck of noise. */
 const MIN_FRAME = 0.002;
 
@@ -60,7 +73,14 @@ interface EyeLine {
   d: number;
 }
 
-function endBeside(out: Uint8Array, person: Float32Array, image: RgbImage, line: EyeLine, side: -1 | 1): void {
+function endBeside(
+  out: Uint8Array,
+  person: Float32Array,
+  image: RgbImage,
+  oval: Uint8Array,
+  line: EyeLine,
+  side: -1 | 1,
+): void {
   const { ax, ay, ux, uy, d } = line;
   const { width, height, data } = image;
   // The zone beyond this side's corner, in eye-line coordinates.
@@ -133,6 +153,7 @@ function endBeside(out: Uint8Array, person: Float32Array, image: RgbImage, line:
     }
     wall = open.map((v, q) => (standing[q] ? 0 : v));
   }
+  seeThrough(out, image, oval, { x0, y0, w, h }, { inZone, member, onBorder, wall }, d);
   // Grown a pixel so a thin frame's line holds together.
   const grown = maxFilter(standing, w, h, 1);
   for (let q = 0; q < n; q++) standing[q] = free(q) ? grown[q]! : 0;
@@ -182,6 +203,82 @@ function endBeside(out: Uint8Array, person: Float32Array, image: RgbImage, line:
     if (member[q] || !inZone[q] || !(added[q] || (near[q] && beside[q]))) continue;
     const x = q % w;
     const y = (q - x) / w;
-    out[(y + y0) * width + x + x0] = 1;
+    out[(y + y0) * width + x + x0] = FRAME;
+  }
+}
+
+/**
+ * A far lens inside the member's mask that shows the wall through it: the member's pixels in the zone, outside the
+ * face's oval, of the wall's own colour nearby, in pieces the member encloses (not touching the wall outside or the
+ * zone's edge, where grey hair by a grey wall would lie). On a studio backdrop the lens showed the old white wall
+ * (a blind panel: broken); marked SEE_THROUGH in `out`.
+ */
+function seeThrough(
+  out: Uint8Array,
+  image: RgbImage,
+  oval: Uint8Array,
+  rect: { x0: number; y0: number; w: number; h: number },
+  zone: { inZone: Uint8Array; member: Float32Array; onBorder: Uint8Array; wall: Float32Array },
+  d: number,
+): void {
+  // The wall's colour from as far as across a lens.
+  const r = Math.max(2, Math.round(LENS_REACH * d));
+  const { x0, y0, w, h } = rect;
+  const { inZone, member, onBorder, wall } = zone;
+  const { width, data } = image;
+  const n = w * h;
+  const at = (q: number) => ((y0 + Math.floor(q / w)) * width + x0 + (q % w)) * 3;
+  const weight = boxMean(wall, w, h, r);
+  const means = [0, 1, 2].map((c) =>
+    boxMean(
+      wall.map((v, q) => v * data[at(q) + c]!),
+      w,
+      h,
+      r,
+    ),
+  );
+  const like = new Float32Array(n);
+  for (let q = 0; q < n; q++) {
+    if (!inZone[q] || !member[q] || oval[at(q) / 3] || weight[q]! < 0.05) continue;
+    const k = weight[q]!;
+    const i = at(q);
+    const dist = Math.hypot(
+      data[i]! - means[0]![q]! / k,
+      data[i + 1]! - means[1]![q]! / k,
+      data[i + 2]! - means[2]![q]! / k,
+    );
+    if (dist < LENS_CLOSE) like[q] = 1;
+  }
+  const { labels, areas } = components({ width: w, height: h, data: like }, 0.5);
+  // The wall outside: what is not the member, joined to the zone's edge (a hole in the mask inside the lens is not).
+  const wallOutside = floodFill(
+    w,
+    h,
+    (q) => onBorder[q] === 1 || inZone[q] === 0,
+    (q) => !member[q],
+  );
+  const open = new Uint8Array(areas.length);
+  for (let q = 0; q < n; q++) {
+    const l = labels[q]!;
+    if (l === 0) continue;
+    const x = q % w;
+    const y = (q - x) / w;
+    const outsideMember = (p: number) => wallOutside[p] === 1;
+    if (
+      onBorder[q] ||
+      x === 0 ||
+      y === 0 ||
+      x === w - 1 ||
+      y === h - 1 ||
+      outsideMember(q - 1) ||
+      outsideMember(q + 1) ||
+      outsideMember(q - w) ||
+      outsideMember(q + w)
+    )
+      open[l] = 1;
+  }
+  for (let q = 0; q < n; q++) {
+    const l = labels[q]!;
+    if (l !== 0 && !open[l] && areas[l]! >= MIN_FRAME * d * d) out[at(q) / 3] = SEE_THROUGH;
   }
 }

@@ -10,7 +10,7 @@ import { composePortrait, facePeak, gainImage, type Highlights } from '../compos
 import { despill } from '../compose/despill.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
-import { glassesBeyondFace } from '../compose/glasses.js';
+import { FRAME, glassesBeyondFace, SEE_THROUGH } from '../compose/glasses.js';
 import { matteHairOnPlain, recolourStrands } from '../compose/hair-matte.js';
 import { wrapLight } from '../compose/light-wrap.js';
 import {
@@ -579,21 +579,26 @@ export async function prepareTarget(
   const handHeld = handBesideFace(found.skin, size, size, faceBox, framedPose.yaw) > HAND_BY_FACE;
   const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
+  const oval = faceOvalMask(framed.points, size, size, FACE_OWN);
   const ownFace = withFaceOval(
     withoutOthers(found.person, size, size, faceBox, neighbourFaces(chosen.selfie, frame, size)),
-    faceOvalMask(framed.points, size, size, FACE_OWN),
+    oval,
     framed.image,
   );
-  // The far lens of glasses reaches past the cheek, where the selfie model stops: it is the member's, and the rim
-  // check leaves it alone (a frame as dark as the wall behind it matched the wall and was keyed into a loop).
-  const glasses = glassesBeyondFace(ownFace, framed.image, framed.points);
-  for (let i = 0; i < glasses.length; i++) if (glasses[i]) ownFace[i] = 1;
+  // The far lens of glasses reaches past the cheek, where the selfie model stops: its frame is the member's, and the
+  // rim check leaves it alone (a frame as dark as the wall behind it matched the wall and was keyed into a loop);
+  // what the lens shows of the wall is not.
+  const glasses = glassesBeyondFace(ownFace, framed.image, framed.points, oval);
+  for (let i = 0; i < glasses.length; i++) {
+    if (glasses[i] === FRAME) ownFace[i] = 1;
+    else if (glasses[i] === SEE_THROUGH) ownFace[i] = 0;
+  }
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const member = keepMainPerson(ownFace, size, size, faceCentre);
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
   // the crumbs that check leaves apart from the member with them.
   const kept = faceOvalMask(framed.points, size, size, FACE_KEPT);
-  for (let i = 0; i < kept.length; i++) kept[i]! |= glasses[i]!;
+  for (let i = 0; i < kept.length; i++) if (glasses[i] === FRAME) kept[i] = 1;
   const rim = matteEdges(framed.image, member, kept);
   const cut = softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width);
   // A photo that is all face (a tight crop) can leave the selfie model without a person at all: then the whole
