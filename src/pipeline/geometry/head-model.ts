@@ -42,6 +42,11 @@ export interface HeadModel extends Grid {
    */
   normals: Float32Array;
   pose: HeadPose;
+  /**
+   * Where set, how much of the turn's displacement each cell keeps (0..1), applied last (after the field is
+   * smoothed, which would spread it again): see `confineToMember`.
+   */
+  confine?: Float32Array;
 }
 
 /** Image-frame position of a point given in the head's reference frame. */
@@ -191,6 +196,36 @@ export function buildHeadModel(
   return { ...grid, depth: smooth, follow: smoothFollow, face, normals, pose };
 }
 
+/**
+ * The model with its turn confined to the member and a margin round them (`mask`: the member, 0..1, over the
+ * `width` x `height` image the model was built for). Where the member is not cut out (their outline is a guess the
+ * photo does not show), the whole frame turns as one, and the field reaches far beyond the head (to twice the
+ * head's radius, for hair that stands out): a tiled wall beside a turned head bent into waves with it. Confined, the
+ * wall a little way off the head stays straight; the margin covers hair the mask may have missed.
+ */
+export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width: number, height: number): HeadModel {
+  const { width: gw, height: gh, cell } = model;
+  const cells = new Float32Array(gw * gh);
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(gh - 1, Math.floor(y / cell)) * gw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.min(gw - 1, Math.floor(x / cell));
+      const v = mask[y * width + x] ?? 0;
+      if (v > (cells[o] ?? 0)) cells[o] = v;
+    }
+  }
+  // A box blur of a 0/1 plane read at "any of it" is a dilation by its radius; a second blur fades the edge.
+  const reach = Math.max(1, Math.round(Math.max(gw, gh) * MEMBER_MARGIN));
+  const grown = boxBlur(cells, gw, gh, 1, reach, 1);
+  for (let o = 0; o < grown.length; o++) grown[o] = (grown[o] ?? 0) > 0.02 ? 1 : 0;
+  const weight = boxBlur(grown, gw, gh, 1, reach, 2);
+  for (let o = 0; o < weight.length; o++) weight[o] = Math.min(1, weight[o] ?? 0);
+  return { ...model, confine: weight };
+}
+
+/** How far past the member's mask the turn still reaches, fully and then fading, as a share of the frame's side. */
+const MEMBER_MARGIN = 0.03;
+
 function smoothstep(a: number, b: number, x: number): number {
   const t = Math.min(1, Math.max(0, (x - a) / (b - a)));
   return t * t * (3 - 2 * t);
@@ -236,7 +271,8 @@ export function headDisplacement(model: HeadModel, to: Euler): Float32Array {
     const k = Math.min(1, (keep[o] ?? 0) * 1.25);
     const gx = o % gw;
     const gy = Math.floor(o / gw);
-    const edge = smoothstep(0, margin, Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5));
+    const edge =
+      smoothstep(0, margin, Math.min(gx + 0.5, gw - gx - 0.5, gy + 0.5, gh - gy - 0.5)) * (model.confine?.[o] ?? 1);
     d[o * 2] = (k * (d[o * 2] ?? 0) + (1 - k) * (wide[o * 2] ?? 0)) * edge;
     d[o * 2 + 1] = (k * (d[o * 2 + 1] ?? 0) + (1 - k) * (wide[o * 2 + 1] ?? 0)) * edge;
   }

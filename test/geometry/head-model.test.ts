@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildHeadModel, confineToMember, headDisplacement } from '../../src/pipeline/geometry/head-model.js';
+import { analyse, loadPhoto } from './photos.js';
+
+describe('confineToMember', () => {
+  it('keeps the turn on the member and leaves the wall well beside them where it is', async () => {
+    const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
+    const { width, height } = image;
+    const head = buildHeadModel(mesh.points, pose, width, height);
+    // The member: an ellipse round the face, a little larger than the head.
+    const cx = face.box.x + face.box.width / 2;
+    const cy = face.box.y + face.box.height / 2;
+    const rx = face.box.width * 0.8;
+    const ry = face.box.height * 0.9;
+    const mask = new Float32Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) mask[y * width + x] = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 ? 1 : 0;
+    const confined = confineToMember(head, mask, width, height);
+    const turn = { yaw: pose.yaw + 20, pitch: pose.pitch, roll: pose.roll };
+    const before = headDisplacement(head, turn);
+    const after = headDisplacement(confined, turn);
+    const { width: gw, height: gh, cell } = head;
+    const shift = (d: Float32Array, o: number) => Math.hypot(d[o * 2] ?? 0, d[o * 2 + 1] ?? 0);
+    // Beside the member, beyond the margin and its fade (3% + 6% of the side): the largest shift the unconfined
+    // model gives there, and what the confined one gives at the same cell.
+    const far = 0.12 * Math.max(width, height);
+    const rim: [number, number][] = Array.from({ length: 360 }, (_, i) => [
+      cx + rx * Math.cos((i * Math.PI) / 180),
+      cy + ry * Math.sin((i * Math.PI) / 180),
+    ]);
+    let worst = -1;
+    for (let gy = 0; gy < gh; gy++) {
+      for (let gx = 0; gx < gw; gx++) {
+        const x = (gx + 0.5) * cell;
+        const y = (gy + 0.5) * cell;
+        let near = Number.POSITIVE_INFINITY;
+        for (const [ex, ey] of rim) near = Math.min(near, Math.hypot(x - ex, y - ey));
+        const o = gy * gw + gx;
+        const outside = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 > 1;
+        if (outside && near > far && (worst < 0 || shift(before, o) > shift(before, worst))) worst = o;
+      }
+    }
+    assert.ok(
+      shift(before, worst) > 2,
+      `the unconfined turn moves the wall beside the head (${shift(before, worst)} px)`,
+    );
+    assert.ok(shift(after, worst) < 0.05, `the confined turn leaves it (${shift(after, worst)} px)`);
+    // The face turns as before.
+    const nose = Math.floor((mesh.points[1 * 3 + 1] ?? 0) / cell) * gw + Math.floor((mesh.points[1 * 3] ?? 0) / cell);
+    assert.ok(shift(before, nose) > 5);
+    assert.ok(Math.abs(shift(after, nose) - shift(before, nose)) < 0.05 * shift(before, nose));
+  });
+});
