@@ -446,6 +446,16 @@ function presetOrThrow(name: string): LightingPreset {
  * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
  * The light's direction, softness and strength stay.
  */
+/**
+ * Whether a rig colours its light: a gel, or a temperature well away from daylight (golden hour, candle, a "warm"
+ * or "cool" key). A black and white photo leaves that colour out (withoutColour), and the caption says so.
+ */
+export function colouredLight(lighting: Lighting): boolean {
+  const coloured = (s: { kelvin: number; colour?: Rgb }) =>
+    s.colour ? Math.max(...s.colour) - Math.min(...s.colour) > 0.1 : s.kelvin < 4500 || s.kelvin > 7500;
+  return lighting.lights.some(coloured) || coloured(lighting.ambient);
+}
+
 export function withoutColour(lighting: Lighting): Lighting {
   const white: Rgb = [1, 1, 1];
   return {

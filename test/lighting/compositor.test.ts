@@ -365,7 +365,12 @@ test('a black and white photo stays black and white under coloured light', async
     }
     chroma /= img.data.length / 3;
     assert.ok(chroma < 3, `${lighting}: mean chroma ${chroma.toFixed(1)}`);
+    // The caption says why the colour asked for is not there (a blind panel marked a grey "warm" portrait down).
+    assert.match(String(r.report['note']), /your photo is black and white, so the light's colour was left out/);
   }
+  // A light without a colour of its own leaves nothing out, and says nothing of it.
+  const plain = await engine.generate(request({ selfies: [grey], pose: 'front', lighting: 'studio' }), () => {});
+  assert.doesNotMatch(String(plain.report['note'] ?? ''), /black and white/);
 });
 
 test('compositor refuses a thumbnail-sized photo with a sentence asking for the original, and takes a larger selfie', async () => {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { type Lighting, parseLighting, withoutColour } from '../../core/lighting.js';
+import { colouredLight, type Lighting, parseLighting, withoutColour } from '../../core/lighting.js';
 import { checkPoseForEngine, parsePose, resolvePose, type TargetPose } from '../../core/pose.js';
 import { deriveSeed, mulberry32 } from '../../core/random.js';
 import { parseStyle } from '../../core/style.js';
@@ -206,6 +206,9 @@ const OUTLINE_REFUSED_NOTE =
 const BUSY_FOR_BACKDROP = 9;
 const BUSY_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: the background behind you is too busy to cut you out cleanly; a selfie against a plain wall works best";
+
+/** A black and white photo stays black and white: what the caption says when the light asked for had a colour. */
+const MONOCHROME_NOTE = "your photo is black and white, so the light's colour was left out";
 
 /**
  * The share of the face oval (about its centre) the rim check leaves alone: eyes, teeth and skin inside it are never
@@ -571,7 +574,9 @@ export async function prepareTarget(
   const framed = await frameImage(chosen.selfie.image, chosen.mesh.points, frame, size);
   const framedMesh: FaceMesh = { ...chosen.mesh, points: framed.points };
   // A black and white photo stays black and white: the rig's colour is taken out, its light kept.
-  const lighting = isMonochrome(framed.image) ? withoutColour(asked) : asked;
+  const monochrome = isMonochrome(framed.image);
+  const lighting = monochrome ? withoutColour(asked) : asked;
+  const colourLeftOut = monochrome && colouredLight(asked) ? MONOCHROME_NOTE : undefined;
   // The pose's scale and translation are in pixels: fit it again in the framed square.
   const framedPose = estimateHeadPose(framedMesh);
   const faceBox = faceInFrame(chosen.selfie, frame, size);
@@ -713,7 +718,7 @@ export async function prepareTarget(
     light,
     relit,
     timings,
-    ...(plan.note ? { note: plan.note } : {}),
+    ...(plan.note || colourLeftOut ? { note: joinNotes([plan.note, colourLeftOut]) } : {}),
     enlargement: size / frame.width,
   };
 }
