@@ -337,25 +337,28 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
     name: 'comic',
     role: 'medium',
     aliases: ['comic book', 'comics', 'pop art', 'popart', 'cartoon', 'graphic novel', 'halftone', 'lichtenstein'],
-    description: 'Comic book / pop art: flat colours, ink outlines and halftone dots.',
+    description: 'Pop art: you in flat poster colours on a bright halftone ground.',
     prompt: 'comic book illustration, bold ink outlines, halftone dots, pop art',
-    look: { kind: 'comic', levels: 5, ink: 2, halftone: 0, saturation: 1.12 },
-    variants: [
+    // Pop art first: blind paired panels on 20 unseen photos preferred it to the photo-like cel look 56 to 4 (14
+    // POST, 42 MEH, 4 BROKEN against 60 BROKEN for "the comic style was not delivered"); with clean ink lines
+    // added, the cel look fared no better (55 of 60 BROKEN: lines jittery, doubled, only on the face). The cel
+    // look stays as the third variation, a softer alternative.
+    look: {
+      kind: 'comic',
+      levels: 4,
+      ink: 2.5,
+      halftone: 9,
+      saturation: 1,
       // Warhol-style pop art palette.
-      {
-        kind: 'comic',
-        levels: 4,
-        ink: 2.5,
-        halftone: 9,
-        saturation: 1,
-        palette: [
-          [28, 20, 60],
-          [214, 40, 110],
-          [250, 140, 60],
-          [255, 226, 90],
-        ],
-        ground: [64, 196, 204],
-      },
+      palette: [
+        [28, 20, 60],
+        [214, 40, 110],
+        [250, 140, 60],
+        [255, 226, 90],
+      ],
+      ground: [64, 196, 204],
+    },
+    variants: [
       {
         kind: 'comic',
         levels: 4,
@@ -370,6 +373,7 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
         ],
         ground: [250, 210, 64],
       },
+      { kind: 'comic', levels: 5, ink: 2, halftone: 0, saturation: 1.12 },
     ],
   },
   {
