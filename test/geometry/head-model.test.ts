@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildHeadModel, confineToMember, headDisplacement } from '../../src/pipeline/geometry/head-model.js';
+import { warpHead, warpPlane } from '../../src/pipeline/geometry/head-warp.js';
 import { analyse, loadPhoto } from './photos.js';
 
 describe('confineToMember', () => {
@@ -50,5 +51,30 @@ describe('confineToMember', () => {
     const nose = Math.floor((mesh.points[1 * 3 + 1] ?? 0) / cell) * gw + Math.floor((mesh.points[1 * 3] ?? 0) / cell);
     assert.ok(shift(before, nose) > 5);
     assert.ok(Math.abs(shift(after, nose) - shift(before, nose)) < 0.05 * shift(before, nose));
+  });
+});
+
+describe('warpPlane', () => {
+  it('moves a mask as the head warp moves the person', async () => {
+    const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
+    const { width, height } = image;
+    const cx = face.box.x + face.box.width / 2;
+    const cy = face.box.y + face.box.height / 2;
+    const mask = new Float32Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        mask[y * width + x] = ((x - cx) / face.box.width) ** 2 + ((y - cy) / face.box.height) ** 2 <= 0.5 ? 1 : 0;
+    const model = buildHeadModel(mesh.points, pose, width, height);
+    const warp = warpHead(image, mask, model, { yaw: pose.yaw + 20, pitch: pose.pitch, roll: pose.roll });
+    assert.ok(warp.maxShift > 5, `the head moved ${warp.maxShift.toFixed(1)} px`);
+    const moved = warpPlane(mask, width, height, warp);
+    let differ = 0;
+    let changed = 0;
+    for (let p = 0; p < mask.length; p++) {
+      if (Math.abs((moved[p] ?? 0) - (warp.alpha[p] ?? 0)) > 0.5) differ++;
+      if (Math.abs((moved[p] ?? 0) - (mask[p] ?? 0)) > 0.5) changed++;
+    }
+    assert.ok(changed > 500, `the mask moved (${changed} px changed)`);
+    assert.ok(differ < changed * 0.05, `${differ} px differ from the warp's own alpha (of ${changed} that moved)`);
   });
 });

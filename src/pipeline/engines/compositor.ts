@@ -29,7 +29,7 @@ import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js'
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
 import { faceOvalMask } from '../geometry/face-oval.js';
 import { buildHeadModel, confineToMember, type HeadModel, headRotation } from '../geometry/head-model.js';
-import { cleanTurn, type HeadWarp, warpHead } from '../geometry/head-warp.js';
+import { cleanTurn, type HeadWarp, warpHead, warpPlane } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
 import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.js';
 import { TRIANGLES } from '../geometry/triangles.js';
@@ -88,6 +88,12 @@ export interface PreparedTarget {
   framedPose: HeadPose;
   frame: Box;
   segmentation: PersonSegmentation;
+  /**
+   * Where the member is not cut out because their outline follows no edge of the photo (the whole frame turns as
+   * one), the mask's guess of them, before the turn (warpPlane turns it): only what may follow it softly uses it
+   * (a pop-art ground).
+   */
+  guessedMember: Float32Array | undefined;
   model: HeadModel;
   /** The person turned to the rendered pose (colour, alpha, where each pixel came from). */
   person: HeadWarp;
@@ -702,6 +708,7 @@ export async function prepareTarget(
     framedPose,
     frame,
     segmentation,
+    guessedMember: matte || segmentFailed ? undefined : member,
     model,
     person,
     renderedPoints,
@@ -812,6 +819,12 @@ export class CompositorEngine implements Engine {
       plateBlur ??= backgroundSource(prepared.plate, { blur: PLATE_LIGHT_BLUR, brightness: 1, saturation: 1, tone: 0 });
       return plateBlur;
     };
+    // The mask's guess of a member not cut out, turned with the head, for the looks: once, on first use.
+    let guessed: Float32Array | undefined;
+    const guessedMember = () => {
+      guessed ??= warpPlane(prepared.guessedMember ?? prepared.person.alpha, size, size, prepared.person);
+      return guessed;
+    };
     // Where the face is in the composed portrait, for the looks: once, on first use.
     let oval: Uint8Array | undefined;
     const faceOval = () => {
@@ -857,7 +870,12 @@ export class CompositorEngine implements Engine {
       );
       const composed = applyLook(
         backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
-        { alpha: prepared.person.alpha, cutClean: cutOutClean, face: faceOval() },
+        {
+          alpha: prepared.person.alpha,
+          cutClean: cutOutClean,
+          face: faceOval(),
+          ...(prepared.guessedMember ? { guess: guessedMember } : {}),
+        },
         look,
         rng,
       );

@@ -247,3 +247,30 @@ export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler, room 
   share = inventedShare(points, from, at(lo));
   return { rendered: at(lo), fraction: lo, invented: share };
 }
+
+/**
+ * A plane of the photo (w x h, 0..1) moved as `warp` moved the person: each pixel takes the value where it came
+ * from (bilinear, clamped at the borders). For masks that must follow the turned head.
+ */
+export function warpPlane(plane: ArrayLike<number>, width: number, height: number, warp: HeadWarp): Float32Array {
+  const { width: gw, height: gh, cell } = warp.grid;
+  const out = new Float32Array(width * height);
+  const d = new Float32Array(2);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      sampleGrid(warp.inverse, 2, gw, gh, (x + 0.5) / cell - 0.5, (y + 0.5) / cell - 0.5, d);
+      const sx = Math.min(width - 1, Math.max(0, x + d[0]!));
+      const sy = Math.min(height - 1, Math.max(0, y + d[1]!));
+      const ix = Math.floor(sx);
+      const iy = Math.floor(sy);
+      const jx = Math.min(width - 1, ix + 1);
+      const jy = Math.min(height - 1, iy + 1);
+      const tx = sx - ix;
+      const ty = sy - iy;
+      const top = (plane[iy * width + ix] ?? 0) * (1 - tx) + (plane[iy * width + jx] ?? 0) * tx;
+      const bottom = (plane[jy * width + ix] ?? 0) * (1 - tx) + (plane[jy * width + jx] ?? 0) * tx;
+      out[y * width + x] = top + (bottom - top) * ty;
+    }
+  }
+  return out;
+}

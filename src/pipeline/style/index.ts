@@ -38,6 +38,11 @@ export interface Subject {
    */
   cutClean?: boolean;
   face?: ArrayLike<number>;
+  /**
+   * Where the member is not cut out at all (their outline follows no edge of the photo, so `alpha` is the whole
+   * frame), the mask's guess of them, made on first call: only what may follow it softly uses it (a pop-art ground).
+   */
+  guess?: () => ArrayLike<number>;
 }
 
 function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Random): RgbImage {
@@ -59,7 +64,7 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
       // was banded as the member is, into a white halo round the head with a grey ring inside it (a blind panel
       // rated three of the five such portraits broken).
       return m.ground && subject.cutClean === false
-        ? applyComic(image, m, undefined, subject.face, alpha)
+        ? applyComic(image, m, undefined, subject.face, subject.guess?.() ?? alpha)
         : applyComic(image, m, alpha, subject.face);
   }
 }
