@@ -157,42 +157,41 @@ export function applyComic(
 
 /**
  * Pop art drawn uncut (the cut-out was not clean) with its ground laid softly behind the member: the mask, blurred
- * wide so no piece of its guess shows as a crisp edge, leads from the drawing to the ground, where the photo's scene
- * shows only as a faint shading of the ground's colour. Drawn through the palette alone, a busy background became
- * blotches of the member's own colours round the head, which raters called "a thermal camera".
+ * wide so no piece of its guess shows as a crisp edge, leads from the drawing to the ground and its even screen.
+ * Drawn through the palette alone, a busy background became blotches of the member's own colours round the head,
+ * which raters called "a thermal camera".
  */
 function groundBehind(drawn: RgbImage, alpha: ArrayLike<number>, ground: Rgb8, halftone: number): RgbImage {
   const { width, height } = drawn;
-  const n = width * height;
   const d = drawn.data;
-  // Both are wide blurs, worked out at a quarter of the size (they lose nothing there) and scaled back up.
+  // A wide blur, worked out at a quarter of the size (it loses nothing there) and scaled back up.
   const f = 4;
   const sw = Math.ceil(width / f);
   const sh = Math.ceil(height / f);
-  const luma = new Float32Array(n);
-  for (let p = 0; p < n; p++) luma[p] = 0.2126 * d[p * 3]! + 0.7152 * d[p * 3 + 1]! + 0.0722 * d[p * 3 + 2]!;
-  const side = Math.max(width, height) / f;
-  const wide = (plane: ArrayLike<number>, sigma: number) =>
-    upsample(gaussianBlur(shrinkPlane(plane, width, height, sw, sh), sw, sh, sigma * side), sw, sh, f, width, height);
-  const soft = wide(alpha, GROUND_FADE);
-  const shade = wide(luma, 0.01);
+  const small = gaussianBlur(
+    shrinkPlane(alpha, width, height, sw, sh),
+    sw,
+    sh,
+    (GROUND_FADE * Math.max(width, height)) / f,
+  );
+  const soft = upsample(small, sw, sh, f, width, height);
   const period = halftone * (Math.max(width, height) / 1024);
   const out = new Uint8Array(d.length);
   for (let y = 0, p = 0; y < height; y++) {
     for (let x = 0; x < width; x++, p++) {
       const keep = smoothstep(0.25, 0.75, soft[p]!);
-      let g = 1 + GROUND_SHADE * (shade[p]! / 255 - 0.5);
+      let g = 1;
       if (period >= 3) {
         const u = ((x + y) * Math.SQRT1_2) / period;
         const v = ((x - y) * Math.SQRT1_2) / period;
         const du = u - Math.round(u);
         const dv = v - Math.round(v);
         const aa = 0.7 / period;
-        g *= 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
+        g = 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
       }
       for (let c = 0; c < 3; c++) {
         const i = p * 3 + c;
-        out[i] = Math.round(d[i]! * keep + Math.min(255, ground[c]! * g) * (1 - keep));
+        out[i] = Math.round(d[i]! * keep + ground[c]! * g * (1 - keep));
       }
     }
   }
@@ -628,11 +627,11 @@ function compose(
 
 /**
  * Pop art laid softly on its ground: the blur of the mask that leads from the drawing to the ground (a share of the
- * side: about 12 px at 1024 px, wide enough that no piece of the mask's guess shows as an edge), and how much of
- * the photo's scene shades the ground (its luminance, blurred, moves the ground's colour by up to an eighth).
+ * side: about 12 px at 1024 px, wide enough that no piece of the mask's guess shows as an edge). The ground is
+ * flat: shaded a little by the photo's scene, blinds and bokeh showed through it as stripes and blotches (blind
+ * raters).
  */
 const GROUND_FADE = 0.012;
-const GROUND_SHADE = 0.25;
 
 /** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
 const SOFT_CUT = 5;
