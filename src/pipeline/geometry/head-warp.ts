@@ -259,17 +259,8 @@ export function warpPlane(plane: ArrayLike<number>, width: number, height: numbe
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       sampleGrid(warp.inverse, 2, gw, gh, (x + 0.5) / cell - 0.5, (y + 0.5) / cell - 0.5, d);
-      const sx = Math.min(width - 1, Math.max(0, x + d[0]!));
-      const sy = Math.min(height - 1, Math.max(0, y + d[1]!));
-      const ix = Math.floor(sx);
-      const iy = Math.floor(sy);
-      const jx = Math.min(width - 1, ix + 1);
-      const jy = Math.min(height - 1, iy + 1);
-      const tx = sx - ix;
-      const ty = sy - iy;
-      const top = (plane[iy * width + ix] ?? 0) * (1 - tx) + (plane[iy * width + jx] ?? 0) * tx;
-      const bottom = (plane[jy * width + ix] ?? 0) * (1 - tx) + (plane[jy * width + jx] ?? 0) * tx;
-      out[y * width + x] = top + (bottom - top) * ty;
+      // The plane is a grid of one value per pixel: pixel (x, y) came from (x, y) + the inverse displacement.
+      sampleGrid(plane, 1, width, height, x + d[0]!, y + d[1]!, out, y * width + x);
     }
   }
   return out;

@@ -180,15 +180,7 @@ function groundBehind(drawn: RgbImage, alpha: ArrayLike<number>, ground: Rgb8, h
   for (let y = 0, p = 0; y < height; y++) {
     for (let x = 0; x < width; x++, p++) {
       const keep = smoothstep(0.25, 0.75, soft[p]!);
-      let g = 1;
-      if (period >= 3) {
-        const u = ((x + y) * Math.SQRT1_2) / period;
-        const v = ((x - y) * Math.SQRT1_2) / period;
-        const du = u - Math.round(u);
-        const dv = v - Math.round(v);
-        const aa = 0.7 / period;
-        g = 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
-      }
+      const g = period >= 3 ? screen(x, y, period) : 1;
       for (let c = 0; c < 3; c++) {
         const i = p * 3 + c;
         out[i] = Math.round(d[i]! * keep + ground[c]! * g * (1 - keep));
@@ -603,15 +595,7 @@ function compose(
       }
       if (cut < 1) {
         let shade = 1 - cut;
-        if (period >= 3) {
-          // A 45-degree screen of even dots, a quarter of the ground: a screen print's tint, not a photo's shading.
-          const u = ((x + y) * Math.SQRT1_2) / period;
-          const v = ((x - y) * Math.SQRT1_2) / period;
-          const du = u - Math.round(u);
-          const dv = v - Math.round(v);
-          const aa = 0.7 / period;
-          shade *= 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
-        }
+        if (period >= 3) shade *= screen(x, y, period);
         r += (BR[a00]! * w00 + BR[a01]! * w01 + BR[a10]! * w10 + BR[a11]! * w11) * shade;
         g += (BG[a00]! * w00 + BG[a01]! * w01 + BG[a10]! * w10 + BG[a11]! * w11) * shade;
         b += (BB[a00]! * w00 + BB[a01]! * w01 + BB[a10]! * w10 + BB[a11]! * w11) * shade;
@@ -654,6 +638,19 @@ const INK = 0.88;
 
 /** The halftone dots' radius, in periods: a quarter of the screen covered. */
 const DOT = Math.sqrt(0.25 / Math.PI);
+
+/**
+ * A 45-degree screen of even dots at pixel (x, y), `period` px apart, as a factor on the ground (the dots 12% darker,
+ * antialiased over a pixel): a screen print's tint, not a photo's shading.
+ */
+function screen(x: number, y: number, period: number): number {
+  const u = ((x + y) * Math.SQRT1_2) / period;
+  const v = ((x - y) * Math.SQRT1_2) / period;
+  const du = u - Math.round(u);
+  const dv = v - Math.round(v);
+  const aa = 0.7 / period;
+  return 1 - 0.12 * smoothstep(DOT + aa, DOT - aa, Math.sqrt(du * du + dv * dv));
+}
 
 /** Rec. 709 luminance of three planes. */
 function lumaOf(R: Plane, G: Plane, B: Plane): Plane {
