@@ -442,11 +442,6 @@ function presetOrThrow(name: string): LightingPreset {
 }
 
 /**
- * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
- * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
- * The light's direction, softness and strength stay.
- */
-/**
  * Whether a rig colours its light: a gel, or a temperature well away from daylight (golden hour, candle, a "warm"
  * or "cool" key). A black and white photo leaves that colour out (withoutColour), and the caption says so.
  */
@@ -456,6 +451,11 @@ export function colouredLight(lighting: Lighting): boolean {
   return lighting.lights.some(coloured) || coloured(lighting.ambient);
 }
 
+/**
+ * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
+ * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
+ * The light's direction, softness and strength stay.
+ */
 export function withoutColour(lighting: Lighting): Lighting {
   const white: Rgb = [1, 1, 1];
   return {

@@ -820,11 +820,14 @@ export class CompositorEngine implements Engine {
       return plateBlur;
     };
     // The mask's guess of a member not cut out, turned with the head, for the looks: once, on first use.
-    let guessed: Float32Array | undefined;
-    const guessedMember = () => {
-      guessed ??= warpPlane(prepared.guessedMember ?? prepared.person.alpha, size, size, prepared.person);
-      return guessed;
-    };
+    const guessed = prepared.guessedMember;
+    let turnedGuess: Float32Array | undefined;
+    const guess = guessed
+      ? () => {
+          turnedGuess ??= warpPlane(guessed, size, size, prepared.person);
+          return turnedGuess;
+        }
+      : undefined;
     // Where the face is in the composed portrait, for the looks: once, on first use.
     let oval: Uint8Array | undefined;
     const faceOval = () => {
@@ -874,7 +877,7 @@ export class CompositorEngine implements Engine {
           alpha: prepared.person.alpha,
           cutClean: cutOutClean,
           face: faceOval(),
-          ...(prepared.guessedMember ? { guess: guessedMember } : {}),
+          ...(guess ? { guess } : {}),
         },
         look,
         rng,

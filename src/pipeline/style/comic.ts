@@ -612,8 +612,8 @@ function compose(
 /**
  * Pop art laid softly on its ground: the blur of the mask that leads from the drawing to the ground (a share of the
  * side: about 12 px at 1024 px, wide enough that no piece of the mask's guess shows as an edge). The ground is
- * flat: shaded a little by the photo's scene, blinds and bokeh showed through it as stripes and blotches (blind
- * raters).
+ * flat: shaded even a little by the photo's scene, it showed blinds and bokeh through it as stripes and blotches
+ * (blind raters).
  */
 const GROUND_FADE = 0.012;
 
