@@ -157,14 +157,14 @@ export function applyComic(
 
 /**
  * Pop art drawn uncut (the cut-out was not clean) with its ground laid softly behind the member: the mask, blurred
- * wide so no piece of its guess shows as a crisp edge, leads from the drawing to the ground and its even screen.
+ * a little (GROUND_FADE), leads from the drawing to the ground and its even screen.
  * Drawn through the palette alone, a busy background became blotches of the member's own colours round the head,
  * which raters called "a thermal camera".
  */
 function groundBehind(drawn: RgbImage, alpha: ArrayLike<number>, ground: Rgb8, halftone: number): RgbImage {
   const { width, height } = drawn;
   const d = drawn.data;
-  // A wide blur, worked out at a quarter of the size (it loses nothing there) and scaled back up.
+  // The blur is worked out at a quarter of the size and scaled back up (bilinear: no steps at full size).
   const f = 4;
   const sw = Math.ceil(width / f);
   const sh = Math.ceil(height / f);
@@ -611,11 +611,12 @@ function compose(
 
 /**
  * Pop art laid softly on its ground: the blur of the mask that leads from the drawing to the ground (a share of the
- * side: about 12 px at 1024 px, wide enough that no piece of the mask's guess shows as an edge). The ground is
- * flat: shaded even a little by the photo's scene, it showed blinds and bokeh through it as stripes and blotches
- * (blind raters).
+ * side: 5 px at 1024 px). Twelve px hid more of the mask's guess, but blind paired raters preferred the crisper
+ * outline 35 to 7 on 14 unseen photos (31 of 42 ratings postable, against none: a wide fade read as a soft, cheap
+ * glow round the member). The ground is flat: shaded even a little by the photo's scene, it showed blinds and
+ * bokeh through it as stripes and blotches (blind raters).
  */
-const GROUND_FADE = 0.012;
+const GROUND_FADE = 0.005;
 
 /** How much wider the cut-out's edge is where the mask is unsure of it, in full-size px at 1024 px. */
 const SOFT_CUT = 5;

@@ -58,7 +58,7 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
       // A pop-art ground cuts the subject out crisply along the mask; with something else taken for the member
       // beside their head (a bokeh lamp, a stranger's shoulder) that piece was cut out as crisply, floating beside
       // the head. Then the whole picture is drawn as one scene, and the ground laid behind it softly along the mask
-      // blurred wide (drawn through the palette alone, a busy background was blotches of the member's own colours,
+      // blurred a little (drawn through the palette alone, a busy background was blotches of the member's own colours,
       // "a thermal camera" to blind raters). The plain comic never cuts (the mask only says where the scene is)
       // and keeps it: without it the wall beside the head was banded as the member is, into a white halo round the
       // head with a grey ring inside it (a blind panel rated three of the five such portraits broken).
