@@ -61,6 +61,20 @@ describe('glassesBeyondFace: a lens past the cheek is the member', () => {
     }
   });
 
+  it('puts nothing in beside the eye before a busy wall (graffiti flecks touching a temple)', () => {
+    // Dark flecks 5 px across every 8 px over the zone beside the left eye; the nearest touch the cheek, as a
+    // frame's end would, and each alone would be taken for one.
+    const flecks = (x: number, y: number) =>
+      x >= 57 && x < 80 && y >= 70 && y < 115 && (x - 57) % 8 < 5 && (y - 70) % 8 < 5;
+    const { image, person, points } = scene((x, y) => flecks(x, y) && y >= 86 && y < 91);
+    assert.ok(
+      glassesBeyondFace(person, image, points, noOval).some((v) => v === FRAME),
+      "one row of them is a frame's end",
+    );
+    const busy = scene(flecks);
+    assert.ok(glassesBeyondFace(busy.person, busy.image, busy.points, noOval).every((v) => v !== FRAME));
+  });
+
   it('changes nothing without glasses', () => {
     const { image, person, points } = scene(() => false);
     assert.ok(glassesBeyondFace(person, image, points, noOval).every((v) => v === 0));
