@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { parseConfig } from '../../src/config.js';
 import { cropImage, decodeImage, encodeImage, resizeImage, sniffFormat } from '../../src/pipeline/image.js';
 import { facePath } from '../helpers/env.js';
 
@@ -81,5 +82,19 @@ describe('RgbImage helpers', () => {
       assert.equal(meta.width, 64);
       assert.equal(meta.exif, undefined);
     }
+  });
+});
+
+describe('ingest: the default limits', () => {
+  const config = parseConfig({});
+  const limits = { maxBytes: config.PORTRAIT_MAX_INPUT_BYTES, maxPixels: config.PORTRAIT_MAX_INPUT_PIXELS };
+
+  it('take a 50-megapixel phone photo (it was refused at 40 MP) and shrink it to the working size', async () => {
+    const source = await readFile(facePath('obama.jpg'));
+    const bytes = await sharp(source).resize(8160, 6144, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
+    assert.ok(bytes.byteLength < limits.maxBytes, 'within the byte limit');
+    const { image } = await decodeImage(bytes, limits);
+    assert.ok(image.width * image.height <= 4096 * 4096, `${image.width}x${image.height}`);
+    assert.equal(Math.round((image.width / image.height) * 100), Math.round((8160 / 6144) * 100));
   });
 });
