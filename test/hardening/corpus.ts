@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDeflate } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { parseConfig } from '../../src/config.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { decodeImage, type IngestLimits, installLoaderAllowlist } from '../../src/pipeline/image.js';
 import { facePath, needsPhotos } from '../helpers/env.js';
@@ -295,7 +296,11 @@ async function placed(src: Sources, width: number, height: number, scale: number
 }
 
 /** The limits the table runs under (the product's defaults). */
-export const INGEST_LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 40_000_000 };
+const DEFAULTS = parseConfig({});
+export const INGEST_LIMITS = {
+  maxBytes: DEFAULTS.PORTRAIT_MAX_INPUT_BYTES,
+  maxPixels: DEFAULTS.PORTRAIT_MAX_INPUT_PIXELS,
+};
 
 /** Decodes `bytes` and checks it is the source portrait, upright, within a mean absolute error per channel. */
 async function closeToPortrait(bytes: Uint8Array, src: Sources, tolerance: number): Promise<void> {
@@ -440,7 +445,11 @@ export const CORPUS: readonly CorpusCase[] = [
     what: 'a 70-byte PNG declaring 100000 x 100000 pixels',
     expect: 'input.too_many_pixels',
     build: async () => pngWithHeader(100_000, 100_000),
-    check: (o) => expect(o.details['limit'] === '40 megapixels', `limit ${String(o.details['limit'])}`),
+    check: (o) =>
+      expect(
+        o.details['limit'] === `${INGEST_LIMITS.maxPixels / 1e6} megapixels`,
+        `limit ${String(o.details['limit'])}`,
+      ),
   },
   {
     id: 'bomb-webp-header',
@@ -479,9 +488,9 @@ export const CORPUS: readonly CorpusCase[] = [
   },
   {
     id: 'bomb-png-real',
-    what: 'a real 8000 x 8000 all-black PNG (64 MP in ~60 KB)',
+    what: 'a real 15000 x 14500 all-black PNG (218 MP in ~640 KB, over the 210 MP default)',
     expect: 'input.too_many_pixels',
-    build: () => solid(8000, 8000, [0, 0, 0]).png({ compressionLevel: 9 }).toBuffer(),
+    build: () => solid(15_000, 14_500, [0, 0, 0]).png({ compressionLevel: 9 }).toBuffer(),
   },
   {
     id: 'bomb-png-ztxt',
