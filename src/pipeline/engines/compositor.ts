@@ -27,7 +27,7 @@ import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
-import { faceOvalMask } from '../geometry/face-oval.js';
+import { faceOvalMask, faceProfileMask } from '../geometry/face-oval.js';
 import { buildHeadModel, confineToMember, type HeadModel, headRotation } from '../geometry/head-model.js';
 import { cleanTurn, type HeadWarp, warpHead, warpPlane } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
@@ -607,9 +607,12 @@ export async function prepareTarget(
   // Only the member: blobs the segmentation found beside them (a clothes rack, a neighbour's shoulder) are background.
   const member = keepMainPerson(ownFace, size, size, faceCentre);
   // The rim checked against the photo's colours: patches of old background the mask took for the person go, and
-  // the crumbs that check leaves apart from the member with them.
+  // the crumbs that check leaves apart from the member with them. Not on the face (the oval, a frame's end) nor on
+  // the profile of a turned face (nose, lips and chin past the oval), which the selfie model draws crisply: checked
+  // on its coarse cells, a nose tip before a pale wall came out as a soft, see-through blob.
+  const profile = faceProfileMask(framed.points, size, size);
   const kept = faceOvalMask(framed.points, size, size, FACE_KEPT);
-  for (let i = 0; i < kept.length; i++) if (glasses[i] === FRAME) kept[i] = 1;
+  for (let i = 0; i < kept.length; i++) if (glasses[i] === FRAME || profile[i]) kept[i] = 1;
   const rim = matteEdges(framed.image, member, kept);
   const cut = softenForEnlargement(keepMainPerson(rim, size, size, faceCentre), size, size / frame.width);
   // A photo that is all face (a tight crop) can leave the selfie model without a person at all: then the whole

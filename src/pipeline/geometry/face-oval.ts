@@ -1,26 +1,91 @@
+import { signedArea } from './raster.js';
+import { REFERENCE_FACE } from './reference.js';
+import { TRIANGLES } from './triangles.js';
+
 /**
  * The face's own outline from the face mesh: the ring of MediaPipe's 468-point mesh that runs over the forehead,
  * down the cheeks and round the chin (the face oval of MediaPipe's face-mesh connections), as a filled mask. It
  * follows the cheek and jaw where the detector's box is only a rectangle around them.
  */
-const FACE_OVAL = [
+const FACE_OVAL: readonly number[] = [
   10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
   172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-] as const;
+];
 
 /**
  * 1 inside the face oval of `points` (mesh x, y, z triplets in the image's pixels), scaled about its centre by
- * `scale` (below 1 keeps a band inside the outline free), for a width x height image. Scanline fill: each row's
- * crossings with the polygon's edges, filled in pairs.
+ * `scale` (below 1 keeps a band inside the outline free), for a width x height image.
  */
 export function faceOvalMask(points: Float32Array, width: number, height: number, scale = 1): Uint8Array {
-  const xs = FACE_OVAL.map((i) => points[i * 3] ?? 0);
-  const ys = FACE_OVAL.map((i) => points[i * 3 + 1] ?? 0);
-  const cx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const cy = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const px = xs.map((x) => cx + (x - cx) * scale);
-  const py = ys.map((y) => cy + (y - cy) * scale);
+  const { px, py } = scaledAboutOval(points, FACE_OVAL, scale);
   const mask = new Uint8Array(width * height);
+  fillPolygon(mask, width, height, px, py);
+  return mask;
+}
+
+/**
+ * What the middle of the face (nose, lips and chin: the mesh's triangles within MIDFACE of its midline, facing the
+ * camera) covers on screen beyond its oval. Turned aside, the nose and lips stand out past the far cheek's outline
+ * (the oval is a ring on the head, not its silhouette). Not the sides of the face: past the oval there the mesh's far
+ * cheek and temple reach beyond the real ones. Empty on a face that looks ahead.
+ */
+export function faceProfileMask(points: Float32Array, width: number, height: number): Uint8Array {
+  const mask = new Uint8Array(width * height);
+  const all = Array.from({ length: Math.floor(points.length / 3) }, (_, i) => i);
+  const { px, py } = scaledAboutOval(points, all, 1);
+  for (let t = 0; t < MIDFACE_TRIANGLES.length; t += 3) {
+    const a = MIDFACE_TRIANGLES[t]!;
+    const b = MIDFACE_TRIANGLES[t + 1]!;
+    const c = MIDFACE_TRIANGLES[t + 2]!;
+    // Only what faces the camera: the far side of the nose, turned away, is no surface the photo shows.
+    if (signedArea(px[a]!, py[a]!, px[b]!, py[b]!, px[c]!, py[c]!) <= 0) continue;
+    fillPolygon(mask, width, height, [px[a]!, px[b]!, px[c]!], [py[a]!, py[b]!, py[c]!]);
+  }
+  const oval = faceOvalMask(points, width, height);
+  for (let i = 0; i < mask.length; i++) if (oval[i]) mask[i] = 0;
+  return mask;
+}
+
+/**
+ * The middle of the face: within this share of the face's half width of its midline. The mouth's corners are at
+ * 0.43 and the eyes' outer corners at 0.64; at 0.45 the nose tip's silhouette still faded where it meets the cheek.
+ */
+const MIDFACE = 0.6;
+
+const MIDFACE_TRIANGLES: Uint16Array = (() => {
+  let half = 0;
+  for (const i of FACE_OVAL) half = Math.max(half, Math.abs(REFERENCE_FACE[i * 3] ?? 0));
+  const near = (i: number) => Math.abs(REFERENCE_FACE[i * 3] ?? 0) <= MIDFACE * half;
+  const kept: number[] = [];
+  for (let t = 0; t < TRIANGLES.length; t += 3) {
+    const tri = [TRIANGLES[t]!, TRIANGLES[t + 1]!, TRIANGLES[t + 2]!];
+    if (tri.every(near)) kept.push(...tri);
+  }
+  return Uint16Array.from(kept);
+})();
+
+/** The mesh points `indices` picks, scaled by `scale` about the face oval's centre. */
+function scaledAboutOval(
+  points: Float32Array,
+  indices: readonly number[],
+  scale: number,
+): { px: number[]; py: number[] } {
+  let cx = 0;
+  let cy = 0;
+  for (const i of FACE_OVAL) {
+    cx += points[i * 3] ?? 0;
+    cy += points[i * 3 + 1] ?? 0;
+  }
+  cx /= FACE_OVAL.length;
+  cy /= FACE_OVAL.length;
+  return {
+    px: indices.map((i) => cx + ((points[i * 3] ?? 0) - cx) * scale),
+    py: indices.map((i) => cy + ((points[i * 3 + 1] ?? 0) - cy) * scale),
+  };
+}
+
+/** Sets to 1 the pixels whose centres lie inside the polygon: each row's crossings with its edges, filled in pairs. */
+function fillPolygon(mask: Uint8Array, width: number, height: number, px: number[], py: number[]): void {
   const y0 = Math.max(0, Math.floor(Math.min(...py)));
   const y1 = Math.min(height - 1, Math.ceil(Math.max(...py)));
   const crossings: number[] = [];
@@ -40,8 +105,7 @@ export function faceOvalMask(points: Float32Array, width: number, height: number
     for (let k = 0; k + 1 < crossings.length; k += 2) {
       const from = Math.max(0, Math.ceil((crossings[k] ?? 0) - 0.5));
       const to = Math.min(width - 1, Math.floor((crossings[k + 1] ?? 0) - 0.5));
-      mask.fill(1, y * width + from, y * width + to + 1);
+      if (to >= from) mask.fill(1, y * width + from, y * width + to + 1);
     }
   }
-  return mask;
 }
