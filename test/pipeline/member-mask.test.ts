@@ -179,6 +179,22 @@ describe('a hand held by the face (handBesideFace)', () => {
     assert.ok(handBesideFace(skin, w, h, face) > 0.3);
   });
 
+  it('does not take a skin-coloured hat crown above the face for a hand; a hand in the hair with its arm it does', () => {
+    const w = 400;
+    const h = 400;
+    const face = { x: 150, y: 120, width: 100, height: 120 };
+    const skin = new Float32Array(w * h);
+    const fill = filler(skin, w);
+    fill(150, 250, 120, 240);
+    fill(175, 225, 240, 330);
+    // A straw hat's crown, wide and wholly above the face, apart from the skin below.
+    fill(110, 290, 40, 110);
+    assert.ok(handBesideFace(skin, w, h, face) < 0.1, `hat ${handBesideFace(skin, w, h, face)}`);
+    // The same piece joined to an arm that comes down beside the head is a hand in the hair.
+    fill(270, 290, 40, 300);
+    assert.ok(handBesideFace(skin, w, h, face) > 0.3, `hand ${handBesideFace(skin, w, h, face)}`);
+  });
+
   it('does not take the far cheek, ear and nape of a face in profile for a hand', () => {
     const w = 400;
     const h = 400;
