@@ -196,6 +196,22 @@ describe('compositor portraits: the faults a person would see', () => {
     assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a busy background');
   });
 
+  it('puts no studio backdrop behind a black and white photo, and says so', async () => {
+    // In grey alone white hair highlights, pale ears and a pale wall are one: every black and white cut-out a blind
+    // panel saw was broken. The NASA portrait, which takes a backdrop in colour, made grey.
+    const colour = await selfie('astronaut.png');
+    const data = new Uint8Array(colour.image.data);
+    for (let i = 0; i < data.length; i += 3) {
+      data.fill(Math.round(0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!), i, i + 3);
+    }
+    const base = request({ selfies: [{ ...colour, image: { ...colour.image, data } }], outputSize: 256 });
+    const plain = (await engine.generate(base, () => {})).images[0];
+    const blue = await engine.generate({ ...base, style: 'studio blue' }, () => {});
+    assert.ok(plain && blue.images[0]);
+    assert.match(String(blue.report['note']), /in a black and white photo you cannot be told from the wall cleanly/);
+    assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a black and white photo');
+  });
+
   it('makes variations that differ at a glance, with and without a style', async () => {
     for (const style of ['', 'studio grey']) {
       const r = await engine.generate(
