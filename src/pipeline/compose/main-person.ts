@@ -5,7 +5,7 @@
  * face's centre, grown a little so soft edges and wisps of hair stay, applied as a smooth multiplier.
  */
 
-import { components } from '../segment/components.js';
+import { floodFill } from '../segment/components.js';
 import { boxMean } from '../segment/guided-filter.js';
 import { maxFilter, resizePlane } from '../segment/plane.js';
 import { smoothstep } from '../style/filters.js';
@@ -227,14 +227,19 @@ export function handBesideFace(skin: Float32Array, width: number, height: number
   const x1 = Math.min(width, Math.ceil(face.x + face.width * 1.8));
   const y0 = Math.max(0, Math.floor(face.y - face.height * 0.3));
   const y1 = Math.min(height, Math.ceil(face.y + face.height));
-  const { labels, boxes } = components({ width, height, data: skin }, SURE_SKIN);
+  // Sure skin above the face's top joined to skin lower down: a piece that reaches below the top crosses its first
+  // row, so filling from that row over the rows above finds them all (and costs nothing where no skin is there).
+  const top = Math.min(height - 1, Math.max(0, Math.ceil(face.y)));
+  const sure = (o: number) => (skin[o] ?? 0) >= SURE_SKIN;
+  const row = Array.from({ length: width }, (_, x) => top * width + x);
+  const joined = floodFill(width, top + 1, row, sure);
   let sum = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       if (x >= left && x < right && y >= face.y - gx) continue;
-      const label = labels[y * width + x] ?? 0;
-      if (label !== 0 && (boxes[label]?.[3] ?? 0) < face.y) continue;
-      sum += skin[y * width + x] ?? 0;
+      const o = y * width + x;
+      if (y < top && sure(o) && !joined[o]) continue;
+      sum += skin[o] ?? 0;
     }
   }
   return sum / Math.max(1, face.width * face.height);

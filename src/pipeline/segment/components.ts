@@ -72,12 +72,13 @@ export function dropSmallBlobs(p: Plane, threshold: number, minFraction: number)
 
 /**
  * 1 where `inside` holds and the pixel is joined through such pixels (4-connected) to a `seed` pixel where it holds
- * too: what of a region touches where it must start (skin joined to the face, skin joined to the sure body).
+ * too: what of a region touches where it must start (skin joined to the face, skin joined to the sure body). `seed`
+ * is a test for every pixel, or the seed pixels' indices where they are few (one row).
  */
 export function floodFill(
   width: number,
   height: number,
-  seed: (o: number) => boolean,
+  seed: ((o: number) => boolean) | readonly number[],
   inside: (o: number) => boolean,
 ): Uint8Array {
   const out = new Uint8Array(width * height);
@@ -88,7 +89,11 @@ export function floodFill(
       stack.push(o);
     }
   };
-  for (let o = 0; o < out.length; o++) if (seed(o)) visit(o);
+  if (typeof seed === 'function') {
+    for (let o = 0; o < out.length; o++) if (seed(o)) visit(o);
+  } else {
+    for (const o of seed) visit(o);
+  }
   while (stack.length > 0) {
     const o = stack.pop()!;
     const x = o % width;
