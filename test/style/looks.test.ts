@@ -933,3 +933,35 @@ test('comic drawn uncut keeps the scene away from the head sharp: not one soft s
   const after = highFrequency(out, below);
   assert.ok(after > before * 0.45, `detail below the head ${after.toFixed(2)} vs the photo's ${before.toFixed(2)}`);
 });
+
+test('pop art on a black and white photo before a plain wall: the wall seen between curls is the ground', () => {
+  // Cut out (or laid on a ground), the grey wall seen between dark curls inside the mask was drawn as the palette's
+  // yellow blobs round the hair (a blind panel rated all five black and white comics broken). Drawn whole with no
+  // ground of its own, the wall there is the same flat colour as the wall round the head.
+  const image: RgbImage = { width: SIZE, height: SIZE, channels: 3, data: new Uint8Array(SIZE * SIZE * 3).fill(205) };
+  const gaps: number[] = [];
+  for (let y = 0; y < SIZE; y++) {
+    for (let x = 0; x < SIZE; x++) {
+      const p = y * SIZE + x;
+      if ((alpha[p] ?? 0) < 1) continue;
+      // Dark hair over the head, with wall-grey gaps between curls near its edge.
+      const r = Math.hypot((x - SIZE / 2) / (SIZE * 0.3), (y - SIZE / 2) / (SIZE * 0.45));
+      const gap = r > 0.7 && (x >> 4) % 3 === 0 && (y >> 4) % 3 === 0;
+      if (gap) gaps.push(p);
+      else image.data.fill(45, p * 3, p * 3 + 3);
+    }
+  }
+  assert.ok(gaps.length > 500, `${gaps.length} gap pixels`);
+  const wall = 5 * SIZE + 5;
+  const distance = (img: RgbImage, p: number, q: number) =>
+    Math.hypot(...[0, 1, 2].map((c) => img.data[p * 3 + c]! - img.data[q * 3 + c]!));
+  for (const v of POP_ART) {
+    const rng = mulberry32(deriveSeed(7, `variation-${v}`));
+    const varied = varyStyle(style('comic'), v, rng);
+    const own = applyLook(image, { alpha, ownGround: true }, varied, rng);
+    const mean = (img: RgbImage) => gaps.reduce((s, p) => s + distance(img, p, wall), 0) / gaps.length;
+    assert.ok(mean(own) < 40, `v${v}: the gaps stand ${mean(own).toFixed(1)} from the wall round the head`);
+    const cut = applyLook(image, { alpha }, varied, mulberry32(deriveSeed(7, `variation-${v}`)));
+    assert.ok(mean(cut) > 100, `v${v}: cut out, the gaps stood ${mean(cut).toFixed(1)} from the ground`);
+  }
+});

@@ -896,6 +896,7 @@ export class CompositorEngine implements Engine {
         {
           alpha: prepared.person.alpha,
           cutClean: cutOutClean,
+          ownGround: prepared.monochrome && backgroundPlain,
           face: faceOval(),
           ...(guess ? { guess } : {}),
         },

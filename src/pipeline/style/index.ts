@@ -37,6 +37,11 @@ export interface Subject {
    * member beside their head, or the outline is a guess the photo does not show.
    */
   cutClean?: boolean;
+  /**
+   * Whether pop art draws the whole picture through its palette with no ground of its own: a black and white photo
+   * before a plain wall, whose wall becomes the palette's own flat ground (see applyMedium).
+   */
+  ownGround?: boolean;
   face?: ArrayLike<number>;
   /**
    * Where the member is not cut out at all (their outline follows no edge of the photo, so `alpha` is the whole
@@ -62,6 +67,11 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
       // "a thermal camera" to blind raters). The plain comic never cuts (the mask only says where the scene is)
       // and keeps it: without it the wall beside the head was banded as the member is, into a white halo round the
       // head with a grey ring inside it (a blind panel rated three of the five such portraits broken).
+      // A black and white photo before a plain wall is drawn uncut with no ground laid: its wall becomes one flat
+      // colour of the palette, a ground of its own. Cut out or laid on a ground, the wall seen between curls kept its
+      // grey, drawn as the palette's yellow blobs round the hair, and pale ears went see-through (a blind panel rated
+      // all five black and white comics broken).
+      if (m.ground && subject.ownGround) return applyComic(image, m, undefined, subject.face);
       return m.ground && subject.cutClean === false
         ? applyComic(image, m, undefined, subject.face, subject.guess?.() ?? alpha)
         : applyComic(image, m, alpha, subject.face);
