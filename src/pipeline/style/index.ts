@@ -70,7 +70,7 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
       // A black and white photo before a plain wall is drawn uncut with no ground laid: its wall becomes one flat
       // colour of the palette, a ground of its own. Cut out or laid on a ground, the wall seen between curls kept its
       // grey, drawn as the palette's yellow blobs round the hair, and pale ears went see-through (a blind panel rated
-      // all five black and white comics broken).
+      // all five black and white comics broken, four of them before a plain wall).
       if (m.ground && subject.ownGround) return applyComic(image, m, undefined, subject.face);
       return m.ground && subject.cutClean === false
         ? applyComic(image, m, undefined, subject.face, subject.guess?.() ?? alpha)
