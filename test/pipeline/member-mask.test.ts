@@ -162,17 +162,23 @@ describe('the mask beside the head (besideTheHead)', () => {
 });
 
 describe('a hand held by the face (handBesideFace)', () => {
-  it('counts skin beside the face above the chin, not the ears, the face or the neck', () => {
+  /** A 400 x 400 skin plane with a face (its box 100 x 120) and the neck below its chin. */
+  function faceAndNeck() {
     const w = 400;
     const h = 400;
     const face = { x: 150, y: 120, width: 100, height: 120 };
     const skin = new Float32Array(w * h);
     const fill = filler(skin, w);
-    // The face, two ears just outside its box, and the neck below the chin.
     fill(150, 250, 120, 240);
+    fill(175, 225, 240, 330);
+    return { w, h, face, skin, fill };
+  }
+
+  it('counts skin beside the face above the chin, not the ears, the face or the neck', () => {
+    const { w, h, face, skin, fill } = faceAndNeck();
+    // Two ears just outside the face's box.
     fill(142, 150, 160, 200);
     fill(250, 258, 160, 200);
-    fill(175, 225, 240, 330);
     assert.ok(handBesideFace(skin, w, h, face) < 0.1, `ears and neck ${handBesideFace(skin, w, h, face)}`);
     // A hand at the temple: fingers beside the upper face.
     fill(262, 320, 110, 200);
@@ -180,13 +186,7 @@ describe('a hand held by the face (handBesideFace)', () => {
   });
 
   it('does not take a skin-coloured hat crown above the face for a hand; a hand in the hair with its arm it does', () => {
-    const w = 400;
-    const h = 400;
-    const face = { x: 150, y: 120, width: 100, height: 120 };
-    const skin = new Float32Array(w * h);
-    const fill = filler(skin, w);
-    fill(150, 250, 120, 240);
-    fill(175, 225, 240, 330);
+    const { w, h, face, skin, fill } = faceAndNeck();
     // A straw hat's crown, wide and wholly above the face, apart from the skin below.
     fill(110, 290, 40, 110);
     assert.ok(handBesideFace(skin, w, h, face) < 0.1, `hat ${handBesideFace(skin, w, h, face)}`);
