@@ -219,8 +219,8 @@ const BUSY_REFUSED_NOTE =
  * A black and white photo gets no backdrop: the cut-out's edge is found by colour, and in grey alone white hair
  * highlights, pale ears and a pale wall are one. A blind panel on unseen photos rated every studio blue portrait cut
  * out of a black and white photo broken (3 of 3, by all three raters): white scraps of wall round curly hair,
- * see-through ears, a grey wisp by a beard. The comic still cuts: drawn uncut it kept the wall between the curls
- * as the same yellow blobs.
+ * see-through ears, a grey wisp by a beard. Pop art draws such a photo before a plain wall whole instead, its wall
+ * one flat colour of the palette (`ownGround` in style/index.ts).
  */
 const MONOCHROME_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: in a black and white photo you cannot be told from the wall cleanly; a colour selfie works best";
