@@ -7,6 +7,7 @@ import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { busyBackground } from '../compose/busy-background.js';
 import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
+import { crispOutline } from '../compose/crisp-outline.js';
 import { despill } from '../compose/despill.js';
 import { matteEdges } from '../compose/edge-matte.js';
 import { rollFrame, rollPoint } from '../compose/frame-roll.js';
@@ -853,12 +854,26 @@ export class CompositorEngine implements Engine {
       oval ??= faceOvalMask(prepared.turnedPoints, size, size);
       return oval;
     };
+    // The cut-out's outline smoothed and crisp where it is not hair, for what is cut out onto a new ground: once,
+    // on first use.
+    let crisp: Float32Array | undefined;
+    const crispAlpha = () => {
+      crisp ??= crispOutline(
+        prepared.person.alpha,
+        warpPlane(prepared.segmentation.hair, size, size, prepared.person),
+        size,
+        size,
+        prepared.enlargement,
+      );
+      return crisp;
+    };
     // The person with the old wall's colour spill taken out, for backdrops: once, on first use.
     let unspilled: typeof prepared.person | undefined;
     const backdropPerson = () => {
       unspilled ??= {
         ...prepared.person,
         image: despill(prepared.person.image, prepared.person.alpha, plateLight()),
+        alpha: crispAlpha(),
       };
       return unspilled;
     };
@@ -891,12 +906,15 @@ export class CompositorEngine implements Engine {
         background,
         prepared.highlights,
       );
+      // Pop art cut out onto its ground is a cut-out too.
+      const ownGround = prepared.monochrome && backgroundPlain;
+      const cutOntoGround = backdrop || (look.medium?.kind === 'comic' && cutOutClean && !ownGround);
       const composed = applyLook(
-        backdrop ? wrapLight(portrait, prepared.person.alpha, backdrop) : portrait,
+        backdrop ? wrapLight(portrait, crispAlpha(), backdrop) : portrait,
         {
-          alpha: prepared.person.alpha,
+          alpha: cutOntoGround ? crispAlpha() : prepared.person.alpha,
           cutClean: cutOutClean,
-          ownGround: prepared.monochrome && backgroundPlain,
+          ownGround,
           face: faceOval(),
           ...(guess ? { guess } : {}),
         },
