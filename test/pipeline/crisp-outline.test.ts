@@ -68,6 +68,15 @@ describe('crispOutline', () => {
     assert.ok(rampWidth(crisp, 200) <= 6);
   });
 
+  it('does not take a thin band of "hair" along the outline for hair (the parts model draws one round an ear)', () => {
+    const soft = softShoulder();
+    const band = new Float32Array(W * H);
+    for (let y = EDGE - 3; y < EDGE + 3; y++) for (let x = 0; x < W; x++) band[y * W + x] = 1;
+    const crisp = crispOutline(soft, band, W, H, 2);
+    for (const x of [60, 120, 200])
+      assert.ok(rampWidth(crisp, x) <= 6, `soft edge at x=${x}: ${rampWidth(crisp, x)} px`);
+  });
+
   it('keeps a thin part of the member whole (a glasses frame past the cheek), sure or softened', () => {
     for (const sure of [1, 0.7]) {
       const alpha = new Float32Array(W * H);

@@ -1,5 +1,5 @@
 import { boxMean } from '../segment/guided-filter.js';
-import { resizePlane } from '../segment/plane.js';
+import { maxFilter, resizePlane } from '../segment/plane.js';
 import { smoothstep } from '../style/filters.js';
 
 /**
@@ -16,9 +16,14 @@ import { smoothstep } from '../style/filters.js';
 const CHOKE = 0.6;
 const RAMP = 0.12;
 const HAIR_REACH = 0.012;
+/**
+ * Hair narrower than about twice this many quarter-size cells (16 px at 1024) does not count: the parts model
+ * draws a thin band of "hair" along the rim of an ear, and the ear's edge stayed soft, a lilac fringe on studio blue.
+ */
+const HAIR_THIN = 2;
 /** How far above its smoothed outline a pixel's alpha stands where it is a thin part of the member (kept as is). */
-const THIN_LOW = 0.2;
-const THIN_HIGH = 0.4;
+const THIN_LOW = 0.1;
+const THIN_HIGH = 0.25;
 /**
  * The smoothing runs at half size and the hair's nearness at a quarter (both are smooth fields, read back
  * bilinearly): at full size the four box passes cost about 110 ms a portrait at 1024 px.
@@ -38,7 +43,7 @@ export function crispOutline(
   const hairy = new Float32Array(n);
   for (let o = 0; o < n; o++) hairy[o] = (hair[o] ?? 0) > 0.3 ? 1 : 0;
   const reach = Math.max(HAIR_SCALE, Math.round(Math.max(width, height) * HAIR_REACH));
-  const nearHair = blurredAt(hairy, width, height, HAIR_SCALE, reach);
+  const nearHair = blurredAt(hairy, width, height, HAIR_SCALE, reach, HAIR_THIN);
   const out = new Float32Array(n);
   for (let o = 0; o < n; o++) {
     const a = alpha[o] ?? 0;
@@ -57,11 +62,28 @@ export function crispOutline(
 }
 
 /** `values` blurred by two box passes of radius `r` (full-size pixels), computed on a copy `scale` times smaller. */
-function blurredAt(values: Float32Array, width: number, height: number, scale: number, r: number): Float32Array {
+function blurredAt(
+  values: Float32Array,
+  width: number,
+  height: number,
+  scale: number,
+  r: number,
+  open = 0,
+): Float32Array {
   const sw = Math.max(1, Math.round(width / scale));
   const sh = Math.max(1, Math.round(height / scale));
-  const small = resizePlane({ width, height, data: values }, sw, sh).data;
+  let small = resizePlane({ width, height, data: values }, sw, sh).data;
+  if (open > 0) small = opened(small, sw, sh, open);
   const rs = Math.max(1, Math.round(r / scale));
   const blurred = boxMean(boxMean(small, sw, sh, rs), sw, sh, rs);
   return resizePlane({ width: sw, height: sh, data: blurred }, width, height).data;
+}
+
+/** `mask` (0..1, halved at 0.5) with what is narrower than twice `r` cells taken away: shrunk by r and grown back. */
+function opened(mask: Float32Array, w: number, h: number, r: number): Float32Array {
+  const outside = new Float32Array(mask.length);
+  for (let o = 0; o < mask.length; o++) outside[o] = (mask[o] ?? 0) > 0.5 ? 0 : 1;
+  const grownOutside = maxFilter(outside, w, h, r);
+  for (let o = 0; o < mask.length; o++) grownOutside[o] = 1 - (grownOutside[o] ?? 0);
+  return maxFilter(grownOutside, w, h, r);
 }
