@@ -24,6 +24,9 @@ const HAIR_THIN = 2;
 /** How far above its smoothed outline a pixel's alpha stands where it is a thin part of the member (kept as is). */
 const THIN_LOW = 0.1;
 const THIN_HIGH = 0.25;
+/** Alpha from which the mask is sure of the member (kept as is), fully from SURE_HIGH. */
+const SURE_LOW = 0.9;
+const SURE_HIGH = 0.98;
 /**
  * The smoothing runs at half size and the hair's nearness at a quarter (both are smooth fields, read back
  * bilinearly): at full size the four box passes cost about 110 ms a portrait at 1024 px.
@@ -53,7 +56,7 @@ export function crispOutline(
     const s = smooth[o] ?? 0;
     const crisp = Math.max(
       smoothstep(CHOKE - RAMP, CHOKE + RAMP, s),
-      a * smoothstep(0.9, 0.98, a),
+      a * smoothstep(SURE_LOW, SURE_HIGH, a),
       a * smoothstep(THIN_LOW, THIN_HIGH, a - s),
     );
     out[o] = h * a + (1 - h) * crisp;

@@ -877,6 +877,8 @@ export class CompositorEngine implements Engine {
       };
       return unspilled;
     };
+    // A black and white photo before a plain wall is drawn whole by pop art, its wall a ground of its own.
+    const ownGround = prepared.monochrome && backgroundPlain;
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
       const look = varyStyle(style, v, rng);
@@ -907,7 +909,6 @@ export class CompositorEngine implements Engine {
         prepared.highlights,
       );
       // Pop art cut out onto its ground is a cut-out too.
-      const ownGround = prepared.monochrome && backgroundPlain;
       const cutOntoGround = backdrop || (look.medium?.kind === 'comic' && cutOutClean && !ownGround);
       const composed = applyLook(
         backdrop ? wrapLight(portrait, crispAlpha(), backdrop) : portrait,
