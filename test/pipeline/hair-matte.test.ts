@@ -257,3 +257,34 @@ it('a pale forehead below the hairline keeps its alpha, even the colour of the w
   // The wall seen through the gap in the hair above still goes.
   assert.ok(meanAlpha(out, 235, 265, 84, 100) < 0.4);
 });
+
+it("a forehead lit the colour of a strongly coloured wall keeps its alpha: the wall's palette key stops at the hairline", () => {
+  // Blue light on a blue wall and on the forehead below dark hair: keyed by the wall's colours, the forehead under the
+  // hairline went see-through in an arc (pop art: its ground through the forehead). The wall's blue seen through the
+  // gap in the hair above still goes.
+  const { image, plate, alpha, hair } = scene(0);
+  let seed = 5;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed / 2147483648 - 0.5) * 60;
+  };
+  const blue = (d: number) => [40 + d / 2, 80 + d, 200 + d];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      const wall = blue(noise());
+      plate.data.set(wall, o * 3);
+      const forehead = y >= 200 && y < face.y && x >= face.x && x < face.x + face.width;
+      if (forehead) {
+        alpha[o] = 1;
+        image.data.set(blue(0), o * 3);
+      } else if (alpha[o] === 0 || inGap(x, y)) image.data.set(wall, o * 3);
+      if (inGap(x, y)) hair[o] = 1;
+    }
+  }
+  const { alpha: out } = matteHairOnPlain({ image, alpha, hair, skin: new Float32Array(n), plate, face });
+  const forehead = meanAlpha(out, face.x + 10, face.x + face.width - 10, 200, face.y);
+  assert.ok(forehead > 0.95, `the forehead kept alpha ${forehead.toFixed(2)}`);
+  const gap = meanAlpha(out, 235, 265, 84, 100);
+  assert.ok(gap < 0.4, `the wall's blue in the hair kept alpha ${gap.toFixed(2)}`);
+});

@@ -69,6 +69,12 @@ const AMID = 0.9;
 /** Hair cover (hair model) from which a check cell above the face is the hair, not the forehead below it. */
 const HAIRLINE = 0.35;
 /**
+ * How far above that row (share of the side) the forehead's protection reaches: where hair meets a forehead lit
+ * the colour of the wall (blue light on both), the hair model's lowest rows are the blend, and it was keyed into
+ * a see-through arc along the hairline (pop art: the ground through the forehead).
+ */
+const HAIRLINE_BAND = 0.015;
+/**
  * Outside the hair above the brows, a pixel is checked only with at least HAIR_NEARBY of hair (the hair mask's mean)
  * within HAIR_NEARBY_REACH of the side: the wall between a black bob's flyaway strands has its hair all round.
  */
@@ -138,6 +144,7 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
   const brows = (face.y + face.height * BROWS) / fc;
   const faceTop = face.y / fc;
   const hairline = hairlineRows(wall.cover, cw, ch, face, fc);
+  const hairlineBand = Math.round(Math.max(cw, ch) * HAIRLINE_BAND);
 
   // Sample cells: the photo's and the wall's colours, the person's and the hair's cover, SAMPLE check cells a side.
   const sw = Math.ceil(cw / SAMPLE);
@@ -174,6 +181,11 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
       const i = y * cw + x;
       const a = check.cover[i] ?? 0;
       if (a < 0.03 || (skinCover[i] ?? 0) > SKIN) continue;
+      // Nor the forehead: below the hairline over the face (a pale forehead under black hair is the grey of a grey
+      // wall where they blend, and the skin model can miss it in black and white), where it was keyed into a line
+      // of holes along the hairline with the backdrop's blue through it. Not by the wall's palette either: a
+      // forehead lit by the blue light of a blue wall was keyed into a see-through arc.
+      if (y > (hairline[x] ?? ch) - hairlineBand && y < faceTop) continue;
       if (palette && y <= brows && !inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) {
         // The wall's own strong colour seen through gaps deep in a head of curls, where the plate is a blend of
         // the walls around and says nothing: keyed by the colours of the wall itself (a blind panel saw green
@@ -213,10 +225,6 @@ export function matteHairOnPlain({ image, alpha, hair, skin, plate, face }: Hair
         if (y <= brows && (nearHair[i] ?? 0) < HAIR_NEARBY) continue;
       }
       if (inBox(face, (x + 0.5) * fc, (y + 0.5) * fc)) continue;
-      // Nor the forehead: below the hairline over the face (a pale forehead under black hair is the grey of a grey
-      // wall where they blend, and the skin model can miss it in black and white), where it was keyed into a line
-      // of holes along the hairline with the backdrop's blue through it.
-      if (y > (hairline[x] ?? ch) && y < faceTop) continue;
       // Amid the person all round, only the wall's own colour is the wall seen through a gap (a white patch in a
       // black bob): a shadow in a parting or a grey sheen on a crown lies between hair and wall too, and was
       // matted into see-through holes in the middle of a head of hair (a blind review: the backdrop's blue in them).
