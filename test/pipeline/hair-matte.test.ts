@@ -11,12 +11,17 @@ const inHair = (x: number, y: number) => x >= 120 && x < 392 && y >= 60 && y < 2
 // not call it hair.
 const inGap = (x: number, y: number) => x >= 220 && x < 280 && y >= 80 && y < 130;
 
-function scene(wallNoise: number): { image: RgbImage; plate: RgbImage; alpha: Float32Array; hair: Float32Array } {
-  let seed = 7;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return (seed / 2147483648 - 0.5) * 2 * wallNoise;
+/** A seeded noise source, uniform in -amplitude..amplitude: a wall's grain or paint. */
+function uniformNoise(seed: number, amplitude: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return (state / 2147483648 - 0.5) * 2 * amplitude;
   };
+}
+
+function scene(wallNoise: number): { image: RgbImage; plate: RgbImage; alpha: Float32Array; hair: Float32Array } {
+  const noise = uniformNoise(7, wallNoise);
   const image = new Uint8Array(n * 3);
   const plate = new Uint8Array(n * 3);
   const alpha = new Float32Array(n);
@@ -100,11 +105,7 @@ it("a strongly coloured wall's own colour in the hair above the brows goes, even
   // (a blind panel saw green flecks in curls on a grey backdrop), and a shirt below the face with a stripe of the
   // wall's green, which must not be keyed through.
   const { image, plate, alpha, hair } = scene(0);
-  let seed = 11;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return (seed / 2147483648 - 0.5) * 60;
-  };
+  const noise = uniformNoise(11, 30);
   const green = (d: number) => [60 + d, 190 + d, 110 + d];
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -130,11 +131,7 @@ it('auburn hair before an orange wall keeps its alpha: the wall-colour key is fo
   // Red curls lit by an orange wall fall among the wall's own colours; keyed as the wall, the whole rim of the hair
   // above the brows went, and the backdrop met the hair kept below along a straight line (a blind panel).
   const { image, plate, alpha, hair } = scene(0);
-  let seed = 5;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return (seed / 2147483648 - 0.5) * 60;
-  };
+  const noise = uniformNoise(5, 30);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const o = y * size + x;
@@ -263,11 +260,7 @@ it("a forehead lit the colour of a strongly coloured wall keeps its alpha: the w
   // hairline went see-through in an arc (pop art: its ground through the forehead). The wall's blue seen through the
   // gap in the hair above still goes.
   const { image, plate, alpha, hair } = scene(0);
-  let seed = 5;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return (seed / 2147483648 - 0.5) * 60;
-  };
+  const noise = uniformNoise(5, 30);
   const blue = (d: number) => [40 + d / 2, 80 + d, 200 + d];
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
