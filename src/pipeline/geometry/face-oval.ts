@@ -17,7 +17,7 @@ const FACE_OVAL: readonly number[] = [
  * `scale` (below 1 keeps a band inside the outline free), for a width x height image.
  */
 export function faceOvalMask(points: Float32Array, width: number, height: number, scale = 1): Uint8Array {
-  const { px, py } = scaledAboutOval(points, FACE_OVAL, scale);
+  const { px, py } = ovalScaled(points, scale);
   const mask = new Uint8Array(width * height);
   fillPolygon(mask, width, height, px, py);
   return mask;
@@ -31,15 +31,15 @@ export function faceOvalMask(points: Float32Array, width: number, height: number
  */
 export function faceProfileMask(points: Float32Array, width: number, height: number): Uint8Array {
   const mask = new Uint8Array(width * height);
-  const all = Array.from({ length: Math.floor(points.length / 3) }, (_, i) => i);
-  const { px, py } = scaledAboutOval(points, all, 1);
+  const x = (i: number) => points[i * 3] ?? 0;
+  const y = (i: number) => points[i * 3 + 1] ?? 0;
   for (let t = 0; t < MIDFACE_TRIANGLES.length; t += 3) {
     const a = MIDFACE_TRIANGLES[t]!;
     const b = MIDFACE_TRIANGLES[t + 1]!;
     const c = MIDFACE_TRIANGLES[t + 2]!;
     // Only what faces the camera: the far side of the nose, turned away, is no surface the photo shows.
-    if (signedArea(px[a]!, py[a]!, px[b]!, py[b]!, px[c]!, py[c]!) <= 0) continue;
-    fillPolygon(mask, width, height, [px[a]!, px[b]!, px[c]!], [py[a]!, py[b]!, py[c]!]);
+    if (signedArea(x(a), y(a), x(b), y(b), x(c), y(c)) <= 0) continue;
+    fillPolygon(mask, width, height, [x(a), x(b), x(c)], [y(a), y(b), y(c)]);
   }
   const oval = faceOvalMask(points, width, height);
   for (let i = 0; i < mask.length; i++) if (oval[i]) mask[i] = 0;
@@ -64,12 +64,8 @@ const MIDFACE_TRIANGLES: Uint16Array = (() => {
   return Uint16Array.from(kept);
 })();
 
-/** The mesh points `indices` picks, scaled by `scale` about the face oval's centre. */
-function scaledAboutOval(
-  points: Float32Array,
-  indices: readonly number[],
-  scale: number,
-): { px: number[]; py: number[] } {
+/** The face oval's points, scaled by `scale` about their centre. */
+function ovalScaled(points: Float32Array, scale: number): { px: number[]; py: number[] } {
   let cx = 0;
   let cy = 0;
   for (const i of FACE_OVAL) {
@@ -79,8 +75,8 @@ function scaledAboutOval(
   cx /= FACE_OVAL.length;
   cy /= FACE_OVAL.length;
   return {
-    px: indices.map((i) => cx + ((points[i * 3] ?? 0) - cx) * scale),
-    py: indices.map((i) => cy + ((points[i * 3 + 1] ?? 0) - cy) * scale),
+    px: FACE_OVAL.map((i) => cx + ((points[i * 3] ?? 0) - cx) * scale),
+    py: FACE_OVAL.map((i) => cy + ((points[i * 3 + 1] ?? 0) - cy) * scale),
   };
 }
 
