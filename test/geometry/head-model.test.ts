@@ -9,11 +9,12 @@ describe('confineToMember', () => {
     const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
     const { width, height } = image;
     const head = buildHeadModel(mesh.points, pose, width, height);
-    // The member: an ellipse round the face, a little larger than the head.
+    // The member: an ellipse in the face, a mask that lost the head round it (the margin, 7% of the side with its
+    // fade, covers what a mask of the whole head misses and more).
     const cx = face.box.x + face.box.width / 2;
     const cy = face.box.y + face.box.height / 2;
-    const rx = face.box.width * 0.8;
-    const ry = face.box.height * 0.9;
+    const rx = face.box.width * 0.3;
+    const ry = face.box.height * 0.35;
     const mask = new Float32Array(width * height);
     for (let y = 0; y < height; y++)
       for (let x = 0; x < width; x++) mask[y * width + x] = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 ? 1 : 0;
@@ -23,9 +24,9 @@ describe('confineToMember', () => {
     const after = headDisplacement(confined, turn);
     const { width: gw, height: gh, cell } = head;
     const shift = (d: Float32Array, o: number) => Math.hypot(d[o * 2] ?? 0, d[o * 2 + 1] ?? 0);
-    // Beside the member, beyond the margin and its fade (3% + 6% of the side): the largest shift the unconfined
+    // Beside the member, beyond the margin and its fade (7% + 14% of the side): the largest shift the unconfined
     // model gives there, and what the confined one gives at the same cell.
-    const far = 0.12 * Math.max(width, height);
+    const far = 0.22 * Math.max(width, height);
     const rim: [number, number][] = Array.from({ length: 360 }, (_, i) => [
       cx + rx * Math.cos((i * Math.PI) / 180),
       cy + ry * Math.sin((i * Math.PI) / 180),
@@ -47,6 +48,10 @@ describe('confineToMember', () => {
       `the unconfined turn moves the wall beside the head (${shift(before, worst)} px)`,
     );
     assert.ok(shift(after, worst) < 0.05, `the confined turn leaves it (${shift(after, worst)} px)`);
+    // And the wall is lit as a wall: the head's sideways normals beside it face the camera off the member.
+    const nz = (m: typeof head, o: number) => m.normals[o * 3 + 2] ?? 0;
+    assert.ok(nz(head, worst) < 0.9, `the head's normal beside it faces the camera already (${nz(head, worst)})`);
+    assert.ok(nz(confined, worst) > 0.999, `the confined normal there faces aside (${nz(confined, worst)})`);
     // The face turns as before.
     const nose = Math.floor((mesh.points[1 * 3 + 1] ?? 0) / cell) * gw + Math.floor((mesh.points[1 * 3] ?? 0) / cell);
     assert.ok(shift(before, nose) > 5);

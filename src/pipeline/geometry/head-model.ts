@@ -220,11 +220,35 @@ export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width
   for (let o = 0; o < grown.length; o++) grown[o] = (grown[o] ?? 0) > 0.02 ? 1 : 0;
   const weight = boxBlur(grown, gw, gh, 1, reach, 2);
   for (let o = 0; o < weight.length; o++) weight[o] = Math.min(1, weight[o] ?? 0);
-  return { ...model, confine: weight };
+  // Off the member the frame is the photo's wall, lit as a wall: the head's broad normals go on sideways past its
+  // outline (for hair beyond it), and a sky beside a turned head was lit as the head's side, a bright wedge ending
+  // along the line of the chin. Off the mask the surface faces the camera; the change is made just inside the
+  // mask's edge (made across it, the wall along a head lit from the other side showed a grey ring round the hair),
+  // never on the face nor within the margin round it (where short hair brings the mask's edge near the temples,
+  // the light kinked along the face's outline).
+  const near = Math.max(1, Math.round(reach / 3));
+  const on = boxBlur(cells, gw, gh, 1, near, 2);
+  const face = boxBlur(model.face, gw, gh, 1, reach, 2);
+  const normals = new Float32Array(model.normals.length);
+  for (let o = 0; o < on.length; o++) {
+    const w = Math.max(smoothstep(0.5, 1, on[o] ?? 0), Math.min(1, face[o] ?? 0));
+    const x = (model.normals[o * 3] ?? 0) * w;
+    const y = (model.normals[o * 3 + 1] ?? 0) * w;
+    const z = (model.normals[o * 3 + 2] ?? 1) * w + (1 - w);
+    const l = Math.hypot(x, y, z) || 1;
+    normals[o * 3] = x / l;
+    normals[o * 3 + 1] = y / l;
+    normals[o * 3 + 2] = z / l;
+  }
+  return { ...model, confine: weight, normals };
 }
 
-/** How far past the member's mask the turn still reaches, fully and then fading, as a share of the frame's side. */
-const MEMBER_MARGIN = 0.03;
+/**
+ * How far past the member's mask the turn still reaches, fully and then fading, as a share of the frame's side. The
+ * background there bends with the head: over 3% the edge of a tower or a door frame beside a turned head waved
+ * along the mask's outline; over 7% it bends once, gently.
+ */
+const MEMBER_MARGIN = 0.07;
 
 function smoothstep(a: number, b: number, x: number): number {
   const t = Math.min(1, Math.max(0, (x - a) / (b - a)));
