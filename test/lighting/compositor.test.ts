@@ -285,6 +285,30 @@ test('compositor does not cut a member whose outline the photo does not show: th
   assert.match(String(result.report['note']), /too close to the background's colour/);
 });
 
+test('compositor does not cut a member out of a busy background for a turn either: the whole frame turns as one', async () => {
+  // obama2.jpg stands before an office's shelves and flags. Cut out and turned, the head uncovered a fill of them
+  // and left what the matte missed of them in the hair; turned whole, nothing of a cut shows.
+  const s = await loadSelfie('obama2.jpg');
+  const busy: PreparedSelfie = { image: s.image, faces: s.faces, mainFace: s.face, index: 1 };
+  const { prepared } = await new CompositorEngine().run(
+    request({ selfies: [busy], pose: 'three-quarter left', outputSize: 256 }),
+    () => {},
+  );
+  assert.ok(prepared.backgroundBusy > 9, `busy ${prepared.backgroundBusy}`);
+  assert.equal(prepared.cutFault, 'busy');
+  assert.ok(prepared.turn.rendered > 5, `turned ${prepared.turn.rendered}`);
+  let least = 1;
+  for (const a of prepared.person.alpha) least = Math.min(least, a);
+  assert.ok(least > 0.99, `the person layer is cut (alpha down to ${least.toFixed(2)})`);
+  // Before a plain background the member is still cut out (the NASA portrait's).
+  const a = await loadSelfie('astronaut.png');
+  const plain = await new CompositorEngine().run(
+    request({ selfies: [{ image: a.image, faces: a.faces, mainFace: a.face, index: 1 }], outputSize: 256 }),
+    () => {},
+  );
+  assert.equal(plain.prepared.cutFault, undefined);
+});
+
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {
   // The photo shrunk and set into a large grey canvas: a small face in a large photo (enlarged about 3 times).
   const small = inGreyCanvas(

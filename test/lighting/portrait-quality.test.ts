@@ -33,6 +33,17 @@ async function selfie(name: string, index = 1): Promise<PreparedSelfie> {
   return { ...s, index };
 }
 
+/** The selfie with its background painted a plain grey wall, so the member is cut out of it. */
+async function onPlainWall(s: PreparedSelfie): Promise<PreparedSelfie> {
+  const { person } = await segmentPerson(s.image);
+  const data = new Uint8Array(s.image.data);
+  for (let i = 0; i < person.length; i++) {
+    const a = person[i] ?? 0;
+    for (let c = 0; c < 3; c++) data[i * 3 + c] = Math.round(a * (data[i * 3 + c] ?? 0) + (1 - a) * (150 + c * 4));
+  }
+  return { ...s, image: { ...s.image, data } };
+}
+
 function request(over: Partial<EngineRequest>): EngineRequest {
   return {
     selfies: [],
@@ -59,13 +70,15 @@ after(async () => {
 describe('compositor portraits: the faults a person would see', () => {
   it('leaves no skin of the old head where the head was: what it uncovers is background', async () => {
     const { result, prepared } = await engine.run(
-      // A turn (a tilt turns the whole frame and moves the head against nothing).
-      request({ selfies: [await selfie('obama.jpg')], pose: 'three-quarter left' }),
+      // A turn (a tilt turns the whole frame and moves the head against nothing), of a member cut out: before a
+      // plain wall (before the photo's flags and curtains nothing is cut, the whole frame turns as one).
+      request({ selfies: [await onPlainWall(await selfie('obama.jpg'))], pose: 'three-quarter left' }),
       () => {},
     );
     const out = result.images[0];
     assert.ok(out);
     const { width, height } = out;
+    assert.equal(prepared.cutFault, undefined, 'the member was not cut out');
     const before = prepared.segmentation;
     const after = await segmentPerson(out);
     // Pixels that were skin in the photo and that the turned person no longer covers.

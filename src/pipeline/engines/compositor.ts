@@ -90,9 +90,8 @@ export interface PreparedTarget {
   frame: Box;
   segmentation: PersonSegmentation;
   /**
-   * Where the member is not cut out because their outline follows no edge of the photo (the whole frame turns as
-   * one), the mask's guess of them, before the turn (warpPlane turns it): only what may follow it softly uses it
-   * (a pop-art ground).
+   * Where the member is not cut out (cutFault: the whole frame turns as one), the mask's guess of them, before the
+   * turn (warpPlane turns it): only what may follow it softly uses it (a pop-art ground, a sketch's paper).
    */
   guessedMember: Float32Array | undefined;
   model: HeadModel;
@@ -112,11 +111,10 @@ export interface PreparedTarget {
   leavesInCut: number;
   /** Share of the member's outline above the shoulders with the same colour on both sides (unsupportedOutline). */
   outlineUnsupported: number;
-  /**
-   * How far the background round the head strays from its own colour nearby (busyBackground; 0: a plain wall).
-   * Measured only for a request with a style, the only ones a backdrop can go behind (undefined otherwise).
-   */
-  backgroundBusy: number | undefined;
+  /** How far the background round the head strays from its own colour nearby (busyBackground; 0: a plain wall). */
+  backgroundBusy: number;
+  /** Why the member is not cut out (faultInCut; undefined: cut out cleanly). */
+  cutFault: CutFault | undefined;
   /** Whether the photo is black and white (isMonochrome). */
   monochrome: boolean;
   /** Output pixels per photo pixel across the head-and-shoulders frame (above 1: the photo was enlarged). */
@@ -183,12 +181,13 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
 }
 
 /**
- * Most of the frame the member's mask may cover beside their head for a studio backdrop (besideTheHead), and what
- * the caption says when it covers more. Seen: 0-1.3% on single portraits (hair, a raised collar), 3-11% on crops of
- * group shots with a neighbour's face, arm or hair beside the member.
+ * Most of the frame the member's mask may cover beside their head (besideTheHead) for the member to be cut out at
+ * all (for a studio backdrop, or over the photo's own background: faultInCut), and what the caption says when it
+ * covers more. Seen: 0-1.3% on single portraits (hair, a raised collar), 3-11% on crops of group shots with a
+ * neighbour's face, arm or hair beside the member.
  */
 const STRAY_FOR_BACKDROP = 0.02;
-/** Most of the member's mask round the head that may be foliage green for a studio backdrop (leavesBesideHead). */
+/** Most of the member's mask round the head that may be foliage green for a cut-out (leavesBesideHead). */
 const LEAVES_FOR_BACKDROP = 0.06;
 const BACKDROP_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: you could not be cut out cleanly (something beside your head, or too little of you around the face); a selfie with some room and nothing else next to your head works best";
@@ -206,15 +205,39 @@ const OUTLINE_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: your hair or clothes are too close to the background's colour to cut you out cleanly; a selfie against a wall that stands out from your hair works best";
 
 /**
- * Most the background round the head may stray from its own colour nearby (busyBackground, mean RGB distance) for a
- * studio backdrop. A blind panel on 16 unseen photos given a backdrop: at most 5.4 (plain walls, a blue screen, a
- * smooth sky) for 14 of 18 ratings postable or nearly; from 10 up (bokeh lights, foliage, a café, a sunset) 24 of 30
- * broken, with patches of old background in the hair and halos round it. Over such a background the photo's own
- * background is kept and the caption says why. The NASA portrait's measures 7.5 to 8.4 (1024 or 256 px out).
+ * Most the background round the head may stray from its own colour nearby (busyBackground, mean RGB distance) for
+ * the member to be cut out at all. A blind panel on 16 unseen photos given a backdrop: at most 5.4 (plain walls, a
+ * blue screen, a smooth sky) for 14 of 18 ratings postable or nearly; from 10 up (bokeh lights, foliage, a café, a
+ * sunset) 24 of 30 broken, with patches of old background in the hair and halos round it. Over such a background the
+ * photo's own background is kept and the caption says why, and the whole frame turns as one (faultInCut). The NASA
+ * portrait's measures 7.5 to 8.4 (1024 or 256 px out).
  */
 const BUSY_FOR_BACKDROP = 9;
 const BUSY_REFUSED_NOTE =
   "kept your photo's background instead of the studio backdrop: the background behind you is too busy to cut you out cleanly; a selfie against a plain wall works best";
+
+/** Why the member is not cut out: something beside the head, an outline the photo does not show, a busy background. */
+type CutFault = 'stray' | 'outline' | 'busy';
+
+/** The first of the cut-out's measures past its bound (undefined: the member can be cut out cleanly). */
+function faultInCut(m: {
+  strayBesideHead: number;
+  leavesInCut: number;
+  outlineUnsupported: number;
+  backgroundBusy: number;
+}): CutFault | undefined {
+  if (m.strayBesideHead > STRAY_FOR_BACKDROP || m.leavesInCut > LEAVES_FOR_BACKDROP) return 'stray';
+  if (m.outlineUnsupported > OUTLINE_FOR_BACKDROP) return 'outline';
+  if (m.backgroundBusy > BUSY_FOR_BACKDROP) return 'busy';
+  return undefined;
+}
+
+/** What the caption says when a studio backdrop was asked for and the member could not be cut out, by why. */
+const CUT_REFUSED_NOTES: Record<CutFault, string> = {
+  stray: BACKDROP_REFUSED_NOTE,
+  outline: OUTLINE_REFUSED_NOTE,
+  busy: BUSY_REFUSED_NOTE,
+};
 
 /**
  * A black and white photo gets no backdrop: the cut-out's edge is found by colour, and in grey alone white hair
@@ -642,18 +665,19 @@ export async function prepareTarget(
   const strayBesideHead = matted ? besideTheHead(matted.alpha, size, size, faceBox, found) : 1;
   const leavesInCut = matted ? leavesBesideHead(framed.image, matted.alpha, faceBox) : 0;
   const outlineUnsupported = matted ? unsupportedOutline(framed.image, matted.alpha, faceBox) : 1;
-  // Only a style can put a backdrop behind the member (a studio backdrop, a pop-art ground): about 20 ms saved on
-  // every other request.
-  const backgroundBusy = !request.style.trim()
-    ? undefined
-    : matted
-      ? busyBackground(framed.image, matted.alpha, faceBox)
-      : 0;
-  // An outline the photo does not show (an afro on a dark wall, hair in a neon-lit room) is a cut the mask guessed:
-  // over the photo's own background it showed as the guess, half an afro filled with smooth grey where the mask had
-  // lost it, or hair cut in blocks. Then the whole frame is the member, turned and lit as one, like a failed
-  // segmentation; nothing is cut, so nothing of the guess shows (and no backdrop goes behind it).
-  const matte = outlineUnsupported > OUTLINE_FOR_BACKDROP ? undefined : matted;
+  const backgroundBusy = matted ? busyBackground(framed.image, matted.alpha, faceBox) : 0;
+  const cutFault = matted
+    ? faultInCut({ strayBesideHead, leavesInCut, outlineUnsupported, backgroundBusy })
+    : 'outline';
+  // A cut a backdrop would not take is not made for the photo's own background either: the whole frame is the
+  // member, turned and lit as one, like a failed segmentation, so nothing of the cut's guesses shows.
+  // - An outline the photo does not show (an afro on a dark wall, hair in a neon-lit room): over the photo's own
+  //   background the guess showed, half an afro filled with smooth grey where the mask had lost it, or hair in blocks.
+  // - A busy background, leaves or someone beside the head: the turned head uncovered a blurred fill beside a neck
+  //   before neon bokeh, wisps of curls the matte left on a sky stayed as smoke beside the head, torn leaves smeared
+  //   round a face, scraps of hair above it (a blind panel on unseen photos: every tile of those photos broken).
+  //   Turned whole, the background near the head moves a little with it, which a blurred, busy background hides.
+  const matte = cutFault ? undefined : matted;
   const cutAlpha = matte ? matte.alpha : new Float32Array(size * size).fill(1);
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
@@ -724,7 +748,10 @@ export async function prepareTarget(
     framedPose,
     frame,
     segmentation,
-    guessedMember: matte || segmentFailed ? undefined : member,
+    // Before a busy background or with something beside the head, the refined cut (the pop-art ground along the
+    // mask before the rim check came out with lumps on a shoulder and brick-coloured fringes); where the outline
+    // itself is the guess, that mask.
+    guessedMember: matte || segmentFailed ? undefined : matted && cutFault !== 'outline' ? matted.alpha : member,
     model,
     person,
     renderedPoints,
@@ -735,6 +762,7 @@ export async function prepareTarget(
     leavesInCut,
     outlineUnsupported,
     backgroundBusy,
+    cutFault,
     monochrome,
     delta,
     source,
@@ -814,21 +842,15 @@ export class CompositorEngine implements Engine {
 
     onProgress({ stage: 'stitch' });
     const t = performance.now();
-    const strayFree = prepared.strayBesideHead <= STRAY_FOR_BACKDROP && prepared.leavesInCut <= LEAVES_FOR_BACKDROP;
-    const outlineFollowsPhoto = prepared.outlineUnsupported <= OUTLINE_FOR_BACKDROP;
-    const backgroundPlain = (prepared.backgroundBusy ?? 0) <= BUSY_FOR_BACKDROP;
-    const cutOutClean = strayFree && outlineFollowsPhoto && backgroundPlain;
+    const backgroundPlain = prepared.backgroundBusy <= BUSY_FOR_BACKDROP;
+    const cutOutClean = prepared.cutFault === undefined;
     const backdropFits = cutOutClean && !prepared.monochrome;
     const keptBackground =
       !style.backdrop || backdropFits
         ? undefined
-        : !strayFree
-          ? BACKDROP_REFUSED_NOTE
-          : !outlineFollowsPhoto
-            ? OUTLINE_REFUSED_NOTE
-            : !backgroundPlain
-              ? BUSY_REFUSED_NOTE
-              : MONOCHROME_REFUSED_NOTE;
+        : prepared.cutFault
+          ? CUT_REFUSED_NOTES[prepared.cutFault]
+          : MONOCHROME_REFUSED_NOTE;
     const soft =
       prepared.enlargement > SOFT_ENLARGEMENT ? softNote(prepared.reference.selfie.image, prepared.frame) : undefined;
     const note = joinNotes([prepared.note, keptBackground, soft]);
@@ -848,6 +870,12 @@ export class CompositorEngine implements Engine {
           return turnedGuess;
         }
       : undefined;
+    // Where the member is for the looks. Not cut out before a busy background or with something beside the head,
+    // still the cut's guess: a pencil sketch fades the scene to paper round the member as round a cut-out (drawn
+    // whole, curtains and a street were sketched as densely as the face). Where the outline itself is the guess,
+    // the whole frame.
+    const subjectAlpha =
+      guess && prepared.cutFault !== 'outline' ? guess : (): ArrayLike<number> => prepared.person.alpha;
     // Where the face is in the composed portrait, for the looks: once, on first use.
     let oval: Uint8Array | undefined;
     const faceOval = () => {
@@ -913,7 +941,7 @@ export class CompositorEngine implements Engine {
       const composed = applyLook(
         backdrop ? wrapLight(portrait, crispAlpha(), backdrop) : portrait,
         {
-          alpha: cutOntoGround ? crispAlpha() : prepared.person.alpha,
+          alpha: cutOntoGround ? crispAlpha() : subjectAlpha(),
           cutClean: cutOutClean,
           ownGround,
           face: faceOval(),
@@ -945,7 +973,7 @@ export class CompositorEngine implements Engine {
       strayBesideHead: round3(prepared.strayBesideHead),
       leavesInCut: round3(prepared.leavesInCut),
       outlineUnsupported: round3(prepared.outlineUnsupported),
-      ...(prepared.backgroundBusy === undefined ? {} : { backgroundBusy: round1(prepared.backgroundBusy) }),
+      backgroundBusy: round1(prepared.backgroundBusy),
       enlargement: round3(prepared.enlargement),
       lighting: lighting.label,
       ...(style.label ? { style: style.label } : {}),
