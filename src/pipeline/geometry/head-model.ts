@@ -224,8 +224,8 @@ export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width
   // outline (for hair beyond it), and a sky beside a turned head was lit as the head's side, a bright wedge ending
   // along the line of the chin. Off the mask the surface faces the camera; the change is made just inside the
   // mask's edge (made across it, the wall along a head lit from the other side showed a grey ring round the hair),
-  // never on the face nor within the margin round it (where short hair brings the mask's edge near the temples,
-  // the light kinked along the face's outline).
+  // and not on the face, fading out over the margin round it (where short hair brings the mask's edge near the
+  // temples, the light kinked along the face's outline).
   const near = Math.max(1, Math.round(reach / 3));
   const on = boxBlur(cells, gw, gh, 1, near, 2);
   const face = boxBlur(model.face, gw, gh, 1, reach, 2);
