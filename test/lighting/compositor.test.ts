@@ -285,7 +285,7 @@ test('compositor does not cut a member whose outline the photo does not show: th
   assert.match(String(result.report['note']), /too close to the background's colour/);
 });
 
-test('compositor does not cut a member out of a busy background for a turn either: the whole frame turns as one', async () => {
+test('compositor cuts a member out only for a new ground behind them, and never out of a busy background: the whole frame turns as one', async () => {
   // obama2.jpg stands before an office's shelves and flags. Cut out and turned, the head uncovered a fill of them
   // and left what the matte missed of them in the hair; turned whole, nothing of a cut shows.
   const s = await loadSelfie('obama2.jpg');
@@ -300,13 +300,19 @@ test('compositor does not cut a member out of a busy background for a turn eithe
   let least = 1;
   for (const a of prepared.person.alpha) least = Math.min(least, a);
   assert.ok(least > 0.99, `the person layer is cut (alpha down to ${least.toFixed(2)})`);
-  // Before a plain background the member is still cut out (the NASA portrait's).
+  // Before a plain background (the NASA portrait's) the member is cut out for a studio backdrop, and only then:
+  // with no new ground behind them the frame turns whole, the cut saying only where the member is lit.
   const a = await loadSelfie('astronaut.png');
-  const plain = await new CompositorEngine().run(
-    request({ selfies: [{ image: a.image, faces: a.faces, mainFace: a.face, index: 1 }], outputSize: 256 }),
-    () => {},
-  );
-  assert.equal(plain.prepared.cutFault, undefined);
+  const space = { selfies: [{ image: a.image, faces: a.faces, mainFace: a.face, index: 1 }], outputSize: 256 };
+  const backdrop = await new CompositorEngine().run(request({ ...space, style: 'studio blue' }), () => {});
+  assert.equal(backdrop.prepared.cutFault, undefined);
+  assert.equal(backdrop.prepared.guessedMember, undefined, 'not cut out for a backdrop');
+  const own = await new CompositorEngine().run(request(space), () => {});
+  assert.equal(own.prepared.cutFault, undefined);
+  assert.ok(own.prepared.guessedMember, 'cut out with no backdrop behind');
+  let wall = 1;
+  for (const v of own.prepared.person.alpha) wall = Math.min(wall, v);
+  assert.ok(wall < 0.01, 'the light follows the cut');
 });
 
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {

@@ -71,8 +71,13 @@ describe('compositor portraits: the faults a person would see', () => {
   it('leaves no skin of the old head where the head was: what it uncovers is background', async () => {
     const { result, prepared } = await engine.run(
       // A turn (a tilt turns the whole frame and moves the head against nothing), of a member cut out: before a
-      // plain wall (before the photo's flags and curtains nothing is cut, the whole frame turns as one).
-      request({ selfies: [await onPlainWall(await selfie('obama.jpg'))], pose: 'three-quarter left' }),
+      // plain wall, for a studio backdrop (before the photo's flags and curtains, or with no new ground behind the
+      // member, nothing is cut: the whole frame turns as one).
+      request({
+        selfies: [await onPlainWall(await selfie('obama.jpg'))],
+        pose: 'three-quarter left',
+        style: 'studio grey',
+      }),
       () => {},
     );
     const out = result.images[0];

@@ -121,8 +121,10 @@ export interface PreparedTarget {
   enlargement: number;
   delta: Mat3;
   source: LightingEstimate;
-  /** The photo without the person, the hole filled from the background around it. */
+  /** The photo without the person, the hole filled from the background around it (turned whole: the frame). */
   plate: RgbImage;
+  /** The light's treatment of the background behind the member (unblurred where the plate is the frame). */
+  backgroundTreatment: Lighting['background'];
   /** The relight of the first variation, and it composed without a style: what the diffusion stitch is built from. */
   light: PersonLight;
   relit: RgbImage;
@@ -594,13 +596,14 @@ export function turnAdvice(from: Euler, to: Euler): string {
 
 /**
  * Steps 1-4 (reference, framing and segmentation, the head turned as one, light) at `size` pixels: what the
- * compositor composes and what the diffusion engine's stitch is built from.
+ * compositor composes and what the diffusion engine's stitch is built from. `cutOut: false` says no new ground will
+ * go behind the member, so a clean cut is not needed either (the frame turns whole); left out, a clean one is made.
  */
 export async function prepareTarget(
   request: EngineRequest,
   size: number,
   onProgress: ProgressFn,
-  options: { maxEnlargement?: number } = {},
+  options: { maxEnlargement?: number; cutOut?: boolean } = {},
 ): Promise<PreparedTarget & { note?: string }> {
   const { pose, lighting: asked } = parseRequestOptions(request);
   const timings: Timings = { mesh: 0, warp: 0, relight: 0, stitch: 0 };
@@ -677,7 +680,14 @@ export async function prepareTarget(
   //   before neon bokeh, wisps of curls the matte left on a sky stayed as smoke beside the head, torn leaves smeared
   //   round a face, scraps of hair above it (a blind panel on unseen photos: every tile of those photos broken).
   //   Turned whole, the background near the head moves a little with it, which a blurred, busy background hides.
-  const matte = cutFault ? undefined : matted;
+  // Before a plain wall the cut passes every check, but only a new ground behind the member needs it
+  // (options.cutOut: a studio backdrop, a pop-art ground). Over the photo's own wall the frame turns whole too, and
+  // what the cut still gets wrong cannot show: a blind paired panel on 13 plain-wall photos saw a ponytail
+  // see-through, a lump of wall on a white shirt's shoulder and cream scraps in curls on the cut turns.
+  // A black and white photo gets no new ground either (no backdrop; pop art draws it whole).
+  const cutWanted = options.cutOut === undefined || (options.cutOut && !monochrome);
+  const uncutOnPlain = !cutFault && !cutWanted;
+  const matte = cutFault || uncutOnPlain ? undefined : matted;
   const cutAlpha = matte ? matte.alpha : new Float32Array(size * size).fill(1);
   timings.mesh = performance.now() - t;
   request.signal?.throwIfAborted();
@@ -693,13 +703,20 @@ export async function prepareTarget(
   const unmixed = decontaminateEdges(framed.image, cutAlpha, plate);
   const segmentation: PersonSegmentation = { ...found, person: unmixed.alpha };
   const clean = matte ? recolourStrands(unmixed.image, matte) : unmixed.image;
-  // What the turned head uncovers: the smooth fill (which the edge colours and the hair matte were measured
-  // against), with the background's own texture mirrored into its near part.
-  const scenery = mirrorIntoHole(plate, member);
   // The head turns and nods against the body; a tilt turns the whole frame (rollFrame, after composition).
   const headTurn = { ...plan.clean.rendered, roll: framedPose.roll };
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
-  const person = warpHead(clean, segmentation.person, model, headTurn);
+  const turned = warpHead(clean, segmentation.person, model, headTurn);
+  // Turned whole before a plain wall, the cut, turned with the frame, still says what is lit as the member and what
+  // as the wall, with the light's own treatment of the background but unblurred (the frame it would blur holds the
+  // member, whose dark shirt bled into a dark halo round them). Lit through the head's normals, the plain wall
+  // showed a glow round the head.
+  const lightCut = uncutOnPlain && matted ? warpPlane(matted.alpha, size, size, turned) : undefined;
+  const person = lightCut ? { ...turned, alpha: lightCut } : turned;
+  // What the turned head uncovers: cut out, the smooth fill (which the edge colours and the hair matte were measured
+  // against), with the background's own texture mirrored into its near part; turned whole, the frame itself.
+  const scenery = lightCut ? turned.image : mirrorIntoHole(plate, member);
+  const backgroundTreatment = lightCut ? { ...lighting.background, blur: 0 } : lighting.background;
   const { delta, pivot } = headRotation(framedPose, headTurn);
   const renderedPoints = new Float32Array(framed.points.length);
   const turnedPoints = new Float32Array(framed.points.length);
@@ -730,7 +747,7 @@ export async function prepareTarget(
     composePortrait(
       person,
       light,
-      treatedBackground(scenery, { treatment: lighting.background, rigColour: lightingColour(lighting) }),
+      treatedBackground(scenery, { treatment: backgroundTreatment, rigColour: lightingColour(lighting) }),
       highlights,
     ),
     frameRoll,
@@ -767,6 +784,7 @@ export async function prepareTarget(
     delta,
     source,
     plate: scenery,
+    backgroundTreatment,
     light,
     relit,
     timings,
@@ -836,7 +854,10 @@ export class CompositorEngine implements Engine {
 
     if (this.#identity) await this.#checkOnePerson(request.selfies);
     const size = request.outputSize;
-    const prepared = await prepareTarget(request, size, onProgress, { maxEnlargement: MAX_ENLARGEMENT });
+    const prepared = await prepareTarget(request, size, onProgress, {
+      maxEnlargement: MAX_ENLARGEMENT,
+      cutOut: style.backdrop !== undefined || style.medium?.kind === 'comic',
+    });
     const { lighting, timings } = prepared;
     request.signal?.throwIfAborted();
 
@@ -926,7 +947,7 @@ export class CompositorEngine implements Engine {
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {
-            treatment: lighting.background,
+            treatment: prepared.backgroundTreatment,
             rigColour: lightingColour(lit),
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
