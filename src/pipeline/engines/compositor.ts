@@ -123,8 +123,11 @@ export interface PreparedTarget {
   source: LightingEstimate;
   /** The photo without the person, the hole filled from the background around it (turned whole: the frame). */
   plate: RgbImage;
-  /** The light's treatment of the background behind the member (unblurred where the plate is the frame). */
-  backgroundTreatment: Lighting['background'];
+  /**
+   * Whether the person layer is the whole turned frame and its alpha the turned cut, saying only what is lit as the
+   * member and what as the wall (turned whole before a plain wall); the plate is then that frame too.
+   */
+  litByCut: boolean;
   /** The relight of the first variation, and it composed without a style: what the diffusion stitch is built from. */
   light: PersonLight;
   relit: RgbImage;
@@ -595,6 +598,14 @@ export function turnAdvice(from: Euler, to: Euler): string {
 }
 
 /**
+ * The light's treatment of the background behind the member; unblurred where the plate is the turned frame itself
+ * (litByCut): the frame it would blur holds the member, whose dark shirt bled into a dark halo round them.
+ */
+function sceneTreatment(lighting: Lighting, litByCut: boolean): Lighting['background'] {
+  return litByCut ? { ...lighting.background, blur: 0 } : lighting.background;
+}
+
+/**
  * Steps 1-4 (reference, framing and segmentation, the head turned as one, light) at `size` pixels: what the
  * compositor composes and what the diffusion engine's stitch is built from. `cutOut: false` says no new ground will
  * go behind the member, so a clean cut is not needed either (the frame turns whole); left out, a clean one is made.
@@ -708,15 +719,13 @@ export async function prepareTarget(
   const frameRoll = plan.clean.rendered.roll - framedPose.roll;
   const turned = warpHead(clean, segmentation.person, model, headTurn);
   // Turned whole before a plain wall, the cut, turned with the frame, still says what is lit as the member and what
-  // as the wall, with the light's own treatment of the background but unblurred (the frame it would blur holds the
-  // member, whose dark shirt bled into a dark halo round them). Lit through the head's normals, the plain wall
-  // showed a glow round the head.
+  // as the wall, with the light's own treatment of the background (sceneTreatment). Lit through the head's normals,
+  // the plain wall showed a glow round the head.
   const lightCut = uncutOnPlain && matted ? warpPlane(matted.alpha, size, size, turned) : undefined;
   const person = lightCut ? { ...turned, alpha: lightCut } : turned;
   // What the turned head uncovers: cut out, the smooth fill (which the edge colours and the hair matte were measured
   // against), with the background's own texture mirrored into its near part; turned whole, the frame itself.
   const scenery = lightCut ? turned.image : mirrorIntoHole(plate, member);
-  const backgroundTreatment = lightCut ? { ...lighting.background, blur: 0 } : lighting.background;
   const { delta, pivot } = headRotation(framedPose, headTurn);
   const renderedPoints = new Float32Array(framed.points.length);
   const turnedPoints = new Float32Array(framed.points.length);
@@ -747,7 +756,10 @@ export async function prepareTarget(
     composePortrait(
       person,
       light,
-      treatedBackground(scenery, { treatment: backgroundTreatment, rigColour: lightingColour(lighting) }),
+      treatedBackground(scenery, {
+        treatment: sceneTreatment(lighting, lightCut !== undefined),
+        rigColour: lightingColour(lighting),
+      }),
       highlights,
     ),
     frameRoll,
@@ -784,7 +796,7 @@ export async function prepareTarget(
     delta,
     source,
     plate: scenery,
-    backgroundTreatment,
+    litByCut: lightCut !== undefined,
     light,
     relit,
     timings,
@@ -887,7 +899,8 @@ export class CompositorEngine implements Engine {
     let turnedGuess: Float32Array | undefined;
     const guess = guessed
       ? () => {
-          turnedGuess ??= warpPlane(guessed, size, size, prepared.person);
+          // Lit by the cut, the person's alpha is that guess turned already.
+          turnedGuess ??= prepared.litByCut ? prepared.person.alpha : warpPlane(guessed, size, size, prepared.person);
           return turnedGuess;
         }
       : undefined;
@@ -947,7 +960,7 @@ export class CompositorEngine implements Engine {
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {
-            treatment: prepared.backgroundTreatment,
+            treatment: sceneTreatment(lighting, prepared.litByCut),
             rigColour: lightingColour(lit),
             backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
           });
