@@ -211,6 +211,7 @@ describe('compositor portraits: the faults a person would see', () => {
     assert.ok(plain && blue.images[0]);
     assert.match(String(blue.report['note']), /the background behind you is too busy to cut you out cleanly/);
     assert.ok(Number(blue.report['backgroundBusy']) > 9, `busy ${blue.report['backgroundBusy']}`);
+    assert.equal(blue.report['cutFault'], 'busy');
     assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a busy background');
   });
 
@@ -227,6 +228,8 @@ describe('compositor portraits: the faults a person would see', () => {
     const blue = await engine.generate({ ...base, style: 'studio blue' }, () => {});
     assert.ok(plain && blue.images[0]);
     assert.match(String(blue.report['note']), /in a black and white photo you cannot be told from the wall cleanly/);
+    // The cut itself was clean: it is the grey that keeps the backdrop away.
+    assert.equal(blue.report['cutFault'], 'none');
     assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a black and white photo');
   });
 

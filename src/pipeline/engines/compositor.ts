@@ -1008,6 +1008,8 @@ export class CompositorEngine implements Engine {
       leavesInCut: round3(prepared.leavesInCut),
       outlineUnsupported: round3(prepared.outlineUnsupported),
       backgroundBusy: round1(prepared.backgroundBusy),
+      // Which of those measures kept the member from being cut out ('none': a clean cut was possible).
+      cutFault: prepared.cutFault ?? 'none',
       enlargement: round3(prepared.enlargement),
       lighting: lighting.label,
       ...(style.label ? { style: style.label } : {}),
