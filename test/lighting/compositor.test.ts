@@ -134,6 +134,29 @@ test('head-and-shoulders frame: a face near the photo edge is framed tighter, no
   assert.ok(f.width < 324 && f.width >= 120 / 0.6 - 1, `side ${f.width}`);
 });
 
+test('head-and-shoulders frame: a close-up keeps the top of the head in, not the chest', () => {
+  // Forehead-to-chin 220 px in a 400 x 500 photo: the frame (400 px, the photo's width) cannot give the face its
+  // usual 37%. Its centre at 49% from the top would put the frame's top 54 px down, through the hair.
+  const pts = new Float32Array([100, 140, 0, 300, 140, 0, 200, 360, 0]);
+  const f = headAndShouldersFrame(pts, 400, 500);
+  assert.equal(f.width, 400);
+  // The head reaches about 0.45 of a face height above the forehead: 99 px, so the frame starts at 41 px or above.
+  assert.ok(f.y <= 140 - 0.45 * 220 + 1, `frame top ${f.y}`);
+  // ...and still holds the chin and some neck.
+  assert.ok(f.y + f.height >= 360 + 0.25 * 220 - 1, `frame bottom ${f.y + f.height}`);
+});
+
+test('head-and-shoulders frame: a close-up too tight for the whole head keeps the chin, not the hair', () => {
+  // Forehead-to-chin 260 px in a 400 x 600 photo: the head (hair included), the chin and some neck do not all fit in
+  // 400 px. Raised to the top of the head, the frame would end 23 px above the chin.
+  const pts = new Float32Array([100, 150, 0, 300, 150, 0, 200, 410, 0]);
+  const f = headAndShouldersFrame(pts, 400, 600);
+  assert.equal(f.width, 400);
+  // The chin and a quarter face of neck below it stay in the frame, and it still rises above the usual placement.
+  assert.ok(f.y + f.height >= 410 + 0.25 * 260 - 1, `frame bottom ${f.y + f.height}`);
+  assert.ok(f.y < 280 - 0.49 * 400, `frame top ${f.y}`);
+});
+
 test('compositor turns as far as is clean toward a pose the selfie is far from, and says so', {
   skip: TURNED,
 }, async () => {

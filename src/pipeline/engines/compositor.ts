@@ -150,13 +150,17 @@ export function parseRequestOptions(request: Pick<EngineRequest, 'pose' | 'light
  * centre FACE_CENTRE from the top. The square shrinks to fit the photo and slides to stay inside it, so close-ups come
  * out tighter, never padded. A face near the photo's side would slide to the square's side, half cut off by the
  * border of an avatar's circle; the square shrinks further (down to the face filling MAX_FACE_SHARE) until the
- * face's centre is within OFF_CENTRE of the middle across.
+ * face's centre is within OFF_CENTRE of the middle across. The top of the head stays in where the photo has it.
  */
 /** The face's share of the frame's height, and where its centre sits from the top: room for big hair above. */
 const FACE_SHARE = 0.37;
 const FACE_CENTRE = 0.49;
 const MAX_FACE_SHARE = 0.6;
 const OFF_CENTRE = 0.1;
+/** How far above the mesh's top (the upper forehead) the top of the head reaches, in face heights. */
+const HAIR_ABOVE = 0.45;
+/** How much of the neck below the chin (the mesh's bottom) a close-up's frame keeps, in face heights. */
+const NECK_BELOW = 0.25;
 
 export function headAndShouldersFrame(points: Float32Array, width: number, height: number): Box {
   let minX = Number.POSITIVE_INFINITY;
@@ -181,7 +185,15 @@ export function headAndShouldersFrame(points: Float32Array, width: number, heigh
   const wanted = Math.min(faceH / FACE_SHARE, Math.max(faceH / MAX_FACE_SHARE, centred));
   const side = Math.max(1, Math.min(width, height, Math.round(wanted)));
   const x = Math.min(width - side, Math.max(0, Math.round(cx - side / 2)));
-  const y = Math.min(height - side, Math.max(0, Math.round(cy - side * FACE_CENTRE)));
+  // Where the photo leaves too little room for the whole frame (a close-up), the face's centre at FACE_CENTRE put
+  // the frame's top edge through the hair, with room to spare below the chin: blind raters called every portrait of
+  // such a photo a mistake ("the top of the head is cut off"). The frame rises toward the top of the head, but
+  // never so far that the chin and a little neck leave it: raised all the way, the chin was cut, and blind paired
+  // raters preferred the hair cut to that, every time.
+  const headTop = minY - HAIR_ABOVE * faceH;
+  const chinKept = maxY + NECK_BELOW * faceH - side;
+  const top = Math.min(cy - side * FACE_CENTRE, Math.max(headTop, chinKept));
+  const y = Math.min(height - side, Math.max(0, Math.round(top)));
   return { x, y, width: side, height: side };
 }
 
