@@ -4,6 +4,7 @@ import {
   CompositorEngine,
   createCompositorEngine,
   headAndShouldersFrame,
+  insideBorderLines,
 } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
@@ -396,6 +397,28 @@ test("a white line along a web photo's edge does not become a light strip down t
     return sum / img.height;
   };
   assert.ok(column(0) < column(12) + 12, `edge ${column(0).toFixed(0)} vs inside ${column(12).toFixed(0)}`);
+});
+
+test('frame inside border lines: a faint line along a smooth edge is trimmed, a textured edge is not', () => {
+  // A pale, smooth sky 200 x 200 (a gentle gradient), its top row 12 levels darker: a JPEG's edge row.
+  const smooth = (line: number, noise: number): RgbImage => {
+    const data = new Uint8Array(200 * 200 * 3);
+    let seed = 7;
+    for (let y = 0; y < 200; y++) {
+      for (let x = 0; x < 200; x++) {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        const v = 200 + x / 20 + (noise * seed) / 2147483648 - (y === 0 ? line : 0);
+        data.fill(Math.round(v), (y * 200 + x) * 3, (y * 200 + x) * 3 + 3);
+      }
+    }
+    return { data, width: 200, height: 200, channels: 3 };
+  };
+  const whole = { x: 0, y: 0, width: 200, height: 200 };
+  const trimmed = insideBorderLines(smooth(12, 0), whole);
+  assert.ok(trimmed.y >= 1 && trimmed.width < 200, `frame ${JSON.stringify(trimmed)}`);
+  // No line: nothing trimmed. Textured rows that differ by as much anyway (foliage, a knit): nothing trimmed.
+  assert.deepEqual(insideBorderLines(smooth(0, 0), whole), whole);
+  assert.deepEqual(insideBorderLines(smooth(12, 40), whole), whole);
 });
 
 test('a black and white photo stays black and white under coloured light', async () => {
