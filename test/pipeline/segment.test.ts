@@ -19,7 +19,7 @@ import {
 } from '../../src/pipeline/segment/index.js';
 import { runSelfieSegmentation } from '../../src/pipeline/segment/models.js';
 import { refinePerson, scaledCopy } from '../../src/pipeline/segment/person.js';
-import { closeCreases, type Plane, resizePlane } from '../../src/pipeline/segment/plane.js';
+import { closeCreases, type Plane, resizePlane, timesUpsampled } from '../../src/pipeline/segment/plane.js';
 import type { Box, Face, RgbImage } from '../../src/pipeline/types.js';
 import { facePath, hasPhoto, MODELS_DIR } from '../helpers/env.js';
 
@@ -219,6 +219,19 @@ describe('segmentation building blocks', () => {
     const flat = resizePlane({ width: 3, height: 5, data: new Float32Array(15).fill(0.4) }, 17, 11).data;
     assert.ok(flat.every((v) => Math.abs(v - 0.4) < 1e-6));
     assert.equal(resizePlane(two, 7, 3).data.length, 21);
+  });
+
+  it('timesUpsampled is alpha times the f-times upsampled plane, to the bit, where alpha is smaller than it', () => {
+    const coarse: Plane = { width: 5, height: 4, data: Float32Array.from({ length: 20 }, (_, i) => ((i * 7) % 3) / 2) };
+    const f = 7;
+    const [width, height] = [33, 26];
+    const alpha = Float32Array.from({ length: width * height }, (_, i) => Math.sin(i * 12.9898) * 0.5 + 0.5);
+    const up = resizePlane(coarse, coarse.width * f, coarse.height * f).data;
+    const expected = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) expected[y * width + x] = alpha[y * width + x]! * up[y * coarse.width * f + x]!;
+    }
+    assert.deepEqual(timesUpsampled(alpha, width, height, coarse, f), expected);
   });
 
   it('fills a thin crease across the person and leaves a wide gap and the outline where they were', () => {

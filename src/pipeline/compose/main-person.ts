@@ -7,7 +7,7 @@
 
 import { floodFill } from '../segment/components.js';
 import { boxMean } from '../segment/guided-filter.js';
-import { maxFilter, resizePlane } from '../segment/plane.js';
+import { maxFilter, resizePlane, timesUpsampled } from '../segment/plane.js';
 import { smoothstep } from '../style/filters.js';
 import type { Box, RgbImage } from '../types.js';
 import { shrinkBox } from './plate.js';
@@ -28,9 +28,11 @@ export function keepMainPerson(
   const small = new Float32Array(sw * sh);
   for (let y = 0; y < height; y++) {
     const row = Math.floor(y / f) * sw;
-    for (let x = 0; x < width; x++) {
-      const o = row + Math.floor(x / f);
-      small[o] = Math.max(small[o] ?? 0, alpha[y * width + x] ?? 0);
+    const line = y * width;
+    for (let cx = 0; cx < sw; cx++) {
+      let m = small[row + cx]!;
+      for (let i = line + cx * f, end = line + Math.min(width, cx * f + f); i < end; i++) m = Math.max(m, alpha[i]!);
+      small[row + cx] = m;
     }
   }
   // Flood fill over confident person cells from the face's centre.
@@ -71,12 +73,7 @@ export function keepMainPerson(
     }
   }
   // Scaled back up (bilinear) and applied as a smooth multiplier.
-  const up = resizePlane({ width: sw, height: sh, data: grown }, sw * f, sh * f).data;
-  const out = new Float32Array(alpha.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) out[y * width + x] = (alpha[y * width + x] ?? 0) * (up[y * sw * f + x] ?? 0);
-  }
-  return out;
+  return timesUpsampled(alpha, width, height, { width: sw, height: sh, data: grown }, f);
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Plane } from './plane.js';
  * refinement's inner loop, hence the split into edge and middle spans (no per-pixel min/max or division).
  */
 export function boxMean(src: Float32Array, width: number, height: number, r: number, out?: Float32Array): Float32Array {
-  const tmp = new Float32Array(width * height);
+  const tmp = rowPass(width * height);
   const dst = out ?? new Float32Array(width * height);
   const full = 1 / (2 * r + 1);
   // The window's count changes only within r of either end: those columns are done apart, and the middle, most of
@@ -46,20 +46,36 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
     const row = y * width;
     for (let x = 0; x < width; x++) acc[x]! += tmp[row + x]!;
   }
+  // One pass per row where the window lies wholly inside the image (add the row entering, store, drop the row
+  // leaving): the same sums in the same order as three passes, at a third of the traffic through `acc`.
   for (let y = 0; y < height; y++) {
-    if (y + r < height) {
-      const e = (y + r) * width;
-      for (let x = 0; x < width; x++) acc[x]! += tmp[e + x]!;
-    }
     const inv = 1 / (Math.min(height - 1, y + r) - Math.max(0, y - r) + 1);
     const row = y * width;
-    for (let x = 0; x < width; x++) dst[row + x] = acc[x]! * inv;
-    if (y - r >= 0) {
-      const l = (y - r) * width;
-      for (let x = 0; x < width; x++) acc[x]! -= tmp[l + x]!;
+    const enter = (y + r) * width;
+    const leave = (y - r) * width;
+    if (y + r < height && y - r >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = acc[x]! + tmp[enter + x]!;
+        dst[row + x] = sum * inv;
+        acc[x] = sum - tmp[leave + x]!;
+      }
+      continue;
     }
+    if (y + r < height) for (let x = 0; x < width; x++) acc[x]! += tmp[enter + x]!;
+    for (let x = 0; x < width; x++) dst[row + x] = acc[x]! * inv;
+    if (y - r >= 0) for (let x = 0; x < width; x++) acc[x]! -= tmp[leave + x]!;
   }
   return dst;
+}
+
+/**
+ * The row pass's buffer, kept between calls: a fresh 4 MB plane per call at 1024 px was a good share of the
+ * garbage collector's work. boxMean never yields, so one buffer serves every call.
+ */
+let rowPassBuffer = new Float32Array(0);
+function rowPass(n: number): Float32Array {
+  if (rowPassBuffer.length < n) rowPassBuffer = new Float32Array(n);
+  return rowPassBuffer;
 }
 
 /** The guide prepared once per photo: RGB in 0..1 as planes, window means and the inverted regularised covariance. */

@@ -54,6 +54,55 @@ export function resizePlane(src: Plane, width: number, height: number): Plane {
   return { width, height, data: out };
 }
 
+/**
+ * `alpha` (width x height) times `coarse` upsampled f times, bilinearly as resizePlane to (coarse.width * f,
+ * coarse.height * f), read at alpha's pixels: the same numbers without the full-size upsampled plane, which is
+ * written and read once only to be multiplied in.
+ */
+export function timesUpsampled(
+  alpha: Float32Array,
+  width: number,
+  height: number,
+  coarse: Plane,
+  f: number,
+): Float32Array {
+  const sw = coarse.width;
+  const sh = coarse.height;
+  const sx = sw / (sw * f);
+  const sy = sh / (sh * f);
+  const xs0 = new Int32Array(width);
+  const xs1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+    const x0 = Math.floor(u);
+    xs0[x] = x0;
+    xs1[x] = Math.min(sw - 1, x0 + 1);
+    fx[x] = u - x0;
+  }
+  const d = coarse.data;
+  const row = new Float32Array(sw);
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(v);
+    const r0 = y0 * sw;
+    const r1 = Math.min(sh - 1, y0 + 1) * sw;
+    const fy = v - y0;
+    for (let x = 0; x < sw; x++) {
+      const top = d[r0 + x]!;
+      row[x] = top + (d[r1 + x]! - top) * fy;
+    }
+    const o = y * width;
+    for (let x = 0; x < width; x++) {
+      const a = row[xs0[x]!]!;
+      // Rounded as resizePlane's Float32Array stores it, so the product is the same to the bit.
+      out[o + x] = alpha[o + x]! * Math.fround(a + (row[xs1[x]!]! - a) * fx[x]!);
+    }
+  }
+  return out;
+}
+
 /** Max filter (a square of `r` cells each side), separable. */
 export function maxFilter(src: Float32Array, w: number, h: number, r: number): Float32Array {
   const tmp = new Float32Array(src.length);
