@@ -24,6 +24,7 @@ import {
 } from '../compose/main-person.js';
 import { unsupportedOutline } from '../compose/outline-support.js';
 import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
+import { fillSpecks } from '../compose/specks.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
 import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
@@ -936,17 +937,20 @@ export class CompositorEngine implements Engine {
       oval ??= faceOvalMask(prepared.turnedPoints, size, size);
       return oval;
     };
-    // The cut-out's outline smoothed and crisp where it is not hair, for what is cut out onto a new ground: once,
-    // on first use.
+    // The cut-out's outline smoothed and crisp where it is not hair, its specks filled, for what is cut out onto a
+    // new ground: once, on first use.
     let crisp: Float32Array | undefined;
     const crispAlpha = () => {
-      crisp ??= crispOutline(
-        prepared.person.alpha,
-        warpPlane(prepared.segmentation.hair, size, size, prepared.person),
-        size,
-        size,
-        prepared.enlargement,
-      );
+      if (!crisp) {
+        crisp = crispOutline(
+          prepared.person.alpha,
+          warpPlane(prepared.segmentation.hair, size, size, prepared.person),
+          size,
+          size,
+          prepared.enlargement,
+        );
+        fillSpecks(crisp, prepared.person.image, prepared.plate);
+      }
       return crisp;
     };
     // The person with the old wall's colour spill taken out, for backdrops: once, on first use.
