@@ -19,38 +19,14 @@ export function plane(width: number, height: number, data = new Float32Array(wid
 export function resizePlane(src: Plane, width: number, height: number): Plane {
   if (src.width === width && src.height === height) return plane(width, height, src.data.slice());
   const out = new Float32Array(width * height);
-  const sw = src.width;
-  const sh = src.height;
-  const xs0 = new Int32Array(width);
-  const xs1 = new Int32Array(width);
-  const fx = new Float32Array(width);
-  const sx = sw / width;
-  for (let x = 0; x < width; x++) {
-    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    const x0 = Math.floor(u);
-    xs0[x] = x0;
-    xs1[x] = Math.min(sw - 1, x0 + 1);
-    fx[x] = u - x0;
-  }
-  const d = src.data;
-  const row = new Float32Array(sw);
-  const sy = sh / height;
-  for (let y = 0; y < height; y++) {
-    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(v);
-    const r0 = y0 * sw;
-    const r1 = Math.min(sh - 1, y0 + 1) * sw;
-    const fy = v - y0;
-    for (let x = 0; x < sw; x++) {
-      const top = d[r0 + x]!;
-      row[x] = top + (d[r1 + x]! - top) * fy;
-    }
+  const { xs0, xs1, fx } = columnTaps(src.width, width, src.width / width);
+  verticalRows(src, height, src.height / height, (y, row) => {
     const o = y * width;
     for (let x = 0; x < width; x++) {
       const a = row[xs0[x]!]!;
       out[o + x] = a + (row[xs1[x]!]! - a) * fx[x]!;
     }
-  }
+  });
   return { width, height, data: out };
 }
 
@@ -66,10 +42,24 @@ export function timesUpsampled(
   coarse: Plane,
   f: number,
 ): Float32Array {
-  const sw = coarse.width;
-  const sh = coarse.height;
-  const sx = sw / (sw * f);
-  const sy = sh / (sh * f);
+  const out = new Float32Array(width * height);
+  const { xs0, xs1, fx } = columnTaps(coarse.width, width, coarse.width / (coarse.width * f));
+  verticalRows(coarse, height, coarse.height / (coarse.height * f), (y, row) => {
+    const o = y * width;
+    for (let x = 0; x < width; x++) {
+      const a = row[xs0[x]!]!;
+      // Rounded as resizePlane's Float32Array stores it, so the product is the same to the bit.
+      out[o + x] = alpha[o + x]! * Math.fround(a + (row[xs1[x]!]! - a) * fx[x]!);
+    }
+  });
+  return out;
+}
+
+/**
+ * Per output column (`width` of them, `sx` source columns apart, pixel centres aligned): the two source columns it
+ * lies between and the weight of the second.
+ */
+function columnTaps(sw: number, width: number, sx: number): { xs0: Int32Array; xs1: Int32Array; fx: Float32Array } {
   const xs0 = new Int32Array(width);
   const xs1 = new Int32Array(width);
   const fx = new Float32Array(width);
@@ -80,9 +70,16 @@ export function timesUpsampled(
     xs1[x] = Math.min(sw - 1, x0 + 1);
     fx[x] = u - x0;
   }
-  const d = coarse.data;
+  return { xs0, xs1, fx };
+}
+
+/**
+ * Each of `height` output rows (`sy` source rows apart, pixel centres aligned) interpolated vertically at the
+ * source's width, handed to `emit` (the same buffer each time: the caller interpolates it across at once).
+ */
+function verticalRows(src: Plane, height: number, sy: number, emit: (y: number, row: Float32Array) => void): void {
+  const { width: sw, height: sh, data: d } = src;
   const row = new Float32Array(sw);
-  const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const v = Math.min(sh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
     const y0 = Math.floor(v);
@@ -93,14 +90,8 @@ export function timesUpsampled(
       const top = d[r0 + x]!;
       row[x] = top + (d[r1 + x]! - top) * fy;
     }
-    const o = y * width;
-    for (let x = 0; x < width; x++) {
-      const a = row[xs0[x]!]!;
-      // Rounded as resizePlane's Float32Array stores it, so the product is the same to the bit.
-      out[o + x] = alpha[o + x]! * Math.fround(a + (row[xs1[x]!]! - a) * fx[x]!);
-    }
+    emit(y, row);
   }
-  return out;
 }
 
 /** Max filter (a square of `r` cells each side), separable. */
