@@ -172,6 +172,9 @@ test('compositor turns as far as is clean toward a pose the selfie is far from, 
   assert.ok((r.report['renderedYaw'] as number) > (r.report['referenceYaw'] as number) + 4, 'turned toward the left');
   assert.ok((r.report['inventedShare'] as number) <= 0.05 + 1e-6);
   assert.match(String(r.report['note']), /^turned \d+ of the \d+ degrees you asked; .*facing more to your left\.$/);
+  // "Front" (also what a request without a pose gets) says where the degrees come from.
+  const front = await engine.generate(request({ selfies: only, pose: 'front', outputSize: 256 }), () => {});
+  assert.match(String(front.report['note']), /^turned \d+ of the \d+ degrees it takes to face the camera; /);
   // "look up" keeps the selfie's own yaw instead of demanding a turn to the front.
   const up = await engine.generate(request({ selfies: only, pose: 'look up', outputSize: 256 }), () => {});
   assert.ok(

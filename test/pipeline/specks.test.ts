@@ -34,13 +34,7 @@ function scene(): { alpha: Float32Array; image: RgbImage; plate: RgbImage } {
 }
 
 /** Cuts a side x side hole at (x0, y0), soft over its outer pixel; `seen` colours the photo inside it. */
-function hole(
-  s: ReturnType<typeof scene>,
-  x0: number,
-  y0: number,
-  side: number,
-  seen?: readonly number[],
-): void {
+function hole(s: ReturnType<typeof scene>, x0: number, y0: number, side: number, seen?: readonly number[]): void {
   for (let y = y0 - 1; y < y0 + side + 1; y++) {
     for (let x = x0 - 1; x < x0 + side + 1; x++) {
       const inner = x >= x0 && y >= y0 && x < x0 + side && y < y0 + side;

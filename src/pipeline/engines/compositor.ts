@@ -554,9 +554,12 @@ function planTurn(
       },
     );
   }
+  // "Front" is also what a request without a pose gets: "the degrees you asked" read as wrong to blind raters who
+  // saw a front request, and would to a member who asked for no turn at all.
+  const whose = asked.label === 'front' ? 'it takes to face the camera' : 'you asked';
   const note =
     gap >= 3
-      ? `turned ${Math.round(renderedDeg)} of the ${Math.round(askedDeg)} degrees you asked; for a fuller turn, ${advice.charAt(0).toLowerCase()}${advice.slice(1)}`
+      ? `turned ${Math.round(renderedDeg)} of the ${Math.round(askedDeg)} degrees ${whose}; for a fuller turn, ${advice.charAt(0).toLowerCase()}${advice.slice(1)}`
       : undefined;
   return { target, clean, askedDeg, renderedDeg, note };
 }
