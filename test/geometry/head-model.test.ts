@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildHeadModel, confineToMember, headDisplacement } from '../../src/pipeline/geometry/head-model.js';
+import {
+  buildHeadModel,
+  confineToMember,
+  headDisplacement,
+  headRotation,
+} from '../../src/pipeline/geometry/head-model.js';
 import { warpHead, warpPlane } from '../../src/pipeline/geometry/head-warp.js';
+import { apply3, rotationFromEuler } from '../../src/pipeline/geometry/linalg.js';
+import type { HeadPose } from '../../src/pipeline/geometry/pose.js';
 import { analyse, loadPhoto } from './photos.js';
 
 describe('confineToMember', () => {
@@ -81,5 +88,45 @@ describe('warpPlane', () => {
     }
     assert.ok(changed > 500, `the mask moved (${changed} px changed)`);
     assert.ok(differ < changed * 0.05, `${differ} px differ from the warp's own alpha (of ${changed} that moved)`);
+  });
+});
+
+describe('headRotation', () => {
+  // A selfie taken from above: the head reads as bowed 18 degrees and rolled 6.
+  const from = { yaw: 4, pitch: -18, roll: 6 };
+  const pose: HeadPose = {
+    ...from,
+    rotation: rotationFromEuler(from),
+    scale: 4,
+    translation: [500, 500, 0],
+    residual: 2,
+  };
+
+  it("turns the head about the photo's vertical, so nothing of the face rises or sinks", () => {
+    const { delta } = headRotation(pose, { ...from, yaw: 19 });
+    // Points beside the face, in front of and behind the pivot: a turn about a leaning axis moved the near cheek
+    // down and the far one up (eyes and mouth tilted against the selfie).
+    for (const p of [
+      [-200, 40, -150],
+      [200, 40, -150],
+      [-200, -80, 150],
+      [0, 120, -250],
+    ] as const) {
+      const q = apply3(delta, p[0], p[1], p[2]);
+      assert.ok(Math.abs(q[1] - p[1]) < 1e-6, `height ${p[1]} became ${q[1]}`);
+    }
+    // It is the 15 degrees asked, about the vertical.
+    const q = apply3(delta, 100, 0, 0);
+    assert.ok(Math.abs((Math.atan2(q[2], q[0]) * 180) / Math.PI - 15) < 1e-6, `turned ${Math.atan2(q[2], q[0])}`);
+  });
+
+  it("nods in the head's own frame, as before", () => {
+    const to = { ...from, pitch: 0 };
+    const { delta } = headRotation(pose, to);
+    // The rotation equals R(to) R(from)^T: it takes the selfie's face direction to the asked one.
+    const faceNow = apply3(pose.rotation, 0, 0, -1);
+    const faceAfter = apply3(delta, faceNow[0], faceNow[1], faceNow[2]);
+    const wanted = apply3(rotationFromEuler(to), 0, 0, -1);
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs((faceAfter[i] ?? 0) - (wanted[i] ?? 0)) < 1e-9);
   });
 });
