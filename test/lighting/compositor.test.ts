@@ -342,6 +342,30 @@ test('compositor cuts a member out only for a new ground behind them, and never 
   assert.ok(wall < 0.01, 'the light follows the cut');
 });
 
+test("compositor keeps a small photo's own background instead of a studio backdrop, and still cuts it out for pop art", async () => {
+  // The NASA portrait is 512 px; its head-and-shoulders frame is about 290 px of it.
+  const a = await loadSelfie('astronaut.png');
+  const space = { selfies: [{ image: a.image, faces: a.faces, mainFace: a.face, index: 1 }] };
+  const run = (style: string, outputSize: number) =>
+    new CompositorEngine().run(request({ ...space, style, outputSize }), () => {});
+  // Enlarged about 2.6 times: its outline is a few pixels blown up, so no backdrop, and the caption says why.
+  const enlarged = await run('studio blue', 768);
+  assert.ok(enlarged.prepared.enlargement > 2.2, `enlarged ${enlarged.prepared.enlargement}`);
+  assert.equal(enlarged.prepared.cutFault, 'small');
+  assert.match(
+    String(enlarged.result.report['note']),
+    /kept your photo's background instead of the studio backdrop: at this size you cannot be cut out cleanly; /,
+  );
+  // Pop art's ground still goes behind a crisp cut-out of the same photo at the same size.
+  const comic = await run('comic', 768);
+  assert.equal(comic.prepared.cutFault, undefined);
+  // Enlarged about 2 times, the backdrop goes behind the cut-out.
+  const less = await run('studio blue', 600);
+  assert.ok(less.prepared.enlargement < 2.2, `enlarged ${less.prepared.enlargement}`);
+  assert.equal(less.prepared.cutFault, undefined);
+  assert.doesNotMatch(String(less.result.report['note'] ?? ''), /kept your photo's background/);
+});
+
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {
   // The photo shrunk and set into a large grey canvas: a small face in a large photo (enlarged about 3 times).
   const small = inGreyCanvas(
