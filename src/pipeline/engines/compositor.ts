@@ -280,7 +280,7 @@ function faultInCut(m: {
   return undefined;
 }
 
-/** What the caption says when a studio backdrop was asked for and the member could not be cut out, by why (too small: smallNote). */
+/** What the caption says when a backdrop was asked for and the member could not be cut out, by why (or smallNote). */
 const CUT_REFUSED_NOTES: Record<Exclude<CutFault, 'small'>, string> = {
   stray: BACKDROP_REFUSED_NOTE,
   outline: OUTLINE_REFUSED_NOTE,

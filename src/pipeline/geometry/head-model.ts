@@ -261,7 +261,7 @@ export function headRotation(pose: HeadPose, to: Euler): { delta: Mat3; pivot: [
   // nod or a change of roll stays in the head's own frame. Turned about the head's own vertical, which the pose
   // leans with its pitch and roll (a selfie taken from above reads as a head bowed 13 to 18 degrees), the near
   // cheek swung down and the far one up: eyes and mouth tilted against the selfie, a skewed jaw. A blind paired
-  // panel on the turns of 38 photos never seen preferred the upright axis (see docs/compositor.md).
+  // panel on 76 turns of 38 photos preferred the upright axis (see docs/compositor.md).
   const nod = multiply3(rotationFromEuler({ ...to, yaw: pose.yaw }), transpose3(pose.rotation));
   const delta = multiply3(rotationFromEuler({ yaw: to.yaw - pose.yaw, pitch: 0, roll: 0 }), nod);
   const pivot = headToImage(pose, HEAD_PIVOT[0], HEAD_PIVOT[1], HEAD_PIVOT[2]);
