@@ -5,7 +5,8 @@ import { ellipseAlpha } from '../../bench/style.js';
 import { deriveSeed, mulberry32 } from '../../src/core/random.js';
 import { parseStyle, STYLE_PRESETS, type Style } from '../../src/core/style.js';
 import { fromSharp } from '../../src/pipeline/image.js';
-import { boxBlur, rgbPlanes, skinWeight } from '../../src/pipeline/style/filters.js';
+import { applyMono } from '../../src/pipeline/style/colour.js';
+import { boxBlur, lut, rgbPlanes, sCurve, skinWeight } from '../../src/pipeline/style/filters.js';
 import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 import { facePath, needsPhotos } from '../helpers/env.js';
@@ -148,6 +149,43 @@ test('black and white is grey: R = G = B within 1 everywhere, in every variation
 test('sepia is toned warm, monotonic from black to white', () => {
   const [r, g, b] = meanRgb(look('sepia'));
   assert.ok(r > g + 5 && g > b + 5, `sepia mean ${r.toFixed(0)},${g.toFixed(0)},${b.toFixed(0)}`);
+});
+
+test('black and white sets its black and white points on a hazy photo, but never blows a pale face', () => {
+  const mono = style('black and white').colour;
+  assert.ok(mono?.kind === 'mono');
+  const curve = lut((x) => sCurve(x, mono.contrast));
+  // A ramp through every level (R = G = B, so the grey is the level): it spans the range, and is converted by the
+  // contrast curve alone.
+  const ramp = { ...photo, data: photo.data.map((_, i) => Math.floor(i / 3) % 256) };
+  const asWas = applyMono(ramp, mono).data;
+  for (let p = 0; p < 256; p++) assert.equal(asWas[p * 3], Math.round(curve[p]!), `level ${p}`);
+  // The photo as haze leaves it: its tones squeezed into 70..185 (lifted blacks, dull whites).
+  const hazy = { ...photo, data: photo.data.map((v) => Math.round(70 + (v * 115) / 255)) };
+  const range = (img: RgbImage, where?: Uint8Array) => {
+    const greys: number[] = [];
+    for (let p = 0; p < img.width * img.height; p++) if (!where || where[p]) greys.push(img.data[p * 3]!);
+    greys.sort((a, b) => a - b);
+    return [greys[Math.floor(greys.length * 0.01)]!, greys[Math.floor(greys.length * 0.99)]!] as const;
+  };
+  const [lo, hi] = range(applyMono(hazy, mono));
+  const [lo0, hi0] = range({ ...hazy, data: hazy.data.map((v) => Math.round(curve[v]!)) });
+  assert.ok(lo < 20 && lo < lo0 - 30, `its blacks are black: ${lo}, by the curve alone ${lo0}`);
+  assert.ok(hi - lo > 1.4 * (hi0 - lo0), `it spans ${lo}..${hi}, by the curve alone ${lo0}..${hi0}`);
+  // A pale wall (the top rows) and a lit face of nearly its brightness: stretched to the wall's white point, the
+  // face's highlights would go chalky; with the face known they keep their level.
+  const face = new Uint8Array(SIZE * SIZE);
+  const lit = { ...hazy, data: hazy.data.slice() };
+  for (let p = 0; p < SIZE * 60; p++) lit.data.fill(232, p * 3, p * 3 + 3);
+  for (let y = 200; y < 300; y++)
+    for (let x = 200; x < 300; x++) {
+      face[y * SIZE + x] = 1;
+      lit.data.fill(222 + ((x + y) % 8), (y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3);
+    }
+  const guarded = range(applyMono(lit, mono, face), face)[1];
+  const unguarded = range(applyMono(lit, mono), face)[1];
+  assert.ok(unguarded > guarded + 5, `the face's highlights: ${guarded} guarded, ${unguarded} stretched to the wall's`);
+  assert.ok(guarded <= Math.round(curve[229]!) + 1, `guarded, they stay at their own level (${guarded})`);
 });
 
 test('grades move the mean colour the right way and keep the exposure', () => {

@@ -25,7 +25,8 @@ export { lightBackdropLikePlate, renderBackdrop } from './backdrop.js';
 export function applyLook(image: RgbImage, subject: Subject, style: Style, rng: Random): RgbImage {
   let out = image;
   if (style.medium) out = applyMedium(out, style.medium, subject, rng);
-  if (style.colour) out = style.colour.kind === 'mono' ? applyMono(out, style.colour) : applyGrade(out, style.colour);
+  if (style.colour)
+    out = style.colour.kind === 'mono' ? applyMono(out, style.colour, subject.face) : applyGrade(out, style.colour);
   return out;
 }
 
