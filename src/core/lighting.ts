@@ -58,7 +58,27 @@ export interface LightingPreset {
   /** Mean brightness of the face after relighting, relative to the reference (1 = same). */
   readonly exposure: number;
   readonly background: BackgroundTreatment;
+  /** How far the relight departs from the photo's own light; left out, DEFAULT_CONTRAST. */
+  readonly contrast?: RelightContrast;
 }
+
+/**
+ * How strongly a rig replaces the photo's own light. The relight multiplies the photo by the ratio of the new light
+ * to the old; most presets lay it over the photo's own modelling (a share of it in log space, the gain clamped), as
+ * a gentle change reads as light and a strong one as a painted gradient. A gel rig needs more: at the default neon's
+ * gels showed as a faint pink (a blind panel posted 35% of neon portraits, "the light barely shows"). Not split: its
+ * shadow half taken deeper this way read as a grey smudge on the cheek, not as shadow (a blind paired panel).
+ */
+export interface RelightContrast {
+  /** The lowest luminance gain: how dark a shadow side may go (1 = no darkening). */
+  readonly floor: number;
+  /** Share of the log gain applied, for a photo whose own light is well explained. */
+  readonly strength: number;
+  /** Share of the rig's colour the gain carries (0 = white light whatever the gels, 1 = all of it). */
+  readonly colour: number;
+}
+
+export const DEFAULT_CONTRAST: RelightContrast = { floor: 0.45, strength: 0.8, colour: 0.4 };
 
 const soft = 0.85;
 const medium = 0.45;
@@ -166,15 +186,16 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     aliases: ['cyberpunk', 'synthwave', 'club'],
     description: 'Magenta from one side, cyan from the other, on a dark tinted background.',
     lights: [
-      // Gels as they read on skin: magenta and cyan, not pure primaries (those turn skin purple and green).
-      { azimuth: 80, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.45, 0.8], softness: medium },
-      { azimuth: -80, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.45, 0.8, 1], softness: medium },
+      // Saturated gels a little behind the cheeks, so each side of the face takes its own colour and the middle
+      // stays darker. Softer gels on a frontal rig, with a fifth of ambient and the default contrast, showed as a
+      // faint pink ("the light barely shows", 35% posted); flat primaries over the whole face read as paint.
+      { azimuth: 100, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.2, 0.7], softness: medium },
+      { azimuth: -100, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.15, 0.75, 1], softness: medium },
     ],
-    // More ambient and a less tinted background than a real club: darker, it read as murky blacks and a
-    // lavender wash on a blind panel's screens.
-    ambient: { intensity: 0.2, kelvin: 6500 },
+    ambient: { intensity: 0.08, kelvin: 6500 },
     exposure: 1,
     background: { blur: 0.008, brightness: 0.55, saturation: 1, tone: 0.3 },
+    contrast: { floor: 0.2, strength: 1, colour: 1 },
   },
   {
     name: 'candle',
@@ -272,6 +293,7 @@ export interface Lighting {
   readonly ambient: LightingPreset['ambient'];
   readonly exposure: number;
   readonly background: BackgroundTreatment;
+  readonly contrast?: RelightContrast;
 }
 
 export type LightingResult = { ok: true; value: Lighting } | { ok: false; error: PortraitError };
@@ -323,6 +345,7 @@ function fromPreset(preset: LightingPreset, side?: 'left' | 'right'): Lighting {
     ambient: preset.ambient,
     exposure: preset.exposure,
     background: preset.background,
+    ...(preset.contrast ? { contrast: preset.contrast } : {}),
   };
 }
 
@@ -454,12 +477,15 @@ export function colouredLight(lighting: Lighting): boolean {
 /**
  * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
  * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
- * The light's direction, softness and strength stay.
+ * The light's direction, softness and strength stay; the contrast a gel rig asks for goes with its colour.
  */
 export function withoutColour(lighting: Lighting): Lighting {
   const white: Rgb = [1, 1, 1];
+  // A gel rig's contrast is for its colours: laid on a grey photo in white, its deep shadows read as dark blotches
+  // on a forehead (a blind paired panel).
+  const { contrast: _gels, ...rest } = lighting;
   return {
-    ...lighting,
+    ...rest,
     lights: lighting.lights.map((l) => ({ ...l, colour: white })),
     ambient: { ...lighting.ambient, colour: white },
     background: { ...lighting.background, tone: 0 },

@@ -165,6 +165,27 @@ describe('compositor portraits: the faults a person would see', () => {
     }
   });
 
+  it('renders neon as light that shows: each cheek in its own gel', async () => {
+    // At the default contrast neon's gels showed as a faint pink (a blind panel: "the light barely shows"); this
+    // fails on that rendering.
+    for (const name of ['obama.jpg', 'obama2.jpg']) {
+      const { result, prepared } = await engine.run(
+        request({ selfies: [await selfie(name)], lighting: 'neon' }),
+        () => {},
+      );
+      const out = result.images[0];
+      assert.ok(out);
+      // The magenta gel lights the subject's left, the cyan one their right.
+      const [lr, lg, lb] = cheekColour(out, prepared.renderedPoints, 454);
+      const [rr, , rb] = cheekColour(out, prepared.renderedPoints, 234);
+      assert.ok(
+        lr - lg > 0.35 * lr && lb > lg + 10,
+        `${name}: neon's magenta cheek is ${[lr, lg, lb].map(Math.round)}`,
+      );
+      assert.ok(rb - rr - (lb - lr) > 70, `${name}: neon's cyan cheek is no cooler than the magenta one`);
+    }
+  });
+
   it('renders black and white as grey, and every style differently from the plain portrait', async () => {
     const base = request({ selfies: [await selfie('obama2.jpg')], outputSize: 256 });
     const plain = (await engine.generate(base, () => {})).images[0];
@@ -258,6 +279,22 @@ describe('compositor portraits: the faults a person would see', () => {
     assert.equal(same.images.length, 1);
   });
 });
+
+/** Mean colour of a patch on a cheek: a third of the way from mesh point `point` (234, 454) to the nose tip. */
+function cheekColour(image: RgbImage, points: Float32Array, point: number): [number, number, number] {
+  const at = (k: number, c: number) => points[k * 3 + c] ?? 0;
+  const cx = Math.round((2 * at(point, 0) + at(1, 0)) / 3);
+  const cy = Math.round((2 * at(point, 1) + at(1, 1)) / 3);
+  const sum = [0, 0, 0];
+  let n = 0;
+  for (let y = cy - 6; y <= cy + 6; y++) {
+    for (let x = cx - 6; x <= cx + 6; x++) {
+      for (let c = 0; c < 3; c++) sum[c] = (sum[c] ?? 0) + (image.data[(y * image.width + x) * 3 + c] ?? 0);
+      n++;
+    }
+  }
+  return [(sum[0] ?? 0) / n, (sum[1] ?? 0) / n, (sum[2] ?? 0) / n];
+}
 
 function meanAbs(a: RgbImage, b: RgbImage): number {
   let sum = 0;

@@ -1,4 +1,4 @@
-import type { Lighting } from '../../core/lighting.js';
+import { DEFAULT_CONTRAST, type Lighting } from '../../core/lighting.js';
 import type { HeadModel } from '../geometry/head-model.js';
 import type { Mat3 } from '../geometry/linalg.js';
 import { luminance } from './colour.js';
@@ -21,18 +21,19 @@ import { evalSh, evalShLuminance, lightingToSh } from './sh.js';
  * gain is the preset's exposure.
  */
 /**
- * How much of the log gain is applied, for a fit of the photo's light that explains the face well; a poor fit
- * (a relative residual from RESIDUAL_GOOD to RESIDUAL_POOR) gets down to half of it, since dividing out a misjudged
- * light puts bright patches where the photo was bright already. Residuals seen: 10-16% on most photos, 20-24% on
- * faces lit by a strong spot or a flash.
+ * The share of the log gain the rig asks for (its contrast.strength, 0.8 by default) is applied where the fit of the
+ * photo's light explains the face well; a poor fit (a relative residual from RESIDUAL_GOOD to RESIDUAL_POOR) gets
+ * down to half of it, since dividing out a misjudged light puts bright patches where the photo was bright already.
+ * Residuals seen: 10-16% on most photos, 20-24% on faces lit by a strong spot or a flash.
  */
-const STRENGTH = 0.8;
 const RESIDUAL_GOOD = 0.12;
 const RESIDUAL_POOR = 0.22;
+/** The highest luminance gain, whatever the rig: brighter, the skin's highlights burn. */
+const GAIN_CEILING = 1.9;
 
-function strengthFor(residual: number): number {
+function strengthFor(residual: number, strength: number): number {
   const t = Math.min(1, Math.max(0, (residual - RESIDUAL_GOOD) / (RESIDUAL_POOR - RESIDUAL_GOOD)));
-  return STRENGTH * (1 - 0.5 * t);
+  return strength * (1 - 0.5 * t);
 }
 
 export interface PersonLight {
@@ -44,24 +45,12 @@ export interface PersonLight {
   meanGain: number;
 }
 
-export interface PersonLightOptions {
-  /** Share of the rig's colour the gain carries (0 = white light whatever the preset, 1 = all of it). @defaultValue 0.4 */
-  colour?: number;
-  /** Luminance gain clamp. @defaultValue [0.45, 1.9] */
-  clamp?: readonly [number, number];
-}
-
-export function personLight(
-  model: HeadModel,
-  delta: Mat3,
-  source: LightingEstimate,
-  lighting: Lighting,
-  options: PersonLightOptions = {},
-): PersonLight {
+export function personLight(model: HeadModel, delta: Mat3, source: LightingEstimate, lighting: Lighting): PersonLight {
   const { width: gw, height: gh, cell, depth, follow, face } = model;
   const n = gw * gh;
-  const [lo, hi] = options.clamp ?? [0.45, 1.9];
-  const colourShare = options.colour ?? 0.4;
+  const contrast = lighting.contrast ?? DEFAULT_CONTRAST;
+  const [lo, hi] = [contrast.floor, GAIN_CEILING];
+  const colourShare = contrast.colour;
   const target = lightingToSh(lighting);
   const gain = new Float32Array(n * 3);
   const lum = new Float32Array(n);
@@ -133,10 +122,10 @@ export function personLight(
     }
   }
   const k = faceWeight > 0 ? lighting.exposure / Math.exp(logSum / faceWeight) : 1;
-  const strength = strengthFor(source.residual);
+  const strength = strengthFor(source.residual, contrast.strength);
   for (let o = 0; o < n; o++) {
-    // A photo already has its own light: the new one is laid over it at STRENGTH (in log space), which keeps the
-    // skin's own modelling and reads as light rather than as a painted gradient.
+    // A photo already has its own light: the new one is laid over it at the rig's strength (in log space), which
+    // keeps the skin's own modelling and reads as light rather than as a painted gradient.
     const gl = Math.min(hi, Math.max(lo, (lum[o] ?? 1) * k));
     lum[o] = Math.exp(Math.log(gl) * strength);
   }
