@@ -31,6 +31,7 @@ export const USER_ERROR_CODES = [
   'request.pose_out_of_range',
   'request.bad_lighting',
   'request.bad_style',
+  'request.backdrop_unavailable',
   'request.bad_option',
   'request.engine_unavailable',
   // limits

@@ -58,6 +58,8 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
     d['first']
       ? `Pick one ${String(d['role'] ?? 'look')}: '${String(d['first'])}' and '${String(d['second'] ?? '')}' don't combine. A style is at most one look, one colour treatment and one backdrop, e.g. "black and white oil paint, studio grey".`
       : `I don't know the style '${String(d['got'] ?? '')}'.${suggestion(d)} Styles: ${String(d['styles'] ?? 'see the help')}; combine a look with a backdrop, e.g. "black and white, studio grey".`,
+  'request.backdrop_unavailable': (d) =>
+    `I can't put a studio backdrop behind you in ${which(d)}: ${String(d['why'] ?? 'you cannot be cut out cleanly')}. ${String(d['advice'] ?? 'Send a selfie against a plain wall.')} Or ask again without the backdrop to keep your own background.`,
   'request.bad_option': (d) =>
     `${String(d['option'] ?? 'An option')} is not valid: ${String(d['expected'] ?? 'check the help')}.`,
   'request.engine_unavailable': (d) =>

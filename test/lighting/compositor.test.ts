@@ -5,6 +5,7 @@ import {
   createCompositorEngine,
   headAndShouldersFrame,
   insideBorderLines,
+  prepareTarget,
 } from '../../src/pipeline/engines/compositor.js';
 import type { Engine, EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
@@ -299,17 +300,26 @@ test('compositor does not cut a member whose outline the photo does not show: th
     }
   }
   const dark: PreparedSelfie = { ...selfie, image: { ...selfie.image, data } };
-  const { result, prepared } = await new CompositorEngine().run(
-    request({ selfies: [dark], style: 'studio grey', outputSize: 256 }),
-    () => {},
-  );
+  const asked = request({ selfies: [dark], style: 'studio grey', outputSize: 256 });
+  const prepared = await prepareTarget(asked, 256, () => {}, { backdrop: true });
   assert.ok(prepared.outlineUnsupported > 0.26, `outline unsupported ${prepared.outlineUnsupported}`);
+  assert.equal(prepared.cutFault, 'outline');
   // Nothing is cut: the person layer is the whole frame, so no part of the guess can show.
   let least = 1;
   for (const a of prepared.person.alpha) least = Math.min(least, a);
   assert.ok(least > 0.99, `the person layer is cut (alpha down to ${least.toFixed(2)})`);
-  // And the caption says why the backdrop was not used.
-  assert.match(String(result.report['note']), /too close to the background's colour/);
+  // The backdrop asked for is refused, saying why and what selfie to send.
+  await assert.rejects(
+    new CompositorEngine().run(asked, () => {}),
+    {
+      code: 'request.backdrop_unavailable',
+      details: {
+        selfie: 1,
+        why: "your hair or clothes are too close to the background's colour to cut you out cleanly",
+        advice: 'Send a selfie against a wall that stands out from your hair.',
+      },
+    },
+  );
 });
 
 test('compositor cuts a member out only for a new ground behind them, and never out of a busy background: the whole frame turns as one', async () => {
@@ -342,28 +352,26 @@ test('compositor cuts a member out only for a new ground behind them, and never 
   assert.ok(wall < 0.01, 'the light follows the cut');
 });
 
-test("compositor keeps a small photo's own background instead of a studio backdrop, and still cuts it out for pop art", async () => {
+test('compositor refuses a studio backdrop behind a small photo, saying what photo to send, and still cuts it out for pop art', async () => {
   // The NASA portrait is 512 px; its head-and-shoulders frame is about 290 px of it.
   const a = await loadSelfie('astronaut.png');
   const space = { selfies: [{ image: a.image, faces: a.faces, mainFace: a.face, index: 1 }] };
   const run = (style: string, outputSize: number) =>
     new CompositorEngine().run(request({ ...space, style, outputSize }), () => {});
-  // Enlarged about 2.6 times: its outline is a few pixels blown up, so no backdrop, and the caption says why.
-  const enlarged = await run('studio blue', 768);
-  assert.ok(enlarged.prepared.enlargement > 2.2, `enlarged ${enlarged.prepared.enlargement}`);
-  assert.equal(enlarged.prepared.cutFault, 'small');
-  assert.match(
-    String(enlarged.result.report['note']),
-    /kept your photo's background instead of the studio backdrop: at this size you cannot be cut out cleanly; /,
-  );
+  // Enlarged about 2.6 times: its outline is a few pixels blown up, so no backdrop; the refusal says why.
+  await assert.rejects(run('studio blue', 768), {
+    code: 'request.backdrop_unavailable',
+    details: { selfie: 1, why: 'at this size you cannot be cut out cleanly', advice: 'Send a closer selfie.' },
+  });
   // Pop art's ground still goes behind a crisp cut-out of the same photo at the same size.
   const comic = await run('comic', 768);
+  assert.ok(comic.prepared.enlargement > 2.2, `enlarged ${comic.prepared.enlargement}`);
   assert.equal(comic.prepared.cutFault, undefined);
   // Enlarged about 2 times, the backdrop goes behind the cut-out.
   const less = await run('studio blue', 600);
   assert.ok(less.prepared.enlargement < 2.2, `enlarged ${less.prepared.enlargement}`);
   assert.equal(less.prepared.cutFault, undefined);
-  assert.doesNotMatch(String(less.result.report['note'] ?? ''), /kept your photo's background/);
+  assert.ok(less.result.images[0]);
 });
 
 test('compositor says when a small face makes a soft portrait, and not for a sharp one', async () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { describeError } from '../../src/core/messages.js';
+import { type PortraitError, toErrorPayload } from '../../src/errors.js';
 import { type CompositorEngine, createCompositorEngine } from '../../src/pipeline/engines/compositor.js';
 import type { EngineRequest, PreparedSelfie } from '../../src/pipeline/engines/engine.js';
 import { chooseMainFace, detectFaces } from '../../src/pipeline/face/detect.js';
@@ -223,20 +225,26 @@ describe('compositor portraits: the faults a person would see', () => {
     );
   });
 
-  it("keeps the photo's own background for a studio backdrop over a busy one, and says so", async () => {
+  it('refuses a studio backdrop over a busy background, saying why and what selfie to send', async () => {
     // obama2.jpg stands before an office's shelves and flags: what a cut-out keeps of them would be patches of old
     // background in the hair on a plain backdrop.
     const base = request({ selfies: [await selfie('obama2.jpg')], outputSize: 256 });
-    const plain = (await engine.generate(base, () => {})).images[0];
-    const blue = await engine.generate({ ...base, style: 'studio blue' }, () => {});
-    assert.ok(plain && blue.images[0]);
-    assert.match(String(blue.report['note']), /the background behind you is too busy to cut you out cleanly/);
-    assert.ok(Number(blue.report['backgroundBusy']) > 9, `busy ${blue.report['backgroundBusy']}`);
-    assert.equal(blue.report['cutFault'], 'busy');
-    assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a busy background');
+    const plain = await engine.generate(base, () => {});
+    assert.ok(Number(plain.report['backgroundBusy']) > 9, `busy ${plain.report['backgroundBusy']}`);
+    await assert.rejects(
+      engine.generate({ ...base, style: 'studio blue' }, () => {}),
+      (e: PortraitError) => {
+        assert.equal(e.code, 'request.backdrop_unavailable');
+        assert.equal(
+          describeError(toErrorPayload(e)),
+          "I can't put a studio backdrop behind you in selfie 1: the background behind you is too busy to cut you out cleanly. Send a selfie against a plain wall. Or ask again without the backdrop to keep your own background.",
+        );
+        return true;
+      },
+    );
   });
 
-  it('puts no studio backdrop behind a black and white photo, and says so', async () => {
+  it('refuses a studio backdrop behind a black and white photo, and says so', async () => {
     // In grey alone white hair highlights, pale ears and a pale wall are one: every black and white cut-out a blind
     // panel saw was broken. The NASA portrait, which takes a backdrop in colour, made grey.
     const colour = await selfie('astronaut.png');
@@ -245,19 +253,30 @@ describe('compositor portraits: the faults a person would see', () => {
       data.fill(Math.round(0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!), i, i + 3);
     }
     const base = request({ selfies: [{ ...colour, image: { ...colour.image, data } }], outputSize: 256 });
-    const plain = (await engine.generate(base, () => {})).images[0];
-    const blue = await engine.generate({ ...base, style: 'studio blue' }, () => {});
-    assert.ok(plain && blue.images[0]);
-    assert.match(String(blue.report['note']), /in a black and white photo you cannot be told from the wall cleanly/);
-    // The cut itself was clean: it is the grey that keeps the backdrop away.
-    assert.equal(blue.report['cutFault'], 'none');
-    assert.ok(meanAbs(blue.images[0], plain) < 1, 'a backdrop went behind a black and white photo');
+    // The cut itself is clean: it is the grey that keeps the backdrop away.
+    const plain = await engine.generate(base, () => {});
+    assert.equal(plain.report['cutFault'], 'none');
+    await assert.rejects(
+      engine.generate({ ...base, style: 'studio blue' }, () => {}),
+      {
+        code: 'request.backdrop_unavailable',
+        details: {
+          selfie: 1,
+          why: 'in a black and white photo you cannot be told from the wall cleanly',
+          advice: 'Send a colour selfie.',
+        },
+      },
+    );
   });
 
   it('makes variations that differ at a glance, with and without a style', async () => {
-    for (const style of ['', 'studio grey']) {
+    // A backdrop goes only behind a member cut out cleanly: the NASA portrait's plain wall, not obama2's office.
+    for (const [style, photo] of [
+      ['', 'obama2.jpg'],
+      ['studio grey', 'astronaut.png'],
+    ] as const) {
       const r = await engine.generate(
-        request({ selfies: [await selfie('obama2.jpg')], outputSize: 256, variations: 2, style }),
+        request({ selfies: [await selfie(photo)], outputSize: 256, variations: 2, style }),
         () => {},
       );
       const [a, b] = r.images;
