@@ -43,6 +43,13 @@ export interface BackgroundTreatment {
   saturation: number;
   /** How much of the rig's colour (0..1) tints the background. */
   tone: number;
+  /**
+   * Whether the rig lights the room too: where the member cannot be cut out and the whole frame turns and is lit as
+   * one, the treatment still goes on what lies round them, the rig's tint kept. Only neon: blind raters called neon
+   * over an untreated bright room "a colour filter, not neon on a dark background", and preferred the darker room 57
+   * to 19 (a paired panel on 41 photos). Split and rembrandt darkened so drew even or lost (27 to 29, 32 to 39).
+   */
+  room?: boolean;
 }
 
 export interface LightingPreset {
@@ -194,7 +201,7 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     ],
     ambient: { intensity: 0.08, kelvin: 6500 },
     exposure: 1,
-    background: { blur: 0.008, brightness: 0.55, saturation: 1, tone: 0.3 },
+    background: { blur: 0.008, brightness: 0.55, saturation: 1, tone: 0.3, room: true },
     contrast: { floor: 0.2, strength: 1, colour: 1 },
   },
   {
@@ -477,18 +484,19 @@ export function colouredLight(lighting: Lighting): boolean {
 /**
  * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
  * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
- * The light's direction, softness and strength stay; the contrast a gel rig asks for goes with its colour.
+ * The light's direction, softness and strength stay; the contrast and the lit room a gel rig asks for go with its
+ * colour.
  */
 export function withoutColour(lighting: Lighting): Lighting {
   const white: Rgb = [1, 1, 1];
-  // A gel rig's contrast is for its colours: laid on a grey photo in white, its deep shadows read as dark blotches
-  // on a forehead (a blind paired panel).
+  // A gel rig's contrast and its lit room are for its colours: laid on a grey photo in white, its deep shadows read
+  // as dark blotches on a forehead, its darkened room as a blotchy smudge (blind paired panels).
   const { contrast: _gels, ...rest } = lighting;
   return {
     ...rest,
     lights: lighting.lights.map((l) => ({ ...l, colour: white })),
     ambient: { ...lighting.ambient, colour: white },
-    background: { ...lighting.background, tone: 0 },
+    background: { ...lighting.background, tone: 0, room: false },
   };
 }
 

@@ -37,7 +37,7 @@ import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.
 import { TRIANGLES } from '../geometry/triangles.js';
 import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
-import { backgroundSource, treatedBackground } from '../lighting/background.js';
+import { backgroundSource, treatedBackground, treatSceneOutside } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
@@ -95,6 +95,11 @@ export interface PreparedTarget {
    * turn (warpPlane turns it): only what may follow it softly uses it (a pop-art ground, a sketch's paper).
    */
   guessedMember: Float32Array | undefined;
+  /**
+   * Where the whole frame turned as one under a rig that lights the room (BackgroundTreatment.room), the member's
+   * guess feathered and turned: the treatment goes on what lies outside it (treatSceneOutside). Undefined elsewhere.
+   */
+  scene: Float32Array | undefined;
   model: HeadModel;
   /** The person turned to the rendered pose (colour, alpha, where each pixel came from). */
   person: HeadWarp;
@@ -664,6 +669,22 @@ export function turnAdvice(from: Euler, to: Euler): string {
   return `Send a selfie with your head tilted more to your ${dr > 0 ? 'left' : 'right'}.`;
 }
 
+/** The member's guess feathered over about SCENE_FEATHER of the side (two box passes), so no outline of it shows. */
+const SCENE_FEATHER = 0.04;
+
+function featherScene(member: Float32Array, size: number): Float32Array {
+  const r = Math.max(1, Math.round((SCENE_FEATHER * size) / 2));
+  return boxMean(boxMean(member, size, size, r), size, size, r);
+}
+
+function inScene(
+  portrait: RgbImage,
+  scene: Float32Array | undefined,
+  options: Parameters<typeof treatSceneOutside>[2],
+): RgbImage {
+  return scene ? treatSceneOutside(portrait, scene, options) : portrait;
+}
+
 /**
  * The light's treatment of the background behind the member; unblurred where the plate is the turned frame itself
  * (litByCut): the frame it would blur holds the member, whose dark shirt bled into a dark halo round them.
@@ -827,15 +848,29 @@ export async function prepareTarget(
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
   const highlights = facePeak(framed.image, faceBox);
   const light = personLight(model, delta, source, lighting);
+  // Before a busy background or with something beside the head, the refined cut (the pop-art ground along the mask
+  // before the rim check came out with lumps on a shoulder and brick-coloured fringes); where the outline itself is
+  // the guess, that mask.
+  const guessedMember = matte || segmentFailed ? undefined : matted && cutFault !== 'outline' ? matted.alpha : member;
+  // Turned whole, the frame is the member and no background treatment reaches the room round them; a rig that lights
+  // the room (neon) treats it outside the member's guess.
+  const scene =
+    guessedMember && !lightCut && lighting.background.room
+      ? warpPlane(featherScene(guessedMember, size), size, size, turned)
+      : undefined;
   const relit = rollFrame(
-    composePortrait(
-      person,
-      light,
-      treatedBackground(scenery, {
-        treatment: sceneTreatment(lighting, lightCut !== undefined),
-        rigColour: lightingColour(lighting),
-      }),
-      highlights,
+    inScene(
+      composePortrait(
+        person,
+        light,
+        treatedBackground(scenery, {
+          treatment: sceneTreatment(lighting, lightCut !== undefined),
+          rigColour: lightingColour(lighting),
+        }),
+        highlights,
+      ),
+      scene,
+      { treatment: lighting.background, rigColour: lightingColour(lighting) },
     ),
     frameRoll,
   );
@@ -852,10 +887,8 @@ export async function prepareTarget(
     framedPose,
     frame,
     segmentation,
-    // Before a busy background or with something beside the head, the refined cut (the pop-art ground along the
-    // mask before the rim check came out with lumps on a shoulder and brick-coloured fringes); where the outline
-    // itself is the guess, that mask.
-    guessedMember: matte || segmentFailed ? undefined : matted && cutFault !== 'outline' ? matted.alpha : member,
+    guessedMember,
+    scene,
     model,
     person,
     renderedPoints,
@@ -1031,18 +1064,19 @@ export class CompositorEngine implements Engine {
       const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
       const flat = renderBackdrop(look, size, size, rng);
       const backdrop = flat ? lightBackdropLikePlate(flat, plateLight(), PLATE_LIGHT) : undefined;
+      // Drawn only where no backdrop goes in: a draw for a backdrop would change what a seed gives later variations.
+      const backgroundGain = v === 0 || backdrop ? 1 : rng.range(0.85, 1.12);
       const background = backdrop
         ? { image: backdrop, factor: 1 }
         : treatedBackground(prepared.plate, {
             treatment: sceneTreatment(lighting, prepared.litByCut),
             rigColour: lightingColour(lit),
-            backgroundGain: v === 0 ? 1 : rng.range(0.85, 1.12),
+            backgroundGain,
           });
-      const portrait = composePortrait(
-        backdrop ? backdropPerson() : prepared.person,
-        light,
-        background,
-        prepared.highlights,
+      const portrait = inScene(
+        composePortrait(backdrop ? backdropPerson() : prepared.person, light, background, prepared.highlights),
+        prepared.scene,
+        { treatment: lit.background, rigColour: lightingColour(lit), backgroundGain },
       );
       // Pop art cut out onto its ground is a cut-out too.
       const cutOntoGround = backdrop || (look.medium?.kind === 'comic' && cutOutClean && !ownGround);

@@ -120,3 +120,22 @@ export function treatedBackground(plate: RgbImage, options: ComposeOptions): Bac
   const source = backgroundSource(plate, options.treatment);
   return { image: { ...source.image, data: treat(source.image, options) }, factor: source.factor };
 }
+
+/**
+ * A whole frame turned and lit as one (no clean cut: a busy background) under a rig that lights the room
+ * (BackgroundTreatment.room): what lies outside `scene`, the member's soft mask (1 on the member, fading to 0 over a
+ * wide feather), takes the preset's treatment as a plate behind a cut-out member does. The rig's tint stays on it,
+ * darkened. Unblurred, as the frame holds the member: a blur bled their colours into a halo.
+ */
+export function treatSceneOutside(portrait: RgbImage, scene: ArrayLike<number>, options: ComposeOptions): RgbImage {
+  const treated = treat(portrait, { ...options, treatment: { ...options.treatment, blur: 0 } });
+  const d = portrait.data;
+  const out = new Uint8Array(d.length);
+  for (let p = 0, i = 0; i < d.length; p++, i += 3) {
+    const a = Math.min(1, Math.max(0, scene[p] ?? 1));
+    out[i] = treated[i]! + (d[i]! - treated[i]!) * a + 0.5;
+    out[i + 1] = treated[i + 1]! + (d[i + 1]! - treated[i + 1]!) * a + 0.5;
+    out[i + 2] = treated[i + 2]! + (d[i + 2]! - treated[i + 2]!) * a + 0.5;
+  }
+  return { ...portrait, data: out };
+}
