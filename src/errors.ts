@@ -24,6 +24,7 @@ export const USER_ERROR_CODES = [
   'face.low_resolution',
   'face.several',
   'face.different_people',
+  'face.cut_off',
   // request options
   'request.no_selfie',
   'request.too_many_selfies',

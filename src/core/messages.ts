@@ -40,6 +40,8 @@ const SENTENCES: Record<ErrorCode, Sentence> = {
     `${cap(which(d))} shows ${String(d['count'] ?? 'several')} faces and none clearly stands out, so I can't tell which one is you. Send a selfie of just you, or crop the photo to your face.`,
   'face.different_people': (d) =>
     `${cap(which(d))} doesn't look like the same person as selfie 1. Send selfies of one person only: I use them together to keep your likeness.`,
+  'face.cut_off': (d) =>
+    `${cap(String(d['part'] ?? 'your face'))} runs off the edge of ${which(d)}, so I can't make a whole portrait of you from it. Send a selfie with your whole face in the picture and a little room around your head.`,
   'request.no_selfie': () => 'Attach at least one selfie (a photo of your face) to make a portrait.',
   'request.too_many_selfies': (d) => `Send at most ${String(d['limit'] ?? 4)} selfies at once.`,
   'request.bad_pose': (d) =>
