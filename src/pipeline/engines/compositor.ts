@@ -40,7 +40,7 @@ import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
 import { backgroundSource, treatedBackground, treatSceneOutside } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
-import { type PersonLight, personLight } from '../lighting/person-relight.js';
+import { type PersonLight, personLight, type SkinMask } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { boxMean } from '../segment/guided-filter.js';
 import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
@@ -114,6 +114,8 @@ export interface PreparedTarget {
   highlights: Highlights;
   /** Share of the frame the member's mask covers beside their head (besideTheHead): someone or something else. */
   strayBesideHead: number;
+  /** The member's skin for the rig's warm shadows (personLight); none on a black and white photo. */
+  skin: SkinMask | undefined;
   /** How much of the head the frame's edge cuts through (headAtFrameEdge). */
   headAtEdge: number;
   /** Share of the member's mask above the chin, beside the face, that is foliage green (leavesBesideHead). */
@@ -904,7 +906,9 @@ export async function prepareTarget(
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
   const highlights = facePeak(framed.image, faceBox);
-  const light = personLight(model, delta, source, lighting);
+  // Skin for the rig's warm shadows; a black and white photo has none (the warmth read as sepia on one).
+  const skin = monochrome ? undefined : { data: found.skin, width: size, height: size };
+  const light = personLight(model, delta, source, lighting, skin);
   // Before a busy background or with something beside the head, the refined cut (the pop-art ground along the mask
   // before the rim check came out with lumps on a shoulder and brick-coloured fringes); where the outline itself is
   // the guess, that mask.
@@ -952,6 +956,7 @@ export async function prepareTarget(
     turnedPoints,
     frameRoll,
     highlights,
+    skin,
     strayBesideHead,
     headAtEdge,
     leavesInCut,
@@ -1122,7 +1127,8 @@ export class CompositorEngine implements Engine {
       // Later variations move the light around the face, the background's brightness and the framing, seeded;
       // a style varies its own parameters (another shade of backdrop, another film stock or brush).
       const lit = v === 0 ? lighting : swingLights(lighting, (rng.next() < 0.5 ? -1 : 1) * rng.range(12, 28));
-      const light = v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit);
+      const light =
+        v === 0 ? prepared.light : personLight(prepared.model, prepared.delta, prepared.source, lit, prepared.skin);
       const flat = renderBackdrop(look, size, size, rng);
       const backdrop = flat ? lightBackdropLikePlate(flat, plateLight(), PLATE_LIGHT) : undefined;
       // Drawn only where no backdrop goes in: a draw for a backdrop would change what a seed gives later variations.

@@ -4,7 +4,7 @@ import type { Mat3 } from '../geometry/linalg.js';
 import { luminance } from './colour.js';
 import type { LightingEstimate } from './estimate.js';
 import { boxBlur } from './mesh-raster.js';
-import { evalSh, evalShLuminance, lightingToSh } from './sh.js';
+import { evalSh, evalShLuminance, lightingToSh, rigIrradiance } from './sh.js';
 
 /**
  * Relighting the whole person, not a face-shaped patch: a shading ratio in linear light,
@@ -45,13 +45,44 @@ export interface PersonLight {
   meanGain: number;
 }
 
-export function personLight(model: HeadModel, delta: Mat3, source: LightingEstimate, lighting: Lighting): PersonLight {
+/** A mask over the framed photo, at its pixels: the member's skin (segmentation). */
+export interface SkinMask {
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+/** The skin mask read at each grid cell's centre, softened over a few cells so the warmth has no edge. */
+function skinGrid(skin: SkinMask, gw: number, gh: number, cell: number): Float32Array {
+  const raw = new Float32Array(gw * gh);
+  for (let gy = 0; gy < gh; gy++) {
+    const y = Math.min(skin.height - 1, Math.floor((gy + 0.5) * cell));
+    for (let gx = 0; gx < gw; gx++) {
+      const x = Math.min(skin.width - 1, Math.floor((gx + 0.5) * cell));
+      raw[gy * gw + gx] = skin.data[y * skin.width + x] ?? 0;
+    }
+  }
+  return boxBlur(raw, gw, gh, 1, Math.max(1, Math.round(gw / 60)), 2);
+}
+
+/**
+ * `skin`: where the rig's warmth (contrast.warmth) may warm the shadows; left out (a black and white photo), none.
+ */
+export function personLight(
+  model: HeadModel,
+  delta: Mat3,
+  source: LightingEstimate,
+  lighting: Lighting,
+  skin?: SkinMask,
+): PersonLight {
   const { width: gw, height: gh, cell, depth, follow, face } = model;
   const n = gw * gh;
   const contrast = lighting.contrast ?? DEFAULT_CONTRAST;
   const [lo, hi] = [contrast.floor, GAIN_CEILING];
   const colourShare = contrast.colour;
   const target = lightingToSh(lighting);
+  const direct = contrast.direct ? rigIrradiance(lighting) : undefined;
+  const ev = (c: number, x: number, y: number, z: number) => (direct ? direct(c, x, y, z) : evalSh(target, c, x, y, z));
   const gain = new Float32Array(n * 3);
   const lum = new Float32Array(n);
   let logSum = 0;
@@ -106,9 +137,9 @@ export function personLight(model: HeadModel, delta: Mat3, source: LightingEstim
       const sy = ny * 0.85;
       const sl = Math.hypot(sx, sy, nz + 0.15) || 1;
       const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.15) / sl));
-      const g0 = Math.max(0.02, evalSh(target, 0, tx, ty, tz)) / s;
-      const g1 = Math.max(0.02, evalSh(target, 1, tx, ty, tz)) / s;
-      const g2 = Math.max(0.02, evalSh(target, 2, tx, ty, tz)) / s;
+      const g0 = Math.max(0.02, ev(0, tx, ty, tz)) / s;
+      const g1 = Math.max(0.02, ev(1, tx, ty, tz)) / s;
+      const g2 = Math.max(0.02, ev(2, tx, ty, tz)) / s;
       const gl = Math.max(1e-3, luminance(g0, g1, g2));
       lum[o] = gl;
       gain[o * 3] = 1 + (g0 / gl - 1) * colourShare;
@@ -132,8 +163,16 @@ export function personLight(model: HeadModel, delta: Mat3, source: LightingEstim
   // Soft light: the gain varies over the scale of the head's forms, not of single cells.
   const smoothLum = boxBlur(lum, gw, gh, 1, Math.max(1, Math.round(gw / 90)), 3);
   const smoothCol = boxBlur(gain, gw, gh, 3, Math.max(1, Math.round(gw / 40)), 2);
+  const warmth = contrast.warmth ?? 0;
+  const skinCells = skin && warmth > 0 ? skinGrid(skin, gw, gh, cell) : undefined;
   for (let o = 0; o < n; o++) {
     const gl = smoothLum[o] ?? 1;
+    if (skinCells && gl < 1) {
+      // Warm shadow: red held up and blue taken down as the light falls (the tint keeps unit luminance below).
+      const w = warmth * (skinCells[o] ?? 0);
+      smoothCol[o * 3] = (smoothCol[o * 3] ?? 1) * gl ** -w;
+      smoothCol[o * 3 + 2] = (smoothCol[o * 3 + 2] ?? 1) * gl ** (0.8 * w);
+    }
     // Keep the colour's luminance at 1 so it only tints.
     const cr = smoothCol[o * 3] ?? 1;
     const cg = smoothCol[o * 3 + 1] ?? 1;

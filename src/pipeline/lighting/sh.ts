@@ -245,3 +245,29 @@ export function dominantLight(sh: ShRgb): { azimuth: number; elevation: number; 
     contrast: max + min > 0 ? (max - Math.max(0, min)) / (max + Math.max(0, min)) : 0,
   };
 }
+
+/**
+ * The rig's irradiance light by light, for a rig that wants its shadow edge (RelightContrast.direct): each light a
+ * clamped cosine whose knee is rounded over a band that widens with its softness (a hard key's edge runs down the
+ * nose), plus the ambient. Band-limited to the second order, the same key fades from cheek to cheek.
+ */
+export function rigIrradiance(
+  lighting: Pick<Lighting, 'lights' | 'ambient'>,
+): (c: number, x: number, y: number, z: number) => number {
+  const ambient = lightingAmbientColour(lighting.ambient);
+  const lights = lighting.lights.map((l) => ({
+    d: lightDirection(l.azimuth, l.elevation),
+    colour: lightColour(l),
+    i: l.intensity,
+    w: 0.1 + 0.4 * l.softness,
+  }));
+  return (c, x, y, z) => {
+    let e = lighting.ambient.intensity * (ambient[c] ?? 1);
+    for (const l of lights) {
+      const t = x * l.d[0] + y * l.d[1] + z * l.d[2];
+      const s = t >= l.w ? t : t <= -l.w ? 0 : ((t + l.w) * (t + l.w)) / (4 * l.w);
+      e += l.i * (l.colour[c] ?? 1) * s;
+    }
+    return e;
+  };
+}
