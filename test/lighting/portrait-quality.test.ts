@@ -177,14 +177,17 @@ describe('compositor portraits: the faults a person would see', () => {
       );
       const out = result.images[0];
       assert.ok(out);
-      // The magenta gel lights the subject's left, the cyan one their right.
+      // The magenta gel lights the subject's left, the blue one their right.
       const [lr, lg, lb] = cheekColour(out, prepared.renderedPoints, 454);
-      const [rr, , rb] = cheekColour(out, prepared.renderedPoints, 234);
+      const [rr, rg, rb] = cheekColour(out, prepared.renderedPoints, 234);
       assert.ok(
         lr - lg > 0.35 * lr && lb > lg + 10,
         `${name}: neon's magenta cheek is ${[lr, lg, lb].map(Math.round)}`,
       );
-      assert.ok(rb - rr - (lb - lr) > 70, `${name}: neon's cyan cheek is no cooler than the magenta one`);
+      assert.ok(rb - rr - (lb - lr) > 70, `${name}: neon's blue cheek is no cooler than the magenta one`);
+      // Blue, not cyan: a cyan gel's green read as a sickly yellow-green cheek (blind raters). The cyan gave blue
+      // over green of 2 and -13 here.
+      assert.ok(rb - rg > 15, `${name}: neon's cool cheek is ${[rr, rg, rb].map(Math.round)}, not blue`);
     }
   });
 
