@@ -516,15 +516,19 @@ export function colouredLight(lighting: Lighting): boolean {
  * The rig with its colour taken out (white lights, white ambient, no tint on the background), for a black and white
  * photo: neon or golden-hour colour laid on one read as a lavender or orange cast, not as light (a blind panel).
  * The light's direction, softness and strength stay; the contrast and the lit room a gel rig asks for go with its
- * colour.
+ * colour, a shaped shadow's contrast stays.
  */
 export function withoutColour(lighting: Lighting): Lighting {
   const white: Rgb = [1, 1, 1];
-  // A rig's own contrast (gels, shaped shadows) and its lit room are for colour: laid on a grey photo in white, deep
-  // shadows read as dark blotches on a forehead, its darkened room as a blotchy smudge (blind paired panels).
-  const { contrast: _gels, ...rest } = lighting;
+  // A gel rig's contrast and its lit room are for its colours: laid on a grey photo in white, deep shadows read as
+  // dark blotches on a forehead, its darkened room as a blotchy smudge (blind paired panels). A shaped shadow
+  // (split, rembrandt) is light and shade, not colour, and stays: on 11 black and white photos a blind paired panel
+  // preferred it to the gentle default 24 to 15 (5 the same; against it, a blown forehead kept bright in the shadow).
+  const { contrast, ...rest } = lighting;
+  const shaped = contrast?.direct ? { contrast } : {};
   return {
     ...rest,
+    ...shaped,
     lights: lighting.lights.map((l) => ({ ...l, colour: white })),
     ambient: { ...lighting.ambient, colour: white },
     background: { ...lighting.background, tone: 0, room: false },

@@ -216,6 +216,28 @@ describe('compositor portraits: the faults a person would see', () => {
     }
   });
 
+  it('keeps split a shaped shadow on a black and white selfie: its colour goes, its light and shade stay', async () => {
+    const s = await selfie('obama.jpg');
+    const data = new Uint8Array(s.image.data.length);
+    for (let i = 0; i < data.length; i += 3) {
+      const y = Math.round(
+        0.2126 * (s.image.data[i] ?? 0) + 0.7152 * (s.image.data[i + 1] ?? 0) + 0.0722 * (s.image.data[i + 2] ?? 0),
+      );
+      data[i] = y;
+      data[i + 1] = y;
+      data[i + 2] = y;
+    }
+    const grey = { ...s, image: { ...s.image, data } };
+    const { result, prepared } = await engine.run(request({ selfies: [grey], lighting: 'split' }), () => {});
+    const out = result.images[0];
+    assert.ok(out);
+    assert.ok(prepared.monochrome);
+    const photo = faceSideLuminance(prepared.framed, prepared.framedPoints, TRIANGLES).ratio;
+    const lit = faceSideLuminance(out, prepared.renderedPoints, TRIANGLES).ratio;
+    // The gentle default it fell back to (the shaped shadow dropped with the colour) took the sides from 0.79 to 2.04.
+    assert.ok(lit / photo > 2.9, `the lit side over the shadow side went ${photo.toFixed(2)} -> ${lit.toFixed(2)}`);
+  });
+
   it('darkens the room round a member turned whole under neon, as it does behind a cut-out', async () => {
     // obama2.jpg's office is too busy to cut him out, so the whole frame turns and is lit as one; neon's darker
     // background treatment reached none of it ("a colour filter, not neon on a dark background", blind raters).
