@@ -40,6 +40,7 @@ import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
 import { backgroundSource, treatedBackground, treatSceneOutside } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
+import { meshBounds } from '../lighting/mesh-raster.js';
 import { type PersonLight, personLight, type SkinMask } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { boxMean } from '../segment/guided-filter.js';
@@ -175,18 +176,7 @@ const HAIR_ABOVE = 0.45;
 const NECK_BELOW = 0.25;
 
 export function headAndShouldersFrame(points: Float32Array, width: number, height: number): Box {
-  let minX = Number.POSITIVE_INFINITY;
-  let maxX = Number.NEGATIVE_INFINITY;
-  let minY = Number.POSITIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i + 2 < points.length; i += 3) {
-    const x = points[i] ?? 0;
-    const y = points[i + 1] ?? 0;
-    minX = Math.min(minX, x);
-    maxX = Math.max(maxX, x);
-    minY = Math.min(minY, y);
-    maxY = Math.max(maxY, y);
-  }
+  const [minX, minY, maxX, maxY] = meshBounds(points);
   const faceH = Math.max(maxY - minY, (maxX - minX) * 1.1, 1);
   const cx = (minX + maxX) / 2;
   const cy = (minY + maxY) / 2;
@@ -560,16 +550,7 @@ const FACE_PAST_EDGE = 0.02;
 
 /** Which part of the face the photo's edge cuts off, in the member's words; undefined when the face is whole. */
 function faceCutBy(points: Float32Array, image: RgbImage): string | undefined {
-  let minX = Number.POSITIVE_INFINITY;
-  let maxX = Number.NEGATIVE_INFINITY;
-  let minY = Number.POSITIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i + 2 < points.length; i += 3) {
-    minX = Math.min(minX, points[i] ?? 0);
-    maxX = Math.max(maxX, points[i] ?? 0);
-    minY = Math.min(minY, points[i + 1] ?? 0);
-    maxY = Math.max(maxY, points[i + 1] ?? 0);
-  }
+  const [minX, minY, maxX, maxY] = meshBounds(points);
   const margin = FACE_PAST_EDGE * (maxY - minY);
   if (maxY > image.height + margin) return 'your chin';
   if (minY < -margin) return 'your forehead';
