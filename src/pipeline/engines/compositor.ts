@@ -41,10 +41,11 @@ import { buildStitch, type StitchConditions, stitchDebugImages } from '../incont
 import { backgroundSource, treatedBackground, treatSceneOutside } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
 import { meshBounds } from '../lighting/mesh-raster.js';
-import { type PersonLight, personLight, type SkinMask } from '../lighting/person-relight.js';
+import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
 import { boxMean } from '../segment/guided-filter.js';
 import { openSegmentationModels, type PersonSegmentation, segmentPerson } from '../segment/index.js';
+import type { Plane } from '../segment/plane.js';
 import { isMonochrome } from '../style/filters.js';
 import { applyLook, lightBackdropLikePlate, renderBackdrop, varyStyle } from '../style/index.js';
 import type { Box, ProgressFn, RgbImage } from '../types.js';
@@ -116,7 +117,7 @@ export interface PreparedTarget {
   /** Share of the frame the member's mask covers beside their head (besideTheHead): someone or something else. */
   strayBesideHead: number;
   /** The member's skin for the rig's warm shadows (personLight); none on a black and white photo. */
-  skin: SkinMask | undefined;
+  skin: Plane | undefined;
   /** How much of the head the frame's edge cuts through (headAtFrameEdge). */
   headAtEdge: number;
   /** Share of the member's mask above the chin, beside the face, that is foliage green (leavesBesideHead). */
@@ -524,12 +525,13 @@ async function chooseReference(
   }
   // A face the photo's edge cuts through gives no whole portrait, whatever the engine does with it: the best selfie
   // is chosen among the others.
-  const whole = usable.filter((m) => faceCutBy(m.mesh.points, m.selfie.image) === undefined);
-  const cut = usable[0];
-  if (whole.length === 0 && cut) {
-    const part = faceCutBy(cut.mesh.points, cut.selfie.image) ?? 'your face';
+  const cuts = usable.map((m) => faceCutBy(m.mesh.points, m.selfie.image));
+  const whole = usable.filter((_, i) => cuts[i] === undefined);
+  const first = usable[0];
+  if (whole.length === 0 && first) {
+    const part = cuts[0] ?? 'your face';
     throw new PortraitError('face.cut_off', `face cut by the photo's edge: ${part}`, {
-      selfie: cut.selfie.index,
+      selfie: first.selfie.index,
       part,
     });
   }
@@ -888,7 +890,7 @@ export async function prepareTarget(
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
   const highlights = facePeak(framed.image, faceBox);
   // Skin for the rig's warm shadows; a black and white photo has none (the warmth read as sepia on one).
-  const skin = monochrome ? undefined : { data: found.skin, width: size, height: size };
+  const skin: Plane | undefined = monochrome ? undefined : { width: size, height: size, data: found.skin };
   const light = personLight(model, delta, source, lighting, skin);
   // Before a busy background or with something beside the head, the refined cut (the pop-art ground along the mask
   // before the rim check came out with lumps on a shoulder and brick-coloured fringes); where the outline itself is

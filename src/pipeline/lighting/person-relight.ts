@@ -1,6 +1,7 @@
 import { DEFAULT_CONTRAST, type Lighting } from '../../core/lighting.js';
 import type { HeadModel } from '../geometry/head-model.js';
 import type { Mat3 } from '../geometry/linalg.js';
+import type { Plane } from '../segment/plane.js';
 import { luminance } from './colour.js';
 import type { LightingEstimate } from './estimate.js';
 import { boxBlur } from './mesh-raster.js';
@@ -45,15 +46,8 @@ export interface PersonLight {
   meanGain: number;
 }
 
-/** A mask over the framed photo, at its pixels: the member's skin (segmentation). */
-export interface SkinMask {
-  data: ArrayLike<number>;
-  width: number;
-  height: number;
-}
-
 /** The skin mask read at each grid cell's centre, softened over a few cells so the warmth has no edge. */
-function skinGrid(skin: SkinMask, gw: number, gh: number, cell: number): Float32Array {
+function skinGrid(skin: Plane, gw: number, gh: number, cell: number): Float32Array {
   const raw = new Float32Array(gw * gh);
   for (let gy = 0; gy < gh; gy++) {
     const y = Math.min(skin.height - 1, Math.floor((gy + 0.5) * cell));
@@ -66,14 +60,15 @@ function skinGrid(skin: SkinMask, gw: number, gh: number, cell: number): Float32
 }
 
 /**
- * `skin`: where the rig's warmth (contrast.warmth) may warm the shadows; left out (a black and white photo), none.
+ * `skin`: the member's skin over the framed photo (segmentation), where the rig's warmth (contrast.warmth) may warm
+ * the shadows; left out (a black and white photo), none.
  */
 export function personLight(
   model: HeadModel,
   delta: Mat3,
   source: LightingEstimate,
   lighting: Lighting,
-  skin?: SkinMask,
+  skin?: Plane,
 ): PersonLight {
   const { width: gw, height: gh, cell, depth, follow, face } = model;
   const n = gw * gh;
