@@ -8,7 +8,9 @@ import {
   fitSh,
   kelvinToRgb,
   lightDirection,
+  lightingAmbientColour,
   lightingToSh,
+  rigIrradiance,
   SH_COUNT,
 } from '../../src/pipeline/lighting/sh.js';
 
@@ -100,4 +102,32 @@ test('colour temperature: warm is red-heavy, cool is blue-heavy, 6500 K is white
   assert.ok(cool[2] > cool[0] * 1.1);
   for (const v of white) assert.ok(Math.abs(v - 1) < 1e-6);
   for (const c of [warm, cool, white]) assert.ok(Math.abs(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] - 1) < 1e-9);
+});
+
+test("a rig's direct irradiance keeps a hard key's shadow edge, which the spherical harmonics smear", () => {
+  const parsed = parseLighting('split');
+  assert.ok(parsed.ok);
+  const split = parsed.value;
+  const direct = rigIrradiance(split);
+  const sh = lightingToSh(split);
+  // The key is on the subject's left (+x in the camera frame); the face's middle faces the camera (+z).
+  const [kx, ky, kz] = lightDirection(split.lights[0]?.azimuth ?? 0, split.lights[0]?.elevation ?? 0);
+  const lit = direct(1, kx, ky, kz);
+  const away = direct(1, -kx, -ky, -kz);
+  // Facing away from the key only the ambient is left, exactly.
+  const ambient = split.ambient.intensity * (lightingAmbientColour(split.ambient)[1] ?? 1);
+  assert.ok(Math.abs(away - ambient) < 1e-9, `away ${away} against the ambient ${ambient}`);
+  assert.ok(away < 0.2 * lit, `away ${away.toFixed(3)} against lit ${lit.toFixed(3)}`);
+  // On the terminator (a face's middle, facing the camera, under a key from the side) the harmonics spill light past
+  // the edge: 0.23 against the direct 0.15, a fade from cheek to cheek instead of a shadow down the nose.
+  const d = direct(1, 0, 0, 1);
+  const h = evalSh(sh, 1, 0, 0, 1);
+  assert.ok(d < 0.75 * h, `on the terminator: direct ${d.toFixed(3)}, harmonics ${h.toFixed(3)}`);
+  // No step at the knee: the rounded clamp is continuous through the terminator.
+  let last = direct(1, -0.3, 0, Math.sqrt(1 - 0.09));
+  for (let x = -0.29; x <= 0.3; x += 0.01) {
+    const v = direct(1, x, 0, Math.sqrt(1 - x * x));
+    assert.ok(Math.abs(v - last) < 0.05, `a step of ${(v - last).toFixed(3)} at x = ${x.toFixed(2)}`);
+    last = v;
+  }
 });
