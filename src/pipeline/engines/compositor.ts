@@ -273,6 +273,9 @@ function faultInCut(m: {
   return undefined;
 }
 
+/** Why no studio backdrop goes in: a fault of the cut, a black and white photo, or a head the frame's edge cuts. */
+type BackdropFault = CutFault | 'monochrome' | 'edge';
+
 /**
  * A black and white photo gets no backdrop: the cut-out's edge is found by colour, and in grey alone white hair
  * highlights, pale ears and a pale wall are one. A blind panel on unseen photos rated every studio blue portrait cut
@@ -287,8 +290,6 @@ function faultInCut(m: {
  * told what selfie to send, or to ask without the backdrop, loses nothing, and an event whose theme has a backdrop
  * keeps its avatars matching.
  */
-type BackdropFault = CutFault | 'monochrome' | 'edge';
-
 const BACKDROP_REFUSALS: Record<BackdropFault, { why: string; advice: string }> = {
   stray: {
     why: 'something beside your head, or too little of you around your face, would be cut out with you',
