@@ -5,11 +5,46 @@ import {
   confineToMember,
   headDisplacement,
   headRotation,
+  lightAsHeadOnly,
 } from '../../src/pipeline/geometry/head-model.js';
 import { warpHead, warpPlane } from '../../src/pipeline/geometry/head-warp.js';
 import { apply3, rotationFromEuler } from '../../src/pipeline/geometry/linalg.js';
 import type { HeadPose } from '../../src/pipeline/geometry/pose.js';
 import { analyse, loadPhoto } from './photos.js';
+
+describe('lightAsHeadOnly', () => {
+  it("lights the head's side as a side only where it is hair or skin, and leaves the face's relief alone", async () => {
+    const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
+    const { width, height } = image;
+    const head = buildHeadModel(mesh.points, pose, width, height);
+    // Hair above the face's box, skin on it; beside the jaw neither (a wall or a collar the mask took in).
+    const hair = new Float32Array(width * height);
+    const skin = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const inBox = x >= face.box.x && x < face.box.x + face.box.width;
+        if (y < face.box.y) hair[y * width + x] = 1;
+        else if (inBox && y < face.box.y + face.box.height) skin[y * width + x] = 1;
+      }
+    }
+    const lit = lightAsHeadOnly(head, hair, skin, width, height);
+    const { width: gw, cell } = head;
+    const at = (x: number, y: number) => Math.floor(y / cell) * gw + Math.floor(x / cell);
+    const nz = (m: typeof head, o: number) => m.normals[o * 3 + 2] ?? 0;
+    // Beside the jaw, past the face's box and the fade round the mesh: the ellipsoid faces aside there, and nothing
+    // of the head is.
+    const jaw = at(face.box.x + face.box.width * 1.6, face.box.y + face.box.height * 0.85);
+    assert.ok(nz(head, jaw) < 0.9, `the ellipsoid faces aside beside the jaw (${nz(head, jaw)})`);
+    assert.ok(nz(lit, jaw) > 0.999, `lit as the body there, facing the camera (${nz(lit, jaw)})`);
+    // The crown's hair keeps the head's shape: it faces up as the ellipsoid does.
+    const crown = at(face.box.x + face.box.width * 0.5, face.box.y - face.box.height * 0.25);
+    assert.ok(nz(head, crown) < 0.9, `the crown faces up (${nz(head, crown)})`);
+    assert.ok(Math.abs(nz(lit, crown) - nz(head, crown)) < 1e-6, 'the hair keeps its normal');
+    // The face keeps its relief whatever the masks say: the nose tip's normal is the same.
+    const nose = at(mesh.points[1 * 3] ?? 0, mesh.points[1 * 3 + 1] ?? 0);
+    for (let c = 0; c < 3; c++) assert.equal(lit.normals[nose * 3 + c], head.normals[nose * 3 + c]);
+  });
+});
 
 describe('confineToMember', () => {
   it('keeps the turn on the member and leaves the wall well beside them where it is', async () => {

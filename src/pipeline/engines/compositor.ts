@@ -31,7 +31,13 @@ import { detectFaces } from '../face/detect.js';
 import { type IdentityEmbedder, identityEmbedderFor } from '../face/identity.js';
 import { estimateMesh, type FaceMesh } from '../face/mesh.js';
 import { faceOvalMask, faceProfileMask } from '../geometry/face-oval.js';
-import { buildHeadModel, confineToMember, type HeadModel, headRotation } from '../geometry/head-model.js';
+import {
+  buildHeadModel,
+  confineToMember,
+  type HeadModel,
+  headRotation,
+  lightAsHeadOnly,
+} from '../geometry/head-model.js';
 import { cleanTurn, type HeadWarp, warpHead, warpPlane } from '../geometry/head-warp.js';
 import { apply3, type Euler, type Mat3 } from '../geometry/linalg.js';
 import { estimateHeadPose, type HeadPose, poseDistance } from '../geometry/pose.js';
@@ -847,7 +853,9 @@ export async function prepareTarget(
   const head = buildHeadModel(framed.points, framedPose, size, size);
   // Not cut out, the whole frame turns as one: the turn stays on the member (the mask before the rim check, which
   // the plate's hole follows too) and a margin round them, so the wall beyond stays as the photo has it.
-  const model = matte || segmentFailed ? head : confineToMember(head, member, size, size);
+  // Lit as a head where it is one (face, hair, skin); whatever else the mask holds beside the jaw faces the camera.
+  const confined = matte || segmentFailed ? head : confineToMember(head, member, size, size);
+  const model = lightAsHeadOnly(confined, found.hair, found.skin, size, size);
   // The person's edge colours without the old background mixed in, so no rim of it follows them anywhere.
   // The alpha too: no more of the person than the photo's pixel holds as a mix of their colour and the plate's.
   const unmixed = decontaminateEdges(framed.image, cutAlpha, plate);

@@ -204,16 +204,8 @@ export function buildHeadModel(
  * wall a little way off the head stays straight; the margin covers hair the mask may have missed.
  */
 export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width: number, height: number): HeadModel {
-  const { width: gw, height: gh, cell } = model;
-  const cells = new Float32Array(gw * gh);
-  for (let y = 0; y < height; y++) {
-    const row = Math.min(gh - 1, Math.floor(y / cell)) * gw;
-    for (let x = 0; x < width; x++) {
-      const o = row + Math.min(gw - 1, Math.floor(x / cell));
-      const v = mask[y * width + x] ?? 0;
-      if (v > (cells[o] ?? 0)) cells[o] = v;
-    }
-  }
+  const { width: gw, height: gh } = model;
+  const cells = cellMax(model, width, height, (i) => mask[i] ?? 0);
   // A box blur of a 0/1 plane read at "any of it" is a dilation by its radius; a second blur fades the edge.
   const reach = Math.max(1, Math.round(Math.max(gw, gh) * MEMBER_MARGIN));
   const grown = boxBlur(cells, gw, gh, 1, reach, 1);
@@ -229,18 +221,71 @@ export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width
   const near = Math.max(1, Math.round(reach / 3));
   const on = boxBlur(cells, gw, gh, 1, near, 2);
   const face = boxBlur(model.face, gw, gh, 1, reach, 2);
-  const normals = new Float32Array(model.normals.length);
-  for (let o = 0; o < on.length; o++) {
-    const w = Math.max(smoothstep(0.5, 1, on[o] ?? 0), Math.min(1, face[o] ?? 0));
-    const x = (model.normals[o * 3] ?? 0) * w;
-    const y = (model.normals[o * 3 + 1] ?? 0) * w;
-    const z = (model.normals[o * 3 + 2] ?? 1) * w + (1 - w);
+  const normals = towardCamera(model.normals, (o) =>
+    Math.max(smoothstep(0.5, 1, on[o] ?? 0), Math.min(1, face[o] ?? 0)),
+  );
+  return { ...model, confine: weight, normals };
+}
+
+/**
+ * The model lit as a head only where the member is head: the face, hair and skin (`hair`, `skin`: 0..1 over the
+ * `width` x `height` image the model was built for). The head's ellipsoid reaches past the jaw toward where the
+ * face points, and past the outline (for hair beyond it); what the member's mask holds there that is neither hair
+ * nor skin (a collar, a hat's brim, or wall the mask took for the person) faces the camera, as the body does. Lit
+ * as the head's side, a bright neon-lit wall the selfie model had joined to the member between chin and raised arm
+ * was divided by the photo's own strong side light and came out a flat grey blob beside the chin, on every request
+ * (a blind panel rated every portrait of that photo broken).
+ */
+export function lightAsHeadOnly(
+  model: HeadModel,
+  hair: ArrayLike<number>,
+  skin: ArrayLike<number>,
+  width: number,
+  height: number,
+): HeadModel {
+  const { width: gw, height: gh } = model;
+  const cells = cellMax(model, width, height, (i) => Math.max(hair[i] ?? 0, skin[i] ?? 0));
+  // Softened over a few cells, so the light turns gradually where hair or skin ends.
+  const reach = Math.max(1, Math.round(gw / 64));
+  const head = boxBlur(cells, gw, gh, 1, reach, 2);
+  // The face mesh is head whatever the masks say (glasses, a beard, a hand on the cheek), and the light turns
+  // gradually past its outline.
+  const face = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(Math.max(gw, gh) * MEMBER_MARGIN)), 2);
+  const normals = towardCamera(model.normals, (o) =>
+    Math.min(1, Math.max(smoothstep(0.2, 0.6, head[o] ?? 0), 2 * (face[o] ?? 0))),
+  );
+  return { ...model, normals };
+}
+
+/** The most of `value(pixel)` over each of the model's grid cells. */
+function cellMax(model: HeadModel, width: number, height: number, value: (i: number) => number): Float32Array {
+  const { width: gw, height: gh, cell } = model;
+  const cells = new Float32Array(gw * gh);
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(gh - 1, Math.floor(y / cell)) * gw;
+    for (let x = 0; x < width; x++) {
+      const o = row + Math.min(gw - 1, Math.floor(x / cell));
+      const v = value(y * width + x);
+      if (v > (cells[o] ?? 0)) cells[o] = v;
+    }
+  }
+  return cells;
+}
+
+/** Unit normals (xyz per cell) turned toward the camera by 1 - keep(cell): keep 1 leaves a normal, 0 faces it front. */
+function towardCamera(source: Float32Array, keep: (o: number) => number): Float32Array {
+  const normals = new Float32Array(source.length);
+  for (let o = 0; o < source.length / 3; o++) {
+    const w = keep(o);
+    const x = (source[o * 3] ?? 0) * w;
+    const y = (source[o * 3 + 1] ?? 0) * w;
+    const z = (source[o * 3 + 2] ?? 1) * w + (1 - w);
     const l = Math.hypot(x, y, z) || 1;
     normals[o * 3] = x / l;
     normals[o * 3 + 1] = y / l;
     normals[o * 3 + 2] = z / l;
   }
-  return { ...model, confine: weight, normals };
+  return normals;
 }
 
 /**
