@@ -3,6 +3,7 @@ import type { HeadWarp } from '../geometry/head-warp.js';
 import type { BackgroundSource } from '../lighting/background.js';
 import { linearToSrgbByte, SRGB_TO_LINEAR } from '../lighting/colour.js';
 import type { PersonLight } from '../lighting/person-relight.js';
+import { boxBlur } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
 
 /**
@@ -95,7 +96,7 @@ export function composePortrait(
       let g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
       let g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
       let g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
-      const k = highlightRollOff(data[i]!, data[i + 1]!, data[i + 2]!, g0, g1, g2, highlights.knee);
+      const k = highlightRollOff(data[i]!, data[i + 1]!, data[i + 2]!, g0, g1, g2, highlights, o);
       g0 *= k;
       g1 *= k;
       g2 *= k;
@@ -118,6 +119,11 @@ export function composePortrait(
  */
 export interface Highlights {
   knee: number;
+  /**
+   * Per output pixel, the share of a burnt highlight's brightness a darkening light keeps (burntHighlights); left
+   * out, read from each pixel alone.
+   */
+  burnt?: Float32Array | undefined;
 }
 
 const DEFAULT_KNEE = 0.6;
@@ -126,7 +132,17 @@ const BURNT_FROM = 225;
 const BURNT_AT = 250;
 const HEADROOM = 0.12;
 
-function highlightRollOff(r: number, g: number, b: number, g0: number, g1: number, g2: number, knee: number): number {
+function highlightRollOff(
+  r: number,
+  g: number,
+  b: number,
+  g0: number,
+  g1: number,
+  g2: number,
+  highlights: Highlights,
+  o: number,
+): number {
+  const { knee } = highlights;
   const lr = SRGB_TO_LINEAR[r] ?? 0;
   const lg = SRGB_TO_LINEAR[g] ?? 0;
   const lb = SRGB_TO_LINEAR[b] ?? 0;
@@ -134,10 +150,9 @@ function highlightRollOff(r: number, g: number, b: number, g0: number, g1: numbe
   // A highlight the photo burnt to white has no detail left: darkened, it turns into a flat grey patch (a blind
   // panel saw grey discs on foreheads). Near-white pixels keep most of their brightness.
   const gm = (g0 + g1 + g2) / 3;
-  const low = Math.min(r, g, b);
-  if (gm < 1 && low > BURNT_FROM) {
-    const w = Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM)) * 0.8;
-    k = (gm + (1 - gm) * w) / gm;
+  if (gm < 1) {
+    const w = highlights.burnt ? (highlights.burnt[o] ?? 0) : burntShare(r, g, b);
+    if (w > 0) k = (gm + (1 - gm) * w) / gm;
   }
   const lit = (0.2126 * lr * g0 + 0.7152 * lg * g1 + 0.0722 * lb * g2) * k;
   if (lit > knee) {
@@ -149,6 +164,98 @@ function highlightRollOff(r: number, g: number, b: number, g0: number, g1: numbe
   // two alone turns the highlight into a flat bluish white. All three are held back together, keeping the hue.
   const top = Math.max(lr * g0, lg * g1, lb * g2) * k;
   return top > 1 ? k / top : k;
+}
+
+/** How much of a pixel's brightness counts as burnt to white: 0 below BURNT_FROM, 0.8 from BURNT_AT. */
+function burntShare(r: number, g: number, b: number): number {
+  const low = Math.min(r, g, b);
+  return low > BURNT_FROM ? Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM)) * 0.8 : 0;
+}
+
+/**
+ * The burnt share of each pixel of the turned person (output pixels), averaged over its neighbours where the
+ * member's skin is (`skin`: 0..1 over the photo, width x height as the person). A forehead the photo burnt is white
+ * speckled with near-white: read pixel by pixel, a shadow laid over it darkened the near-white and left the white,
+ * pale specks scattered over a brown forehead (every split and rembrandt of a 300 px photo, rated broken).
+ * Averaged, the burnt patch keeps its brightness as one. Off the skin each pixel keeps its own share: averaged
+ * there, a hat's white stripes lost their contrast. Undefined where no skin is burnt (each pixel is then read
+ * alone, as the same share).
+ *
+ * The average and the skin are taken on the warp's grid (cells of a few pixels, softened over a cell round them)
+ * and read bilinearly per pixel: both are soft, and turning the skin mask or blurring the shares pixel by pixel
+ * cost more than the rest of the light.
+ */
+export function burntHighlights(person: HeadWarp, skin: Float32Array): Float32Array | undefined {
+  const { width, height, data } = person.image;
+  const { width: gw, height: gh, cell } = person.grid;
+  const own = new Float32Array(width * height);
+  const sum = new Float32Array(gw * gh);
+  const count = new Float32Array(gw * gh);
+  const cellX = new Int32Array(width);
+  for (let x = 0; x < width; x++) cellX[x] = Math.min(gw - 1, Math.floor(x / cell));
+  let any = false;
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(gh - 1, Math.floor(y / cell)) * gw;
+    for (let x = 0; x < width; x++) {
+      const o = y * width + x;
+      const c = row + cellX[x]!;
+      count[c]!++;
+      const low = Math.min(data[o * 3]!, data[o * 3 + 1]!, data[o * 3 + 2]!);
+      if (low <= BURNT_FROM) continue;
+      const w = burntShare(low, low, low);
+      own[o] = w;
+      sum[c]! += w;
+      any = true;
+    }
+  }
+  if (!any) return undefined;
+  // The skin where each cell of the grid came from (the warp's inverse map), and whether any burnt cell is skin.
+  const cells = new Float32Array(gw * gh);
+  let burntSkin = false;
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      const o = gy * gw + gx;
+      const x = Math.round((gx + 0.5) * cell + person.inverse[o * 2]!);
+      const y = Math.round((gy + 0.5) * cell + person.inverse[o * 2 + 1]!);
+      cells[o] = x >= 0 && y >= 0 && x < width && y < height ? skin[y * width + x]! : 0;
+      sum[o] = sum[o]! / Math.max(1, count[o]!);
+      if (sum[o]! > 0 && cells[o]! > 0.5) burntSkin = true;
+    }
+  }
+  if (!burntSkin) return undefined;
+  const mean = boxBlur(sum, gw, gh, 1, 2);
+  // Both grids read bilinearly per pixel, a row of cells at a time (as composePortrait reads the gain).
+  const c0 = new Int32Array(width);
+  const c1 = new Int32Array(width);
+  const tx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.min(gw - 1, Math.max(0, (x + 0.5) / cell - 0.5));
+    c0[x] = Math.floor(fx);
+    c1[x] = Math.min(gw - 1, Math.floor(fx) + 1);
+    tx[x] = fx - Math.floor(fx);
+  }
+  const skinRow = new Float32Array(gw);
+  const meanRow = new Float32Array(gw);
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(gh - 1, Math.max(0, (y + 0.5) / cell - 0.5));
+    const r0 = Math.floor(fy) * gw;
+    const r1 = Math.min(gh - 1, Math.floor(fy) + 1) * gw;
+    const ty = fy - Math.floor(fy);
+    for (let k = 0; k < gw; k++) {
+      skinRow[k] = cells[r0 + k]! + (cells[r1 + k]! - cells[r0 + k]!) * ty;
+      meanRow[k] = mean[r0 + k]! + (mean[r1 + k]! - mean[r0 + k]!) * ty;
+    }
+    for (let x = 0; x < width; x++) {
+      const p = c0[x]!;
+      const q = c1[x]!;
+      const t = Math.min(1, Math.max(0, skinRow[p]! + (skinRow[q]! - skinRow[p]!) * tx[x]!));
+      if (t === 0) continue;
+      const m = meanRow[p]! + (meanRow[q]! - meanRow[p]!) * tx[x]!;
+      const o = y * width + x;
+      own[o] = t * m + (1 - t) * own[o]!;
+    }
+  }
+  return own;
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseStyle } from '../../core/style.js';
 import { PortraitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { busyBackground } from '../compose/busy-background.js';
-import { composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
+import { burntHighlights, composePortrait, facePeak, gainImage, type Highlights } from '../compose/compose.js';
 import { crispOutline } from '../compose/crisp-outline.js';
 import { despill } from '../compose/despill.js';
 import { matteEdges } from '../compose/edge-matte.js';
@@ -897,7 +897,10 @@ export async function prepareTarget(
   onProgress({ stage: 'relight' });
   t = performance.now();
   const source = estimateLighting(framed.image, framed.points, TRIANGLES);
-  const highlights = facePeak(framed.image, faceBox);
+  const highlights: Highlights = {
+    ...facePeak(framed.image, faceBox),
+    burnt: burntHighlights(person, found.skin),
+  };
   // Skin for the rig's warm shadows; a black and white photo has none (the warmth read as sepia on one).
   const skin: Plane | undefined = monochrome ? undefined : { width: size, height: size, data: found.skin };
   const light = personLight(model, delta, source, lighting, skin);
