@@ -19,3 +19,25 @@ it('a darker background treatment keeps a burnt-white sky bright while it darken
   assert.ok(at(5) > 230, `the sky went to ${at(5)}`);
   assert.ok(at(60) < 100, `the foliage stayed at ${at(60)}`);
 });
+
+it("a darker treatment darkens a near-white wall's bright rim round the member with the wall, not into a white outline", () => {
+  // A studio wall at 231 with the 3 px rim at 238 a photo's sharpening leaves beside an ear (dark, 60). Read pixel by
+  // pixel the rim counted as more burnt than the wall and stayed bright while the wall darkened: a white outline.
+  const w = 1000;
+  const h = 20;
+  const data = new Uint8Array(w * h * 3);
+  for (let p = 0; p < w * h; p++) {
+    const x = p % w;
+    const v = x >= 500 ? 60 : x >= 497 ? 238 : 231;
+    data.set([v, v, v], p * 3);
+  }
+  const plate: RgbImage = { data, width: w, height: h, channels: 3 };
+  const out = treatedBackground(plate, {
+    treatment: { blur: 0, brightness: 0.55, saturation: 1, tone: 0 },
+    rigColour: [1, 1, 1],
+  });
+  const at = (x: number) => out.image.data[(10 * w + x) * 3 + 1]!;
+  assert.ok(at(20) < 200, `the wall darkened to ${at(20)}`);
+  // The photo's rim is 7 levels over the wall; after the treatment no more than that.
+  assert.ok(at(498) - at(20) <= 7, `the rim stands ${at(498) - at(20)} levels over the wall`);
+});
