@@ -3,7 +3,7 @@ import type { HeadWarp } from '../geometry/head-warp.js';
 import type { BackgroundSource } from '../lighting/background.js';
 import { linearToSrgbByte, SRGB_TO_LINEAR } from '../lighting/colour.js';
 import type { PersonLight } from '../lighting/person-relight.js';
-import { boxBlur } from '../style/filters.js';
+import { boxBlur, upsample } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
 
 /**
@@ -224,36 +224,12 @@ export function burntHighlights(person: HeadWarp, skin: Float32Array): Float32Ar
   }
   if (!burntSkin) return undefined;
   const mean = boxBlur(sum, gw, gh, 1, 2);
-  // Both grids read bilinearly per pixel, a row of cells at a time (as composePortrait reads the gain).
-  const c0 = new Int32Array(width);
-  const c1 = new Int32Array(width);
-  const tx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const fx = Math.min(gw - 1, Math.max(0, (x + 0.5) / cell - 0.5));
-    c0[x] = Math.floor(fx);
-    c1[x] = Math.min(gw - 1, Math.floor(fx) + 1);
-    tx[x] = fx - Math.floor(fx);
-  }
-  const skinRow = new Float32Array(gw);
-  const meanRow = new Float32Array(gw);
-  for (let y = 0; y < height; y++) {
-    const fy = Math.min(gh - 1, Math.max(0, (y + 0.5) / cell - 0.5));
-    const r0 = Math.floor(fy) * gw;
-    const r1 = Math.min(gh - 1, Math.floor(fy) + 1) * gw;
-    const ty = fy - Math.floor(fy);
-    for (let k = 0; k < gw; k++) {
-      skinRow[k] = cells[r0 + k]! + (cells[r1 + k]! - cells[r0 + k]!) * ty;
-      meanRow[k] = mean[r0 + k]! + (mean[r1 + k]! - mean[r0 + k]!) * ty;
-    }
-    for (let x = 0; x < width; x++) {
-      const p = c0[x]!;
-      const q = c1[x]!;
-      const t = Math.min(1, Math.max(0, skinRow[p]! + (skinRow[q]! - skinRow[p]!) * tx[x]!));
-      if (t === 0) continue;
-      const m = meanRow[p]! + (meanRow[q]! - meanRow[p]!) * tx[x]!;
-      const o = y * width + x;
-      own[o] = t * m + (1 - t) * own[o]!;
-    }
+  // Both grids read bilinearly per pixel.
+  const skinAt = upsample(cells, gw, gh, cell, width, height);
+  const meanAt = upsample(mean, gw, gh, cell, width, height);
+  for (let o = 0; o < own.length; o++) {
+    const t = Math.min(1, Math.max(0, skinAt[o]!));
+    if (t > 0) own[o] = t * meanAt[o]! + (1 - t) * own[o]!;
   }
   return own;
 }
