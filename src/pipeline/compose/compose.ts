@@ -151,7 +151,7 @@ function highlightRollOff(
   // panel saw grey discs on foreheads). Near-white pixels keep most of their brightness.
   const gm = (g0 + g1 + g2) / 3;
   if (gm < 1) {
-    const w = highlights.burnt ? (highlights.burnt[o] ?? 0) : burntShare(r, g, b);
+    const w = highlights.burnt ? (highlights.burnt[o] ?? 0) : burntShare(Math.min(r, g, b));
     if (w > 0) k = (gm + (1 - gm) * w) / gm;
   }
   const lit = (0.2126 * lr * g0 + 0.7152 * lg * g1 + 0.0722 * lb * g2) * k;
@@ -166,9 +166,8 @@ function highlightRollOff(
   return top > 1 ? k / top : k;
 }
 
-/** How much of a pixel's brightness counts as burnt to white: 0 below BURNT_FROM, 0.8 from BURNT_AT. */
-function burntShare(r: number, g: number, b: number): number {
-  const low = Math.min(r, g, b);
+/** How much of a pixel's brightness counts as burnt to white, by its darkest channel: 0 to BURNT_FROM, 0.8 from BURNT_AT. */
+function burntShare(low: number): number {
   return low > BURNT_FROM ? Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM)) * 0.8 : 0;
 }
 
@@ -202,7 +201,7 @@ export function burntHighlights(person: HeadWarp, skin: Float32Array): Float32Ar
       count[c]!++;
       const low = Math.min(data[o * 3]!, data[o * 3 + 1]!, data[o * 3 + 2]!);
       if (low <= BURNT_FROM) continue;
-      const w = burntShare(low, low, low);
+      const w = burntShare(low);
       own[o] = w;
       sum[c]! += w;
       any = true;
