@@ -74,23 +74,36 @@ const BURNT_KEEP = 0.7;
 const BURNT_REACH = 0.01;
 
 /**
- * How much of its brightness each pixel keeps under a darkening treatment: its burnt share, averaged over its
- * neighbours, so a blown sky or wall keeps its brightness as one. Read pixel by pixel, the slightly brighter rim a
- * photo's sharpening leaves round an ear or a jaw on a near-white wall counted as more burnt than the wall beside it
- * and stayed bright while the wall darkened: a white outline round the member (a blind panel rated such portraits
- * broken). Undefined where nothing is burnt.
+ * How much of its brightness each pixel keeps under a darkening treatment: its burnt share, averaged over the burnt
+ * pixels round it, so a blown sky or wall keeps its brightness as one. Read pixel by pixel, the slightly brighter
+ * rim a photo's sharpening leaves round an ear or a jaw on a near-white wall counted as more burnt than the wall
+ * beside it and stayed bright while the wall darkened: a white outline round the member (a blind panel rated such
+ * portraits broken; averaged this way, a blind paired panel preferred that photo's portraits 7 to 1). Undefined
+ * where nothing is burnt.
  */
 function burntKeep(src: RgbImage): Float32Array | undefined {
   const { width, height, data } = src;
   const keep = new Float32Array(width * height);
+  const burnt = new Float32Array(width * height);
   let any = false;
   for (let p = 0, i = 0; p < keep.length; p++, i += 3) {
     const low = Math.min(data[i]!, data[i + 1]!, data[i + 2]!);
     if (low <= BURNT_FROM) continue;
     keep[p] = BURNT_KEEP * Math.min(1, (low - BURNT_FROM) / (BURNT_AT - BURNT_FROM));
+    burnt[p] = 1;
     any = true;
   }
-  return any ? boxBlur(keep, width, height, 1, Math.max(1, Math.max(width, height) * BURNT_REACH), 2) : undefined;
+  if (!any) return undefined;
+  // Averaged over the burnt pixels round it only: with the member's dark hair in the average, the wall next to it
+  // kept less than the wall further off and darkened into a grey haze round the silhouette (a blind paired panel).
+  const reach = Math.max(1, Math.max(width, height) * BURNT_REACH);
+  const sum = boxBlur(keep, width, height, 1, reach, 2);
+  const count = boxBlur(burnt, width, height, 1, reach, 2);
+  // No pixel keeps more than its own share: a faint strand of hair over the wall, lifted to the wall's, faded out.
+  for (let p = 0; p < keep.length; p++) {
+    keep[p] = burnt[p]! > 0 ? Math.min(keep[p]!, sum[p]! / Math.max(count[p]!, 1e-6)) : 0;
+  }
+  return keep;
 }
 
 /** The background's colours after the treatment (brightness, tone, saturation), at the source's resolution. */
