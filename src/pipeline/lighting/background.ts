@@ -78,8 +78,8 @@ const BURNT_REACH = 0.01;
  * pixels round it, so a blown sky or wall keeps its brightness as one. Read pixel by pixel, the slightly brighter
  * rim a photo's sharpening leaves round an ear or a jaw on a near-white wall counted as more burnt than the wall
  * beside it and stayed bright while the wall darkened: a white outline round the member (a blind panel rated such
- * portraits broken; averaged this way, a blind paired panel preferred that photo's portraits 7 to 1). Undefined
- * where nothing is burnt.
+ * portraits broken; averaged over burnt pixels, before the own-share rule below, a blind paired panel preferred
+ * that photo's portraits 7 to 1). Undefined where nothing is burnt.
  */
 function burntKeep(src: RgbImage): Float32Array | undefined {
   const { width, height, data } = src;
