@@ -8,6 +8,7 @@ import { fromSharp } from '../../src/pipeline/image.js';
 import { applyMono } from '../../src/pipeline/style/colour.js';
 import { boxBlur, lut, rgbPlanes, sCurve, skinWeight } from '../../src/pipeline/style/filters.js';
 import { applyLook, renderBackdrop, varyStyle } from '../../src/pipeline/style/index.js';
+import { faceGamma } from '../../src/pipeline/style/sketch.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 import { facePath, needsPhotos } from '../helpers/env.js';
 
@@ -487,6 +488,46 @@ test('pencil sketch draws a dark-skinned face as the photo shows it', { skip: ne
     const r = cellCorrelation(photo, out, { x0: 180, x1: 320, y0: 150, y1: 320 }, cell);
     assert.ok(r > 0.8, `v${v}: the face's correlation with the photo is ${r.toFixed(3)}`);
   }
+});
+
+/** Mean darkness the sketch lays on obama's face (paper less the drawing's luminance), from the brows to the chin. */
+function faceInk(image: RgbImage, v: number): number {
+  const { out, paper } = sketchOf(image, v);
+  let s = 0;
+  let n = 0;
+  for (let y = 140; y < 330; y++) {
+    for (let x = 190; x < 330; x++) {
+      s += paper - luma(out, y * SIZE + x);
+      n++;
+    }
+  }
+  return s / n;
+}
+
+test('pencil sketch draws a face photographed bright, not bare paper', () => {
+  // The same face overexposed (every level halfway to white, skin about 200): drawn from the photo's own grey, it
+  // got under a sixth of the normal photo's pencil on the face (4 to 7 levels against 28 to 45), eyes and mouth
+  // faint on paper. Drawn from a darker grey, over half.
+  const bright = { ...photo, data: photo.data.map((v) => Math.round(255 - (255 - v) * 0.5)) };
+  for (let v = 0; v < 3; v++) {
+    const normal = faceInk(photo, v);
+    const pale = faceInk(bright, v);
+    assert.ok(
+      pale > 0.4 * normal,
+      `v${v}: ${pale.toFixed(1)} levels on the bright face, ${normal.toFixed(1)} on the photo`,
+    );
+  }
+});
+
+test('faceGamma darkens only a bright face, and only where there is skin to judge', () => {
+  const n = 64 * 64;
+  const skin = new Float32Array(n).fill(1);
+  const grey = (level: number) => new Float32Array(n).fill(level);
+  assert.equal(faceGamma(grey(100), skin), 1, 'a face no brighter than the target is left alone');
+  const g = faceGamma(grey(170), skin);
+  assert.ok(Math.abs(255 * (170 / 255) ** g - 125) < 1, `the median is brought to 125 (gamma ${g.toFixed(3)})`);
+  assert.equal(faceGamma(grey(254), skin), 2, 'a face burnt white is darkened at most by a gamma of 2');
+  assert.equal(faceGamma(grey(200), new Float32Array(n)), 1, 'no skin (a black and white photo): no change');
 });
 
 /** `subject` laid over one flat colour by the ellipse mask, as the compositor lays a cut-out over a backdrop. */

@@ -7,6 +7,7 @@ import {
   gaussianBlur,
   image,
   lumaPlane,
+  lut,
   type Plane,
   resize,
   resizePlane,
@@ -32,6 +33,8 @@ import {
  * - Tone: the photo's light, compressed (a black suit is dark grey, pale skin nearly paper), laid down as strokes
  *   that follow the same directions: along hair and folds, the classic 45-degree hatching on skin and flat areas.
  *   Darker skin gets more tone, and lines under tone are darkened to read as strongly as on pale skin.
+ * - A face photographed bright is drawn from a darker grey (a gamma bringing the skin's median to FACE_GREY), so its
+ *   features are drawn rather than left as paper.
  * - The face is the centre of the drawing: tone and lines fade by half toward the frame's edges, as a sketch left
  *   unfinished away from the face.
  * - Paper: the preset's colour with a fine, even tooth that the graphite catches on; no low-frequency mottling.
@@ -48,6 +51,16 @@ const STROKE_ANGLES = 8;
 const LINE_MAX = 0.8;
 /** The darkest the light fill of a feature gets. */
 const FILL = 0.35;
+/**
+ * The skin's median grey a face is drawn from, at most: a face photographed bright (median 140 to 166 on the review
+ * photos) came out as bare paper with faint eyes ("washed out, the features fade into the paper"). Darker faces are
+ * left as they are: lifted toward this grey, mid-dark faces lost their tone (5 of 6 photos in a blind paired panel).
+ */
+const FACE_GREY = 125;
+/** The strongest darkening gamma: a face burnt nearly white has little left to draw, and its skin turned grey. */
+const MAX_FACE_GAMMA = 2;
+/** Fewer skin cells than this (at quarter size), and the median says nothing about a face: a black and white photo. */
+const MIN_SKIN_CELLS = 200;
 
 export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
   const { width, height } = src;
@@ -78,6 +91,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const edge = aQ ? toHalf(boxBlur(aQ, w4, h4, Math.max(1, Math.round(2 * scale)), 2)) : undefined;
 
   const grey = lumaPlane(src);
+  darkenFace(grey, faceGamma(lumaQ, skinQ));
   if (alpha && aQ) fadeBackground(grey, alpha, aQ, w4, h4, width, height, s.background, scale);
   const half = downsample(grey, width, height, 2);
   smoothSkin(grey, skin, half.plane, half.w, half.h, width, height, scale);
@@ -208,6 +222,39 @@ function draw(
     }
   }
   return new Uint8Array(out.buffer);
+}
+
+/**
+ * The gamma that brings the median grey of the skin (`skin` above 0.5, a quarter-size chroma weight) down to
+ * FACE_GREY; 1 where the skin is no brighter than that, or where there is too little skin to judge.
+ */
+export function faceGamma(luma: Plane, skin: Plane): number {
+  const histogram = new Uint32Array(256);
+  let n = 0;
+  for (let p = 0; p < luma.length; p++) {
+    if (skin[p]! <= 0.5) continue;
+    histogram[Math.min(255, Math.max(0, Math.round(luma[p]!)))]!++;
+    n++;
+  }
+  if (n < MIN_SKIN_CELLS) return 1;
+  let median = 0;
+  for (let seen = 0; median < 255; median++) {
+    seen += histogram[median]!;
+    if (seen * 2 >= n) break;
+  }
+  if (median <= FACE_GREY) return 1;
+  return Math.min(MAX_FACE_GAMMA, Math.log(FACE_GREY / 255) / Math.log(median / 255));
+}
+
+/** The grey (0..255) through a gamma, in place: dark stays dark and paper white stays white. */
+function darkenFace(grey: Plane, gamma: number): void {
+  if (gamma === 1) return;
+  const curve = lut((x) => x ** gamma);
+  for (let p = 0; p < grey.length; p++) {
+    const v = grey[p]!;
+    const k = Math.min(254, Math.floor(v));
+    grey[p] = curve[k]! + (curve[k + 1]! - curve[k]!) * (v - k);
+  }
 }
 
 /**
