@@ -20,7 +20,7 @@ export { lightBackdropLikePlate, renderBackdrop } from './backdrop.js';
  * `subject.alpha` is the subject mask per pixel (0..1, width x height) or undefined: oil paints the subject with a
  * finer brush, the sketch leaves the background mostly bare paper and film grain is lighter on the subject.
  * `subject.face` is where the face is (1 inside its oval), when known: the comic draws it as skin whatever its
- * colour under the light.
+ * colour under the light, and the sketch judges a black and white face's brightness by it.
  */
 export function applyLook(image: RgbImage, subject: Subject, style: Style, rng: Random): RgbImage {
   let out = image;
@@ -59,7 +59,7 @@ function applyMedium(image: RgbImage, m: MediumLook, subject: Subject, rng: Rand
     case 'oil':
       return applyOil(image, m, alpha, rng);
     case 'sketch':
-      return applySketch(image, m, alpha, rng);
+      return applySketch(image, m, alpha, rng, subject.face);
     case 'comic':
       // A pop-art ground cuts the subject out crisply along the mask; with something else taken for the member
       // beside their head (a bokeh lamp, a stranger's shoulder) that piece was cut out as crisply, floating beside

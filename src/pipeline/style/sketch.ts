@@ -33,8 +33,8 @@ import {
  * - Tone: the photo's light, compressed (a black suit is dark grey, pale skin nearly paper), laid down as strokes
  *   that follow the same directions: along hair and folds, the classic 45-degree hatching on skin and flat areas.
  *   Darker skin gets more tone, and lines under tone are darkened to read as strongly as on pale skin.
- * - A face photographed bright is drawn from a darker grey (a gamma bringing the skin's median to FACE_GREY), so its
- *   features are drawn rather than left as paper.
+ * - A face photographed bright is drawn from a darker grey (a gamma bringing the skin's median, or on a black and
+ *   white photo the face oval's, to FACE_GREY), so its features are drawn rather than left as paper.
  * - The face is the centre of the drawing: tone and lines fade by half toward the frame's edges, as a sketch left
  *   unfinished away from the face.
  * - Paper: the preset's colour with a fine, even tooth that the graphite catches on; no low-frequency mottling.
@@ -57,12 +57,21 @@ const FILL = 0.35;
  * left as they are: lifted toward this grey, mid-dark faces lost their tone (5 of 6 photos in a blind paired panel).
  */
 const FACE_GREY = 125;
-/** The strongest darkening gamma: a face burnt nearly white has little left to draw, and its skin turned grey. */
+/**
+ * The strongest darkening gamma: a guard for faces burnt nearly white, set above what any panelled face took (the
+ * brightest, median 166, took 1.66), not measured beyond it.
+ */
 const MAX_FACE_GAMMA = 2;
 /** Fewer skin cells than this (at quarter size), and the median says nothing about a face: a black and white photo. */
 const MIN_SKIN_CELLS = 200;
 
-export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<number> | undefined, rng: Random): RgbImage {
+export function applySketch(
+  src: RgbImage,
+  s: SketchLook,
+  alpha: ArrayLike<number> | undefined,
+  rng: Random,
+  faceOval?: ArrayLike<number>,
+): RgbImage {
   const { width, height } = src;
   const scale = Math.max(width, height) / 1024;
   const w2 = Math.ceil(width / 2);
@@ -91,7 +100,7 @@ export function applySketch(src: RgbImage, s: SketchLook, alpha: ArrayLike<numbe
   const edge = aQ ? toHalf(boxBlur(aQ, w4, h4, Math.max(1, Math.round(2 * scale)), 2)) : undefined;
 
   const grey = lumaPlane(src);
-  darkenFace(grey, faceGamma(lumaQ, skinQ));
+  darkenFace(grey, faceGamma(lumaQ, skinQ, faceOval && resizePlane(faceOval, width, height, w4, h4)));
   if (alpha && aQ) fadeBackground(grey, alpha, aQ, w4, h4, width, height, s.background, scale);
   const half = downsample(grey, width, height, 2);
   smoothSkin(grey, skin, half.plane, half.w, half.h, width, height, scale);
@@ -226,15 +235,26 @@ function draw(
 
 /**
  * The gamma that brings the median grey of the skin (`skin` above 0.5, a quarter-size chroma weight) down to
- * FACE_GREY; 1 where the skin is no brighter than that, or where there is too little skin to judge.
+ * FACE_GREY; 1 where the skin is no brighter than that. A black and white photo has no skin colour to find: there the
+ * face's oval (`oval`, quarter size, when known) is read instead; without either, 1.
  */
-export function faceGamma(luma: Plane, skin: Plane): number {
+export function faceGamma(luma: Plane, skin: Plane, oval?: Plane): number {
   const histogram = new Uint32Array(256);
   let n = 0;
   for (let p = 0; p < luma.length; p++) {
     if (skin[p]! <= 0.5) continue;
     histogram[Math.min(255, Math.max(0, Math.round(luma[p]!)))]!++;
     n++;
+  }
+  if (n < MIN_SKIN_CELLS && oval) {
+    // Eyes, brows and lips inside the oval pull its median down a little: the darkening errs light.
+    histogram.fill(0);
+    n = 0;
+    for (let p = 0; p < luma.length; p++) {
+      if (oval[p]! <= 0.5) continue;
+      histogram[Math.min(255, Math.max(0, Math.round(luma[p]!)))]!++;
+      n++;
+    }
   }
   if (n < MIN_SKIN_CELLS) return 1;
   let median = 0;
