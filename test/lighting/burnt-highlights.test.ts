@@ -56,6 +56,7 @@ it('darkens a burnt forehead as one patch, not into pale specks, and keeps white
     height: gw,
     cell,
     meanGain: 0.3,
+    flattenShadow: 0,
   };
   const background = { image, factor: 1 };
   const burnt = burntHighlights(person, skin);

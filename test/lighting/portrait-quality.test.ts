@@ -167,6 +167,32 @@ describe('compositor portraits: the faults a person would see', () => {
     }
   });
 
+  it('renders split as a split: the shadow half dark, the lit half as bright as the photo', async () => {
+    // The shaped shadow's split set its exposure by the face's mean gain: the lit half hit the gain ceiling, the
+    // shadow half was lifted to a mid grey, and blind raters posted none of its portraits ("the face stayed evenly
+    // lit"). Deepened the same way, the whole picture dimmed.
+    for (const name of ['obama.jpg', 'obama2.jpg']) {
+      const { result, prepared } = await engine.run(
+        request({ selfies: [await selfie(name)], lighting: 'split' }),
+        () => {},
+      );
+      const out = result.images[0];
+      assert.ok(out);
+      const before = faceSideLuminance(prepared.framed, prepared.framedPoints, TRIANGLES);
+      const after = faceSideLuminance(out, prepared.renderedPoints, TRIANGLES);
+      // The key is on the subject's left. Their right goes to under 0.3 of the photo's (the shaped shadow's: 0.36 to
+      // 0.43), while their left keeps at least 0.7 of its light (0.83 to 1.09; dimming the whole picture failed it).
+      assert.ok(
+        after.subjectRight < 0.3 * before.subjectRight,
+        `${name}: the shadow half went from ${before.subjectRight.toFixed(3)} to ${after.subjectRight.toFixed(3)}`,
+      );
+      assert.ok(
+        after.subjectLeft > 0.7 * before.subjectLeft,
+        `${name}: the lit half went from ${before.subjectLeft.toFixed(3)} to ${after.subjectLeft.toFixed(3)}`,
+      );
+    }
+  });
+
   it('renders neon as light that shows: each cheek in its own gel', async () => {
     // At the default contrast neon's gels showed as a faint pink (a blind panel: "the light barely shows"); this
     // fails on that rendering.

@@ -32,6 +32,7 @@ export function composePortrait(
   const out = new Uint8Array(data.length);
   const alpha = person.alpha;
   const lut = gainTable();
+  const flat = light.flattenShadow > 0 ? photoLight(person.image) : undefined;
   // Per output row: the gain grid's two rows interpolated once (gw cells x 3), and likewise a small background's.
   const gainRow = new Float32Array(gw * 3);
   const bgRow = new Float32Array(bw * 3);
@@ -96,6 +97,12 @@ export function composePortrait(
       let g0 = gainRow[p]! + (gainRow[q]! - gainRow[p]!) * t;
       let g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
       let g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
+      if (flat) {
+        const f = flattenInShadow(flat, o, g0, g1, g2, light.flattenShadow);
+        g0 *= f;
+        g1 *= f;
+        g2 *= f;
+      }
       const k = highlightRollOff(data[i]!, data[i + 1]!, data[i + 2]!, g0, g1, g2, highlights, o);
       g0 *= k;
       g1 *= k;
@@ -307,4 +314,37 @@ export function gainImage(person: HeadWarp, light: PersonLight): RgbImage {
     }
   }
   return { data, width: light.width, height: light.height, channels: 3 };
+}
+
+/** The person's linear luminance per pixel and its blur over about 1/80 of the side: the photo's own light. */
+interface PhotoLight {
+  luminance: Float32Array;
+  surround: Float32Array;
+}
+
+function photoLight(image: RgbImage): PhotoLight {
+  const { width, height, data } = image;
+  const luminance = new Float32Array(width * height);
+  for (let o = 0; o < luminance.length; o++) {
+    luminance[o] =
+      0.2126 * SRGB_TO_LINEAR[data[o * 3]!]! +
+      0.7152 * SRGB_TO_LINEAR[data[o * 3 + 1]!]! +
+      0.0722 * SRGB_TO_LINEAR[data[o * 3 + 2]!]!;
+  }
+  return { luminance, surround: boxBlur(luminance, width, height, Math.max(1, Math.round(width / 80)), 3) };
+}
+
+/**
+ * The factor that flattens a pixel brighter than its surround toward it where the gain darkens (a shadow), by
+ * `share` at full shadow (a gain of 0.3 or less): in a real shadow the photo's own highlights are gone, and left in
+ * they read as bright blobs on a dirty cheek. Darker detail (eyes, brows, pores' shade) is kept.
+ */
+function flattenInShadow(flat: PhotoLight, o: number, g0: number, g1: number, g2: number, share: number): number {
+  const gain = 0.2126 * g0 + 0.7152 * g1 + 0.0722 * g2;
+  if (gain >= 1) return 1;
+  const l = flat.luminance[o]!;
+  const b = flat.surround[o]!;
+  if (l <= b || l <= 1e-4) return 1;
+  const shadow = Math.min(1, (1 - gain) / 0.7);
+  return (b + (l - b) * (1 - share * shadow)) / l;
 }

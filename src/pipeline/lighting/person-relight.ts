@@ -19,7 +19,7 @@ import { evalSh, evalShLuminance, lightingToSh, rigIrradiance } from './sh.js';
  *
  * Light that looks like light, not paint: the gain's colour is kept to a share of the rig's colour (coloured gels
  * still read, skin stays skin), luminance gains are clamped, and the exposure is set so the face's geometric-mean
- * gain is the preset's exposure.
+ * gain is the preset's exposure (or, for a rig with `litSide`, so its lit side's gain is that).
  */
 /**
  * The share of the log gain the rig asks for (its contrast.strength, 0.8 by default) is applied where the fit of the
@@ -44,6 +44,16 @@ export interface PersonLight {
   height: number;
   cell: number;
   meanGain: number;
+  /** Share of the photo's detail brighter than its surround flattened where the gain darkens (RelightContrast). */
+  flattenShadow: number;
+}
+
+/** The 90th percentile of the face's luminance gain (cells where `face` is over 0.5): the face's lit side. */
+function litSideGain(lum: Float32Array, face: Float32Array): number {
+  const onFace: number[] = [];
+  for (let o = 0; o < lum.length; o++) if ((face[o] ?? 0) > 0.5) onFace.push(lum[o] ?? 1);
+  onFace.sort((a, b) => a - b);
+  return onFace[Math.floor(onFace.length * 0.9)] ?? 1;
 }
 
 /** The skin mask read at each grid cell's centre, softened over a few cells so the warmth has no edge. */
@@ -76,7 +86,7 @@ export function personLight(
   const [lo, hi] = [contrast.floor, GAIN_CEILING];
   const colourShare = contrast.colour;
   const target = lightingToSh(lighting);
-  const direct = contrast.direct ? rigIrradiance(lighting) : undefined;
+  const direct = contrast.direct ? rigIrradiance(lighting, contrast.edge) : undefined;
   const ev = (c: number, x: number, y: number, z: number) => (direct ? direct(c, x, y, z) : evalSh(target, c, x, y, z));
   const gain = new Float32Array(n * 3);
   const lum = new Float32Array(n);
@@ -96,7 +106,8 @@ export function personLight(
     relief[o] = t * t * (3 - 2 * t);
   }
   const broad = model.normals;
-  const detail = (o: number) => ((depth[o] ?? 0) - (smooth[o] ?? 0)) * (relief[o] ?? 0);
+  const reliefShare = contrast.relief ?? 1;
+  const detail = (o: number) => ((depth[o] ?? 0) - (smooth[o] ?? 0)) * (relief[o] ?? 0) * reliefShare;
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       const o = gy * gw + gx;
@@ -147,7 +158,12 @@ export function personLight(
       }
     }
   }
-  const k = faceWeight > 0 ? lighting.exposure / Math.exp(logSum / faceWeight) : 1;
+  const k =
+    faceWeight === 0
+      ? 1
+      : contrast.litSide === undefined
+        ? lighting.exposure / Math.exp(logSum / faceWeight)
+        : contrast.litSide / litSideGain(lum, face);
   const strength = strengthFor(source.residual, contrast.strength);
   for (let o = 0; o < n; o++) {
     // A photo already has its own light: the new one is laid over it at the rig's strength (in log space), which
@@ -156,7 +172,7 @@ export function personLight(
     lum[o] = Math.exp(Math.log(gl) * strength);
   }
   // Soft light: the gain varies over the scale of the head's forms, not of single cells.
-  const smoothLum = boxBlur(lum, gw, gh, 1, Math.max(1, Math.round(gw / 90)), 3);
+  const smoothLum = boxBlur(lum, gw, gh, 1, Math.max(1, Math.round(gw * (contrast.smoothing ?? 1 / 90))), 3);
   const smoothCol = boxBlur(gain, gw, gh, 3, Math.max(1, Math.round(gw / 40)), 2);
   const warmth = contrast.warmth ?? 0;
   const skinCells = skin && warmth > 0 ? skinGrid(skin, gw, gh, cell) : undefined;
@@ -177,5 +193,12 @@ export function personLight(
     gain[o * 3 + 1] = (gl * cg) / cl;
     gain[o * 3 + 2] = (gl * cb) / cl;
   }
-  return { gain, width: gw, height: gh, cell, meanGain: lighting.exposure };
+  return {
+    gain,
+    width: gw,
+    height: gh,
+    cell,
+    meanGain: lighting.exposure,
+    flattenShadow: contrast.flattenShadow ?? 0,
+  };
 }

@@ -249,10 +249,12 @@ export function dominantLight(sh: ShRgb): { azimuth: number; elevation: number; 
 /**
  * The rig's irradiance light by light, for a rig that wants its shadow edge (RelightContrast.direct): each light a
  * clamped cosine whose knee is rounded over a band that widens with its softness (a hard key's edge runs down the
- * nose), plus the ambient. Band-limited to the second order, the same key fades from cheek to cheek.
+ * nose), plus the ambient. Band-limited to the second order, the same key fades from cheek to cheek. With `edge`
+ * (RelightContrast.edge) each light rises from its shadow edge to full strength within that cosine instead.
  */
 export function rigIrradiance(
   lighting: Pick<Lighting, 'lights' | 'ambient'>,
+  edge?: number,
 ): (c: number, x: number, y: number, z: number) => number {
   const ambient = lightingAmbientColour(lighting.ambient);
   const lights = lighting.lights.map((l) => ({
@@ -265,9 +267,19 @@ export function rigIrradiance(
     let e = lighting.ambient.intensity * (ambient[c] ?? 1);
     for (const l of lights) {
       const t = x * l.d[0] + y * l.d[1] + z * l.d[2];
-      const s = t >= l.w ? t : t <= -l.w ? 0 : ((t + l.w) * (t + l.w)) / (4 * l.w);
-      e += l.i * (l.colour[c] ?? 1) * s;
+      e += l.i * (l.colour[c] ?? 1) * (edge === undefined ? clampedCosine(t, l.w) : hardEdge(t, l.w, edge));
     }
     return e;
   };
+}
+
+/** A clamped cosine whose edge is softened over +-w (a quadratic blend). */
+function clampedCosine(t: number, w: number): number {
+  return t >= w ? t : t <= -w ? 0 : ((t + w) * (t + w)) / (4 * w);
+}
+
+/** From nothing at -w to full strength at w + edge, smoothly: a hard light that lights what faces it fully. */
+function hardEdge(t: number, w: number, edge: number): number {
+  const r = Math.min(1, Math.max(0, (t + w) / (2 * w + edge)));
+  return r * r * (3 - 2 * r);
 }
