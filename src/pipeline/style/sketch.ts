@@ -55,6 +55,7 @@ const FILL = 0.35;
  * The skin's median grey a face is drawn from, at most: a face photographed bright (median 140 to 166 on the review
  * photos) came out as bare paper with faint eyes ("washed out, the features fade into the paper"). Darker faces are
  * left as they are: lifted toward this grey, mid-dark faces lost their tone (5 of 6 photos in a blind paired panel).
+ * Brought down to 105 instead, the faces lost 10 to 27 (17 the same): a grey wash over the skin, "muddy".
  */
 const FACE_GREY = 125;
 /**
