@@ -47,6 +47,12 @@ export interface HeadModel extends Grid {
    * smoothed, which would spread it again): see `confineToMember`.
    */
   confine?: Float32Array;
+  /**
+   * Where set, how much of the head's own light each cell takes (0..1): 0 where its normals were turned to face the
+   * camera as the body's (lightAsHeadOnly). Such a cell may be dragged along by the turn, but its light does not turn
+   * with the head (see personLight).
+   */
+  headLight?: Float32Array;
 }
 
 /** Image-frame position of a point given in the head's reference frame. */
@@ -251,10 +257,12 @@ export function lightAsHeadOnly(
   // The face mesh is head whatever the masks say (glasses, a beard, a hand on the cheek), and the light turns
   // gradually past its outline.
   const face = boxBlur(model.face, gw, gh, 1, Math.max(1, Math.round(Math.max(gw, gh) * MEMBER_MARGIN)), 2);
-  const normals = towardCamera(model.normals, (o) =>
-    Math.min(1, Math.max(smoothstep(0.2, 0.6, head[o] ?? 0), 2 * (face[o] ?? 0))),
-  );
-  return { ...model, normals };
+  const headLight = new Float32Array(gw * gh);
+  for (let o = 0; o < headLight.length; o++) {
+    headLight[o] = Math.min(1, Math.max(smoothstep(0.2, 0.6, head[o] ?? 0), 2 * (face[o] ?? 0)));
+  }
+  const normals = towardCamera(model.normals, (o) => headLight[o] ?? 1);
+  return { ...model, normals, headLight };
 }
 
 /** The most of `value(pixel)` over each of the model's grid cells. */

@@ -112,7 +112,9 @@ export function personLight(
     for (let gx = 0; gx < gw; gx++) {
       const o = gy * gw + gx;
       const span = 2 * cell;
-      const f = follow[o] ?? 0;
+      // Only the head's own light turns with it: wall or collar the turn drags along keeps the body's light. Turned
+      // with the head, a wall facing the camera (on split's shadow edge) tipped into shadow in a ring round the head.
+      const f = (follow[o] ?? 0) * (model.headLight?.[o] ?? 1);
       // Camera frame: the slope of an image-depth bump adds (dZ/dx, -dZ/dy) to the normal.
       const dx = (detail(gy * gw + Math.min(gw - 1, gx + 1)) - detail(gy * gw + Math.max(0, gx - 1))) / span;
       const dy = -(detail(Math.min(gh - 1, gy + 1) * gw + gx) - detail(Math.max(0, gy - 1) * gw + gx)) / span;
