@@ -240,31 +240,28 @@ function draw(
  * face's oval (`oval`, quarter size, when known) is read instead; without either, 1.
  */
 export function faceGamma(luma: Plane, skin: Plane, oval?: Plane): number {
+  // Eyes, brows and lips inside the oval pull its median down a little: the darkening errs light.
+  const median = medianWhere(luma, skin) ?? (oval && medianWhere(luma, oval));
+  if (median === undefined || median <= FACE_GREY) return 1;
+  return Math.min(MAX_FACE_GAMMA, Math.log(FACE_GREY / 255) / Math.log(median / 255));
+}
+
+/** The median of `luma` (0..255, whole levels) where `mask` is over 0.5; undefined under MIN_SKIN_CELLS such cells. */
+function medianWhere(luma: Plane, mask: Plane): number | undefined {
   const histogram = new Uint32Array(256);
   let n = 0;
   for (let p = 0; p < luma.length; p++) {
-    if (skin[p]! <= 0.5) continue;
+    if (mask[p]! <= 0.5) continue;
     histogram[Math.min(255, Math.max(0, Math.round(luma[p]!)))]!++;
     n++;
   }
-  if (n < MIN_SKIN_CELLS && oval) {
-    // Eyes, brows and lips inside the oval pull its median down a little: the darkening errs light.
-    histogram.fill(0);
-    n = 0;
-    for (let p = 0; p < luma.length; p++) {
-      if (oval[p]! <= 0.5) continue;
-      histogram[Math.min(255, Math.max(0, Math.round(luma[p]!)))]!++;
-      n++;
-    }
-  }
-  if (n < MIN_SKIN_CELLS) return 1;
+  if (n < MIN_SKIN_CELLS) return undefined;
   let median = 0;
   for (let seen = 0; median < 255; median++) {
     seen += histogram[median]!;
     if (seen * 2 >= n) break;
   }
-  if (median <= FACE_GREY) return 1;
-  return Math.min(MAX_FACE_GAMMA, Math.log(FACE_GREY / 255) / Math.log(median / 255));
+  return median;
 }
 
 /** The grey (0..255) through a gamma, in place: dark stays dark and paper white stays white. */
