@@ -493,6 +493,52 @@ test('a black and white photo stays black and white under coloured light', async
   assert.doesNotMatch(String(plain.report['note'] ?? ''), /black and white/);
 });
 
+test('golden hour and candle colour the whole picture, and a candle leaves the room round the face dark', async () => {
+  // Through the relight alone their warmth reached the skin at a share of a share and the wall stayed as it was:
+  // blind raters saw "the selfie's colours", and a candle portrait was the photo (paired panels: 74 to 1, 96 to 12).
+  const render = async (lighting: string) => {
+    const r = await engine.generate(request({ pose: 'front', lighting, outputSize: 256 }), () => {});
+    assert.ok(r.images[0]);
+    return r.images[0];
+  };
+  /** Warmth (R - B per level of luminance, in percent) and mean luminance over columns [x0, x1) and rows [y0, y1). */
+  const region = (img: RgbImage, x0: number, x1: number, y0: number, y1: number) => {
+    let warmth = 0;
+    let lum = 0;
+    let n = 0;
+    for (let y = Math.floor(y0 * img.height); y < y1 * img.height; y++) {
+      for (let x = Math.floor(x0 * img.width); x < x1 * img.width; x++) {
+        const i = (y * img.width + x) * 3;
+        warmth += img.data[i]! - img.data[i + 2]!;
+        lum += 0.2126 * img.data[i]! + 0.7152 * img.data[i + 1]! + 0.0722 * img.data[i + 2]!;
+        n++;
+      }
+    }
+    return { warmth: (100 * warmth) / lum, lum: lum / n };
+  };
+  const studio = await render('studio');
+  const golden = await render('golden hour');
+  const candle = await render('candle');
+  // The curtains and window above the shoulders, and the face.
+  const wall = (img: RgbImage) => region(img, 0, 0.2, 0, 0.3);
+  const face = (img: RgbImage) => region(img, 0.4, 0.6, 0.3, 0.5);
+  for (const [name, img] of [
+    ['golden hour', golden],
+    ['candle', candle],
+  ] as const) {
+    const wallWarmer = wall(img).warmth - wall(studio).warmth;
+    const faceWarmer = face(img).warmth - face(studio).warmth;
+    assert.ok(wallWarmer > 15, `${name}: the wall ${wallWarmer.toFixed(1)}% warmer than studio's`);
+    assert.ok(faceWarmer > 15, `${name}: the face ${faceWarmer.toFixed(1)}% warmer than studio's`);
+  }
+  // A corner keeps under half the face's light under a candle; under studio light the room is as it was.
+  const dark = (img: RgbImage) => region(img, 0, 0.15, 0, 0.15).lum / face(img).lum;
+  assert.ok(
+    dark(candle) < 0.5 * dark(studio),
+    `corner to face: candle ${dark(candle).toFixed(2)}, studio ${dark(studio).toFixed(2)}`,
+  );
+});
+
 test('compositor refuses a thumbnail-sized photo with a sentence asking for the original, and takes a larger selfie', async () => {
   // obama.jpg at 200 px wide: its head-and-shoulders frame is under 200 px, enlarged more than 5 times for 1024.
   const thumb = await resizeImage(selfie.image, 200, Math.round((200 * selfie.image.height) / selfie.image.width));

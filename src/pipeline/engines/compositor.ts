@@ -46,6 +46,7 @@ import { toSharp } from '../image.js';
 import { buildStitch, type StitchConditions, stitchDebugImages } from '../incontext/stitch.js';
 import { backgroundSource, treatedBackground, treatSceneOutside } from '../lighting/background.js';
 import { estimateLighting, type LightingEstimate } from '../lighting/estimate.js';
+import { applyFalloff } from '../lighting/falloff.js';
 import { meshBounds } from '../lighting/mesh-raster.js';
 import { type PersonLight, personLight } from '../lighting/person-relight.js';
 import { lightingColour } from '../lighting/sh.js';
@@ -1114,8 +1115,10 @@ export class CompositorEngine implements Engine {
     const ownGround = prepared.monochrome && backgroundPlain;
     for (let v = 0; v < request.variations; v++) {
       const rng = mulberry32(deriveSeed(request.seed, `compositor-variation-${v}`));
-      const look = varyStyle(style, v, rng);
-      if (v === 0 && !look.backdrop && !look.medium && !look.colour) {
+      const varied = varyStyle(style, v, rng);
+      // The light's own grade (golden hour, candle) unless the style brings a colour treatment of its own.
+      const look = varied.colour || !lighting.grade ? varied : { ...varied, colour: lighting.grade };
+      if (v === 0 && !look.backdrop && !look.medium && !look.colour && !lighting.falloff) {
         images.push(prepared.relit);
         continue;
       }
@@ -1142,8 +1145,9 @@ export class CompositorEngine implements Engine {
       );
       // Pop art cut out onto its ground is a cut-out too.
       const cutOntoGround = backdrop || (look.medium?.kind === 'comic' && cutOutClean && !ownGround);
+      const wrapped = backdrop ? wrapLight(portrait, crispAlpha(), backdrop) : portrait;
       const composed = applyLook(
-        backdrop ? wrapLight(portrait, crispAlpha(), backdrop) : portrait,
+        lighting.falloff ? applyFalloff(wrapped, faceOval(), lighting.falloff) : wrapped,
         {
           alpha: cutOntoGround ? crispAlpha() : subjectAlpha(),
           cutClean: cutOutClean,
