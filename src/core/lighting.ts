@@ -252,8 +252,9 @@ export const LIGHTING_PRESETS: readonly LightingPreset[] = [
     exposure: 1.05,
     background: { blur: 0.008, brightness: 1.05, saturation: 1.1, tone: 0.45 },
     // The sun's warmth over the whole picture: through the relight alone it reached the skin at a share of a share
-    // and the wall stayed white, "barely visible" (a blind paired panel on 26 portraits: this grade 74 to 1).
-    grade: { kind: 'grade', temperature: 0.6, tint: 0.08, saturation: 1.05, contrast: 0.1 },
+    // and the wall stayed white, "barely visible". Blind paired panels on 26 portraits: a grade of temperature 0.6
+    // against none 74 to 1; this one against that 70 to 5 (against it, a few faces "very orange").
+    grade: { kind: 'grade', temperature: 0.9, tint: 0.1, saturation: 1.1, contrast: 0.1 },
   },
   {
     name: 'blue hour',
