@@ -33,6 +33,9 @@ export function composePortrait(
   const alpha = person.alpha;
   const lut = gainTable();
   const flat = light.flattenShadow > 0 ? photoLight(person.image) : undefined;
+  // Where the flattening applies (the head, not a wall the frame turns along with it), per output cell and per row.
+  const flatWhere = flat && light.flattenWhere ? outputGrid(person, light, light.flattenWhere, 1) : undefined;
+  const flatRow = new Float32Array(gw);
   // Per output row: the gain grid's two rows interpolated once (gw cells x 3), and likewise a small background's.
   const gainRow = new Float32Array(gw * 3);
   const bgRow = new Float32Array(bw * 3);
@@ -59,6 +62,11 @@ export function composePortrait(
     const r1 = Math.min(gh - 1, Math.floor(fy) + 1) * gw * 3;
     const ty = fy - Math.floor(fy);
     for (let k = 0; k < gw * 3; k++) gainRow[k] = gain[r0 + k]! + (gain[r1 + k]! - gain[r0 + k]!) * ty;
+    if (flatWhere) {
+      const f0 = r0 / 3;
+      const f1 = r1 / 3;
+      for (let k = 0; k < gw; k++) flatRow[k] = flatWhere[f0 + k]! + (flatWhere[f1 + k]! - flatWhere[f0 + k]!) * ty;
+    }
     if (bf !== 1) {
       const by = Math.min(bh - 1, Math.max(0, (y + 0.5) / bf - 0.5));
       const s0 = Math.floor(by) * bw * 3;
@@ -98,7 +106,8 @@ export function composePortrait(
       let g1 = gainRow[p + 1]! + (gainRow[q + 1]! - gainRow[p + 1]!) * t;
       let g2 = gainRow[p + 2]! + (gainRow[q + 2]! - gainRow[p + 2]!) * t;
       if (flat) {
-        const f = flattenInShadow(flat, o, g0, g1, g2, light.flattenShadow);
+        const share = light.flattenShadow * (flatWhere ? flatRow[p / 3]! + (flatRow[q / 3]! - flatRow[p / 3]!) * t : 1);
+        const f = flattenInShadow(flat, o, g0, g1, g2, share);
         g0 *= f;
         g1 *= f;
         g2 *= f;
@@ -287,14 +296,27 @@ function gainTable(): Uint8Array {
 
 /** The gain grid carried to output positions: cell q reads the photo's gain at q + inverse(q). */
 function outputGain(person: HeadWarp, light: PersonLight): Float32Array {
+  return outputGrid(person, light, light.gain, 3);
+}
+
+/** A grid over the photo (the light's cells, `channels` values each) read where each output cell came from. */
+function outputGrid(person: HeadWarp, light: PersonLight, grid: Float32Array, channels: number): Float32Array {
   const { width: gw, height: gh, cell } = light;
   const inv = person.inverse;
-  const gain = light.gain;
-  const out = new Float32Array(gain.length);
+  const out = new Float32Array(grid.length);
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       const o = gy * gw + gx;
-      sampleGrid(gain, 3, gw, gh, gx + (inv[o * 2] ?? 0) / cell, gy + (inv[o * 2 + 1] ?? 0) / cell, out, o * 3);
+      sampleGrid(
+        grid,
+        channels,
+        gw,
+        gh,
+        gx + (inv[o * 2] ?? 0) / cell,
+        gy + (inv[o * 2 + 1] ?? 0) / cell,
+        out,
+        o * channels,
+      );
     }
   }
   return out;

@@ -46,6 +46,12 @@ export interface PersonLight {
   meanGain: number;
   /** Share of the photo's detail brighter than its surround flattened where the gain darkens (RelightContrast). */
   flattenShadow: number;
+  /**
+   * Where on the grid the flattening applies (0..1 per cell): the head (face, hair, skin). Flattened too, a wall
+   * the frame turns along with the member lost its texture to a milky haze, brightest round the hair (a blind paired
+   * panel on split portraits: flattening the head only 44 to 1, 30 the same). Left out, everywhere.
+   */
+  flattenWhere?: Float32Array;
 }
 
 /** The 90th percentile of the face's luminance gain (cells where `face` is over 0.5): the face's lit side. */
@@ -202,5 +208,6 @@ export function personLight(
     cell,
     meanGain: lighting.exposure,
     flattenShadow: contrast.flattenShadow ?? 0,
+    ...(model.headLight && contrast.flattenShadow ? { flattenWhere: model.headLight } : {}),
   };
 }
