@@ -13,6 +13,27 @@ function spread(image: RgbImage, x0: number, x1: number, y0: number, y1: number)
   return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
 }
 
+/** A seeded generator (Park and Miller's), for speckle that is the same on every run. */
+function seeded(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
+}
+
+/** The person layer of a square photo no turn moved, on a grid of `cell` pixels. */
+function unmoved(image: RgbImage, cell: number): HeadWarp {
+  const gw = image.width / cell;
+  return {
+    image,
+    alpha: new Float32Array(image.width * image.height).fill(1),
+    inverse: new Float32Array(gw * gw * 2),
+    grid: { width: gw, height: gw, cell },
+    maxShift: 0,
+  };
+}
+
 it('darkens a burnt forehead as one patch, not into pale specks, and keeps white stripes off the skin crisp', () => {
   // A 300 px photo's burnt forehead: near-white speckled with white (min channel 215..255, seeded). Read pixel by
   // pixel under split's shadow, the near-white darkened and the white stayed: pale specks over a brown forehead.
@@ -20,11 +41,7 @@ it('darkens a burnt forehead as one patch, not into pale specks, and keeps white
   const cell = 5;
   const gw = size / cell;
   const data = new Uint8Array(size * size * 3);
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 16807) % 2147483647;
-    return seed / 2147483647;
-  };
+  const random = seeded(7);
   const skin = new Float32Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -43,13 +60,7 @@ it('darkens a burnt forehead as one patch, not into pale specks, and keeps white
     }
   }
   const image: RgbImage = { data, width: size, height: size, channels: 3 };
-  const person: HeadWarp = {
-    image,
-    alpha: new Float32Array(size * size).fill(1),
-    inverse: new Float32Array(gw * gw * 2),
-    grid: { width: gw, height: gw, cell },
-    maxShift: 0,
-  };
+  const person = unmoved(image, cell);
   const light: PersonLight = {
     gain: new Float32Array(gw * gw * 3).fill(0.3),
     width: gw,
@@ -78,4 +89,46 @@ it('darkens a burnt forehead as one patch, not into pale specks, and keeps white
   }
   // Nothing burnt on the skin: no map.
   assert.equal(burntHighlights(person, new Float32Array(size * size)), undefined);
+});
+
+it("flattens the photo's highlights in a shadow only where the light says (the head), keeping a wall's texture", () => {
+  // A textured surface (bright and dark specks) under a deep shadow, flattening asked for on the left half only:
+  // there its bright specks go toward their surround, on the right (a wall beside the head) they stay as they were.
+  const size = 160;
+  const cell = 8;
+  const gw = size / cell;
+  const data = new Uint8Array(size * size * 3);
+  const random = seeded(11);
+  for (let o = 0; o < size * size; o++) {
+    const v = random() < 0.3 ? 230 : 120;
+    data.set([v, v, v], o * 3);
+  }
+  const image: RgbImage = { data, width: size, height: size, channels: 3 };
+  const person = unmoved(image, cell);
+  const where = new Float32Array(gw * gw);
+  for (let gy = 0; gy < gw; gy++) for (let gx = 0; gx < gw / 2; gx++) where[gy * gw + gx] = 1;
+  const light = (flattenWhere?: Float32Array): PersonLight => ({
+    gain: new Float32Array(gw * gw * 3).fill(0.2),
+    width: gw,
+    height: gw,
+    cell,
+    meanGain: 0.2,
+    flattenShadow: 0.8,
+    ...(flattenWhere ? { flattenWhere } : {}),
+  });
+  const background = { image, factor: 1 };
+  const none: PersonLight = { ...light(), flattenShadow: 0 };
+  const plain = composePortrait(person, none, background, { knee: 0.6 });
+  const everywhere = composePortrait(person, light(), background, { knee: 0.6 });
+  const head = composePortrait(person, light(where), background, { knee: 0.6 });
+  const left = (img: RgbImage) => spread(img, 10, 60, 10, 150);
+  const right = (img: RgbImage) => spread(img, 100, 150, 10, 150);
+  // Flattening works where it applies: the left's speckle well under the unflattened shadow's.
+  assert.ok(left(head) < 0.9 * left(plain), `left: ${left(head).toFixed(1)} against ${left(plain).toFixed(1)}`);
+  assert.ok(right(everywhere) < 0.9 * right(plain), 'flattened everywhere, the right loses its speckle too');
+  // Where the light says no, the texture is the unflattened shadow's.
+  assert.ok(
+    Math.abs(right(head) - right(plain)) < 0.05 * right(plain),
+    `right: ${right(head).toFixed(1)} against ${right(plain).toFixed(1)}`,
+  );
 });
