@@ -2,13 +2,7 @@ import type { LightFalloff } from '../../core/lighting.js';
 import type { RgbImage } from '../types.js';
 import { SRGB_TO_LINEAR } from './colour.js';
 
-/**
- * A near light's falloff: a flame held by the face lights the face and little else, its light dropping with the
- * square of the distance, so the body and the room behind fall into the dark round a bright face. Applied to the
- * whole composed picture (the member and whatever is behind them alike), in linear light. Exact sRGB both ways: the
- * relight's encoder rolls off highlights, which would dim the face the light is meant to leave as it is.
- */
-
+/** Linear light (0..1) to sRGB bytes, exact: STEPS entries. */
 const STEPS = 4096;
 const TO_SRGB: Uint8Array = (() => {
   const t = new Uint8Array(STEPS + 1);
@@ -20,7 +14,14 @@ const TO_SRGB: Uint8Array = (() => {
   return t;
 })();
 
-/** `face`: 1 inside the face's oval (width x height of the image); with no face, the picture is returned as it is. */
+/**
+ * A near light's falloff: a flame held by the face lights the face and little else, its light dropping with the
+ * square of the distance, so the body and the room behind fall into the dark round a bright face. Applied to the
+ * whole composed picture (the member and whatever is behind them alike), in linear light. Exact sRGB both ways: the
+ * relight's encoder rolls off highlights, which would dim the face the light is meant to leave as it is.
+ *
+ * `face`: 1 inside the face's oval (width x height of the image); with no face, the picture is returned as it is.
+ */
 export function applyFalloff(src: RgbImage, face: ArrayLike<number>, f: LightFalloff): RgbImage {
   const { width: w, height: h } = src;
   let sx = 0;
