@@ -53,6 +53,12 @@ export interface HeadModel extends Grid {
    * with the head (see personLight).
    */
   headLight?: Float32Array;
+  /**
+   * Where set (a frame turned whole, see confineToMember), how surely each cell is the member (0..1), falling to 0
+   * just inside the mask's edge: only there may the relight brighten (personLight), so no lit rim spills onto the
+   * wall.
+   */
+  member?: Float32Array;
 }
 
 /** Image-frame position of a point given in the head's reference frame. */
@@ -227,10 +233,10 @@ export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width
   const near = Math.max(1, Math.round(reach / 3));
   const on = boxBlur(cells, gw, gh, 1, near, 2);
   const face = boxBlur(model.face, gw, gh, 1, reach, 2);
-  const normals = towardCamera(model.normals, (o) =>
-    Math.max(smoothstep(0.5, 1, on[o] ?? 0), Math.min(1, face[o] ?? 0)),
-  );
-  return { ...model, confine: weight, normals };
+  const member = new Float32Array(on.length);
+  for (let o = 0; o < on.length; o++) member[o] = smoothstep(0.5, 1, on[o] ?? 0);
+  const normals = towardCamera(model.normals, (o) => Math.max(member[o] ?? 0, Math.min(1, face[o] ?? 0)));
+  return { ...model, confine: weight, normals, member };
 }
 
 /**
