@@ -10,7 +10,7 @@ import {
 import { warpHead, warpPlane } from '../../src/pipeline/geometry/head-warp.js';
 import { apply3, rotationFromEuler } from '../../src/pipeline/geometry/linalg.js';
 import type { HeadPose } from '../../src/pipeline/geometry/pose.js';
-import { analyse, loadPhoto } from './photos.js';
+import { analyse, loadPhoto, withMember } from './photos.js';
 
 describe('lightAsHeadOnly', () => {
   it("lights the head's side as a side only where it is hair or skin, and leaves the face's relief alone", async () => {
@@ -48,18 +48,19 @@ describe('lightAsHeadOnly', () => {
 
 describe('confineToMember', () => {
   it('keeps the turn on the member and leaves the wall well beside them where it is', async () => {
-    const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
-    const { width, height } = image;
-    const head = buildHeadModel(mesh.points, pose, width, height);
     // The member: an ellipse in the face, a mask that lost the head round it (the margin, 7% of the side with its
     // fade, covers what a mask of the whole head misses and more).
+    const ellipse = { rx: 0.3, ry: 0.35 };
+    const { image, face, mesh, pose, head, mask } = await withMember(
+      'obama.jpg',
+      (x, y, f) =>
+        ((x - f.cx) / (f.box.width * ellipse.rx)) ** 2 + ((y - f.cy) / (f.box.height * ellipse.ry)) ** 2 <= 1,
+    );
+    const { width, height } = image;
     const cx = face.box.x + face.box.width / 2;
     const cy = face.box.y + face.box.height / 2;
-    const rx = face.box.width * 0.3;
-    const ry = face.box.height * 0.35;
-    const mask = new Float32Array(width * height);
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) mask[y * width + x] = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 ? 1 : 0;
+    const rx = face.box.width * ellipse.rx;
+    const ry = face.box.height * ellipse.ry;
     const confined = confineToMember(head, mask, width, height);
     const turn = { yaw: pose.yaw + 20, pitch: pose.pitch, roll: pose.roll };
     const before = headDisplacement(head, turn);

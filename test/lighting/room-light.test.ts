@@ -1,30 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLighting } from '../../src/core/lighting.js';
-import { buildHeadModel, confineToMember, headRotation } from '../../src/pipeline/geometry/head-model.js';
+import { confineToMember, headRotation } from '../../src/pipeline/geometry/head-model.js';
 import { TRIANGLES } from '../../src/pipeline/geometry/triangles.js';
 import { luminance } from '../../src/pipeline/lighting/colour.js';
 import { estimateLighting } from '../../src/pipeline/lighting/estimate.js';
 import { personLight } from '../../src/pipeline/lighting/person-relight.js';
-import { analyse, loadPhoto } from '../geometry/photos.js';
+import { withMember } from '../geometry/photos.js';
 
 test('a frame turned whole: the rig brightens the member, never the wall round them', async () => {
   // Lit as a front facing the camera, a wall the frame turns with the member took the key's light as a face does:
   // up to half again as bright, a blown-out wall behind a rembrandt turn (a blind panel's "blown walls").
-  const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
+  // The member: the head and shoulders, an ellipse round the face's box above its shoulders, all below them.
+  const { image, face, mesh, pose, head, mask } = await withMember('obama.jpg', (x, y, f) => {
+    const shoulders = f.cy + f.box.height;
+    return y > shoulders || ((x - f.cx) / (f.box.width * 0.8)) ** 2 + ((y - f.cy) / (f.box.height * 0.9)) ** 2 <= 1;
+  });
   const { width, height } = image;
-  const head = buildHeadModel(mesh.points, pose, width, height);
-  // The member: the head and shoulders as an ellipse round the face's box, widening below it.
   const cx = face.box.x + face.box.width / 2;
   const cy = face.box.y + face.box.height / 2;
-  const mask = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const rx = face.box.width * (y > cy + face.box.height ? 2.5 : 0.8);
-      mask[y * width + x] =
-        ((x - cx) / rx) ** 2 + ((y - cy) / (face.box.height * 0.9)) ** 2 <= 1 || y > cy + face.box.height ? 1 : 0;
-    }
-  }
   const source = estimateLighting(image, mesh.points, TRIANGLES);
   const lighting = parseLighting('rembrandt');
   assert.ok(lighting.ok);
