@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { faceOvalMask, faceProfileMask } from '../../src/pipeline/geometry/face-oval.js';
+import { eyesAndMouthMask, faceOvalMask, faceProfileMask } from '../../src/pipeline/geometry/face-oval.js';
 import { apply3, rotationFromEuler } from '../../src/pipeline/geometry/linalg.js';
 import { REFERENCE_FACE } from '../../src/pipeline/geometry/reference.js';
 
@@ -40,5 +40,25 @@ describe("the face's profile past its oval (faceProfileMask)", () => {
       assert.equal(at(profile, face, NOSE_TIP), 1, `yaw ${yaw}: the profile holds the nose tip`);
       for (let i = 0; i < oval.length; i++) if (oval[i]) assert.equal(profile[i], 0);
     }
+  });
+});
+
+describe('the eyes and the open mouth (eyesAndMouthMask)', () => {
+  it('holds the whites of both eyes and the mouth, and no cheek, nose or forehead', () => {
+    const face = turnedFace(0);
+    const mask = eyesAndMouthMask(face, SIDE, SIDE);
+    const between = (a: number, b: number) =>
+      mask[
+        Math.round(((face[a * 3 + 1] ?? 0) + (face[b * 3 + 1] ?? 0)) / 2) * SIDE +
+          Math.round(((face[a * 3] ?? 0) + (face[b * 3] ?? 0)) / 2)
+      ];
+    // Each eye between its corners, the mouth between its lips' inner middles.
+    assert.equal(between(33, 133), 1, "the subject's right eye");
+    assert.equal(between(263, 362), 1, "the subject's left eye");
+    assert.equal(between(13, 14), 1, 'the mouth');
+    // The nose tip, both cheekbones, the forehead's middle.
+    for (const i of [NOSE_TIP, 50, 280, 151]) assert.equal(at(mask, face, i), 0, `mesh point ${i}`);
+    // Small beside the face: under a tenth of the oval.
+    assert.ok(count(mask) < 0.1 * count(faceOvalMask(face, SIDE, SIDE)), `${count(mask)} px`);
   });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { burntHighlights, composePortrait } from '../../src/pipeline/compose/compose.js';
+import { paleSkin } from '../../src/pipeline/compose/pale-skin.js';
 import type { HeadWarp } from '../../src/pipeline/geometry/head-warp.js';
+import { REFERENCE_FACE } from '../../src/pipeline/geometry/reference.js';
+import { luminance, SRGB_TO_LINEAR } from '../../src/pipeline/lighting/colour.js';
 import type { PersonLight } from '../../src/pipeline/lighting/person-relight.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -130,5 +133,91 @@ it("flattens the photo's highlights in a shadow only where the light says (the h
   assert.ok(
     Math.abs(right(head) - right(plain)) < 0.05 * right(plain),
     `right: ${right(head).toFixed(1)} against ${right(plain).toFixed(1)}`,
+  );
+});
+
+it('gives skin the camera washed pale its colour back where the light darkens it, and leaves the rest alone', () => {
+  // tabn-14's lit cheek (231, 218, 201) beside its forehead (203, 161, 141): darkened as brightness only, the pale
+  // cheek came out a colourless mid grey, an ashen half face. A face (the reference mesh, about 280 px tall) over
+  // skin whose left half has the face's tone and right half is washed; off the skin below, a shirt as pale.
+  const size = 400;
+  const cell = 4;
+  const gw = size / cell;
+  const points = new Float32Array(REFERENCE_FACE.length);
+  for (let i = 0; i < REFERENCE_FACE.length; i += 3) {
+    points[i] = 200 + (REFERENCE_FACE[i] ?? 0) * 1.4;
+    points[i + 1] = 170 + (REFERENCE_FACE[i + 1] ?? 0) * 1.4;
+    points[i + 2] = (REFERENCE_FACE[i + 2] ?? 0) * 1.4;
+  }
+  const data = new Uint8Array(size * size * 3);
+  const skin = new Float32Array(size * size);
+  const tone: [number, number, number] = [203, 161, 141];
+  const washed: [number, number, number] = [231, 218, 201];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = y * size + x;
+      data.set(x < size / 2 && y < 340 ? tone : washed, o * 3);
+      skin[o] = y < 340 ? 1 : 0;
+    }
+  }
+  const image: RgbImage = { data, width: size, height: size, channels: 3 };
+  const person = unmoved(image, cell);
+  const light = (gain: number): PersonLight => ({
+    gain: new Float32Array(gw * gw * 3).fill(gain),
+    width: gw,
+    height: gw,
+    cell,
+    meanGain: gain,
+    flattenShadow: 0,
+  });
+  const background = { image, factor: 1 };
+  const albedo = tone.map((v) => SRGB_TO_LINEAR[v]!) as [number, number, number];
+  const pale = paleSkin(person, skin, points, albedo);
+  assert.ok(pale, 'a coloured face gives a tone to return to');
+  const linear = (img: RgbImage, x: number, y: number) =>
+    [0, 1, 2].map((c) => SRGB_TO_LINEAR[img.data[(y * size + x) * 3 + c]!]!) as [number, number, number];
+  // How coloured a pixel is: red minus blue per unit of luminance (0.83 for the tone, 0.30 for the washed cheek).
+  const colour = ([r, g, b]: [number, number, number]) => (r - b) / luminance(r, g, b);
+  const darker = light(0.5);
+  const grey = composePortrait(person, darker, background, { knee: 0.6 });
+  const given = composePortrait(person, darker, background, { knee: 0.6, pale });
+  // The washed cheek: whichever cheekbone of the mesh lies on the washed half.
+  const [cx, cy] = [50, 280]
+    .map((i) => [Math.round(points[i * 3]!), Math.round(points[i * 3 + 1]!)])
+    .find(([x]) => x! > 220)!;
+  const cheek = (img: RgbImage) => linear(img, cx!, cy!);
+  assert.ok(
+    colour(cheek(grey)) < 0.4,
+    `brightness only, the cheek stays colourless (${colour(cheek(grey)).toFixed(2)})`,
+  );
+  assert.ok(
+    colour(cheek(given)) > 0.7 * colour(albedo),
+    `the darkened cheek takes back the skin's colour (${colour(cheek(given)).toFixed(2)} of ${colour(albedo).toFixed(2)})`,
+  );
+  const lum = (p: [number, number, number]) => luminance(...p);
+  assert.ok(Math.abs(lum(cheek(given)) / lum(cheek(grey)) - 1) < 0.03, 'as bright as the brightness-only shadow');
+  const same = (a: RgbImage, b: RgbImage, x: number, y: number, what: string) =>
+    assert.deepEqual(
+      Array.from(a.data.subarray((y * size + x) * 3, (y * size + x) * 3 + 3)),
+      Array.from(b.data.subarray((y * size + x) * 3, (y * size + x) * 3 + 3)),
+      what,
+    );
+  // As without it: the face's own tone, the white of the washed side's eye, a hand of washed skin beside the face,
+  // the shirt off the skin, and the cheek under a light that brightens.
+  // The subject's left eye (the washed half): between its corners.
+  const eyeX = Math.round((points[263 * 3]! + points[362 * 3]!) / 2);
+  const eyeY = Math.round((points[263 * 3 + 1]! + points[362 * 3 + 1]!) / 2);
+  assert.ok(eyeX > 210, 'the eye lies on the washed half');
+  same(grey, given, 80, 120, "the face's tone");
+  same(grey, given, eyeX, eyeY, 'the white of the eye');
+  same(grey, given, 390, 250, 'a hand beside the face');
+  same(grey, given, 300, 380, 'the shirt');
+  const brighter = light(1.2);
+  same(
+    composePortrait(person, brighter, background, { knee: 0.6 }),
+    composePortrait(person, brighter, background, { knee: 0.6, pale }),
+    cx!,
+    cy!,
+    'the cheek under a brighter light',
   );
 });

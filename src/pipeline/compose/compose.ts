@@ -5,6 +5,7 @@ import { linearToSrgbByte, SRGB_TO_LINEAR } from '../lighting/colour.js';
 import type { PersonLight } from '../lighting/person-relight.js';
 import { boxBlur, upsample } from '../style/filters.js';
 import type { RgbImage } from '../types.js';
+import { type PaleSkin, resaturate, skinCells } from './pale-skin.js';
 
 /**
  * The portrait's last step: the turned person, relit, over the treated background plate.
@@ -36,6 +37,8 @@ export function composePortrait(
   // Where the flattening applies (the head, not a wall the frame turns along with it), per output cell and per row.
   const flatWhere = flat && light.flattenWhere ? outputGrid(person, light, light.flattenWhere, 1) : undefined;
   const flatRow = new Float32Array(gw);
+  const pale = highlights.pale;
+  const scratch = new Float32Array(3);
   // Per output row: the gain grid's two rows interpolated once (gw cells x 3), and likewise a small background's.
   const gainRow = new Float32Array(gw * 3);
   const bgRow = new Float32Array(bw * 3);
@@ -112,6 +115,25 @@ export function composePortrait(
         g1 *= f;
         g2 *= f;
       }
+      // Most pixels are no washed skin of the face: the cheap test first.
+      if (pale && pale.skin[o]! > 0) {
+        scratch[0] = g0;
+        scratch[1] = g1;
+        scratch[2] = g2;
+        const gl = 0.2126 * g0 + 0.7152 * g1 + 0.0722 * g2;
+        resaturate(
+          pale,
+          o,
+          SRGB_TO_LINEAR[data[i]!]!,
+          SRGB_TO_LINEAR[data[i + 1]!]!,
+          SRGB_TO_LINEAR[data[i + 2]!]!,
+          gl,
+          scratch,
+        );
+        g0 = scratch[0]!;
+        g1 = scratch[1]!;
+        g2 = scratch[2]!;
+      }
       const k = highlightRollOff(data[i]!, data[i + 1]!, data[i + 2]!, g0, g1, g2, highlights, o);
       g0 *= k;
       g1 *= k;
@@ -140,6 +162,8 @@ export interface Highlights {
    * out, read from each pixel alone.
    */
   burnt?: Float32Array | undefined;
+  /** Skin the photo washed pale, given back its colour where the light darkens it (PaleSkin); left out, none. */
+  pale?: PaleSkin | undefined;
 }
 
 const DEFAULT_KNEE = 0.6;
@@ -225,17 +249,11 @@ export function burntHighlights(person: HeadWarp, skin: Float32Array): Float32Ar
   }
   if (!any) return undefined;
   // The skin where each cell of the grid came from (the warp's inverse map), and whether any burnt cell is skin.
-  const cells = new Float32Array(gw * gh);
+  const cells = skinCells(person, skin);
   let burntSkin = false;
-  for (let gy = 0; gy < gh; gy++) {
-    for (let gx = 0; gx < gw; gx++) {
-      const o = gy * gw + gx;
-      const x = Math.round((gx + 0.5) * cell + person.inverse[o * 2]!);
-      const y = Math.round((gy + 0.5) * cell + person.inverse[o * 2 + 1]!);
-      cells[o] = x >= 0 && y >= 0 && x < width && y < height ? skin[y * width + x]! : 0;
-      sum[o] = sum[o]! / Math.max(1, count[o]!);
-      if (sum[o]! > 0 && cells[o]! > 0.5) burntSkin = true;
-    }
+  for (let o = 0; o < gw * gh; o++) {
+    sum[o] = sum[o]! / Math.max(1, count[o]!);
+    if (sum[o]! > 0 && cells[o]! > 0.5) burntSkin = true;
   }
   if (!burntSkin) return undefined;
   const mean = boxBlur(sum, gw, gh, 1, 2);

@@ -24,6 +24,7 @@ import {
   withoutOthers,
 } from '../compose/main-person.js';
 import { unsupportedOutline } from '../compose/outline-support.js';
+import { paleSkin } from '../compose/pale-skin.js';
 import { backgroundPlate, decontaminateEdges, mirrorIntoHole } from '../compose/plate.js';
 import { fillSpecks } from '../compose/specks.js';
 import { annotate, maskToImage } from '../debug-sheet.js';
@@ -901,6 +902,8 @@ export async function prepareTarget(
   const highlights: Highlights = {
     ...facePeak(framed.image, faceBox),
     burnt: burntHighlights(person, found.skin),
+    // A black and white photo has no skin colour to give back.
+    pale: monochrome ? undefined : paleSkin(person, found.skin, framed.points, source.albedo),
   };
   // Skin for the rig's warm shadows; a black and white photo has none (the warmth read as sepia on one).
   const skin: Plane | undefined = monochrome ? undefined : { width: size, height: size, data: found.skin };
@@ -1190,6 +1193,7 @@ export class CompositorEngine implements Engine {
       ...(style.label ? { style: style.label } : {}),
       sourceLightAzimuth: round1(prepared.source.dominant.azimuth),
       sourceLightElevation: round1(prepared.source.dominant.elevation),
+      sourceLightResidual: Math.round(prepared.source.residual * 1000) / 1000,
       ...(note ? { note } : {}),
     };
 

@@ -17,9 +17,54 @@ const FACE_OVAL: readonly number[] = [
  * `scale` (below 1 keeps a band inside the outline free), for a width x height image.
  */
 export function faceOvalMask(points: Float32Array, width: number, height: number, scale = 1): Uint8Array {
-  const { px, py } = ovalScaled(points, scale);
+  const { px, py } = ringScaled(points, FACE_OVAL, scale);
   const mask = new Uint8Array(width * height);
   fillPolygon(mask, width, height, px, py);
+  return mask;
+}
+
+/** The face oval's bounding box as an ellipse: its centre and half width and half height (image pixels). */
+export function faceOvalEllipse(points: Float32Array): { cx: number; cy: number; rx: number; ry: number } {
+  let [x0, y0, x1, y1] = [
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+  ];
+  for (const i of FACE_OVAL) {
+    const x = points[i * 3] ?? 0;
+    const y = points[i * 3 + 1] ?? 0;
+    [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+  }
+  return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, rx: Math.max(1, (x1 - x0) / 2), ry: Math.max(1, (y1 - y0) / 2) };
+}
+
+/**
+ * The eyes' and the open mouth's rings of the mesh (MediaPipe's face-mesh connections: each eye's lid margin, the
+ * lips' inner edge): the whites of the eyes and the teeth, pale and bright like washed skin but never skin.
+ */
+const EYES_AND_MOUTH: readonly (readonly number[])[] = [
+  [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
+  [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
+  [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191],
+];
+
+/**
+ * 1 inside the eyes and the open mouth of `points`, each ring scaled about its centre by `scale` (lashes, lips' rim)
+ * and grown outward by `grow` px.
+ */
+export function eyesAndMouthMask(
+  points: Float32Array,
+  width: number,
+  height: number,
+  scale = 1.25,
+  grow = 0,
+): Uint8Array {
+  const mask = new Uint8Array(width * height);
+  for (const ring of EYES_AND_MOUTH) {
+    const { px, py } = ringScaled(points, ring, scale, grow);
+    fillPolygon(mask, width, height, px, py);
+  }
   return mask;
 }
 
@@ -64,20 +109,31 @@ const MIDFACE_TRIANGLES: Uint16Array = (() => {
   return Uint16Array.from(kept);
 })();
 
-/** The face oval's points, scaled by `scale` about their centre. */
-function ovalScaled(points: Float32Array, scale: number): { px: number[]; py: number[] } {
+/** A ring of mesh points, scaled by `scale` about their centre and each moved `grow` px further from it. */
+function ringScaled(
+  points: Float32Array,
+  ring: readonly number[],
+  scale: number,
+  grow = 0,
+): { px: number[]; py: number[] } {
   let cx = 0;
   let cy = 0;
-  for (const i of FACE_OVAL) {
+  for (const i of ring) {
     cx += points[i * 3] ?? 0;
     cy += points[i * 3 + 1] ?? 0;
   }
-  cx /= FACE_OVAL.length;
-  cy /= FACE_OVAL.length;
-  return {
-    px: FACE_OVAL.map((i) => cx + ((points[i * 3] ?? 0) - cx) * scale),
-    py: FACE_OVAL.map((i) => cy + ((points[i * 3 + 1] ?? 0) - cy) * scale),
-  };
+  cx /= ring.length;
+  cy /= ring.length;
+  const px: number[] = [];
+  const py: number[] = [];
+  for (const i of ring) {
+    const dx = (points[i * 3] ?? 0) - cx;
+    const dy = (points[i * 3 + 1] ?? 0) - cy;
+    const out = grow / (Math.hypot(dx, dy) || 1);
+    px.push(cx + dx * (scale + out));
+    py.push(cy + dy * (scale + out));
+  }
+  return { px, py };
 }
 
 /** Sets to 1 the pixels whose centres lie inside the polygon: each row's crossings with its edges, filled in pairs. */
