@@ -46,6 +46,46 @@ describe('lightAsHeadOnly', () => {
   });
 });
 
+describe('buildHeadModel', () => {
+  it('lights the body below the head as an upright column: its sides face aside, its middle the camera', async () => {
+    // Lit as a plane facing the camera, neck and shoulders took one flat tone under a side light: split's shadow
+    // half ended at the jaw above a lit neck.
+    const { image, face, mesh, pose } = await analyse(await loadPhoto('obama.jpg'));
+    const { width, height } = image;
+    const head = buildHeadModel(mesh.points, pose, width, height);
+    const { width: gw, cell } = head;
+    const at = (x: number, y: number) => Math.floor(y / cell) * gw + Math.floor(x / cell);
+    const nx = (normals: Float32Array, o: number) => normals[o * 3] ?? 0;
+    const cx = face.box.x + face.box.width / 2;
+    // A face's height below the face's box: the shoulders, wider than the face.
+    const y = face.box.y + face.box.height * 2;
+    const middle = at(cx, y);
+    const picturesLeft = at(cx - face.box.width * 1.1, y);
+    const picturesRight = at(cx + face.box.width * 1.1, y);
+    assert.ok(Math.abs(nx(head.normals, middle)) < 0.15, `the chest faces the camera (${nx(head.normals, middle)})`);
+    assert.ok(
+      nx(head.normals, picturesRight) > 0.5,
+      `the right shoulder faces right (${nx(head.normals, picturesRight)})`,
+    );
+    assert.ok(
+      nx(head.normals, picturesLeft) < -0.5,
+      `the left shoulder faces left (${nx(head.normals, picturesLeft)})`,
+    );
+    // The body is upright: the same height on either side of the axis, the same turn.
+    assert.ok(Math.abs(nx(head.body, picturesLeft) + nx(head.body, picturesRight)) < 0.2);
+    // Beside the face, above the chin, what is not head (a collar, a hand) faces the camera.
+    const beside = at(cx + face.box.width * 1.1, face.box.y + face.box.height * 0.5);
+    assert.ok((head.body[beside * 3 + 2] ?? 0) > 0.999, `beside the face the body faces the camera`);
+    // Not hair, not skin: a shirt keeps the body's column, not the camera's plane.
+    const none = new Float32Array(width * height);
+    const lit = lightAsHeadOnly(head, none, none, width, height);
+    assert.ok(
+      nx(lit.normals, picturesRight) > 0.5,
+      `the shirt's shoulder still faces right (${nx(lit.normals, picturesRight)})`,
+    );
+  });
+});
+
 describe('confineToMember', () => {
   it('keeps the turn on the member and leaves the wall well beside them where it is', async () => {
     // The member: an ellipse in the face, a mask that lost the head round it (the margin, 7% of the side with its

@@ -28,6 +28,23 @@ export const HEAD_PIVOT: readonly [number, number, number] = [0, 30, 42];
 const CHIN_Y = 59;
 const NECK_FADE = 55;
 
+/**
+ * The body below the head for lighting: an upright column, rounded like a neck and a torso, under the skull's
+ * centre (reference units below the chin). Lit as a plane facing the camera, a side light lit the face's half and
+ * left neck and shoulders one flat tone, so split's shadow half ended at the jaw above a lit neck, a mask on a body
+ * the light never touched (a blind paired panel on split portraits of 74 photos: 76 to 45 for the column).
+ */
+const BODY = {
+  /** Half the neck's width, and the shoulders' (the cheeks are 100 apart). */
+  neck: 38,
+  shoulders: 125,
+  /** Where the neck widens into the shoulders, below the chin. */
+  shouldersFrom: 40,
+  shouldersTo: 100,
+  /** How far the column's sides turn away (the normal's sideways share at its edge): a torso is flatter than a tube. */
+  round: 0.75,
+} as const;
+
 export interface HeadModel extends Grid {
   /** Depth per cell (image px, z away from the camera, same units as the mesh's z). */
   depth: Float32Array;
@@ -41,6 +58,18 @@ export interface HeadModel extends Grid {
    * side does), turning to face the camera down the neck where the head stops.
    */
   normals: Float32Array;
+  /**
+   * The surface the photo's own light is read at (unit normals as `normals`): the head's, and below it a body facing
+   * the camera. The photo's light is fitted on the face; read at the body's turned sides it made a sweater's side lit
+   * in the photo far brighter than it was, and divided out it dimmed that side, a body lit against the face (blind
+   * raters: "the chest lit oppositely").
+   */
+  photoNormals: Float32Array;
+  /**
+   * The surface of what is not head, per cell (unit normals as `normals`): the body's column below the chin, facing
+   * the camera above it; off the member (confineToMember) the wall, facing the camera.
+   */
+  body: Float32Array;
   pose: HeadPose;
   /**
    * Where set, how much of the turn's displacement each cell keeps (0..1), applied last (after the field is
@@ -192,20 +221,38 @@ export function buildHeadModel(
     follow[o] = neck * out * smoothstep(0, margin, edge);
   }
   const smoothFollow = boxBlur(follow, gw, gh, 1, Math.max(1, Math.round(gw / 64)), 2);
-  // Down the neck and on the body the broad normal turns to face the camera (a torso is lit as a front).
+  // Down the neck the broad normal turns to the body's.
   const blurred = boxBlur(broadNormals, gw, gh, 3, Math.max(1, Math.round(gw / 40)), 2);
-  const normals = new Float32Array(n * 3);
-  for (let o = 0; o < n; o++) {
-    const w = 1 - smoothstep(CHIN_Y, CHIN_Y + NECK_FADE, headY[o] ?? 0);
-    const x = (blurred[o * 3] ?? 0) * w;
-    const y = (blurred[o * 3 + 1] ?? 0) * w;
-    const z = (blurred[o * 3 + 2] ?? 0) * w + (1 - w);
-    const l = Math.hypot(x, y, z) || 1;
-    normals[o * 3] = x / l;
-    normals[o * 3 + 1] = y / l;
-    normals[o * 3 + 2] = z / l;
+  const body = bodyNormals(pose, grid);
+  const head = (o: number) => 1 - smoothstep(CHIN_Y, CHIN_Y + NECK_FADE, headY[o] ?? 0);
+  const normals = blendNormals(blurred, body, head);
+  const photoNormals = blendNormals(blurred, undefined, head);
+  return { ...grid, depth: smooth, follow: smoothFollow, face, normals, photoNormals, body, pose };
+}
+
+/**
+ * The body's column (BODY) on the grid: upright in the photo whatever the head does, centred under the skull, its
+ * normal turning sideways across its width. It starts facing the camera at the chin and takes its shape over the
+ * neck, so the head's own normals blend into it without a turn of their own.
+ */
+function bodyNormals(pose: HeadPose, grid: Grid): Float32Array {
+  const { width: gw, height: gh, cell } = grid;
+  const [axisX] = headToImage(pose, 0, CHIN_Y, HEAD_CENTRE[2]);
+  const [, chinY] = headToImage(pose, 0, CHIN_Y, 0);
+  const body = new Float32Array(gw * gh * 3);
+  for (let gy = 0; gy < gh; gy++) {
+    const below = ((gy + 0.5) * cell - chinY) / pose.scale;
+    const half =
+      pose.scale * (BODY.neck + (BODY.shoulders - BODY.neck) * smoothstep(BODY.shouldersFrom, BODY.shouldersTo, below));
+    const shape = BODY.round * smoothstep(0, NECK_FADE, below);
+    for (let gx = 0; gx < gw; gx++) {
+      const o = gy * gw + gx;
+      const u = Math.min(1, Math.max(-1, ((gx + 0.5) * cell - axisX) / half)) * shape;
+      body[o * 3] = u;
+      body[o * 3 + 2] = Math.sqrt(1 - u * u);
+    }
   }
-  return { ...grid, depth: smooth, follow: smoothFollow, face, normals, pose };
+  return body;
 }
 
 /**
@@ -235,8 +282,11 @@ export function confineToMember(model: HeadModel, mask: ArrayLike<number>, width
   const face = boxBlur(model.face, gw, gh, 1, reach, 2);
   const member = new Float32Array(on.length);
   for (let o = 0; o < on.length; o++) member[o] = smoothstep(0.5, 1, on[o] ?? 0);
-  const normals = towardCamera(model.normals, (o) => Math.max(member[o] ?? 0, Math.min(1, face[o] ?? 0)));
-  return { ...model, confine: weight, normals, member };
+  const keep = (o: number) => Math.max(member[o] ?? 0, Math.min(1, face[o] ?? 0));
+  const normals = blendNormals(model.normals, undefined, keep);
+  const photoNormals = blendNormals(model.photoNormals, undefined, keep);
+  const body = blendNormals(model.body, undefined, (o) => member[o] ?? 0);
+  return { ...model, confine: weight, normals, photoNormals, body, member };
 }
 
 /**
@@ -267,8 +317,10 @@ export function lightAsHeadOnly(
   for (let o = 0; o < headLight.length; o++) {
     headLight[o] = Math.min(1, Math.max(smoothstep(0.2, 0.6, head[o] ?? 0), 2 * (face[o] ?? 0)));
   }
-  const normals = towardCamera(model.normals, (o) => headLight[o] ?? 1);
-  return { ...model, normals, headLight };
+  const keep = (o: number) => headLight[o] ?? 1;
+  const normals = blendNormals(model.normals, model.body, keep);
+  const photoNormals = blendNormals(model.photoNormals, undefined, keep);
+  return { ...model, normals, photoNormals, headLight };
 }
 
 /** The most of `value(pixel)` over each of the model's grid cells. */
@@ -286,14 +338,17 @@ function cellMax(model: HeadModel, width: number, height: number, value: (i: num
   return cells;
 }
 
-/** Unit normals (xyz per cell) turned toward the camera by 1 - keep(cell): keep 1 leaves a normal, 0 faces it front. */
-function towardCamera(source: Float32Array, keep: (o: number) => number): Float32Array {
+/**
+ * Unit normals (xyz per cell) turned toward `rest` by 1 - keep(cell): keep 1 leaves a normal, 0 gives rest's (left
+ * out, facing the camera).
+ */
+function blendNormals(source: Float32Array, rest: Float32Array | undefined, keep: (o: number) => number): Float32Array {
   const normals = new Float32Array(source.length);
   for (let o = 0; o < source.length / 3; o++) {
     const w = keep(o);
-    const x = (source[o * 3] ?? 0) * w;
-    const y = (source[o * 3 + 1] ?? 0) * w;
-    const z = (source[o * 3 + 2] ?? 1) * w + (1 - w);
+    const x = (source[o * 3] ?? 0) * w + (rest ? (rest[o * 3] ?? 0) : 0) * (1 - w);
+    const y = (source[o * 3 + 1] ?? 0) * w + (rest ? (rest[o * 3 + 1] ?? 0) : 0) * (1 - w);
+    const z = (source[o * 3 + 2] ?? 1) * w + (rest ? (rest[o * 3 + 2] ?? 1) : 1) * (1 - w);
     const l = Math.hypot(x, y, z) || 1;
     normals[o * 3] = x / l;
     normals[o * 3 + 1] = y / l;

@@ -54,6 +54,21 @@ export interface PersonLight {
   flattenWhere?: Float32Array;
 }
 
+/**
+ * How far the rig's key models the body's column (HeadModel.normals) rather than lighting it as a plane facing the
+ * camera (0..1), by the key's softness: a large soft source wraps round a torso and lights it nearly evenly, a smaller
+ * one shapes it. Shaped under the soft studio key, a sweater's far side went a dull grey and a blind paired panel
+ * preferred the even body (7 to 22), while split and a key from the side gained (76 to 45, 68 to 32).
+ */
+const SOFT_KEY = 0.85;
+const SHAPING_KEY = 0.45;
+function bodyShaping(lighting: Lighting): number {
+  let key = lighting.lights[0];
+  for (const l of lighting.lights) if (key === undefined || l.intensity > key.intensity) key = l;
+  if (!key) return 0;
+  return Math.min(1, Math.max(0, (SOFT_KEY - key.softness) / (SOFT_KEY - SHAPING_KEY)));
+}
+
 /** The 90th percentile of the face's luminance gain (cells where `face` is over 0.5): the face's lit side. */
 function litSideGain(lum: Float32Array, face: Float32Array): number {
   const onFace: number[] = [];
@@ -112,6 +127,8 @@ export function personLight(
     relief[o] = t * t * (3 - 2 * t);
   }
   const broad = model.normals;
+  const photo = model.photoNormals;
+  const shaped = bodyShaping(lighting);
   const reliefShare = contrast.relief ?? 1;
   const detail = (o: number) => ((depth[o] ?? 0) - (smooth[o] ?? 0)) * (relief[o] ?? 0) * reliefShare;
   for (let gy = 0; gy < gh; gy++) {
@@ -124,13 +141,22 @@ export function personLight(
       // Camera frame: the slope of an image-depth bump adds (dZ/dx, -dZ/dy) to the normal.
       const dx = (detail(gy * gw + Math.min(gw - 1, gx + 1)) - detail(gy * gw + Math.max(0, gx - 1))) / span;
       const dy = -(detail(Math.min(gh - 1, gy + 1) * gw + gx) - detail(Math.max(0, gy - 1) * gw + gx)) / span;
-      let nx = (broad[o * 3] ?? 0) + dx;
-      let ny = (broad[o * 3 + 1] ?? 0) + dy;
-      let nz = broad[o * 3 + 2] ?? 1;
+      // The body's column as far as the rig shapes it (bodyShaping); the head's normals are the same in both.
+      let nx = (photo[o * 3] ?? 0) + ((broad[o * 3] ?? 0) - (photo[o * 3] ?? 0)) * shaped + dx;
+      let ny = (photo[o * 3 + 1] ?? 0) + ((broad[o * 3 + 1] ?? 0) - (photo[o * 3 + 1] ?? 0)) * shaped + dy;
+      let nz = (photo[o * 3 + 2] ?? 1) + ((broad[o * 3 + 2] ?? 1) - (photo[o * 3 + 2] ?? 1)) * shaped;
       const len = Math.hypot(nx, ny, nz) || 1;
       nx /= len;
       ny /= len;
       nz /= len;
+      // Where the photo's light is read: the same surface, but the body facing the camera (HeadModel.photoNormals).
+      let px = (photo[o * 3] ?? 0) + dx;
+      let py = (photo[o * 3 + 1] ?? 0) + dy;
+      let pz = photo[o * 3 + 2] ?? 1;
+      const plen = Math.hypot(px, py, pz) || 1;
+      px /= plen;
+      py /= plen;
+      pz /= plen;
       // Turned normal: the head's turn acts in the image frame (y down, z away).
       // (delta applied to (nx, -ny, -nz), inlined: this runs for every cell.)
       const t0 = delta[0]! * nx - delta[1]! * ny - delta[2]! * nz;
@@ -147,10 +173,10 @@ export function personLight(
       // face-only fit says little about the colour on hair and shoulders); the rig's colour is added as a tint.
       // The photo's light is known only where the face faces the camera (the fit's samples): at grazing normals
       // (the face's rim, the sides of the head) it is read toward the front, where the fit is reliable.
-      const sx = nx * 0.85;
-      const sy = ny * 0.85;
-      const sl = Math.hypot(sx, sy, nz + 0.15) || 1;
-      const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (nz + 0.15) / sl));
+      const sx = px * 0.85;
+      const sy = py * 0.85;
+      const sl = Math.hypot(sx, sy, pz + 0.15) || 1;
+      const s = Math.max(0.35, evalShLuminance(source.shading, sx / sl, sy / sl, (pz + 0.15) / sl));
       const g0 = Math.max(0.02, ev(0, tx, ty, tz)) / s;
       const g1 = Math.max(0.02, ev(1, tx, ty, tz)) / s;
       const g2 = Math.max(0.02, ev(2, tx, ty, tz)) / s;
