@@ -56,9 +56,11 @@ export interface PersonLight {
 
 /**
  * How far the rig's key models the body's column (HeadModel.normals) rather than lighting it as a plane facing the
- * camera (0..1), by the key's softness: a large soft source wraps round a torso and lights it nearly evenly, a smaller
- * one shapes it. Shaped under the soft studio key, a sweater's far side went a dull grey and a blind paired panel
- * preferred the even body (7 to 22), while split and a key from the side gained (76 to 45, 68 to 32).
+ * camera (0..1): by the key's softness, and by how far it comes from the side. A large soft source wraps round a
+ * torso and lights it nearly evenly: shaped under the soft studio key, a sweater's far side went a dull grey and a
+ * blind paired panel preferred the even body (7 to 22). A key in front lights the chest and leaves the column's
+ * sides darker than the face above them, which then read as pasted on (butterfly 2 to 9). From the side it shapes
+ * the body as it does the face: split 76 to 45, a key from the side 68 to 32, neon's gels 15 to 6.
  */
 const SOFT_KEY = 0.85;
 const SHAPING_KEY = 0.45;
@@ -66,7 +68,8 @@ function bodyShaping(lighting: Lighting): number {
   let key = lighting.lights[0];
   for (const l of lighting.lights) if (key === undefined || l.intensity > key.intensity) key = l;
   if (!key) return 0;
-  return Math.min(1, Math.max(0, (SOFT_KEY - key.softness) / (SOFT_KEY - SHAPING_KEY)));
+  const hard = Math.min(1, Math.max(0, (SOFT_KEY - key.softness) / (SOFT_KEY - SHAPING_KEY)));
+  return hard * Math.abs(Math.sin((key.azimuth * Math.PI) / 180));
 }
 
 /** The 90th percentile of the face's luminance gain (cells where `face` is over 0.5): the face's lit side. */
