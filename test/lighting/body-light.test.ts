@@ -43,14 +43,13 @@ test("split goes on down the body: the shoulder away from the key falls into the
 
 test("the body is never lit against the rig: the photo's own light is not divided out of its turned sides", async () => {
   // A photo lit from the subject's left as split lights it, relit with neon's gels from both sides (the brighter on
-  // the subject's left).
-  // The photo's light is fitted on the face; read at the body's turned sides it said the lit side was far brighter
-  // than a sweater there was, and dividing it out dimmed that side below the other (a blind paired panel: "the chest
-  // lit oppositely").
+  // the subject's left). The photo's light is fitted on the face; read at the body's turned sides it said the lit
+  // side was far brighter than a sweater there was, and dividing it out dimmed that side below the other (a blind
+  // paired panel: "the chest lit oppositely").
   const { source, gains } = await shoulders();
-  const hardKey = parseLighting('split');
-  assert.ok(hardKey.ok);
-  const litFromLeft = { ...source, shading: lightingToSh(hardKey.value) };
+  const sideLight = parseLighting('split');
+  assert.ok(sideLight.ok);
+  const litFromLeft = { ...source, shading: lightingToSh(sideLight.value) };
   const neon = gains('neon', litFromLeft);
   assert.ok(neon.key >= neon.other, `key side ${neon.key.toFixed(3)}, other ${neon.other.toFixed(3)}`);
 });
