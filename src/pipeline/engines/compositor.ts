@@ -623,11 +623,12 @@ function planTurn(
   selfie: number,
   size: number,
   handHeld: boolean,
+  head: HeadModel,
 ) {
   const target = resolvePose(asked, from);
   const frameRoom = roomAroundFace(points, size);
   const room = handHeld ? Math.min(frameRoom, HAND_ROOM) : frameRoom;
-  const clean = cleanTurn(points, from, target, room);
+  const clean = cleanTurn(points, from, target, room, head);
   const askedDeg = poseDistance(from, target);
   const renderedDeg = poseDistance(from, clean.rendered);
   const gap = askedDeg - renderedDeg;
@@ -778,7 +779,8 @@ export async function prepareTarget(
   const faceBox = faceInFrame(chosen.selfie, frame, size);
   const found = await segmentPerson(framed.image, { face: faceBox, yaw: framedPose.yaw });
   const handHeld = handBesideFace(found.skin, size, size, faceBox, framedPose.yaw) > HAND_BY_FACE;
-  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld);
+  const head = buildHeadModel(framed.points, framedPose, size, size);
+  const plan = planTurn(framed.points, framedPose, pose, chosen.selfie.index, size, handHeld, head);
   const faceCentre = { x: faceBox.x + faceBox.width / 2, y: faceBox.y + faceBox.height / 2 };
   const oval = faceOvalMask(framed.points, size, size, FACE_OWN);
   const ownFace = withFaceOval(
@@ -852,7 +854,6 @@ export async function prepareTarget(
 
   onProgress({ stage: 'warp' });
   t = performance.now();
-  const head = buildHeadModel(framed.points, framedPose, size, size);
   // Not cut out, the whole frame turns as one: the turn stays on the member (the mask before the rim check, which
   // the plate's hole follows too) and a margin round them, so the wall beyond stays as the photo has it.
   // Lit as a head where it is one (face, hair, skin); whatever else the mask holds beside the jaw faces the camera.
