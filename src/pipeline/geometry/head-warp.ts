@@ -282,6 +282,9 @@ export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler, room 
   let fraction = largest((t) => inventedShare(points, from, at(t)) <= INVENTED_LIMIT, cap, 8);
   // Only a turn whose field folds is held back, and then to where nothing is squeezed hard. Held to that everywhere,
   // 54 turns that squeezed without folding lost a blind paired panel 37 to 97 ("fuller turn, no added artifacts").
+  // Where a fold is slight the held turn can look the same as the full one and lose on its caption's smaller number
+  // (6 more held turns of the review set: 2 to 10, "near identical; R turns slightly further"); a fold that shows
+  // breaks the portrait (tabn-6, tabn-1), which no few degrees make up for.
   // The squeeze costs a field per step: it is looked for only within the turn the face allows, and more coarsely.
   const squeeze = (t: number) => (head ? headSqueeze(head, { ...at(t), roll: from.roll }) : 1);
   if (squeeze(fraction) < 0) fraction = largest((t) => squeeze(t) >= SQUEEZE_LIMIT, fraction, 6);
