@@ -287,7 +287,8 @@ export function cleanTurn(points: Float32Array, from: HeadPose, to: Euler, room 
   // breaks the portrait (tabn-6, tabn-1), which no few degrees make up for.
   // The squeeze costs a field per step: it is looked for only within the turn the face allows, and more coarsely.
   const squeeze = (t: number) => (head ? headSqueeze(head, { ...at(t), roll: from.roll }) : 1);
-  if (squeeze(fraction) < 0) fraction = largest((t) => squeeze(t) >= SQUEEZE_LIMIT, fraction, 6);
+  // No turn squeezes nothing: a request that leaves the pose as it is (a style, a light) costs no field.
+  if (fraction > 0 && squeeze(fraction) < 0) fraction = largest((t) => squeeze(t) >= SQUEEZE_LIMIT, fraction, 6);
   return { rendered: at(fraction), fraction, invented: inventedShare(points, from, at(fraction)) };
 }
 
