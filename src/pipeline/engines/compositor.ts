@@ -63,7 +63,7 @@ import type { Engine, EngineRequest, EngineResult, PreparedSelfie } from './engi
  * The `compositor` engine: the CPU default, no diffusion model. It re-poses, relights and restyles the member's own
  * photo and delivers only what looks right (docs/compositor.md tells the whole story):
  *   1. the selfie that needs the smallest turn, framed head-and-shoulders, segmented (person, hair, skin);
- *   2. the largest clean turn toward the asked pose (cleanTurn: per-axis caps, at most 5% of the face invented),
+ *   2. the largest clean turn toward the asked pose (cleanTurn: per-axis caps, at most 8% of the face invented),
  *      the head turned as one piece by the head model's field (src/pipeline/geometry/head-model.ts, head-warp.ts);
  *   3. what the head uncovers shows the background plate (the photo without the person, filled), so no ghost;
  *   4. the whole person relit by the preset's rig through the head model's normals (person-relight.ts);
